@@ -1,0 +1,213 @@
+//! The abstract syntax tree: what the file says, with a span on every node. Nothing here is
+//! validated beyond the grammar; `check` decides what it means.
+
+use crate::source::Span;
+
+/// An identifier as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A string literal, escapes decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Str {
+    pub value: String,
+    pub span: Span,
+}
+
+/// A number literal: `8001`, `30%`, `-5`, `2.5`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Number {
+    /// The digits as written, without a sign or `%`.
+    pub text: String,
+    pub negative: bool,
+    pub percent: bool,
+    pub span: Span,
+}
+
+impl Number {
+    /// The value when it is a whole number that fits in an `i64`.
+    pub fn whole(&self) -> Option<i64> {
+        let magnitude: i64 = self.text.parse().ok()?;
+        Some(if self.negative { -magnitude } else { magnitude })
+    }
+
+    pub fn is_fraction(&self) -> bool {
+        self.text.contains('.')
+    }
+}
+
+/// One parsed source file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub namespaces: Vec<Namespace>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Namespace {
+    pub name: Name,
+    pub naming: Vec<NamingBlock>,
+    pub services: Vec<Service>,
+    pub gateways: Vec<Gateway>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamingBlock {
+    pub entries: Vec<NamingEntry>,
+    pub span: Span,
+}
+
+/// `deployment "{service}-{version}"`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamingEntry {
+    pub key: Name,
+    pub template: Str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: Name,
+    pub ports: Vec<Port>,
+    pub calls: Vec<Call>,
+    pub versions: Vec<Version>,
+    pub routes: Vec<Route>,
+    pub span: Span,
+}
+
+/// `port http 8003 -> 8001`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Port {
+    pub protocol: Name,
+    pub number: Number,
+    pub target: Option<Number>,
+    pub span: Span,
+}
+
+/// `calls hello2 via env HTTP_HELLO_BACKEND`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub service: Name,
+    pub env: Option<Name>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Pod,
+    Vm,
+}
+
+impl Runtime {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Runtime::Pod => "pod",
+            Runtime::Vm => "vm",
+        }
+    }
+}
+
+/// `pod v1 image "..."`, `vm v2 at 10.0.0.2`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub runtime: Runtime,
+    pub runtime_span: Span,
+    pub name: Name,
+    pub properties: Vec<Property>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Property {
+    pub kind: PropertyKind,
+    /// The keyword.
+    pub key: Name,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyKind {
+    Image(Str),
+    Replicas(Number),
+    Env { name: Name, value: Str },
+    Label { key: Name, value: Str },
+    Annotation { key: Name, value: Str },
+    Account(Name),
+    /// VM addresses, as written (unquoted or quoted).
+    At(Vec<Str>),
+    /// A property meshc does not know, kept for a precise diagnostic.
+    Other(Vec<Literal>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Str(Str),
+    Number(Number),
+}
+
+impl Literal {
+    pub fn span(&self) -> Span {
+        match self {
+            Literal::Str(s) => s.span,
+            Literal::Number(n) => n.span,
+        }
+    }
+}
+
+/// `route prefix "/hello" { v1 30% v2 70% }`; no match means the default route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub keyword: Span,
+    /// Alternatives (any may match), each a list of conditions (all must hold).
+    pub alternatives: Vec<Alternative>,
+    pub target: Target,
+    pub span: Span,
+}
+
+/// Conditions that must all hold: `prefix "/api" method "GET"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    pub conditions: Vec<Match>,
+    pub span: Span,
+}
+
+/// `prefix "/hello"`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub kind: Name,
+    pub value: Str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// `{ v1 30% v2 70% }`
+    Split { entries: Vec<Weighted>, span: Span },
+    /// `-> v1` (a version, or for a gateway a service)
+    Single(Name),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighted {
+    pub name: Name,
+    pub weight: Number,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gateway {
+    pub name: Name,
+    pub listeners: Vec<Listener>,
+    pub routes: Vec<Route>,
+    pub selector: Vec<(Name, Str)>,
+    pub span: Span,
+}
+
+/// `listen http 8003 hosts "*"`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listener {
+    pub protocol: Name,
+    pub port: Number,
+    pub hosts: Vec<Str>,
+    pub span: Span,
+}

@@ -1,0 +1,335 @@
+//! Resolve and validate: AST → [`Mesh`](crate::model::Mesh). Every semantic rule lives
+//! here, and every problem is collected, so one run reports all of them.
+
+mod naming;
+mod routes;
+pub(crate) mod rules;
+mod service;
+pub(crate) mod suggest;
+
+use std::collections::BTreeMap;
+
+use crate::ast;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::model;
+use crate::source::Span;
+use crate::Options;
+
+use naming::{Key, Naming};
+
+/// Checks the parsed files together and builds the mesh. The mesh is only meaningful when
+/// no error was reported.
+pub fn check(files: &[ast::File], options: &Options) -> (model::Mesh, Vec<Diagnostic>) {
+    let mut checker = Checker {
+        options,
+        diagnostics: Vec::new(),
+    };
+    let mesh = checker.mesh(files);
+    (mesh, checker.diagnostics)
+}
+
+pub(crate) struct Checker<'a> {
+    pub(crate) options: &'a Options,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// A namespace's declarations gathered from every block and file that opens it.
+pub(crate) struct Scope<'f> {
+    pub(crate) name: &'f ast::Name,
+    pub(crate) naming: Naming,
+    pub(crate) services: BTreeMap<&'f str, &'f ast::Service>,
+    pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
+}
+
+/// What other declarations need to know about a service before it is built.
+pub(crate) struct ServiceFacts {
+    pub(crate) fqdn: String,
+}
+
+pub(crate) type Index = BTreeMap<(String, String), ServiceFacts>;
+
+impl Checker<'_> {
+    pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Reports a name that breaks a rule, saying which rule.
+    pub(crate) fn name_rule(
+        &mut self,
+        name: &ast::Name,
+        what: &str,
+        rule_name: &str,
+        rule: fn(&str) -> Result<(), String>,
+    ) -> bool {
+        match rule(&name.text) {
+            Ok(()) => true,
+            Err(why) => {
+                let mut d = Diagnostic::error(
+                    Code::InvalidName,
+                    name.span,
+                    format!("`{}` is not a valid {what}: {why}", name.text),
+                )
+                .label(format!("not a {rule_name}"));
+                let fixed = repair_name(&name.text);
+                if fixed != name.text && rule(&fixed).is_ok() {
+                    d = d.help(format!("{what}s are {rule_name}s; try `{fixed}`"));
+                } else {
+                    d = d.help(format!("{what}s are {rule_name}s: lowercase letters, digits and `-`, at most 63 characters"));
+                }
+                self.error(d);
+                false
+            }
+        }
+    }
+
+    /// Reports a second declaration of the same thing.
+    pub(crate) fn duplicate(&mut self, what: &str, name: &str, again: Span, first: Span) {
+        self.error(
+            Diagnostic::error(Code::Duplicate, again, format!("{what} `{name}` is declared twice"))
+                .label("declared again here")
+                .note(first, "first declared here")
+                .help(format!("remove one of them, or give this {what} another name")),
+        );
+    }
+
+    /// Checks a generated name; reports the template that produced it (or the declaration,
+    /// for a default template) at most once per template.
+    pub(crate) fn generated_name(
+        &mut self,
+        name: &str,
+        template: &naming::Template,
+        key: Key,
+        at: Span,
+        rule: fn(&str) -> Result<(), String>,
+        what: &str,
+    ) -> bool {
+        let Err(why) = rule(name) else { return true };
+        let span = template.span.unwrap_or(at);
+        let already = self
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::InvalidTemplate && d.primary.span == span);
+        if !already {
+            let origin = if template.span.is_some() {
+                format!("the `{}` template `{}`", key.word(), template.text)
+            } else {
+                format!("the default `{}` template `{}`", key.word(), template.text)
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidTemplate,
+                    span,
+                    format!("{origin} makes the {what} `{name}`, which is not valid: {why}"),
+                )
+                .label(format!("makes `{name}`"))
+                .help(format!(
+                    "change the name here or set `{}` in the namespace's `naming` block",
+                    key.word()
+                )),
+            );
+        }
+        false
+    }
+
+    fn mesh(&mut self, files: &[ast::File]) -> model::Mesh {
+        // Gather every namespace block by name: a namespace may be opened more than once.
+        let mut groups: BTreeMap<&str, Vec<&ast::Namespace>> = BTreeMap::new();
+        for ns in files.iter().flat_map(|f| &f.namespaces) {
+            groups.entry(ns.name.text.as_str()).or_default().push(ns);
+        }
+
+        let mut scopes = Vec::new();
+        for blocks in groups.values() {
+            scopes.push(self.scope(blocks));
+        }
+
+        // What references need to know about every service, across namespaces.
+        let mut index = Index::new();
+        for scope in &scopes {
+            for (name, service) in &scope.services {
+                let host = scope
+                    .naming
+                    .template(Key::Service)
+                    .expand(&[("service", name), ("namespace", &scope.name.text)]);
+                let _ = service;
+                let fqdn = format!("{host}.{}.svc.{}", scope.name.text, self.options.cluster_domain);
+                index.insert((scope.name.text.clone(), name.to_string()), ServiceFacts { fqdn });
+            }
+        }
+
+        let mut namespaces = Vec::new();
+        for scope in &scopes {
+            let services: Vec<model::Service> = scope
+                .services
+                .values()
+                .filter_map(|s| self.service(scope, s, &index))
+                .collect();
+            namespaces.push(model::Namespace {
+                name: scope.name.text.clone(),
+                span: scope.name.span,
+                services,
+                gateways: Vec::new(),
+                accounts: Vec::new(),
+            });
+        }
+        // Gateways route to services, possibly in other namespaces: build them last.
+        for (i, scope) in scopes.iter().enumerate() {
+            let gateways = scope
+                .gateways
+                .values()
+                .filter_map(|g| self.gateway(scope, g, &index, &namespaces))
+                .collect();
+            namespaces[i].gateways = gateways;
+        }
+        for ns in &mut namespaces {
+            let mut accounts: Vec<String> = ns
+                .services
+                .iter()
+                .flat_map(|s| s.versions.iter().map(|v| v.account.clone()))
+                .collect();
+            accounts.sort();
+            accounts.dedup();
+            ns.accounts = accounts;
+        }
+        let mesh = model::Mesh { namespaces };
+        self.collisions(&mesh, &scopes);
+        mesh
+    }
+
+    fn scope<'f>(&mut self, blocks: &[&'f ast::Namespace]) -> Scope<'f> {
+        let first = blocks[0];
+        self.name_rule(&first.name, "namespace name", "DNS-1123 label", rules::dns_label);
+        let naming_blocks: Vec<&ast::NamingBlock> = blocks.iter().flat_map(|b| &b.naming).collect();
+        let naming = Naming::resolve(&naming_blocks, &mut self.diagnostics);
+        let mut services: BTreeMap<&str, &ast::Service> = BTreeMap::new();
+        let mut gateways: BTreeMap<&str, &ast::Gateway> = BTreeMap::new();
+        for block in blocks {
+            for service in &block.services {
+                if let Some(existing) = services.get(service.name.text.as_str()) {
+                    self.duplicate("service", &service.name.text, service.name.span, existing.name.span);
+                } else {
+                    services.insert(&service.name.text, service);
+                }
+            }
+            for gateway in &block.gateways {
+                if let Some(existing) = gateways.get(gateway.name.text.as_str()) {
+                    self.duplicate("gateway", &gateway.name.text, gateway.name.span, existing.name.span);
+                } else {
+                    gateways.insert(&gateway.name.text, gateway);
+                }
+            }
+        }
+        Scope {
+            name: &first.name,
+            naming,
+            services,
+            gateways,
+        }
+    }
+
+    /// Resolves `name` or `name.namespace` to a service key, reporting unknown names.
+    pub(crate) fn resolve_service<'i>(
+        &mut self,
+        reference: &ast::Name,
+        from_namespace: &str,
+        index: impl Fn(&str, &str) -> bool,
+        names_in: impl Fn(&str) -> Vec<String>,
+    ) -> Option<(String, String)> {
+        let (service, namespace) = match reference.text.split_once('.') {
+            Some((s, n)) => (s, n),
+            None => (reference.text.as_str(), from_namespace),
+        };
+        if index(namespace, service) {
+            return Some((namespace.to_string(), service.to_string()));
+        }
+        let candidates = names_in(namespace);
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let where_ = if namespace == from_namespace {
+            "this namespace".to_string()
+        } else {
+            format!("namespace `{namespace}`")
+        };
+        let mut d = Diagnostic::error(
+            Code::UnknownService,
+            reference.span,
+            format!("there is no service `{service}` in {where_}"),
+        )
+        .label("unknown service");
+        if let Some(help) = suggest::did_you_mean(service, &refs, "services") {
+            d = d.help(help);
+        } else if refs.is_empty() && namespace != from_namespace {
+            d = d.help(format!("no namespace `{namespace}` with services is declared; write `service.namespace`"));
+        }
+        self.error(d);
+        None
+    }
+
+    /// Generated objects of one kind that share a namespace and name, and services whose
+    /// selectors would pick each other's workloads.
+    fn collisions(&mut self, mesh: &model::Mesh, scopes: &[Scope<'_>]) {
+        for (ns, scope) in mesh.namespaces.iter().zip(scopes) {
+            let span_of = |service: &str| scope.services.get(service).map(|s| s.name.span).unwrap_or(ns.span);
+            let mut owners: Vec<(&'static str, &str, &str, Span)> = Vec::new();
+            for service in &ns.services {
+                let span = span_of(&service.name);
+                owners.push(("Service", &service.host, &service.name, span));
+                owners.push(("app label value", &service.selector.1, &service.name, span));
+                owners.push(("DestinationRule", &service.destination_rule, &service.name, span));
+                if !service.routes.is_empty() {
+                    owners.push(("VirtualService", &service.virtual_service, &service.name, span));
+                }
+                for version in &service.versions {
+                    match &version.workload {
+                        model::Workload::Pod(pod) => {
+                            owners.push(("Deployment", &pod.deployment, &service.name, span));
+                        }
+                        model::Workload::Vm(entries) => {
+                            for entry in entries {
+                                owners.push(("WorkloadEntry", &entry.name, &service.name, span));
+                            }
+                        }
+                    }
+                }
+            }
+            for gateway in &ns.gateways {
+                let span = scope.gateways.get(gateway.name.as_str()).map(|g| g.name.span).unwrap_or(ns.span);
+                if !gateway.routes.is_empty() {
+                    owners.push(("VirtualService", &gateway.virtual_service, &gateway.name, span));
+                }
+            }
+            let mut seen: BTreeMap<(&str, &str), (&str, Span)> = BTreeMap::new();
+            for (kind, name, owner, span) in owners {
+                let Some(&(first_owner, first_span)) = seen.get(&(kind, name)) else {
+                    seen.insert((kind, name), (owner, span));
+                    continue;
+                };
+                if first_owner != owner {
+                    self.error(
+                        Diagnostic::error(
+                            Code::NameCollision,
+                            span,
+                            format!("`{owner}` and `{first_owner}` both generate the {kind} `{name}`"),
+                        )
+                        .label(format!("generates {kind} `{name}`"))
+                        .note(first_span, format!("`{first_owner}` generates it too"))
+                        .help("include `{service}` (and `{version}`) in the naming templates, or rename one"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A best guess at the valid name the user meant: lowercase, `_` and `.` as `-`.
+fn repair_name(name: &str) -> String {
+    let lowered: String = name
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' => c.to_ascii_lowercase(),
+            '_' | '.' | ' ' => '-',
+            c => c,
+        })
+        .collect();
+    lowered.trim_matches('-').chars().take(63).collect()
+}

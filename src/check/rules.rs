@@ -1,0 +1,183 @@
+//! Span-less validity rules for the names and values Kubernetes and Istio accept. Each
+//! returns the rule that was broken, in words; the caller attaches the span.
+
+const MAX_LABEL: usize = 63;
+const MAX_SUBDOMAIN: usize = 253;
+
+fn alnum_lower(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+/// RFC 1123 label: namespaces, subset names, gateway names, Service port names.
+pub(crate) fn dns_label(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it must not be empty".into());
+    }
+    if s.len() > MAX_LABEL {
+        return Err(format!("it must be at most {MAX_LABEL} characters (it has {})", s.len()));
+    }
+    if let Some(c) = s.chars().find(|&c| !(alnum_lower(c) || c == '-')) {
+        return Err(if c.is_ascii_uppercase() {
+            "it must be lowercase".into()
+        } else {
+            format!("it may contain only lowercase letters, digits and `-`, not `{c}`")
+        });
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// RFC 1035 label: Kubernetes Service names, which must also start with a letter.
+pub(crate) fn dns1035_label(s: &str) -> Result<(), String> {
+    dns_label(s)?;
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("it must start with a letter".into());
+    }
+    Ok(())
+}
+
+/// RFC 1123 subdomain: names of Deployments, ServiceAccounts and Istio objects.
+pub(crate) fn dns_subdomain(s: &str) -> Result<(), String> {
+    if s.len() > MAX_SUBDOMAIN {
+        return Err(format!("it must be at most {MAX_SUBDOMAIN} characters (it has {})", s.len()));
+    }
+    for part in s.split('.') {
+        dns_label(part).map_err(|why| {
+            if part.is_empty() {
+                "it must not be empty, start or end with `.`, or contain `..`".to_string()
+            } else {
+                why
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn label_name_part(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("the name part must not be empty".into());
+    }
+    if s.len() > MAX_LABEL {
+        return Err(format!("the name part must be at most {MAX_LABEL} characters"));
+    }
+    if let Some(c) = s.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!("it may contain only letters, digits, `-`, `_` and `.`, not `{c}`"));
+    }
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) || !s.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A label or annotation key: an optional DNS subdomain prefix and `/`, then a name.
+pub(crate) fn qualified_name(s: &str) -> Result<(), String> {
+    match s.split_once('/') {
+        Some((prefix, name)) => {
+            dns_subdomain(prefix).map_err(|why| format!("its prefix `{prefix}` is not a DNS subdomain: {why}"))?;
+            label_name_part(name)
+        }
+        None => label_name_part(s),
+    }
+}
+
+/// A label value: empty, or up to 63 letters, digits, `-`, `_`, `.`, alphanumeric at both ends.
+pub(crate) fn label_value(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    label_name_part(s).map_err(|why| why.replace("the name part", "it"))
+}
+
+/// An environment variable name as Kubernetes accepts it.
+pub(crate) fn env_name(s: &str) -> Result<(), String> {
+    let mut chars = s.chars();
+    match chars.next() {
+        None => Err("it must not be empty".into()),
+        Some(c) if c.is_ascii_digit() => Err("it must not start with a digit".into()),
+        _ => match s.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+            Some(c) => Err(format!("it may contain only letters, digits, `_`, `-` and `.`, not `{c}`")),
+            None => Ok(()),
+        },
+    }
+}
+
+/// A gateway host as Istio accepts it: `*`, or a DNS name with a dot, whose first label may
+/// be `*` or start with `*`.
+pub(crate) fn gateway_host(s: &str) -> Result<(), String> {
+    if s == "*" {
+        return Ok(());
+    }
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if s.is_empty() || s.len() > 255 {
+        return Err("it must be 1 to 255 characters".into());
+    }
+    if !s.contains('.') {
+        return Err("a gateway host must be `*` or a fully qualified name containing a dot".into());
+    }
+    let mut labels = s.split('.');
+    let first = labels.next().unwrap_or("");
+    let first = first.strip_prefix('*').unwrap_or(first);
+    if first.contains('*') {
+        return Err("a wildcard must be the whole first label, as in `*.example.com`".into());
+    }
+    if !first.is_empty() {
+        host_label(first)?;
+    }
+    for label in labels {
+        host_label(label)?;
+    }
+    Ok(())
+}
+
+fn host_label(label: &str) -> Result<(), String> {
+    if label.contains('*') {
+        return Err("a wildcard must be the whole first label, as in `*.example.com`".into());
+    }
+    dns_label(&label.to_ascii_lowercase())
+}
+
+/// Ports the Istio sidecar binds inside every workload (istio.io "Application requirements").
+pub(crate) const PROXY_PORTS: &[u16] = &[15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(dns_label("hello-2").is_ok());
+        assert!(dns_label("Hello").unwrap_err().contains("lowercase"));
+        assert!(dns_label("a_b").unwrap_err().contains("`_`"));
+        assert!(dns_label("-a").is_err());
+        assert!(dns_label(&"a".repeat(64)).unwrap_err().contains("63"));
+        assert!(dns1035_label("1abc").unwrap_err().contains("letter"));
+        assert!(dns_subdomain("a.b-c.d").is_ok());
+        assert!(dns_subdomain("a..b").is_err());
+    }
+
+    #[test]
+    fn keys_and_values() {
+        assert!(qualified_name("app.kubernetes.io/name").is_ok());
+        assert!(qualified_name("a/b/c").is_err());
+        assert!(qualified_name("-x").is_err());
+        assert!(label_value("").is_ok());
+        assert!(label_value("v1.0_x").is_ok());
+        assert!(label_value("a b").is_err());
+        assert!(env_name("HTTP_HELLO_BACKEND").is_ok());
+        assert!(env_name("1X").is_err());
+    }
+
+    #[test]
+    fn hosts() {
+        assert!(gateway_host("*").is_ok());
+        assert!(gateway_host("*.example.com").is_ok());
+        assert!(gateway_host("shop.example.com").is_ok());
+        assert!(gateway_host("shop").is_err());
+        assert!(gateway_host("a*.example.com").is_err());
+        assert!(gateway_host("x.*.com").is_err());
+    }
+}

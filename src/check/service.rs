@@ -1,0 +1,714 @@
+//! Services: ports, versions on pods and VMs, calls; and gateways.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use super::naming::Key;
+use super::routes::RouteTarget;
+use super::{rules, suggest, Checker, Index, Scope};
+use crate::ast::{self, PropertyKind, Runtime};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::model::{self, Labels, Protocol};
+use crate::source::Span;
+
+const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
+const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
+
+impl Checker<'_> {
+    pub(super) fn service(&mut self, scope: &Scope<'_>, service: &ast::Service, index: &Index) -> Option<model::Service> {
+        let ns = scope.name.text.as_str();
+        let name = service.name.text.as_str();
+        let mut ok = self.name_rule(&service.name, "service name", "DNS-1123 label", rules::dns_label);
+        let vars = [("service", name), ("namespace", ns)];
+        let naming = &scope.naming;
+        let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
+            let template = naming.template(key);
+            let value = template.expand(&vars);
+            let valid = this.generated_name(&value, template, key, service.name.span, rule, what);
+            (value, valid)
+        };
+        let (host, v1) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
+        let (app, v2) = generate(self, Key::Workload, rules::label_value, "label value");
+        let (account, v3) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
+        let (destination_rule, v4) = generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
+        let (virtual_service, v5) = generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
+        let app_key_template = naming.template(Key::AppLabel);
+        let app_key = app_key_template.expand(&[]);
+        let version_key_template = naming.template(Key::VersionLabel);
+        let version_key = version_key_template.expand(&[]);
+        let v6 = self.generated_name(&app_key, app_key_template, Key::AppLabel, service.name.span, rules::qualified_name, "label key");
+        let v7 = self.generated_name(&version_key, version_key_template, Key::VersionLabel, service.name.span, rules::qualified_name, "label key");
+        ok &= v1 && v2 && v3 && v4 && v5 && v6 && v7;
+        if app_key == version_key && v6 {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidTemplate,
+                    version_key_template.span.unwrap_or(service.name.span),
+                    format!("the app label and the version label are both `{app_key}`"),
+                )
+                .label("same key as the app label")
+                .help("the Service selects on one label and subsets on the other; they must differ"),
+            );
+            ok = false;
+        }
+
+        let ports = self.ports(service);
+        if service.ports.is_empty() {
+            self.error(
+                Diagnostic::error(Code::NoPorts, service.name.span, format!("service `{name}` declares no port"))
+                    .label("no `port` in this service")
+                    .help("add a port, such as `port http 8080`"),
+            );
+            ok = false;
+        }
+
+        // `calls X via env NAME` sets NAME to X's address in every pod version.
+        let mut call_env: Vec<(ast::Name, String)> = Vec::new();
+        for call in &service.calls {
+            let target = self.resolve_service(
+                &call.service,
+                ns,
+                |n, s| index.contains_key(&(n.to_string(), s.to_string())),
+                |n| index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
+            );
+            if let (Some(key), Some(env)) = (target, &call.env) {
+                if let Some(facts) = index.get(&key) {
+                    call_env.push((env.clone(), facts.fqdn.clone()));
+                }
+            }
+        }
+
+        let mut versions: Vec<model::Version> = Vec::new();
+        let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut seen_addresses: BTreeMap<String, Span> = BTreeMap::new();
+        for version in &service.versions {
+            if let Some(first) = seen_versions.get(version.name.text.as_str()) {
+                self.duplicate("version", &version.name.text, version.name.span, *first);
+                ok = false;
+                continue;
+            }
+            seen_versions.insert(&version.name.text, version.name.span);
+            let context = VersionContext {
+                scope,
+                service: name,
+                app_key: &app_key,
+                app: &app,
+                version_key: &version_key,
+                default_account: &account,
+                call_env: &call_env,
+            };
+            match self.version(&context, version, &mut seen_addresses) {
+                Some(v) => versions.push(v),
+                None => ok = false,
+            }
+        }
+        if service.versions.is_empty() {
+            self.error(
+                Diagnostic::error(Code::NoVersions, service.name.span, format!("service `{name}` has no version"))
+                    .label("nothing runs this service")
+                    .help("add a version: `pod v1 image \"...\"` or `vm v1 at 10.0.0.1`"),
+            );
+            ok = false;
+        }
+        versions.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let version_names: Vec<&str> = service.versions.iter().map(|v| v.name.text.as_str()).collect();
+        let has_http = ports.iter().any(|p| p.protocol.is_http());
+        if !service.routes.is_empty() && !ports.is_empty() && !has_http {
+            self.error(
+                Diagnostic::error(
+                    Code::NoHttpPort,
+                    service.routes[0].keyword,
+                    format!("service `{name}` has routes but no HTTP port"),
+                )
+                .label("HTTP route")
+                .help("routes match HTTP requests: declare the port as `http`, `http2`, `grpc` or `grpc-web`"),
+            );
+            ok = false;
+        }
+        let routes = self.routes(&service.routes, &RouteTarget::Versions(&version_names), name)?;
+
+        if !ok {
+            return None;
+        }
+        let fqdn = format!("{host}.{ns}.svc.{}", self.options.cluster_domain);
+        Some(model::Service {
+            name: name.to_string(),
+            host,
+            fqdn,
+            selector: (app_key, app),
+            version_key,
+            destination_rule,
+            virtual_service,
+            ports,
+            versions,
+            routes,
+        })
+    }
+
+    fn ports(&mut self, service: &ast::Service) -> Vec<model::Port> {
+        let mut ports: Vec<model::Port> = Vec::new();
+        let mut seen: BTreeMap<u16, Span> = BTreeMap::new();
+        for port in &service.ports {
+            let protocol = self.protocol(&port.protocol, Protocol::ALL, "port");
+            let number = self.port_number(&port.number);
+            let target = match &port.target {
+                Some(t) => self.port_number(t),
+                None => number,
+            };
+            if let Some(target) = target {
+                let at = port.target.as_ref().unwrap_or(&port.number).span;
+                self.reserved_port(target, at);
+            }
+            let (Some(protocol), Some(number), Some(target)) = (protocol, number, target) else { continue };
+            if let Some(first) = seen.insert(number, port.number.span) {
+                self.duplicate("port", &number.to_string(), port.number.span, first);
+                continue;
+            }
+            ports.push(model::Port {
+                name: String::new(),
+                protocol,
+                number,
+                target,
+            });
+        }
+        ports.sort_by_key(|p| p.number);
+        let mut per_protocol: BTreeMap<Protocol, usize> = BTreeMap::new();
+        for p in &ports {
+            *per_protocol.entry(p.protocol).or_default() += 1;
+        }
+        for p in &mut ports {
+            p.name = if per_protocol[&p.protocol] > 1 {
+                format!("{}-{}", p.protocol.word(), p.number)
+            } else {
+                p.protocol.word().to_string()
+            };
+        }
+        ports
+    }
+
+    pub(super) fn protocol(&mut self, word: &ast::Name, allowed: &[Protocol], what: &str) -> Option<Protocol> {
+        let lower = word.text.to_ascii_lowercase();
+        match Protocol::from_word(&lower) {
+            Some(p) if allowed.contains(&p) => Some(p),
+            Some(p) => {
+                let list: Vec<String> = allowed.iter().map(|a| format!("`{}`", a.word())).collect();
+                self.error(
+                    Diagnostic::error(
+                        Code::UnknownProtocol,
+                        word.span,
+                        format!("a {what} cannot use protocol `{}` yet", p.word()),
+                    )
+                    .label("not supported here")
+                    .help(format!("a {what} takes {}", list.join(", "))),
+                );
+                None
+            }
+            None => {
+                let words: Vec<&str> = allowed.iter().map(|p| p.word()).collect();
+                let mut d = Diagnostic::error(Code::UnknownProtocol, word.span, format!("unknown protocol `{}`", word.text))
+                    .label("not a protocol Istio knows");
+                d = d.help(match suggest::closest(&lower, words.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("the protocols are {}", words.join(", ")),
+                });
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    pub(super) fn port_number(&mut self, number: &ast::Number) -> Option<u16> {
+        match number.whole() {
+            Some(n) if !number.percent && (1..=65535).contains(&n) => u16::try_from(n).ok(),
+            _ => {
+                let shown = if number.percent { format!("{}%", number.text) } else { number.text.clone() };
+                let shown = if number.negative { format!("-{shown}") } else { shown };
+                self.error(
+                    Diagnostic::error(Code::PortRange, number.span, format!("port `{shown}` is not a port number"))
+                        .label("not in 1..65535")
+                        .help("a port is a whole number from 1 to 65535"),
+                );
+                None
+            }
+        }
+    }
+
+    fn reserved_port(&mut self, port: u16, at: Span) {
+        if rules::PROXY_PORTS.contains(&port) {
+            self.error(
+                Diagnostic::error(
+                    Code::ReservedPort,
+                    at,
+                    format!("port {port} is used by the Istio sidecar inside every workload"),
+                )
+                .label("taken by the sidecar")
+                .help("the application must listen elsewhere; Istio reserves 15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053 and 15090"),
+            );
+        }
+    }
+
+    fn version(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &ast::Version,
+        seen_addresses: &mut BTreeMap<String, Span>,
+    ) -> Option<model::Version> {
+        let mut ok = self.name_rule(&version.name, "version name", "DNS-1123 label", rules::dns_label);
+        let vname = version.name.text.as_str();
+        let runtime = version.runtime;
+        let allowed = match runtime {
+            Runtime::Pod => POD_PROPERTIES,
+            Runtime::Vm => VM_PROPERTIES,
+        };
+
+        let mut labels: Labels = BTreeMap::new();
+        labels.insert(cx.app_key.to_string(), cx.app.to_string());
+        labels.insert(cx.version_key.to_string(), vname.to_string());
+        let mut user_labels: BTreeMap<String, Span> = BTreeMap::new();
+        let mut annotations: Labels = BTreeMap::new();
+        let mut annotation_spans: BTreeMap<String, Span> = BTreeMap::new();
+        let mut image: Option<&ast::Str> = None;
+        let mut replicas: Option<i32> = None;
+        let mut account: Option<&ast::Name> = None;
+        let mut addresses: Option<&[ast::Str]> = None;
+        let mut env: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        let mut once: BTreeMap<&str, Span> = BTreeMap::new();
+
+        for property in &version.properties {
+            let key = property.key.text.as_str();
+            if let PropertyKind::Other(_) = property.kind {
+                let mut d = Diagnostic::error(
+                    Code::UnknownKeyword,
+                    property.key.span,
+                    format!("unknown property `{key}` on a {} version", runtime.keyword()),
+                )
+                .label("unknown property");
+                if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
+                    d = d.help(help);
+                }
+                self.error(d);
+                ok = false;
+                continue;
+            }
+            if !allowed.contains(&key) {
+                let why = match key {
+                    "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
+                    "env" => "a VM's environment is set on the VM itself",
+                    "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
+                    _ => "it does not apply here",
+                };
+                self.error(
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        property.key.span,
+                        format!("`{key}` does not apply to a {} version", runtime.keyword()),
+                    )
+                    .label(format!("not for `{}`", runtime.keyword()))
+                    .note(version.runtime_span, format!("this version runs on a {}", runtime.keyword()))
+                    .help(why),
+                );
+                ok = false;
+                continue;
+            }
+            if matches!(key, "image" | "replicas" | "account" | "at") {
+                if let Some(first) = once.insert(key, property.key.span) {
+                    self.error(
+                        Diagnostic::error(Code::Duplicate, property.key.span, format!("`{key}` is set twice"))
+                            .label("set again here")
+                            .note(first, "first set here")
+                            .help("keep one of them"),
+                    );
+                    ok = false;
+                    continue;
+                }
+            }
+            match &property.kind {
+                PropertyKind::Image(s) => {
+                    if s.value.trim().is_empty() {
+                        self.error(
+                            Diagnostic::error(Code::MissingImage, s.span, "the image is empty")
+                                .label("empty image")
+                                .help("give the container image, such as \"registry.example.com/app:1.0\""),
+                        );
+                        ok = false;
+                    }
+                    image = Some(s);
+                }
+                PropertyKind::Replicas(n) => match n.whole() {
+                    Some(r) if !n.percent && (0..=i64::from(i32::MAX)).contains(&r) => replicas = i32::try_from(r).ok(),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(Code::InvalidValue, n.span, "replicas must be a whole number, 0 or more")
+                                .label("not a replica count")
+                                .help("write the number of pods, such as `replicas 2`"),
+                        );
+                        ok = false;
+                    }
+                },
+                PropertyKind::Env { name, value } => {
+                    if let Err(why) = rules::env_name(&name.text) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                name.span,
+                                format!("`{}` is not a valid environment variable name: {why}", name.text),
+                            )
+                            .label("invalid name")
+                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                        );
+                        ok = false;
+                    } else if let Some((_, first)) = env.get(&name.text) {
+                        self.duplicate("environment variable", &name.text, name.span, *first);
+                        ok = false;
+                    } else {
+                        env.insert(name.text.clone(), (value.value.clone(), name.span));
+                    }
+                }
+                PropertyKind::Label { key, value } => {
+                    ok &= self.label(cx, version, key, value, &mut labels, &mut user_labels);
+                }
+                PropertyKind::Annotation { key, value } => {
+                    if let Err(why) = rules::qualified_name(&key.text) {
+                        self.invalid_key(key, "annotation key", &why);
+                        ok = false;
+                    } else if let Some(first) = annotation_spans.insert(key.text.clone(), key.span) {
+                        self.duplicate("annotation", &key.text, key.span, first);
+                        ok = false;
+                    } else {
+                        annotations.insert(key.text.clone(), value.value.clone());
+                    }
+                }
+                PropertyKind::Account(name) => {
+                    ok &= self.name_rule(name, "service account name", "DNS-1123 subdomain", rules::dns_subdomain);
+                    account = Some(name);
+                }
+                PropertyKind::At(list) => {
+                    for address in list {
+                        ok &= self.address(address, cx.service, seen_addresses);
+                    }
+                    addresses = Some(list);
+                }
+                PropertyKind::Other(_) => {}
+            }
+        }
+
+        for (name, fqdn) in cx.call_env {
+            if runtime == Runtime::Vm {
+                continue;
+            }
+            if let Some((_, first)) = env.get(&name.text) {
+                self.duplicate("environment variable", &name.text, *first, name.span);
+                ok = false;
+            } else if let Err(why) = rules::env_name(&name.text) {
+                self.error(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        name.span,
+                        format!("`{}` is not a valid environment variable name: {why}", name.text),
+                    )
+                    .label("invalid name")
+                    .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                );
+                ok = false;
+            } else {
+                env.insert(name.text.clone(), (fqdn.clone(), name.span));
+            }
+        }
+
+        let account = account.map(|a| a.text.clone()).unwrap_or_else(|| cx.default_account.to_string());
+        let ns = cx.scope.name.text.as_str();
+        let workload = match runtime {
+            Runtime::Pod => {
+                let Some(image) = image else {
+                    self.error(
+                        Diagnostic::error(Code::MissingImage, version.name.span, format!("pod version `{vname}` has no image"))
+                            .label("no `image`")
+                            .help(format!("add the container image: `pod {vname} image \"registry.example.com/app:1.0\"`")),
+                    );
+                    return None;
+                };
+                let template = cx.scope.naming.template(Key::Deployment);
+                let deployment = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
+                ok &= self.generated_name(&deployment, template, Key::Deployment, version.name.span, rules::dns_subdomain, "Deployment name");
+                model::Workload::Pod(model::Pod {
+                    deployment,
+                    image: image.value.clone(),
+                    replicas: replicas.unwrap_or(1),
+                    env: env.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+                })
+            }
+            Runtime::Vm => {
+                let Some(addresses) = addresses.filter(|a| !a.is_empty()) else {
+                    self.error(
+                        Diagnostic::error(Code::MissingAddress, version.name.span, format!("VM version `{vname}` has no address"))
+                            .label("no `at`")
+                            .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
+                    );
+                    return None;
+                };
+                let template = cx.scope.naming.template(Key::Entry);
+                let mut entries = Vec::new();
+                for (i, address) in addresses.iter().enumerate() {
+                    let dashed: String = address.value.chars().map(|c| if c == '.' || c == ':' { '-' } else { c }).collect();
+                    let index = (i + 1).to_string();
+                    let name = template.expand(&[
+                        ("service", cx.service),
+                        ("version", vname),
+                        ("namespace", ns),
+                        ("address", dashed.trim_matches('-')),
+                        ("index", &index),
+                    ]);
+                    ok &= self.generated_name(&name, template, Key::Entry, address.span, rules::dns_subdomain, "WorkloadEntry name");
+                    entries.push(model::VmEntry {
+                        name,
+                        address: address.value.clone(),
+                    });
+                }
+                let mut names = BTreeSet::new();
+                for e in &entries {
+                    if !names.insert(e.name.as_str()) {
+                        let span = template.span.unwrap_or(version.name.span);
+                        self.error(
+                            Diagnostic::error(
+                                Code::NameCollision,
+                                span,
+                                format!("the `entry` template gives two addresses of `{vname}` the same name `{}`", e.name),
+                            )
+                            .label("same name for several addresses")
+                            .help("include `{address}` or `{index}` in the `entry` template"),
+                        );
+                        ok = false;
+                        break;
+                    }
+                }
+                model::Workload::Vm(entries)
+            }
+        };
+        ok.then(|| model::Version {
+            name: vname.to_string(),
+            labels,
+            annotations,
+            account,
+            workload,
+        })
+    }
+
+    fn invalid_key(&mut self, key: &ast::Name, what: &str, why: &str) {
+        self.error(
+            Diagnostic::error(Code::InvalidValue, key.span, format!("`{}` is not a valid {what}: {why}", key.text))
+                .label(format!("invalid {what}"))
+                .help("keys are an optional DNS prefix and `/`, then up to 63 letters, digits, `-`, `_` or `.`"),
+        );
+    }
+
+    /// A label override: valid, and never breaking what the Service and subsets select.
+    fn label(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &ast::Version,
+        key: &ast::Name,
+        value: &ast::Str,
+        labels: &mut Labels,
+        user_labels: &mut BTreeMap<String, Span>,
+    ) -> bool {
+        if let Err(why) = rules::qualified_name(&key.text) {
+            self.invalid_key(key, "label key", &why);
+            return false;
+        }
+        if let Err(why) = rules::label_value(&value.value) {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, value.span, format!("`{}` is not a valid label value: {why}", value.value))
+                    .label("invalid label value")
+                    .help("label values are up to 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit"),
+            );
+            return false;
+        }
+        if let Some(first) = user_labels.insert(key.text.clone(), key.span) {
+            self.duplicate("label", &key.text, key.span, first);
+            return false;
+        }
+        let service_decl = cx.scope.services.get(cx.service).map(|s| s.name.span);
+        if key.text == cx.app_key && value.value != cx.app {
+            let template = cx.scope.naming.template(Key::Workload);
+            let origin = template.span.or(service_decl).unwrap_or(version.name.span);
+            let what = if version.runtime == Runtime::Vm { "WorkloadEntry" } else { "pod" };
+            self.error(
+                Diagnostic::error(
+                    Code::LabelMismatch,
+                    value.span,
+                    format!(
+                        "this {what} would carry `{}: {}`, but service `{}` selects `{}: {}`",
+                        cx.app_key, value.value, cx.service, cx.app_key, cx.app
+                    ),
+                )
+                .label(format!("`{}` differs from `{}`", value.value, cx.app))
+                .note(origin, format!("the Service selects `{}: {}` because of this", cx.app_key, cx.app))
+                .help(format!(
+                    "remove the label override; meshc already sets `{}: {}` on every version of `{}` (otherwise the {} never gets traffic)",
+                    cx.app_key,
+                    cx.app,
+                    cx.service,
+                    if version.runtime == Runtime::Vm { "VM" } else { "pod" }
+                )),
+            );
+            return false;
+        }
+        if key.text == cx.version_key && value.value != version.name.text {
+            self.error(
+                Diagnostic::error(
+                    Code::LabelMismatch,
+                    value.span,
+                    format!(
+                        "this version would carry `{}: {}`, but its subset `{}` selects `{}: {}`",
+                        cx.version_key, value.value, version.name.text, cx.version_key, version.name.text
+                    ),
+                )
+                .label(format!("`{}` differs from `{}`", value.value, version.name.text))
+                .note(version.name.span, "the version's name is its subset and label value")
+                .help(format!("remove the label override, or rename the version to `{}`", value.value)),
+            );
+            return false;
+        }
+        labels.insert(key.text.clone(), value.value.clone());
+        true
+    }
+
+    fn address(&mut self, address: &ast::Str, service: &str, seen: &mut BTreeMap<String, Span>) -> bool {
+        let text = address.value.as_str();
+        let parsed = text.parse::<IpAddr>();
+        let Ok(ip) = parsed else {
+            let hint = if text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                "an IPv4 address has four numbers from 0 to 255, such as `192.168.0.171`"
+            } else {
+                "write the VM's IP address; a Kubernetes Service only sends traffic to WorkloadEntries with an IP address, never a hostname"
+            };
+            self.error(
+                Diagnostic::error(Code::InvalidAddress, address.span, format!("`{text}` is not an IP address"))
+                    .label("not an IP address")
+                    .help(hint),
+            );
+            return false;
+        };
+        let canonical = ip.to_string();
+        if let Some(first) = seen.insert(canonical.clone(), address.span) {
+            self.error(
+                Diagnostic::error(
+                    Code::Duplicate,
+                    address.span,
+                    format!("address `{canonical}` is listed twice in service `{service}`"),
+                )
+                .label("listed again here")
+                .note(first, "first listed here")
+                .help("one VM serves one version of a service; remove one of them"),
+            );
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn gateway(
+        &mut self,
+        scope: &Scope<'_>,
+        gateway: &ast::Gateway,
+        index: &Index,
+        namespaces: &[model::Namespace],
+    ) -> Option<model::Gateway> {
+        let ns = scope.name.text.as_str();
+        let mut ok = self.name_rule(&gateway.name, "gateway name", "DNS-1123 label", rules::dns_label);
+        let template = scope.naming.template(Key::GatewayRoutes);
+        let virtual_service = template.expand(&[("gateway", &gateway.name.text), ("namespace", ns)]);
+        ok &= self.generated_name(&virtual_service, template, Key::GatewayRoutes, gateway.name.span, rules::dns_subdomain, "VirtualService name");
+
+        let mut selector: Labels = BTreeMap::new();
+        let mut selector_spans: BTreeMap<String, Span> = BTreeMap::new();
+        for (key, value) in &gateway.selector {
+            if let Err(why) = rules::qualified_name(&key.text) {
+                self.invalid_key(key, "label key", &why);
+                ok = false;
+            } else if let Some(first) = selector_spans.insert(key.text.clone(), key.span) {
+                self.duplicate("selector label", &key.text, key.span, first);
+                ok = false;
+            } else {
+                selector.insert(key.text.clone(), value.value.clone());
+            }
+        }
+        if selector.is_empty() {
+            selector.insert("istio".into(), "ingressgateway".into());
+        }
+
+        let http_listeners = [Protocol::Http, Protocol::Http2, Protocol::Grpc, Protocol::GrpcWeb];
+        let mut servers = Vec::new();
+        let mut seen_ports: BTreeMap<u16, Span> = BTreeMap::new();
+        let mut hosts = BTreeSet::new();
+        for listener in &gateway.listeners {
+            let protocol = self.protocol(&listener.protocol, &http_listeners, "gateway listener");
+            let number = self.port_number(&listener.port);
+            let mut listener_hosts = Vec::new();
+            for host in &listener.hosts {
+                if let Err(why) = rules::gateway_host(&host.value) {
+                    self.error(
+                        Diagnostic::error(Code::InvalidHost, host.span, format!("`{}` is not a valid gateway host: {why}", host.value))
+                            .label("invalid host")
+                            .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
+                    );
+                    ok = false;
+                } else {
+                    listener_hosts.push(host.value.to_ascii_lowercase());
+                }
+            }
+            if listener.hosts.is_empty() {
+                listener_hosts.push("*".to_string());
+            }
+            listener_hosts.sort();
+            listener_hosts.dedup();
+            let (Some(protocol), Some(number)) = (protocol, number) else {
+                ok = false;
+                continue;
+            };
+            if let Some(first) = seen_ports.insert(number, listener.port.span) {
+                self.duplicate("listener port", &number.to_string(), listener.port.span, first);
+                ok = false;
+                continue;
+            }
+            hosts.extend(listener_hosts.iter().cloned());
+            servers.push(model::Server {
+                name: format!("{}-{number}", protocol.word()),
+                protocol,
+                number,
+                hosts: listener_hosts,
+            });
+        }
+        if gateway.listeners.is_empty() {
+            self.error(
+                Diagnostic::error(Code::NoPorts, gateway.name.span, format!("gateway `{}` has no listener", gateway.name.text))
+                    .label("listens on nothing")
+                    .help("add a listener, such as `listen http 80 hosts \"*\"`"),
+            );
+            ok = false;
+        }
+        servers.sort_by_key(|s| s.number);
+
+        let routes = self.gateway_routes(gateway, ns, index, namespaces)?;
+        ok.then(|| model::Gateway {
+            name: gateway.name.text.clone(),
+            virtual_service,
+            selector,
+            servers,
+            hosts: hosts.into_iter().collect(),
+            routes,
+        })
+    }
+}
+
+/// What a version needs from its service.
+struct VersionContext<'a> {
+    scope: &'a Scope<'a>,
+    service: &'a str,
+    app_key: &'a str,
+    app: &'a str,
+    version_key: &'a str,
+    default_account: &'a str,
+    call_env: &'a [(ast::Name, String)],
+}

@@ -1,0 +1,88 @@
+//! The registry of diagnostic codes: one line per kind, its stable code, a short name and
+//! its documentation page (`docs/codes/CODE.md`, printed by `meshc explain CODE`).
+//!
+//! Codes are never renumbered or reused. Ranges: M1xxx reading the file, M2xxx names and
+//! references, M3xxx mesh rules.
+
+macro_rules! codes {
+    ($($variant:ident = $id:literal, $name:literal, $summary:literal;)*) => {
+        /// A kind of diagnostic.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable code, e.g. `M2001`.
+            pub fn id(self) -> &'static str {
+                match self { $(Code::$variant => $id,)* }
+            }
+
+            /// A short kebab-case name, e.g. `unknown-service`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// One line saying what the check is about.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+
+            /// The documentation page, in Markdown.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(Code::$variant => include_str!(concat!("../docs/codes/", $id, ".md")),)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    Syntax = "M1001", "syntax", "the file does not follow the .mesh grammar";
+    BadEscape = "M1002", "bad-escape", "a string contains an escape sequence that does not exist";
+    BadNumber = "M1003", "bad-number", "a number is malformed or too large";
+
+    UnknownService = "M2001", "unknown-service", "a reference names a service that is not declared";
+    UnknownVersion = "M2002", "unknown-version", "a route names a version the service does not have";
+    Duplicate = "M2003", "duplicate", "something is declared twice";
+    InvalidName = "M2004", "invalid-name", "a name is not valid where Kubernetes or Istio will use it";
+    InvalidTemplate = "M2005", "invalid-template", "a naming template uses an unknown placeholder or produces an invalid name";
+    NameCollision = "M2006", "name-collision", "two declarations would generate objects with the same name";
+    UnknownKeyword = "M2007", "unknown-keyword", "an unknown property, naming key or match kind";
+
+    InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address";
+    PortRange = "M3002", "port-range", "a port number is outside 1..65535";
+    ReservedPort = "M3003", "reserved-port", "a port collides with a port the Istio sidecar uses itself";
+    UnknownProtocol = "M3004", "unknown-protocol", "a port protocol Istio does not know";
+    MissingImage = "M3005", "missing-image", "a pod version has no image";
+    MissingAddress = "M3006", "missing-address", "a VM version has no address";
+    MisplacedProperty = "M3007", "misplaced-property", "a property that does not apply here, or with a value of the wrong kind";
+    BadWeight = "M3008", "bad-weight", "a route weight is negative or not a whole percentage";
+    WeightSum = "M3009", "weight-sum", "the weights of a split do not add up to 100%";
+    RepeatedTarget = "M3010", "repeated-target", "a split names the same version twice";
+    LabelMismatch = "M3011", "label-mismatch", "a label override breaks the selector that routes traffic to the workload";
+    UnreachableRoute = "M3012", "unreachable-route", "a route can never match because an earlier route takes all its traffic";
+    NoVersions = "M3013", "no-versions", "a service has no version to run it";
+    NoPorts = "M3014", "no-ports", "a service or gateway listens on no port";
+    InvalidHost = "M3015", "invalid-host", "a gateway host is not a hostname Istio accepts";
+    NoHttpPort = "M3016", "no-http-port", "an HTTP route targets a service without an HTTP port";
+    InvalidValue = "M3017", "invalid-value", "a value Kubernetes or Istio would reject (replicas, env name, label, match)";
+    IngressSplit = "M3018", "ingress-split", "a gateway route bypasses the version routes of the service it targets";
+}
+
+impl std::str::FromStr for Code {
+    type Err = ();
+
+    /// Accepts `M2001`, `m2001` or the name, `unknown-service`.
+    fn from_str(s: &str) -> Result<Code, ()> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.id().eq_ignore_ascii_case(s) || c.name() == s)
+            .ok_or(())
+    }
+}

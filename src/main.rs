@@ -1,0 +1,19 @@
+//! The `meshc` command: a thin layer over the library that reads files, writes output,
+//! renders diagnostics and turns outcomes into exit codes (0 ok, 1 input errors, 2 usage
+//! or I/O trouble).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match <cli::Args as clap::Parser>::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    ExitCode::from(cli::run(args) as u8)
+}

@@ -1,0 +1,51 @@
+//! Human words for grammar rules, so that rule names never reach users.
+
+use super::Rule;
+
+/// How a rule is named in "expected ..." messages, or `None` for rules that are never
+/// worth naming on their own (their tokens are listed instead). The match has no
+/// wildcard: adding a rule to the grammar without words here does not compile.
+pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::name => "a name",
+        Rule::label_key => "a label key",
+        Rule::string | Rule::string_body => "a string in double quotes",
+        Rule::number => "a number",
+        Rule::address => "an IP address",
+        Rule::file | Rule::EOI => "the end of the file",
+        Rule::namespace_decl => "a `namespace` block",
+        Rule::naming_block => "a `naming` block",
+        Rule::naming_entry => "a naming entry such as `service \"{service}-svc\"`",
+        Rule::service_decl => "a `service` block",
+        Rule::port_decl => "a `port`",
+        Rule::calls_decl => "`calls`",
+        Rule::via_env => "`via env NAME`",
+        Rule::version_decl => "a version (`pod` or `vm`)",
+        Rule::runtime => "`pod` or `vm`",
+        Rule::image_prop
+        | Rule::replicas_prop
+        | Rule::env_prop
+        | Rule::label_prop
+        | Rule::annotation_prop
+        | Rule::account_prop
+        | Rule::at_prop
+        | Rule::other_prop => "a property",
+        Rule::route_decl => "a `route`",
+        Rule::alternative => "a match",
+        Rule::or_keyword => "`or`",
+        Rule::route_match => "a match such as `prefix \"/path\"`",
+        Rule::split => "a weighted split `{ v1 50% v2 50% }`",
+        Rule::split_entry => "a version and its weight",
+        Rule::single_target => "`-> target`",
+        Rule::gateway_decl => "a `gateway` block",
+        Rule::listen_decl => "a `listen` line",
+        Rule::selector_prop => "a `selector`",
+        Rule::WHITESPACE
+        | Rule::COMMENT
+        | Rule::ident_char
+        | Rule::keyword
+        | Rule::string_escape
+        | Rule::property
+        | Rule::address_value => return None,
+    })
+}

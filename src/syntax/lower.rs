@@ -1,0 +1,442 @@
+//! Parse tree → AST, one small function per rule. Spans are converted here, once.
+
+use pest::iterators::Pair;
+
+use super::Rule;
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::source::{SourceId, Span};
+
+pub(super) struct Lower {
+    source: SourceId,
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+impl Lower {
+    pub(super) fn new(source: SourceId) -> Self {
+        Lower {
+            source,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.source, s.start(), s.end())
+    }
+
+    /// A keyword at the start of `pair`, as a name with its own span.
+    fn keyword(&self, pair: &Pair<'_, Rule>, word: &str) -> Name {
+        let start = pair.as_span().start();
+        Name {
+            text: word.to_string(),
+            span: Span::new(self.source, start, start + word.len()),
+        }
+    }
+
+    /// The grammar guarantees the shapes walked here; should one ever be missing, the tree
+    /// is reported as an internal error rather than a panic.
+    fn internal(&mut self, span: Span, what: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(Code::Syntax, span, format!("internal error: the parser produced no {what} here"))
+                .help("this is a bug in meshc; please report it with the input that caused it"),
+        );
+    }
+
+    pub(super) fn file(&mut self, pair: Pair<'_, Rule>) -> File {
+        let mut file = File::default();
+        for child in pair.into_inner() {
+            if child.as_rule() == Rule::namespace_decl {
+                if let Some(ns) = self.namespace(child) {
+                    file.namespaces.push(ns);
+                }
+            }
+        }
+        file
+    }
+
+    fn namespace(&mut self, pair: Pair<'_, Rule>) -> Option<Namespace> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next(), span)?;
+        let mut ns = Namespace {
+            name,
+            naming: Vec::new(),
+            services: Vec::new(),
+            gateways: Vec::new(),
+            span,
+        };
+        for child in inner {
+            match child.as_rule() {
+                Rule::naming_block => ns.naming.push(self.naming(child)),
+                Rule::service_decl => ns.services.extend(self.service(child)),
+                Rule::gateway_decl => ns.gateways.extend(self.gateway(child)),
+                _ => {}
+            }
+        }
+        Some(ns)
+    }
+
+    fn naming(&mut self, pair: Pair<'_, Rule>) -> NamingBlock {
+        let span = self.span(&pair);
+        let mut entries = Vec::new();
+        for entry in pair.into_inner() {
+            let entry_span = self.span(&entry);
+            let mut inner = entry.into_inner();
+            let key = self.name(inner.next(), entry_span);
+            let template = self.string(inner.next(), entry_span);
+            if let (Some(key), Some(template)) = (key, template) {
+                entries.push(NamingEntry { key, template });
+            }
+        }
+        NamingBlock { entries, span }
+    }
+
+    fn service(&mut self, pair: Pair<'_, Rule>) -> Option<Service> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next(), span)?;
+        let mut service = Service {
+            name,
+            ports: Vec::new(),
+            calls: Vec::new(),
+            versions: Vec::new(),
+            routes: Vec::new(),
+            span,
+        };
+        for child in inner {
+            match child.as_rule() {
+                Rule::port_decl => service.ports.extend(self.port(child)),
+                Rule::calls_decl => service.calls.extend(self.calls(child)),
+                Rule::version_decl => service.versions.extend(self.version(child)),
+                Rule::route_decl => service.routes.extend(self.route(child)),
+                _ => {}
+            }
+        }
+        Some(service)
+    }
+
+    fn port(&mut self, pair: Pair<'_, Rule>) -> Option<Port> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let protocol = self.name(inner.next(), span)?;
+        let number = self.number(inner.next(), span)?;
+        let target = inner.next().map(|p| self.number(Some(p), span)).flatten();
+        Some(Port {
+            protocol,
+            number,
+            target,
+            span,
+        })
+    }
+
+    fn calls(&mut self, pair: Pair<'_, Rule>) -> Option<Call> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let service = self.name(inner.next(), span)?;
+        let env = match inner.next() {
+            Some(via) => {
+                let via_span = self.span(&via);
+                self.name(via.into_inner().next(), via_span)
+            }
+            None => None,
+        };
+        Some(Call { service, env, span })
+    }
+
+    fn version(&mut self, pair: Pair<'_, Rule>) -> Option<Version> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let runtime_pair = inner.next()?;
+        let runtime_span = self.span(&runtime_pair);
+        let runtime = if runtime_pair.as_str() == "vm" {
+            Runtime::Vm
+        } else {
+            Runtime::Pod
+        };
+        let name = self.name(inner.next(), span)?;
+        let properties = inner.filter_map(|p| self.property(p)).collect();
+        Some(Version {
+            runtime,
+            runtime_span,
+            name,
+            properties,
+            span,
+        })
+    }
+
+    fn property(&mut self, pair: Pair<'_, Rule>) -> Option<Property> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let word = match rule {
+            Rule::image_prop => "image",
+            Rule::replicas_prop => "replicas",
+            Rule::env_prop => "env",
+            Rule::label_prop => "label",
+            Rule::annotation_prop => "annotation",
+            Rule::account_prop => "account",
+            Rule::at_prop => "at",
+            _ => "",
+        };
+        let key = self.keyword(&pair, word);
+        let mut inner = pair.into_inner();
+        let (key, kind) = match rule {
+            Rule::image_prop => (key, PropertyKind::Image(self.string(inner.next(), span)?)),
+            Rule::replicas_prop => (key, PropertyKind::Replicas(self.number(inner.next(), span)?)),
+            Rule::env_prop => {
+                let name = self.name(inner.next(), span)?;
+                let value = self.string(inner.next(), span)?;
+                (key, PropertyKind::Env { name, value })
+            }
+            Rule::label_prop | Rule::annotation_prop => {
+                let label_key = self.name(inner.next(), span)?;
+                let value = self.string(inner.next(), span)?;
+                let kind = if rule == Rule::label_prop {
+                    PropertyKind::Label { key: label_key, value }
+                } else {
+                    PropertyKind::Annotation { key: label_key, value }
+                };
+                (key, kind)
+            }
+            Rule::account_prop => (key, PropertyKind::Account(self.name(inner.next(), span)?)),
+            Rule::at_prop => {
+                let addresses = inner
+                    .filter_map(|p| match p.as_rule() {
+                        Rule::string => self.string(Some(p), span),
+                        _ => Some(Str {
+                            value: p.as_str().to_string(),
+                            span: self.span(&p),
+                        }),
+                    })
+                    .collect();
+                (key, PropertyKind::At(addresses))
+            }
+            _ => {
+                let key = self.name(inner.next(), span)?;
+                let values = inner
+                    .filter_map(|p| match p.as_rule() {
+                        Rule::string => self.string(Some(p), span).map(Literal::Str),
+                        _ => self.number(Some(p), span).map(Literal::Number),
+                    })
+                    .collect();
+                (key, PropertyKind::Other(values))
+            }
+        };
+        Some(Property { kind, key, span })
+    }
+
+    fn route(&mut self, pair: Pair<'_, Rule>) -> Option<Route> {
+        let span = self.span(&pair);
+        let keyword = self.keyword(&pair, "route").span;
+        let mut alternatives = Vec::new();
+        let mut target = None;
+        for child in pair.into_inner() {
+            let child_span = self.span(&child);
+            match child.as_rule() {
+                Rule::alternative => {
+                    let mut conditions = Vec::new();
+                    for condition in child.into_inner() {
+                        let condition_span = self.span(&condition);
+                        let mut inner = condition.into_inner();
+                        let kind = self.name(inner.next(), condition_span);
+                        let value = self.string(inner.next(), condition_span);
+                        if let (Some(kind), Some(value)) = (kind, value) {
+                            conditions.push(Match { kind, value });
+                        }
+                    }
+                    alternatives.push(Alternative {
+                        conditions,
+                        span: child_span,
+                    });
+                }
+                Rule::split => {
+                    let mut entries = Vec::new();
+                    for entry in child.into_inner() {
+                        let entry_span = self.span(&entry);
+                        let mut inner = entry.into_inner();
+                        let name = self.name(inner.next(), entry_span);
+                        let weight = self.number(inner.next(), entry_span);
+                        if let (Some(name), Some(weight)) = (name, weight) {
+                            entries.push(Weighted { name, weight });
+                        }
+                    }
+                    target = Some(Target::Split {
+                        entries,
+                        span: child_span,
+                    });
+                }
+                Rule::single_target => {
+                    target = self.name(child.into_inner().next(), child_span).map(Target::Single);
+                }
+                _ => {}
+            }
+        }
+        let Some(target) = target else {
+            self.internal(span, "route target");
+            return None;
+        };
+        Some(Route {
+            keyword,
+            alternatives,
+            target,
+            span,
+        })
+    }
+
+    fn gateway(&mut self, pair: Pair<'_, Rule>) -> Option<Gateway> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next(), span)?;
+        let mut gateway = Gateway {
+            name,
+            listeners: Vec::new(),
+            routes: Vec::new(),
+            selector: Vec::new(),
+            span,
+        };
+        for child in inner {
+            let child_span = self.span(&child);
+            match child.as_rule() {
+                Rule::listen_decl => {
+                    let mut parts = child.into_inner();
+                    let protocol = self.name(parts.next(), child_span);
+                    let port = self.number(parts.next(), child_span);
+                    let hosts = parts.filter_map(|p| self.string(Some(p), child_span)).collect();
+                    if let (Some(protocol), Some(port)) = (protocol, port) {
+                        gateway.listeners.push(Listener {
+                            protocol,
+                            port,
+                            hosts,
+                            span: child_span,
+                        });
+                    }
+                }
+                Rule::route_decl => gateway.routes.extend(self.route(child)),
+                Rule::selector_prop => {
+                    let mut parts = child.into_inner();
+                    let key = self.name(parts.next(), child_span);
+                    let value = self.string(parts.next(), child_span);
+                    if let (Some(key), Some(value)) = (key, value) {
+                        gateway.selector.push((key, value));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(gateway)
+    }
+
+    fn name(&mut self, pair: Option<Pair<'_, Rule>>, parent: Span) -> Option<Name> {
+        let Some(pair) = pair else {
+            self.internal(parent, "name");
+            return None;
+        };
+        Some(Name {
+            text: pair.as_str().to_string(),
+            span: self.span(&pair),
+        })
+    }
+
+    fn number(&mut self, pair: Option<Pair<'_, Rule>>, parent: Span) -> Option<Number> {
+        let Some(pair) = pair else {
+            self.internal(parent, "number");
+            return None;
+        };
+        let raw = pair.as_str();
+        let negative = raw.starts_with('-');
+        let percent = raw.ends_with('%');
+        let text = raw.trim_start_matches('-').trim_end_matches('%').to_string();
+        let span = self.span(&pair);
+        let number = Number {
+            text,
+            negative,
+            percent,
+            span,
+        };
+        if !number.is_fraction() && number.whole().is_none() {
+            self.diagnostics.push(
+                Diagnostic::error(Code::BadNumber, span, format!("the number `{raw}` is too large"))
+                    .label("too large")
+                    .help("numbers in .mesh files fit in 64 bits; ports and weights are far smaller"),
+            );
+            return None;
+        }
+        Some(number)
+    }
+
+    fn string(&mut self, pair: Option<Pair<'_, Rule>>, parent: Span) -> Option<Str> {
+        let Some(pair) = pair else {
+            self.internal(parent, "string");
+            return None;
+        };
+        let span = self.span(&pair);
+        let body = pair.into_inner().next();
+        let (raw, body_start) = match &body {
+            Some(b) => (b.as_str(), b.as_span().start()),
+            None => ("", span.start + 1),
+        };
+        let value = self.unescape(raw, body_start);
+        Some(Str { value, span })
+    }
+
+    /// Decodes `\\`, `\"`, `\n`, `\t`, `\r` and `\u{HEX}`; reports any other escape.
+    fn unescape(&mut self, raw: &str, offset: usize) -> String {
+        if !raw.contains('\\') {
+            return raw.to_string();
+        }
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let Some((_, escaped)) = chars.next() else { break };
+            match escaped {
+                '\\' => out.push('\\'),
+                '"' => out.push('"'),
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'u' => {
+                    let rest = &raw[i + 2..];
+                    let decoded = rest
+                        .strip_prefix('{')
+                        .and_then(|r| r.split_once('}'))
+                        .and_then(|(hex, _)| {
+                            let code = u32::from_str_radix(hex, 16).ok()?;
+                            Some((char::from_u32(code)?, hex.len() + 2))
+                        });
+                    match decoded {
+                        Some((ch, consumed)) => {
+                            out.push(ch);
+                            for _ in 0..consumed {
+                                chars.next();
+                            }
+                        }
+                        None => self.bad_escape(offset + i, 2, "`\\u` must be followed by a code point in braces, such as `\\u{e9}`"),
+                    }
+                }
+                other => self.bad_escape(
+                    offset + i,
+                    1 + other.len_utf8(),
+                    "the escapes are `\\\\`, `\\\"`, `\\n`, `\\t`, `\\r` and `\\u{HEX}`",
+                ),
+            }
+        }
+        out
+    }
+
+    fn bad_escape(&mut self, at: usize, len: usize, help: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(
+                Code::BadEscape,
+                Span::new(self.source, at, at + len),
+                "unknown escape sequence in a string",
+            )
+            .label("this escape")
+            .help(help),
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Reading `.mesh` text: the pest grammar (`grammar/mesh.pest`) and its conversion into the
+//! [`ast`](crate::ast). This is the only module that sees pest.
+
+mod describe;
+mod lower;
+
+use pest::Parser as _;
+
+use crate::ast;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::source::{SourceId, Span};
+
+pub(crate) use describe::describe;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/mesh.pest"]
+pub(crate) struct MeshParser;
+
+/// Parses one source. Returns the tree (absent when the grammar rejects the text) and the
+/// problems found while reading it: at most one grammar error, which stops reading, and any
+/// number of bad escapes or numbers.
+pub fn parse(source: SourceId, text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
+    pest::set_error_detail(true);
+    match MeshParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut lower = lower::Lower::new(source);
+            let file = pairs.next().map(|pair| lower.file(pair)).unwrap_or_default();
+            (Some(file), lower.diagnostics)
+        }
+        Err(error) => (None, vec![syntax_error(&error, source, text)]),
+    }
+}
+
+/// Turns pest's error into one diagnostic in human words: what was expected, what was found.
+fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    use std::collections::BTreeSet;
+
+    let mut position = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    if let Some(attempts) = error.parse_attempts() {
+        position = position.max(attempts.max_position);
+        for token in attempts.expected_tokens() {
+            // Literal tokens display as themselves; ranges and built-in rules are better
+            // described by the rules that contain them.
+            // Punctuation inside names and comments (`-`, `_`, `#`) is noise here.
+            let token = token.to_string();
+            let word = token.chars().all(|c| c.is_ascii_lowercase());
+            if (word && token != "BUILTIN_RULE") || matches!(token.as_str(), "{" | "}" | "->" | ",") {
+                expected.insert(format!("`{token}`"));
+            }
+        }
+    }
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(words) = describe(*rule) {
+                expected.insert(words.to_string());
+            }
+        }
+    }
+    let (found, length) = found_at(text, position);
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected.into_iter().collect::<Vec<_>>()))
+    };
+    let mut diagnostic = Diagnostic::error(Code::Syntax, Span::new(source, position, position + length), message)
+        .label("not expected here");
+    if let Some(help) = syntax_help(text, position) {
+        diagnostic = diagnostic.help(help);
+    }
+    diagnostic
+}
+
+/// A hint for the mistakes people make most.
+fn syntax_help(text: &str, position: usize) -> Option<String> {
+    let rest = text.get(position..)?;
+    if rest.starts_with('\'') {
+        return Some("strings are written in double quotes: \"...\"".to_string());
+    }
+    if rest.starts_with('=') || rest.starts_with(':') {
+        return Some("properties take their value after a space, without `=` or `:`: `replicas 2`".to_string());
+    }
+    if rest.starts_with(';') {
+        return Some("declarations are not separated by `;`; put them on their own lines".to_string());
+    }
+    None
+}
+
+/// What stands at `position`, for "found ...", and its length in bytes.
+fn found_at(text: &str, position: usize) -> (String, usize) {
+    let rest = text.get(position..).unwrap_or("");
+    let Some(first) = rest.chars().next() else {
+        return ("the end of the file".to_string(), 0);
+    };
+    if first == '\n' || first == '\r' {
+        return ("the end of the line".to_string(), 0);
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(40)
+        .collect();
+    if word.is_empty() {
+        let shown = if first.is_control() {
+            format!("the control character U+{:04X}", first as u32)
+        } else {
+            format!("`{first}`")
+        };
+        (shown, first.len_utf8())
+    } else {
+        (format!("`{word}`"), word.len())
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`
+pub(crate) fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
