@@ -10,11 +10,24 @@ pub struct Name {
     pub span: Span,
 }
 
-/// A string literal, escapes decoded.
+/// A string literal, escapes decoded. Variable references (`${NAME}`) are still in
+/// `value`, listed in `vars`, until `check` substitutes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Str {
     pub value: String,
     pub span: Span,
+    pub vars: Vec<VarRef>,
+}
+
+/// `${NAME}` inside a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarRef {
+    pub name: String,
+    /// Where it is written in the source.
+    pub span: Span,
+    /// Its byte range in [`Str::value`].
+    pub start: usize,
+    pub end: usize,
 }
 
 /// A number literal: `8001`, `30%`, `-5`, `2.5`.
@@ -42,6 +55,9 @@ impl Number {
 /// One parsed source file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct File {
+    /// `import "path"` statements; the command line loads these files, the library only
+    /// sees the sources it is given.
+    pub imports: Vec<Str>,
     pub namespaces: Vec<Namespace>,
 }
 
@@ -131,9 +147,18 @@ pub struct Property {
 pub enum PropertyKind {
     Image(Str),
     Replicas(Number),
-    Env { name: Name, value: Str },
-    Label { key: Name, value: Str },
-    Annotation { key: Name, value: Str },
+    Env {
+        name: Name,
+        value: Str,
+    },
+    Label {
+        key: Name,
+        value: Str,
+    },
+    Annotation {
+        key: Name,
+        value: Str,
+    },
     Account(Name),
     /// VM addresses, as written (unquoted or quoted).
     At(Vec<Str>),

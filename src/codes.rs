@@ -45,6 +45,7 @@ codes! {
     Syntax = "M1001", "syntax", "the file does not follow the .mesh grammar";
     BadEscape = "M1002", "bad-escape", "a string contains an escape sequence that does not exist";
     BadNumber = "M1003", "bad-number", "a number is malformed or too large";
+    BadVariable = "M1004", "bad-variable", "a malformed variable reference or vars-file line";
 
     UnknownService = "M2001", "unknown-service", "a reference names a service that is not declared";
     UnknownVersion = "M2002", "unknown-version", "a route names a version the service does not have";
@@ -53,6 +54,9 @@ codes! {
     InvalidTemplate = "M2005", "invalid-template", "a naming template uses an unknown placeholder or produces an invalid name";
     NameCollision = "M2006", "name-collision", "two declarations would generate objects with the same name";
     UnknownKeyword = "M2007", "unknown-keyword", "an unknown property, naming key or match kind";
+    UndefinedVariable = "M2008", "undefined-variable", "a `${NAME}` reference to a variable that is not defined";
+    UnusedVariable = "M2009", "unused-variable", "a variable is defined but never used";
+    ImportNotFound = "M2010", "import-not-found", "an imported file cannot be read";
 
     InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address";
     PortRange = "M3002", "port-range", "a port number is outside 1..65535";

@@ -196,7 +196,11 @@ impl<'a> Report<'a> {
 fn miette_label(label: &Label, text: &str, primary: bool) -> miette::LabeledSpan {
     let start = label.span.start.min(text.len());
     let end = label.span.end.min(text.len()).max(start);
-    let body = if label.text.is_empty() { None } else { Some(label.text.clone()) };
+    let body = if label.text.is_empty() {
+        None
+    } else {
+        Some(label.text.clone())
+    };
     if primary {
         miette::LabeledSpan::new_primary_with_span(body, (start, end - start))
     } else {

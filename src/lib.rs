@@ -24,7 +24,7 @@ pub mod syntax;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};
-pub use source::{Source, Span};
+pub use source::{Source, SourceKind, Span};
 
 /// The Istio API version to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,8 +129,12 @@ pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure>
         Err(message) => {
             let span = Span::default();
             diagnostics.push(
-                Diagnostic::error(Code::Syntax, span, format!("internal error while writing YAML: {message}"))
-                    .help("this is a bug in meshc; please report it with the input that caused it"),
+                Diagnostic::error(
+                    Code::Syntax,
+                    span,
+                    format!("internal error while writing YAML: {message}"),
+                )
+                .help("this is a bug in meshc; please report it with the input that caused it"),
             );
             Err(Failure { diagnostics })
         }
@@ -142,19 +146,25 @@ pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure>
 pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
+    let mut definitions = check::Definitions::new();
     let mut readable = true;
     for (id, source) in sources.iter().enumerate() {
-        let (file, mut found) = syntax::parse(id, &source.text);
-        diagnostics.append(&mut found);
-        match file {
-            Some(file) => files.push(file),
-            None => readable = false,
+        match source.kind {
+            SourceKind::Mesh => {
+                let (file, mut found) = syntax::parse(id, &source.text);
+                diagnostics.append(&mut found);
+                match file {
+                    Some(file) => files.push(file),
+                    None => readable = false,
+                }
+            }
+            SourceKind::Vars => diagnostics.extend(check::read_vars(id, &source.text, &mut definitions)),
         }
     }
     if !readable {
         return (None, diagnostics);
     }
-    let (mesh, mut found) = check::check(&files, options);
+    let (mesh, mut found) = check::check(&mut files, &definitions, options);
     diagnostics.append(&mut found);
     (Some(mesh), diagnostics)
 }

@@ -96,7 +96,10 @@ impl Protocol {
 
     /// Whether Istio applies `http` routes on this port (plain-text HTTP family).
     pub fn is_http(self) -> bool {
-        matches!(self, Protocol::Http | Protocol::Http2 | Protocol::Grpc | Protocol::GrpcWeb)
+        matches!(
+            self,
+            Protocol::Http | Protocol::Http2 | Protocol::Grpc | Protocol::GrpcWeb
+        )
     }
 }
 

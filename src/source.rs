@@ -1,17 +1,39 @@
 //! Source texts and the spans that point into them.
 
-/// One `.mesh` input: a display name (usually its path) and its text.
+/// One input: a display name (usually its path), its text, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub name: String,
     pub text: String,
+    pub kind: SourceKind,
+}
+
+/// What a source holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A `.mesh` file.
+    Mesh,
+    /// Variable definitions, one `NAME=VALUE` per line (`#` comments, blank lines, an
+    /// optional `export ` and quotes around the value allowed), as in a shell config
+    /// file such as the seed's `hybrid.config`. Later sources override earlier ones.
+    Vars,
 }
 
 impl Source {
+    /// A `.mesh` source.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         Source {
             name: name.into(),
             text: text.into(),
+            kind: SourceKind::Mesh,
+        }
+    }
+
+    /// A source of variable definitions.
+    pub fn vars(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Source {
+            kind: SourceKind::Vars,
+            ..Source::new(name, text)
         }
     }
 }

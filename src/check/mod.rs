@@ -6,6 +6,7 @@ mod routes;
 pub(crate) mod rules;
 mod service;
 pub(crate) mod suggest;
+pub mod vars;
 
 use std::collections::BTreeMap;
 
@@ -18,13 +19,26 @@ use crate::Options;
 
 use naming::{Key, Naming};
 
-/// Checks the parsed files together and builds the mesh. The mesh is only meaningful when
-/// no error was reported.
-pub fn check(files: &[ast::File], options: &Options) -> (model::Mesh, Vec<Diagnostic>) {
+/// Variable definitions from every vars source, later sources overriding earlier ones.
+pub type Definitions = BTreeMap<String, vars::Definition>;
+
+/// Reads a vars source into `definitions`, overriding earlier definitions of a name.
+pub fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut Definitions) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for (name, definition) in vars::parse(source, text, &mut diagnostics) {
+        definitions.insert(name, definition);
+    }
+    diagnostics
+}
+
+/// Substitutes variables, checks the parsed files together and builds the mesh. The mesh
+/// is only meaningful when no error was reported.
+pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Options) -> (model::Mesh, Vec<Diagnostic>) {
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),
     };
+    vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
     (mesh, checker.diagnostics)
 }
@@ -75,7 +89,9 @@ impl Checker<'_> {
                 if fixed != name.text && rule(&fixed).is_ok() {
                     d = d.help(format!("{what}s are {rule_name}s; try `{fixed}`"));
                 } else {
-                    d = d.help(format!("{what}s are {rule_name}s: lowercase letters, digits and `-`, at most 63 characters"));
+                    d = d.help(format!(
+                        "{what}s are {rule_name}s: lowercase letters, digits and `-`, at most 63 characters"
+                    ));
                 }
                 self.error(d);
                 false
@@ -229,7 +245,7 @@ impl Checker<'_> {
     }
 
     /// Resolves `name` or `name.namespace` to a service key, reporting unknown names.
-    pub(crate) fn resolve_service<'i>(
+    pub(crate) fn resolve_service(
         &mut self,
         reference: &ast::Name,
         from_namespace: &str,
@@ -259,7 +275,9 @@ impl Checker<'_> {
         if let Some(help) = suggest::did_you_mean(service, &refs, "services") {
             d = d.help(help);
         } else if refs.is_empty() && namespace != from_namespace {
-            d = d.help(format!("no namespace `{namespace}` with services is declared; write `service.namespace`"));
+            d = d.help(format!(
+                "no namespace `{namespace}` with services is declared; write `service.namespace`"
+            ));
         }
         self.error(d);
         None
@@ -293,7 +311,11 @@ impl Checker<'_> {
                 }
             }
             for gateway in &ns.gateways {
-                let span = scope.gateways.get(gateway.name.as_str()).map(|g| g.name.span).unwrap_or(ns.span);
+                let span = scope
+                    .gateways
+                    .get(gateway.name.as_str())
+                    .map(|g| g.name.span)
+                    .unwrap_or(ns.span);
                 if !gateway.routes.is_empty() {
                     owners.push(("VirtualService", &gateway.virtual_service, &gateway.name, span));
                 }

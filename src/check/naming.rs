@@ -133,7 +133,10 @@ fn parse_template(text: &str, allowed: &[&str]) -> Result<Vec<Piece>, String> {
             return Err(if allowed.is_empty() {
                 format!("`{{{name}}}` cannot be used here: this key takes a fixed text")
             } else {
-                format!("`{{{name}}}` is not a placeholder of this key; {hint}it may use {}", list.join(", "))
+                format!(
+                    "`{{{name}}}` is not a placeholder of this key; {hint}it may use {}",
+                    list.join(", ")
+                )
             });
         }
         pieces.push(Piece::Placeholder(name.to_string()));
@@ -158,7 +161,8 @@ impl Naming {
             .iter()
             .map(|&key| {
                 let text = key.default_template();
-                let pieces = parse_template(text, key.placeholders()).unwrap_or_else(|_| vec![Piece::Text(text.into())]);
+                let pieces =
+                    parse_template(text, key.placeholders()).unwrap_or_else(|_| vec![Piece::Text(text.into())]);
                 let template = Template {
                     pieces,
                     span: None,
@@ -183,12 +187,20 @@ impl Naming {
                 diagnostics.push(d);
                 continue;
             };
+            if !entry.template.vars.is_empty() {
+                // An undefined variable, already reported.
+                continue;
+            }
             if let Some(first) = seen.insert(key, entry.key.span) {
                 diagnostics.push(
-                    Diagnostic::error(Code::Duplicate, entry.key.span, format!("naming key `{}` is set twice", key.word()))
-                        .label("set again here")
-                        .note(first, "first set here")
-                        .help("keep one of them"),
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        entry.key.span,
+                        format!("naming key `{}` is set twice", key.word()),
+                    )
+                    .label("set again here")
+                    .note(first, "first set here")
+                    .help("keep one of them"),
                 );
                 continue;
             }
@@ -207,7 +219,11 @@ impl Naming {
                     Diagnostic::error(
                         Code::InvalidTemplate,
                         entry.template.span,
-                        format!("the `{}` template `{}` is not valid: {why}", key.word(), entry.template.value),
+                        format!(
+                            "the `{}` template `{}` is not valid: {why}",
+                            key.word(),
+                            entry.template.value
+                        ),
                     )
                     .label("this template"),
                 ),

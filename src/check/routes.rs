@@ -98,9 +98,13 @@ impl Checker<'_> {
                 };
                 if empty {
                     self.error(
-                        Diagnostic::error(Code::InvalidValue, condition.value.span, format!("a `{kind}` match cannot be empty"))
-                            .label("empty")
-                            .help("to match every request, write the route without a match: `route -> v1`"),
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            condition.value.span,
+                            format!("a `{kind}` match cannot be empty"),
+                        )
+                        .label("empty")
+                        .help("to match every request, write the route without a match: `route -> v1`"),
                     );
                     ok = false;
                 }
@@ -182,7 +186,10 @@ impl Checker<'_> {
                         );
                         ok = false;
                     }
-                    let weight = entry.weight.whole().filter(|w| (0..=100).contains(w) && !entry.weight.is_fraction());
+                    let weight = entry
+                        .weight
+                        .whole()
+                        .filter(|w| (0..=100).contains(w) && !entry.weight.is_fraction());
                     match weight {
                         Some(w) => {
                             total += w;
@@ -223,9 +230,13 @@ impl Checker<'_> {
                         format!("take {}% off the weights", total - 100)
                     };
                     self.error(
-                        Diagnostic::error(Code::WeightSum, *span, format!("the weights add up to {total}%, not 100%"))
-                            .label(format!("{total}% in all"))
-                            .help(hint),
+                        Diagnostic::error(
+                            Code::WeightSum,
+                            *span,
+                            format!("the weights add up to {total}%, not 100%"),
+                        )
+                        .label(format!("{total}% in all"))
+                        .help(hint),
                     );
                     ok = false;
                 }
@@ -268,7 +279,10 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
                             .label("shadowed")
-                            .note(first.keyword, "this earlier route already matches every request this one matches")
+                            .note(
+                                first.keyword,
+                                "this earlier route already matches every request this one matches",
+                            )
                             .help("routes are tried in order: put the more specific route first"),
                     );
                     ok = false;

@@ -14,7 +14,10 @@ pub(crate) fn dns_label(s: &str) -> Result<(), String> {
         return Err("it must not be empty".into());
     }
     if s.len() > MAX_LABEL {
-        return Err(format!("it must be at most {MAX_LABEL} characters (it has {})", s.len()));
+        return Err(format!(
+            "it must be at most {MAX_LABEL} characters (it has {})",
+            s.len()
+        ));
     }
     if let Some(c) = s.chars().find(|&c| !(alnum_lower(c) || c == '-')) {
         return Err(if c.is_ascii_uppercase() {
@@ -41,7 +44,10 @@ pub(crate) fn dns1035_label(s: &str) -> Result<(), String> {
 /// RFC 1123 subdomain: names of Deployments, ServiceAccounts and Istio objects.
 pub(crate) fn dns_subdomain(s: &str) -> Result<(), String> {
     if s.len() > MAX_SUBDOMAIN {
-        return Err(format!("it must be at most {MAX_SUBDOMAIN} characters (it has {})", s.len()));
+        return Err(format!(
+            "it must be at most {MAX_SUBDOMAIN} characters (it has {})",
+            s.len()
+        ));
     }
     for part in s.split('.') {
         dns_label(part).map_err(|why| {
@@ -62,8 +68,13 @@ fn label_name_part(s: &str) -> Result<(), String> {
     if s.len() > MAX_LABEL {
         return Err(format!("the name part must be at most {MAX_LABEL} characters"));
     }
-    if let Some(c) = s.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
-        return Err(format!("it may contain only letters, digits, `-`, `_` and `.`, not `{c}`"));
+    if let Some(c) = s
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "it may contain only letters, digits, `-`, `_` and `.`, not `{c}`"
+        ));
     }
     if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) || !s.ends_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err("it must start and end with a letter or digit".into());
@@ -96,8 +107,13 @@ pub(crate) fn env_name(s: &str) -> Result<(), String> {
     match chars.next() {
         None => Err("it must not be empty".into()),
         Some(c) if c.is_ascii_digit() => Err("it must not start with a digit".into()),
-        _ => match s.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
-            Some(c) => Err(format!("it may contain only letters, digits, `_`, `-` and `.`, not `{c}`")),
+        _ => match s
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            Some(c) => Err(format!(
+                "it may contain only letters, digits, `_`, `-` and `.`, not `{c}`"
+            )),
             None => Ok(()),
         },
     }

@@ -16,7 +16,12 @@ const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotati
 const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
 
 impl Checker<'_> {
-    pub(super) fn service(&mut self, scope: &Scope<'_>, service: &ast::Service, index: &Index) -> Option<model::Service> {
+    pub(super) fn service(
+        &mut self,
+        scope: &Scope<'_>,
+        service: &ast::Service,
+        index: &Index,
+    ) -> Option<model::Service> {
         let ns = scope.name.text.as_str();
         let name = service.name.text.as_str();
         let mut ok = self.name_rule(&service.name, "service name", "DNS-1123 label", rules::dns_label);
@@ -37,8 +42,22 @@ impl Checker<'_> {
         let app_key = app_key_template.expand(&[]);
         let version_key_template = naming.template(Key::VersionLabel);
         let version_key = version_key_template.expand(&[]);
-        let v6 = self.generated_name(&app_key, app_key_template, Key::AppLabel, service.name.span, rules::qualified_name, "label key");
-        let v7 = self.generated_name(&version_key, version_key_template, Key::VersionLabel, service.name.span, rules::qualified_name, "label key");
+        let v6 = self.generated_name(
+            &app_key,
+            app_key_template,
+            Key::AppLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
+        let v7 = self.generated_name(
+            &version_key,
+            version_key_template,
+            Key::VersionLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
         ok &= v1 && v2 && v3 && v4 && v5 && v6 && v7;
         if app_key == version_key && v6 {
             self.error(
@@ -56,9 +75,13 @@ impl Checker<'_> {
         let ports = self.ports(service);
         if service.ports.is_empty() {
             self.error(
-                Diagnostic::error(Code::NoPorts, service.name.span, format!("service `{name}` declares no port"))
-                    .label("no `port` in this service")
-                    .help("add a port, such as `port http 8080`"),
+                Diagnostic::error(
+                    Code::NoPorts,
+                    service.name.span,
+                    format!("service `{name}` declares no port"),
+                )
+                .label("no `port` in this service")
+                .help("add a port, such as `port http 8080`"),
             );
             ok = false;
         }
@@ -105,9 +128,13 @@ impl Checker<'_> {
         }
         if service.versions.is_empty() {
             self.error(
-                Diagnostic::error(Code::NoVersions, service.name.span, format!("service `{name}` has no version"))
-                    .label("nothing runs this service")
-                    .help("add a version: `pod v1 image \"...\"` or `vm v1 at 10.0.0.1`"),
+                Diagnostic::error(
+                    Code::NoVersions,
+                    service.name.span,
+                    format!("service `{name}` has no version"),
+                )
+                .label("nothing runs this service")
+                .help("add a version: `pod v1 image \"...\"` or `vm v1 at 10.0.0.1`"),
             );
             ok = false;
         }
@@ -161,7 +188,9 @@ impl Checker<'_> {
                 let at = port.target.as_ref().unwrap_or(&port.number).span;
                 self.reserved_port(target, at);
             }
-            let (Some(protocol), Some(number), Some(target)) = (protocol, number, target) else { continue };
+            let (Some(protocol), Some(number), Some(target)) = (protocol, number, target) else {
+                continue;
+            };
             if let Some(first) = seen.insert(number, port.number.span) {
                 self.duplicate("port", &number.to_string(), port.number.span, first);
                 continue;
@@ -207,8 +236,12 @@ impl Checker<'_> {
             }
             None => {
                 let words: Vec<&str> = allowed.iter().map(|p| p.word()).collect();
-                let mut d = Diagnostic::error(Code::UnknownProtocol, word.span, format!("unknown protocol `{}`", word.text))
-                    .label("not a protocol Istio knows");
+                let mut d = Diagnostic::error(
+                    Code::UnknownProtocol,
+                    word.span,
+                    format!("unknown protocol `{}`", word.text),
+                )
+                .label("not a protocol Istio knows");
                 d = d.help(match suggest::closest(&lower, words.iter().copied()) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!("the protocols are {}", words.join(", ")),
@@ -223,12 +256,20 @@ impl Checker<'_> {
         match number.whole() {
             Some(n) if !number.percent && (1..=65535).contains(&n) => u16::try_from(n).ok(),
             _ => {
-                let shown = if number.percent { format!("{}%", number.text) } else { number.text.clone() };
+                let shown = if number.percent {
+                    format!("{}%", number.text)
+                } else {
+                    number.text.clone()
+                };
                 let shown = if number.negative { format!("-{shown}") } else { shown };
                 self.error(
-                    Diagnostic::error(Code::PortRange, number.span, format!("port `{shown}` is not a port number"))
-                        .label("not in 1..65535")
-                        .help("a port is a whole number from 1 to 65535"),
+                    Diagnostic::error(
+                        Code::PortRange,
+                        number.span,
+                        format!("port `{shown}` is not a port number"),
+                    )
+                    .label("not in 1..65535")
+                    .help("a port is a whole number from 1 to 65535"),
                 );
                 None
             }
@@ -306,7 +347,10 @@ impl Checker<'_> {
                         format!("`{key}` does not apply to a {} version", runtime.keyword()),
                     )
                     .label(format!("not for `{}`", runtime.keyword()))
-                    .note(version.runtime_span, format!("this version runs on a {}", runtime.keyword()))
+                    .note(
+                        version.runtime_span,
+                        format!("this version runs on a {}", runtime.keyword()),
+                    )
                     .help(why),
                 );
                 ok = false;
@@ -417,21 +461,36 @@ impl Checker<'_> {
             }
         }
 
-        let account = account.map(|a| a.text.clone()).unwrap_or_else(|| cx.default_account.to_string());
+        let account = account
+            .map(|a| a.text.clone())
+            .unwrap_or_else(|| cx.default_account.to_string());
         let ns = cx.scope.name.text.as_str();
         let workload = match runtime {
             Runtime::Pod => {
                 let Some(image) = image else {
                     self.error(
-                        Diagnostic::error(Code::MissingImage, version.name.span, format!("pod version `{vname}` has no image"))
-                            .label("no `image`")
-                            .help(format!("add the container image: `pod {vname} image \"registry.example.com/app:1.0\"`")),
+                        Diagnostic::error(
+                            Code::MissingImage,
+                            version.name.span,
+                            format!("pod version `{vname}` has no image"),
+                        )
+                        .label("no `image`")
+                        .help(format!(
+                            "add the container image: `pod {vname} image \"registry.example.com/app:1.0\"`"
+                        )),
                     );
                     return None;
                 };
                 let template = cx.scope.naming.template(Key::Deployment);
                 let deployment = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
-                ok &= self.generated_name(&deployment, template, Key::Deployment, version.name.span, rules::dns_subdomain, "Deployment name");
+                ok &= self.generated_name(
+                    &deployment,
+                    template,
+                    Key::Deployment,
+                    version.name.span,
+                    rules::dns_subdomain,
+                    "Deployment name",
+                );
                 model::Workload::Pod(model::Pod {
                     deployment,
                     image: image.value.clone(),
@@ -442,16 +501,28 @@ impl Checker<'_> {
             Runtime::Vm => {
                 let Some(addresses) = addresses.filter(|a| !a.is_empty()) else {
                     self.error(
-                        Diagnostic::error(Code::MissingAddress, version.name.span, format!("VM version `{vname}` has no address"))
-                            .label("no `at`")
-                            .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
+                        Diagnostic::error(
+                            Code::MissingAddress,
+                            version.name.span,
+                            format!("VM version `{vname}` has no address"),
+                        )
+                        .label("no `at`")
+                        .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
                     );
                     return None;
                 };
                 let template = cx.scope.naming.template(Key::Entry);
                 let mut entries = Vec::new();
                 for (i, address) in addresses.iter().enumerate() {
-                    let dashed: String = address.value.chars().map(|c| if c == '.' || c == ':' { '-' } else { c }).collect();
+                    if !address.vars.is_empty() {
+                        ok = false;
+                        continue;
+                    }
+                    let dashed: String = address
+                        .value
+                        .chars()
+                        .map(|c| if c == '.' || c == ':' { '-' } else { c })
+                        .collect();
                     let index = (i + 1).to_string();
                     let name = template.expand(&[
                         ("service", cx.service),
@@ -460,7 +531,14 @@ impl Checker<'_> {
                         ("address", dashed.trim_matches('-')),
                         ("index", &index),
                     ]);
-                    ok &= self.generated_name(&name, template, Key::Entry, address.span, rules::dns_subdomain, "WorkloadEntry name");
+                    ok &= self.generated_name(
+                        &name,
+                        template,
+                        Key::Entry,
+                        address.span,
+                        rules::dns_subdomain,
+                        "WorkloadEntry name",
+                    );
                     entries.push(model::VmEntry {
                         name,
                         address: address.value.clone(),
@@ -474,7 +552,10 @@ impl Checker<'_> {
                             Diagnostic::error(
                                 Code::NameCollision,
                                 span,
-                                format!("the `entry` template gives two addresses of `{vname}` the same name `{}`", e.name),
+                                format!(
+                                    "the `entry` template gives two addresses of `{vname}` the same name `{}`",
+                                    e.name
+                                ),
                             )
                             .label("same name for several addresses")
                             .help("include `{address}` or `{index}` in the `entry` template"),
@@ -497,9 +578,13 @@ impl Checker<'_> {
 
     fn invalid_key(&mut self, key: &ast::Name, what: &str, why: &str) {
         self.error(
-            Diagnostic::error(Code::InvalidValue, key.span, format!("`{}` is not a valid {what}: {why}", key.text))
-                .label(format!("invalid {what}"))
-                .help("keys are an optional DNS prefix and `/`, then up to 63 letters, digits, `-`, `_` or `.`"),
+            Diagnostic::error(
+                Code::InvalidValue,
+                key.span,
+                format!("`{}` is not a valid {what}: {why}", key.text),
+            )
+            .label(format!("invalid {what}"))
+            .help("keys are an optional DNS prefix and `/`, then up to 63 letters, digits, `-`, `_` or `.`"),
         );
     }
 
@@ -515,6 +600,9 @@ impl Checker<'_> {
     ) -> bool {
         if let Err(why) = rules::qualified_name(&key.text) {
             self.invalid_key(key, "label key", &why);
+            return false;
+        }
+        if !value.vars.is_empty() {
             return false;
         }
         if let Err(why) = rules::label_value(&value.value) {
@@ -533,7 +621,11 @@ impl Checker<'_> {
         if key.text == cx.app_key && value.value != cx.app {
             let template = cx.scope.naming.template(Key::Workload);
             let origin = template.span.or(service_decl).unwrap_or(version.name.span);
-            let what = if version.runtime == Runtime::Vm { "WorkloadEntry" } else { "pod" };
+            let what = if version.runtime == Runtime::Vm {
+                "WorkloadEntry"
+            } else {
+                "pod"
+            };
             self.error(
                 Diagnostic::error(
                     Code::LabelMismatch,
@@ -567,7 +659,10 @@ impl Checker<'_> {
                 )
                 .label(format!("`{}` differs from `{}`", value.value, version.name.text))
                 .note(version.name.span, "the version's name is its subset and label value")
-                .help(format!("remove the label override, or rename the version to `{}`", value.value)),
+                .help(format!(
+                    "remove the label override, or rename the version to `{}`",
+                    value.value
+                )),
             );
             return false;
         }
@@ -576,6 +671,9 @@ impl Checker<'_> {
     }
 
     fn address(&mut self, address: &ast::Str, service: &str, seen: &mut BTreeMap<String, Span>) -> bool {
+        if !address.vars.is_empty() {
+            return false;
+        }
         let text = address.value.as_str();
         let parsed = text.parse::<IpAddr>();
         let Ok(ip) = parsed else {
@@ -585,9 +683,13 @@ impl Checker<'_> {
                 "write the VM's IP address; a Kubernetes Service only sends traffic to WorkloadEntries with an IP address, never a hostname"
             };
             self.error(
-                Diagnostic::error(Code::InvalidAddress, address.span, format!("`{text}` is not an IP address"))
-                    .label("not an IP address")
-                    .help(hint),
+                Diagnostic::error(
+                    Code::InvalidAddress,
+                    address.span,
+                    format!("`{text}` is not an IP address"),
+                )
+                .label("not an IP address")
+                .help(hint),
             );
             return false;
         };
@@ -619,7 +721,14 @@ impl Checker<'_> {
         let mut ok = self.name_rule(&gateway.name, "gateway name", "DNS-1123 label", rules::dns_label);
         let template = scope.naming.template(Key::GatewayRoutes);
         let virtual_service = template.expand(&[("gateway", &gateway.name.text), ("namespace", ns)]);
-        ok &= self.generated_name(&virtual_service, template, Key::GatewayRoutes, gateway.name.span, rules::dns_subdomain, "VirtualService name");
+        ok &= self.generated_name(
+            &virtual_service,
+            template,
+            Key::GatewayRoutes,
+            gateway.name.span,
+            rules::dns_subdomain,
+            "VirtualService name",
+        );
 
         let mut selector: Labels = BTreeMap::new();
         let mut selector_spans: BTreeMap<String, Span> = BTreeMap::new();
@@ -647,11 +756,17 @@ impl Checker<'_> {
             let number = self.port_number(&listener.port);
             let mut listener_hosts = Vec::new();
             for host in &listener.hosts {
-                if let Err(why) = rules::gateway_host(&host.value) {
+                if !host.vars.is_empty() {
+                    ok = false;
+                } else if let Err(why) = rules::gateway_host(&host.value) {
                     self.error(
-                        Diagnostic::error(Code::InvalidHost, host.span, format!("`{}` is not a valid gateway host: {why}", host.value))
-                            .label("invalid host")
-                            .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
+                        Diagnostic::error(
+                            Code::InvalidHost,
+                            host.span,
+                            format!("`{}` is not a valid gateway host: {why}", host.value),
+                        )
+                        .label("invalid host")
+                        .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
                     );
                     ok = false;
                 } else {
@@ -682,9 +797,13 @@ impl Checker<'_> {
         }
         if gateway.listeners.is_empty() {
             self.error(
-                Diagnostic::error(Code::NoPorts, gateway.name.span, format!("gateway `{}` has no listener", gateway.name.text))
-                    .label("listens on nothing")
-                    .help("add a listener, such as `listen http 80 hosts \"*\"`"),
+                Diagnostic::error(
+                    Code::NoPorts,
+                    gateway.name.span,
+                    format!("gateway `{}` has no listener", gateway.name.text),
+                )
+                .label("listens on nothing")
+                .help("add a listener, such as `listen http 80 hosts \"*\"`"),
             );
             ok = false;
         }

@@ -16,7 +16,7 @@ pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
 
 /// A help line for an unknown name: a suggestion when one is close, else the list of what
 /// exists (up to a handful), else nothing.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str], kind: &str) -> Option<String> {
+pub(crate) fn did_you_mean(word: &str, candidates: &[&str], kind: &str) -> Option<String> {
     if let Some(best) = closest(word, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }

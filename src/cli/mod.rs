@@ -1,7 +1,9 @@
 //! Command-line arguments and the commands behind them.
 
+mod load;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use meshc::{codes::Code, diagnostic, ApiVersion, Diagnostic, Options, Source};
@@ -15,7 +17,11 @@ pub(crate) enum Status {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "meshc", version, about = "Compile a .mesh topology into Istio and Kubernetes manifests")]
+#[command(
+    name = "meshc",
+    version,
+    about = "Compile a .mesh topology into Istio and Kubernetes manifests"
+)]
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
@@ -56,9 +62,15 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct Input {
-    /// The .mesh files to compile together
-    #[arg(required = true, value_name = "FILE")]
+    /// The .mesh files to compile together; a directory stands for every .mesh file under it
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<PathBuf>,
+    /// Define a variable used as ${NAME} in the .mesh files (repeatable; overrides --vars)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Read variables from a file of NAME=VALUE lines (repeatable; later files win)
+    #[arg(long = "vars", value_name = "FILE")]
+    vars_files: Vec<PathBuf>,
     /// How to print diagnostics
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
@@ -120,11 +132,10 @@ pub(crate) fn run(args: Args) -> Status {
 }
 
 fn compile(input: &Input, target: &Target, print: bool) -> Status {
-    let sources = match read_sources(&input.files) {
-        Ok(sources) => sources,
+    let (sources, unreadable) = match input.load() {
+        Ok(loaded) => loaded,
         Err(status) => return status,
     };
-    let (sources, unreadable) = sources;
     if !unreadable.is_empty() {
         report(&unreadable, &sources, input.message_format);
         return Status::InputErrors;
@@ -149,40 +160,11 @@ fn compile(input: &Input, target: &Target, print: bool) -> Status {
     }
 }
 
-/// Reads every file. A file that is not UTF-8 becomes a diagnostic at its first bad byte;
-/// a file that cannot be read at all is trouble (exit 2).
-fn read_sources(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
-    let mut sources = Vec::new();
-    let mut problems = Vec::new();
-    for path in paths {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                eprintln!("meshc: cannot read {}: {e}", path.display());
-                return Err(Status::Trouble);
-            }
-        };
-        let name = display_name(path);
-        match String::from_utf8(bytes) {
-            Ok(text) => sources.push(Source::new(name, text)),
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = sources.len();
-                problems.push(
-                    Diagnostic::error(Code::Syntax, meshc::Span::new(id, at, at + 1), "the file is not valid UTF-8")
-                        .label("invalid byte")
-                        .help("save the file as UTF-8"),
-                );
-                sources.push(Source::new(name, text));
-            }
-        }
+impl Input {
+    fn load(&self) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
+        let loaded = load::load(&self.files, &self.vars_files, &self.vars)?;
+        Ok((loaded.sources, loaded.problems))
     }
-    Ok((sources, problems))
-}
-
-fn display_name(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 fn report(diagnostics: &[Diagnostic], sources: &[Source], format: MessageFormat) {
@@ -224,8 +206,8 @@ fn explain(code: Option<&str>) -> Status {
 }
 
 fn dump(stage: Stage, input: &Input, target: &Target) -> Status {
-    let (sources, unreadable) = match read_sources(&input.files) {
-        Ok(s) => s,
+    let (sources, unreadable) = match input.load() {
+        Ok(loaded) => loaded,
         Err(status) => return status,
     };
     if !unreadable.is_empty() {

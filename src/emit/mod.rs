@@ -148,7 +148,11 @@ impl Emitter<'_> {
                     name: p.name.clone(),
                     port: p.number,
                     target_port: p.target,
-                    protocol: if p.protocol == model::Protocol::Udp { "UDP" } else { "TCP" },
+                    protocol: if p.protocol == model::Protocol::Udp {
+                        "UDP"
+                    } else {
+                        "TCP"
+                    },
                 })
                 .collect(),
         };
@@ -158,7 +162,16 @@ impl Emitter<'_> {
         let mut target_ports: Vec<(u16, &'static str)> = service
             .ports
             .iter()
-            .map(|p| (p.target, if p.protocol == model::Protocol::Udp { "UDP" } else { "TCP" }))
+            .map(|p| {
+                (
+                    p.target,
+                    if p.protocol == model::Protocol::Udp {
+                        "UDP"
+                    } else {
+                        "TCP"
+                    },
+                )
+            })
             .collect();
         target_ports.sort();
         target_ports.dedup();

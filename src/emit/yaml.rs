@@ -130,7 +130,8 @@ const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false",
 pub(crate) fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else { return false };
     (first.is_ascii_alphabetic() || first == '/')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
         && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
@@ -177,26 +178,105 @@ mod tests {
     #[test]
     fn hostile_strings_are_quoted_and_survive() {
         let hostile = [
-            "on", "On", "ON", "off", "yes", "Yes", "no", "NO", "y", "Y", "n", "true", "False", "null", "Null", "~",
-            "2021-01-01", "12:30", "0777", "0x1F", "1e3", "1_000", ".inf", "-.inf", ".NaN", "*", "&a", "!tag", "{{ x }}",
-            "[a]", "a: b", "a #b", " leading", "trailing ", "two\nlines", "tab\there", "", "-", "- x", "?", "%", "@x",
-            "`x`", "\"q\"", "'q'", "back\\slash", "nel\u{85}", "ls\u{2028}", "bom\u{feff}", "bell\u{7}", "=", "<<",
-            "3", "-3", "+3", "3.0", "0o17", "0b101", "é",
+            "on",
+            "On",
+            "ON",
+            "off",
+            "yes",
+            "Yes",
+            "no",
+            "NO",
+            "y",
+            "Y",
+            "n",
+            "true",
+            "False",
+            "null",
+            "Null",
+            "~",
+            "2021-01-01",
+            "12:30",
+            "0777",
+            "0x1F",
+            "1e3",
+            "1_000",
+            ".inf",
+            "-.inf",
+            ".NaN",
+            "*",
+            "&a",
+            "!tag",
+            "{{ x }}",
+            "[a]",
+            "a: b",
+            "a #b",
+            " leading",
+            "trailing ",
+            "two\nlines",
+            "tab\there",
+            "",
+            "-",
+            "- x",
+            "?",
+            "%",
+            "@x",
+            "`x`",
+            "\"q\"",
+            "'q'",
+            "back\\slash",
+            "nel\u{85}",
+            "ls\u{2028}",
+            "bom\u{feff}",
+            "bell\u{7}",
+            "=",
+            "<<",
+            "3",
+            "-3",
+            "+3",
+            "3.0",
+            "0o17",
+            "0b101",
+            "é",
         ];
         for s in hostile {
             assert_eq!(round_trip(s), s, "value {s:?} did not survive");
             if !s.is_empty() && s != "é" {
-                assert!(!plain_is_safe(s) || s.chars().all(|c| c.is_ascii_alphanumeric()), "{s:?}");
+                assert!(
+                    !plain_is_safe(s) || s.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{s:?}"
+                );
             }
         }
-        for s in ["on", "yes", "y", "no", "2021-01-01", "12:30", "0777", "1e3", "null", "~", "*", "{{ x }}", " a"] {
+        for s in [
+            "on",
+            "yes",
+            "y",
+            "no",
+            "2021-01-01",
+            "12:30",
+            "0777",
+            "1e3",
+            "null",
+            "~",
+            "*",
+            "{{ x }}",
+            " a",
+        ] {
             assert!(!plain_is_safe(s), "{s:?} must be quoted");
         }
     }
 
     #[test]
     fn ordinary_names_stay_plain() {
-        for s in ["hello2", "app.kubernetes.io/name", "/hello", "istio-injection", "v1", "HTTP", "networking.istio.io/v1"] {
+        for s in [
+            "hello2",
+            "app.kubernetes.io/name",
+            "/hello",
+            "istio-injection",
+            "v1",
+            "HTTP",
+            "networking.istio.io/v1",
+        ] {
             assert!(plain_is_safe(s), "{s:?}");
         }
     }
@@ -214,6 +294,9 @@ mod tests {
             list: vec![[("a", 1), ("b", 2)].into_iter().collect()],
             empty: vec![],
         };
-        assert_eq!(document(&doc).unwrap_or_default(), "name: x\nlist:\n  - a: 1\n    b: 2\nempty: []\n");
+        assert_eq!(
+            document(&doc).unwrap_or_default(),
+            "name: x\nlist:\n  - a: 1\n    b: 2\nempty: []\n"
+        );
     }
 }

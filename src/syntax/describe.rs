@@ -12,6 +12,8 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::string | Rule::string_body => "a string in double quotes",
         Rule::number => "a number",
         Rule::address => "an IP address",
+        Rule::var_ref => "a variable such as `${VM_ADDRESS}`",
+        Rule::import_decl => "an `import`",
         Rule::file | Rule::EOI => "the end of the file",
         Rule::namespace_decl => "a `namespace` block",
         Rule::naming_block => "a `naming` block",

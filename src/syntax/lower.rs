@@ -39,18 +39,25 @@ impl Lower {
     /// is reported as an internal error rather than a panic.
     fn internal(&mut self, span: Span, what: &str) {
         self.diagnostics.push(
-            Diagnostic::error(Code::Syntax, span, format!("internal error: the parser produced no {what} here"))
-                .help("this is a bug in meshc; please report it with the input that caused it"),
+            Diagnostic::error(
+                Code::Syntax,
+                span,
+                format!("internal error: the parser produced no {what} here"),
+            )
+            .help("this is a bug in meshc; please report it with the input that caused it"),
         );
     }
 
     pub(super) fn file(&mut self, pair: Pair<'_, Rule>) -> File {
         let mut file = File::default();
         for child in pair.into_inner() {
-            if child.as_rule() == Rule::namespace_decl {
-                if let Some(ns) = self.namespace(child) {
-                    file.namespaces.push(ns);
+            match child.as_rule() {
+                Rule::namespace_decl => file.namespaces.extend(self.namespace(child)),
+                Rule::import_decl => {
+                    let span = self.span(&child);
+                    file.imports.extend(self.string(child.into_inner().next(), span));
                 }
+                _ => {}
             }
         }
         file
@@ -122,7 +129,7 @@ impl Lower {
         let mut inner = pair.into_inner();
         let protocol = self.name(inner.next(), span)?;
         let number = self.number(inner.next(), span)?;
-        let target = inner.next().map(|p| self.number(Some(p), span)).flatten();
+        let target = inner.next().and_then(|p| self.number(Some(p), span));
         Some(Port {
             protocol,
             number,
@@ -204,9 +211,24 @@ impl Lower {
                 let addresses = inner
                     .filter_map(|p| match p.as_rule() {
                         Rule::string => self.string(Some(p), span),
+                        Rule::var_ref => {
+                            let text = p.as_str();
+                            let at = self.span(&p);
+                            Some(Str {
+                                value: text.to_string(),
+                                span: at,
+                                vars: vec![VarRef {
+                                    name: text[2..text.len() - 1].to_string(),
+                                    span: at,
+                                    start: 0,
+                                    end: text.len(),
+                                }],
+                            })
+                        }
                         _ => Some(Str {
                             value: p.as_str().to_string(),
                             span: self.span(&p),
+                            vars: Vec::new(),
                         }),
                     })
                     .collect();
@@ -376,18 +398,50 @@ impl Lower {
             Some(b) => (b.as_str(), b.as_span().start()),
             None => ("", span.start + 1),
         };
-        let value = self.unescape(raw, body_start);
-        Some(Str { value, span })
+        let (value, vars) = self.unescape(raw, body_start);
+        Some(Str { value, span, vars })
     }
 
-    /// Decodes `\\`, `\"`, `\n`, `\t`, `\r` and `\u{HEX}`; reports any other escape.
-    fn unescape(&mut self, raw: &str, offset: usize) -> String {
-        if !raw.contains('\\') {
-            return raw.to_string();
+    /// Decodes `\\`, `\"`, `\n`, `\t`, `\r`, `\$` and `\u{HEX}`, reports any other
+    /// escape, and finds `${NAME}` references.
+    fn unescape(&mut self, raw: &str, offset: usize) -> (String, Vec<VarRef>) {
+        if !raw.contains(['\\', '$']) {
+            return (raw.to_string(), Vec::new());
         }
         let mut out = String::with_capacity(raw.len());
+        let mut vars = Vec::new();
         let mut chars = raw.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
+            if c == '$' && raw[i..].starts_with("${") {
+                let body = &raw[i + 2..];
+                let len = body
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(body.len());
+                if len > 0 && body[len..].starts_with('}') {
+                    let start = out.len();
+                    out.push_str(&raw[i..i + len + 3]);
+                    vars.push(VarRef {
+                        name: body[..len].to_string(),
+                        span: Span::new(self.source, offset + i, offset + i + len + 3),
+                        start,
+                        end: out.len(),
+                    });
+                    for _ in 0..len + 2 {
+                        chars.next();
+                    }
+                } else {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            Code::BadVariable,
+                            Span::new(self.source, offset + i, offset + i + 2),
+                            "`${` must be followed by a variable name and `}`",
+                        )
+                        .label("unfinished variable")
+                        .help("write `${NAME}` to use a variable, or `\\$` for a literal `$`"),
+                    );
+                }
+                continue;
+            }
             if c != '\\' {
                 out.push(c);
                 continue;
@@ -396,6 +450,7 @@ impl Lower {
             match escaped {
                 '\\' => out.push('\\'),
                 '"' => out.push('"'),
+                '$' => out.push('$'),
                 'n' => out.push('\n'),
                 't' => out.push('\t'),
                 'r' => out.push('\r'),
@@ -415,17 +470,21 @@ impl Lower {
                                 chars.next();
                             }
                         }
-                        None => self.bad_escape(offset + i, 2, "`\\u` must be followed by a code point in braces, such as `\\u{e9}`"),
+                        None => self.bad_escape(
+                            offset + i,
+                            2,
+                            "`\\u` must be followed by a code point in braces, such as `\\u{e9}`",
+                        ),
                     }
                 }
                 other => self.bad_escape(
                     offset + i,
                     1 + other.len_utf8(),
-                    "the escapes are `\\\\`, `\\\"`, `\\n`, `\\t`, `\\r` and `\\u{HEX}`",
+                    "the escapes are `\\\\`, `\\\"`, `\\n`, `\\t`, `\\r`, `\\$` and `\\u{HEX}`",
                 ),
             }
         }
-        out
+        (out, vars)
     }
 
     fn bad_escape(&mut self, at: usize, len: usize, help: &str) {

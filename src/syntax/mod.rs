@@ -66,7 +66,10 @@ fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) 
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
-        format!("expected {}, found {found}", join_or(&expected.into_iter().collect::<Vec<_>>()))
+        format!(
+            "expected {}, found {found}",
+            join_or(&expected.into_iter().collect::<Vec<_>>())
+        )
     };
     let mut diagnostic = Diagnostic::error(Code::Syntax, Span::new(source, position, position + length), message)
         .label("not expected here");
