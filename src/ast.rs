@@ -50,6 +50,12 @@ impl Number {
     pub fn is_fraction(&self) -> bool {
         self.text.contains('.')
     }
+
+    /// A whole number too large to read; reported when the file is read, so later checks
+    /// stay silent about it.
+    pub fn too_large(&self) -> bool {
+        !self.is_fraction() && self.whole().is_none()
+    }
 }
 
 /// One parsed source file.

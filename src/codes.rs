@@ -44,7 +44,7 @@ macro_rules! codes {
 codes! {
     Syntax = "M1001", "syntax", "the file does not follow the .mesh grammar";
     BadEscape = "M1002", "bad-escape", "a string contains an escape sequence that does not exist";
-    BadNumber = "M1003", "bad-number", "a number is malformed or too large";
+    BadNumber = "M1003", "bad-number", "a number is too large to be read";
     BadVariable = "M1004", "bad-variable", "a malformed variable reference or vars-file line";
 
     UnknownService = "M2001", "unknown-service", "a reference names a service that is not declared";
@@ -64,7 +64,7 @@ codes! {
     UnknownProtocol = "M3004", "unknown-protocol", "a port protocol Istio does not know";
     MissingImage = "M3005", "missing-image", "a pod version has no image";
     MissingAddress = "M3006", "missing-address", "a VM version has no address";
-    MisplacedProperty = "M3007", "misplaced-property", "a property that does not apply here, or with a value of the wrong kind";
+    MisplacedProperty = "M3007", "misplaced-property", "a property or condition that does not apply where it is written";
     BadWeight = "M3008", "bad-weight", "a route weight is negative or not a whole percentage";
     WeightSum = "M3009", "weight-sum", "the weights of a split do not add up to 100%";
     RepeatedTarget = "M3010", "repeated-target", "a split names the same version twice";

@@ -118,6 +118,8 @@ pub struct Port {
 pub struct Service {
     /// The name in the `.mesh` file.
     pub name: String,
+    /// Where that name is declared.
+    pub span: Span,
     /// The Kubernetes Service name (the mesh host's short name).
     pub host: String,
     /// `<host>.<namespace>.svc.<cluster domain>`
@@ -145,6 +147,8 @@ impl Service {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Version {
     pub name: String,
+    /// Where the version is declared.
+    pub span: Span,
     /// Every label of the workload: selector, version and user labels.
     pub labels: Labels,
     pub annotations: Labels,
@@ -220,6 +224,8 @@ pub struct Destination {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gateway {
     pub name: String,
+    /// Where the gateway is declared.
+    pub span: Span,
     pub virtual_service: String,
     pub selector: Labels,
     /// Sorted by port number.

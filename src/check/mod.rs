@@ -37,6 +37,7 @@ pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Optio
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),
+        quiet_names: false,
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
@@ -46,6 +47,9 @@ pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Optio
 pub(crate) struct Checker<'a> {
     pub(crate) options: &'a Options,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Set while the declaration at hand has an invalid name (already reported): names
+    /// generated from it are then invalid too, and saying so again would only be noise.
+    pub(crate) quiet_names: bool,
 }
 
 /// A namespace's declarations gathered from every block and file that opens it.
@@ -121,6 +125,9 @@ impl Checker<'_> {
         what: &str,
     ) -> bool {
         let Err(why) = rule(name) else { return true };
+        if self.quiet_names {
+            return false;
+        }
         let span = template.span.unwrap_or(at);
         let already = self
             .diagnostics
@@ -209,7 +216,7 @@ impl Checker<'_> {
             ns.accounts = accounts;
         }
         let mesh = model::Mesh { namespaces };
-        self.collisions(&mesh, &scopes);
+        self.collisions(&mesh);
         mesh
     }
 
@@ -285,59 +292,57 @@ impl Checker<'_> {
 
     /// Generated objects of one kind that share a namespace and name, and services whose
     /// selectors would pick each other's workloads.
-    fn collisions(&mut self, mesh: &model::Mesh, scopes: &[Scope<'_>]) {
-        for (ns, scope) in mesh.namespaces.iter().zip(scopes) {
-            let span_of = |service: &str| scope.services.get(service).map(|s| s.name.span).unwrap_or(ns.span);
-            let mut owners: Vec<(&'static str, &str, &str, Span)> = Vec::new();
+    fn collisions(&mut self, mesh: &model::Mesh) {
+        for ns in &mesh.namespaces {
+            // (kind, name, what generates it, where that is declared)
+            let mut owners: Vec<(&'static str, &str, String, Span)> = Vec::new();
             for service in &ns.services {
-                let span = span_of(&service.name);
-                owners.push(("Service", &service.host, &service.name, span));
-                owners.push(("app label value", &service.selector.1, &service.name, span));
-                owners.push(("DestinationRule", &service.destination_rule, &service.name, span));
+                let owner = format!("service `{}`", service.name);
+                let span = service.span;
+                owners.push(("Service", &service.host, owner.clone(), span));
+                owners.push(("app label value", &service.selector.1, owner.clone(), span));
+                owners.push(("DestinationRule", &service.destination_rule, owner.clone(), span));
                 if !service.routes.is_empty() {
-                    owners.push(("VirtualService", &service.virtual_service, &service.name, span));
+                    owners.push(("VirtualService", &service.virtual_service, owner.clone(), span));
                 }
                 for version in &service.versions {
+                    let owner = format!("version `{}` of `{}`", version.name, service.name);
                     match &version.workload {
-                        model::Workload::Pod(pod) => {
-                            owners.push(("Deployment", &pod.deployment, &service.name, span));
-                        }
+                        model::Workload::Pod(pod) => owners.push(("Deployment", &pod.deployment, owner, version.span)),
                         model::Workload::Vm(entries) => {
                             for entry in entries {
-                                owners.push(("WorkloadEntry", &entry.name, &service.name, span));
+                                owners.push(("WorkloadEntry", &entry.name, owner.clone(), version.span));
                             }
                         }
                     }
                 }
             }
             for gateway in &ns.gateways {
-                let span = scope
-                    .gateways
-                    .get(gateway.name.as_str())
-                    .map(|g| g.name.span)
-                    .unwrap_or(ns.span);
                 if !gateway.routes.is_empty() {
-                    owners.push(("VirtualService", &gateway.virtual_service, &gateway.name, span));
+                    let owner = format!("gateway `{}`", gateway.name);
+                    owners.push(("VirtualService", &gateway.virtual_service, owner, gateway.span));
                 }
             }
             let mut seen: BTreeMap<(&str, &str), (&str, Span)> = BTreeMap::new();
-            for (kind, name, owner, span) in owners {
-                let Some(&(first_owner, first_span)) = seen.get(&(kind, name)) else {
-                    seen.insert((kind, name), (owner, span));
+            for (kind, name, owner, span) in &owners {
+                let Some(&(first_owner, first_span)) = seen.get(&(*kind, *name)) else {
+                    seen.insert((kind, name), (owner, *span));
                     continue;
                 };
-                if first_owner != owner {
-                    self.error(
-                        Diagnostic::error(
-                            Code::NameCollision,
-                            span,
-                            format!("`{owner}` and `{first_owner}` both generate the {kind} `{name}`"),
-                        )
-                        .label(format!("generates {kind} `{name}`"))
-                        .note(first_span, format!("`{first_owner}` generates it too"))
-                        .help("include `{service}` (and `{version}`) in the naming templates, or rename one"),
-                    );
+                // One declaration generating one name twice is reported where it happens.
+                if first_span == *span {
+                    continue;
                 }
+                self.error(
+                    Diagnostic::error(
+                        Code::NameCollision,
+                        *span,
+                        format!("{owner} and {first_owner} both generate the {kind} `{name}`"),
+                    )
+                    .label(format!("generates {kind} `{name}`"))
+                    .note(first_span, format!("{first_owner} generates it too"))
+                    .help("include `{service}` (and `{version}`) in the naming templates, or rename one"),
+                );
             }
         }
     }

@@ -190,6 +190,10 @@ impl Checker<'_> {
                         .weight
                         .whole()
                         .filter(|w| (0..=100).contains(w) && !entry.weight.is_fraction());
+                    if entry.weight.too_large() {
+                        ok = false;
+                        continue;
+                    }
                     match weight {
                         Some(w) => {
                             total += w;

@@ -25,6 +25,7 @@ impl Checker<'_> {
         let ns = scope.name.text.as_str();
         let name = service.name.text.as_str();
         let mut ok = self.name_rule(&service.name, "service name", "DNS-1123 label", rules::dns_label);
+        self.quiet_names = !ok;
         let vars = [("service", name), ("namespace", ns)];
         let naming = &scope.naming;
         let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
@@ -154,6 +155,7 @@ impl Checker<'_> {
             );
             ok = false;
         }
+        self.quiet_names = false;
         let routes = self.routes(&service.routes, &RouteTarget::Versions(&version_names), name)?;
 
         if !ok {
@@ -162,6 +164,7 @@ impl Checker<'_> {
         let fqdn = format!("{host}.{ns}.svc.{}", self.options.cluster_domain);
         Some(model::Service {
             name: name.to_string(),
+            span: service.name.span,
             host,
             fqdn,
             selector: (app_key, app),
@@ -253,6 +256,9 @@ impl Checker<'_> {
     }
 
     pub(super) fn port_number(&mut self, number: &ast::Number) -> Option<u16> {
+        if number.too_large() {
+            return None;
+        }
         match number.whole() {
             Some(n) if !number.percent && (1..=65535).contains(&n) => u16::try_from(n).ok(),
             _ => {
@@ -296,7 +302,22 @@ impl Checker<'_> {
         version: &ast::Version,
         seen_addresses: &mut BTreeMap<String, Span>,
     ) -> Option<model::Version> {
-        let mut ok = self.name_rule(&version.name, "version name", "DNS-1123 label", rules::dns_label);
+        let ok = self.name_rule(&version.name, "version name", "DNS-1123 label", rules::dns_label);
+        let quiet_before = self.quiet_names;
+        self.quiet_names |= !ok;
+        let result = self.version_body(cx, version, seen_addresses, ok);
+        self.quiet_names = quiet_before;
+        result
+    }
+
+    fn version_body(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &ast::Version,
+        seen_addresses: &mut BTreeMap<String, Span>,
+        name_ok: bool,
+    ) -> Option<model::Version> {
+        let mut ok = name_ok;
         let vname = version.name.text.as_str();
         let runtime = version.runtime;
         let allowed = match runtime {
@@ -380,6 +401,7 @@ impl Checker<'_> {
                     }
                     image = Some(s);
                 }
+                PropertyKind::Replicas(n) if n.too_large() => ok = false,
                 PropertyKind::Replicas(n) => match n.whole() {
                     Some(r) if !n.percent && (0..=i64::from(i32::MAX)).contains(&r) => replicas = i32::try_from(r).ok(),
                     _ => {
@@ -569,6 +591,7 @@ impl Checker<'_> {
         };
         ok.then(|| model::Version {
             name: vname.to_string(),
+            span: version.name.span,
             labels,
             annotations,
             account,
@@ -719,6 +742,7 @@ impl Checker<'_> {
     ) -> Option<model::Gateway> {
         let ns = scope.name.text.as_str();
         let mut ok = self.name_rule(&gateway.name, "gateway name", "DNS-1123 label", rules::dns_label);
+        self.quiet_names = !ok;
         let template = scope.naming.template(Key::GatewayRoutes);
         let virtual_service = template.expand(&[("gateway", &gateway.name.text), ("namespace", ns)]);
         ok &= self.generated_name(
@@ -809,9 +833,11 @@ impl Checker<'_> {
         }
         servers.sort_by_key(|s| s.number);
 
+        self.quiet_names = false;
         let routes = self.gateway_routes(gateway, ns, index, namespaces)?;
         ok.then(|| model::Gateway {
             name: gateway.name.text.clone(),
+            span: gateway.name.span,
             virtual_service,
             selector,
             servers,

@@ -382,7 +382,6 @@ impl Lower {
                     .label("too large")
                     .help("numbers in .mesh files fit in 64 bits; ports and weights are far smaller"),
             );
-            return None;
         }
         Some(number)
     }

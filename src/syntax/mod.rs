@@ -2,6 +2,7 @@
 //! [`ast`](crate::ast). This is the only module that sees pest.
 
 mod describe;
+mod format;
 mod lower;
 
 use pest::Parser as _;
@@ -12,6 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span};
 
 pub(crate) use describe::describe;
+pub use format::format;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/mesh.pest"]
