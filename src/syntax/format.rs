@@ -19,9 +19,9 @@ use crate::source::SourceId;
 const INDENT: &str = "  ";
 
 /// Formats `text`, or returns its syntax error.
-pub fn format(source: SourceId, text: &str) -> Result<String, Diagnostic> {
+pub fn format(source: SourceId, text: &str) -> Result<String, Box<Diagnostic>> {
     pest::set_error_detail(true);
-    let mut pairs = MeshParser::parse(Rule::file, text).map_err(|e| syntax_error(&e, source, text))?;
+    let mut pairs = MeshParser::parse(Rule::file, text).map_err(|e| Box::new(syntax_error(&e, source, text)))?;
     let mut out = Printer {
         text,
         out: String::with_capacity(text.len() + 64),
