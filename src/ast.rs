@@ -72,6 +72,7 @@ pub struct Namespace {
     pub name: Name,
     pub naming: Vec<NamingBlock>,
     pub services: Vec<Service>,
+    pub externals: Vec<External>,
     pub gateways: Vec<Gateway>,
     pub span: Span,
 }
@@ -95,6 +96,7 @@ pub struct Service {
     pub ports: Vec<Port>,
     pub calls: Vec<Call>,
     pub versions: Vec<Version>,
+    pub policies: Vec<PolicyBlock>,
     pub routes: Vec<Route>,
     pub span: Span,
 }
@@ -138,6 +140,8 @@ pub struct Version {
     pub runtime_span: Span,
     pub name: Name,
     pub properties: Vec<Property>,
+    /// Only in the braced form: `pod v1 { image "..." policy { ... } }`.
+    pub policies: Vec<PolicyBlock>,
     pub span: Span,
 }
 
@@ -187,36 +191,143 @@ impl Literal {
     }
 }
 
-/// `route prefix "/hello" { v1 30% v2 70% }`; no match means the default route.
+/// A duration literal: `500ms`, `5s`, `1.5m`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duration {
+    pub text: String,
+    pub span: Span,
+}
+
+impl Duration {
+    /// The duration in milliseconds.
+    pub fn millis(&self) -> Option<f64> {
+        let split = self.text.find(|c: char| c.is_ascii_alphabetic())?;
+        let (number, unit) = self.text.split_at(split);
+        let value: f64 = number.parse().ok()?;
+        let factor = match unit {
+            "ms" => 1.0,
+            "s" => 1_000.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            _ => return None,
+        };
+        Some(value * factor)
+    }
+}
+
+/// One value of an option or setting list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(Str),
+    Number(Number),
+    Duration(Duration),
+    /// A bare word: `round-robin`, `reviews/v2`, `simple`.
+    Word(Name),
+}
+
+impl Value {
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Str(s) => s.span,
+            Value::Number(n) => n.span,
+            Value::Duration(d) => d.span,
+            Value::Word(w) => w.span,
+        }
+    }
+}
+
+/// `key value value ...`: a policy setting, a route option, a listener option, an
+/// external service setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: Name,
+    pub values: Vec<Value>,
+    pub span: Span,
+}
+
+/// `policy { ... }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyBlock {
+    pub settings: Vec<Setting>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Http,
+    Tcp,
+    Tls,
+}
+
+/// `route prefix "/hello" { v1 30% v2 70% }`; no condition means the default route.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub keyword: Span,
+    pub kind: RouteKind,
     /// Alternatives (any may match), each a list of conditions (all must hold).
     pub alternatives: Vec<Alternative>,
-    pub target: Target,
+    pub action: Action,
+    pub options: Vec<Setting>,
     pub span: Span,
 }
 
-/// Conditions that must all hold: `prefix "/api" method "GET"`.
+/// Conditions that must all hold: `prefix "/api" method GET`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alternative {
-    pub conditions: Vec<Match>,
+    pub conditions: Vec<Condition>,
     pub span: Span,
 }
 
-/// `prefix "/hello"`
+/// A string condition: `"jason"`, `prefix "ja"`, `regex "^j"`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Match {
-    pub kind: Name,
+pub struct StrMatch {
+    /// `exact`, `prefix` or `regex`; `None` means exact.
+    pub kind: Option<Name>,
     pub value: Str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Target {
+pub enum Condition {
+    /// `prefix "/a"`, `exact "/a"`, `regex "/a.*"`
+    Uri { kind: Name, value: Str },
+    /// `header NAME ...`; `matcher` is `None` for `absent`.
+    Header { name: Name, matcher: Option<StrMatch>, span: Span },
+    Query { name: Name, matcher: StrMatch, span: Span },
+    Method { value: Str, span: Span },
+    Port { number: Number, span: Span },
+    /// `from service [version]`
+    From { service: Name, version: Option<Name>, span: Span },
+    Sni { value: Str, span: Span },
+    Host { value: Str, span: Span },
+    /// An unknown `word "value"`.
+    Other { kind: Name, value: Str },
+}
+
+impl Condition {
+    pub fn span(&self) -> Span {
+        match self {
+            Condition::Uri { kind, value } | Condition::Other { kind, value } => kind.span.to(value.span),
+            Condition::Header { span, .. }
+            | Condition::Query { span, .. }
+            | Condition::Method { span, .. }
+            | Condition::Port { span, .. }
+            | Condition::From { span, .. }
+            | Condition::Sni { span, .. }
+            | Condition::Host { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
     /// `{ v1 30% v2 70% }`
     Split { entries: Vec<Weighted>, span: Span },
-    /// `-> v1` (a version, or for a gateway a service)
+    /// `-> v1`, `-> ratings`, `-> reviews/v2:9080`
     Single(Name),
+    /// `redirect "/new"`
+    Redirect { uri: Str, span: Span },
+    /// `respond 503 "body"`
+    Respond { status: Number, body: Option<Str>, span: Span },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -240,5 +351,17 @@ pub struct Listener {
     pub protocol: Name,
     pub port: Number,
     pub hosts: Vec<Str>,
+    pub options: Vec<Setting>,
+    pub span: Span,
+}
+
+/// `external NAME { hosts "..." port https 443 resolution dns }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct External {
+    pub name: Name,
+    pub settings: Vec<Setting>,
+    pub ports: Vec<Port>,
+    pub policies: Vec<PolicyBlock>,
+    pub routes: Vec<Route>,
     pub span: Span,
 }

@@ -53,10 +53,11 @@ codes! {
     InvalidName = "M2004", "invalid-name", "a name is not valid where Kubernetes or Istio will use it";
     InvalidTemplate = "M2005", "invalid-template", "a naming template uses an unknown placeholder or produces an invalid name";
     NameCollision = "M2006", "name-collision", "two declarations would generate objects with the same name";
-    UnknownKeyword = "M2007", "unknown-keyword", "an unknown property, naming key or match kind";
+    UnknownKeyword = "M2007", "unknown-keyword", "an unknown property, setting, condition or naming key";
     UndefinedVariable = "M2008", "undefined-variable", "a `${NAME}` reference to a variable that is not defined";
     UnusedVariable = "M2009", "unused-variable", "a variable is defined but never used";
     ImportNotFound = "M2010", "import-not-found", "an imported file cannot be read";
+    UnknownPort = "M2011", "unknown-port", "a route names a port the target service does not have";
 
     InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address";
     PortRange = "M3002", "port-range", "a port number is outside 1..65535";
@@ -67,15 +68,21 @@ codes! {
     MisplacedProperty = "M3007", "misplaced-property", "a property or condition that does not apply where it is written";
     BadWeight = "M3008", "bad-weight", "a route weight is negative or not a whole percentage";
     WeightSum = "M3009", "weight-sum", "the weights of a split do not add up to 100%";
-    RepeatedTarget = "M3010", "repeated-target", "a split names the same version twice";
+    RepeatedTarget = "M3010", "repeated-target", "a split names the same destination twice";
     LabelMismatch = "M3011", "label-mismatch", "a label override breaks the selector that routes traffic to the workload";
     UnreachableRoute = "M3012", "unreachable-route", "a route can never match because an earlier route takes all its traffic";
     NoVersions = "M3013", "no-versions", "a service has no version to run it";
     NoPorts = "M3014", "no-ports", "a service or gateway listens on no port";
     InvalidHost = "M3015", "invalid-host", "a gateway host is not a hostname Istio accepts";
-    NoHttpPort = "M3016", "no-http-port", "an HTTP route targets a service without an HTTP port";
+    NoHttpPort = "M3016", "no-route-port", "a route has no port or listener of its kind to apply to";
     InvalidValue = "M3017", "invalid-value", "a value Kubernetes or Istio would reject (replicas, env name, label, match)";
     IngressSplit = "M3018", "ingress-split", "a gateway route bypasses the version routes of the service it targets";
+    PortRequired = "M3019", "port-required", "a route to a service with several ports does not say which";
+    IneffectiveMatch = "M3020", "ineffective-match", "one alternative of a route can never match";
+    TlsRequired = "M3021", "tls-required", "an HTTPS or TLS listener without TLS settings, or TLS settings on a plain listener";
+    ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
+    ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
+    NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
 }
 
 impl std::str::FromStr for Code {

@@ -63,6 +63,28 @@ pub struct Options {
     pub api: ApiVersion,
     /// The cluster's DNS domain, for service addresses (`cluster.local`).
     pub cluster_domain: String,
+    /// Also write a Sidecar per service that limits its proxy's outbound configuration to
+    /// the services it `calls` (and the control plane's namespace).
+    pub sidecars: bool,
+    /// Which API the routes are written in: Istio VirtualServices (the default) or the
+    /// Kubernetes Gateway API.
+    pub routes: RouteApi,
+}
+
+/// The API routes are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteApi {
+    /// Istio VirtualServices for mesh and ingress routes, and Istio Gateways for ingress.
+    #[default]
+    Istio,
+    /// The Kubernetes Gateway API, standard channel (v1.4): an HTTPRoute (a GRPCRoute on
+    /// gRPC ports) per routed service with the Service as its parent (GAMMA), a Gateway
+    /// (`gatewayClassName: istio`) and HTTPRoutes per gateway, and a Service per version
+    /// that a route sends to by weight. What the Gateway API cannot express (fault
+    /// injection, retries, CORS, `from` conditions, direct responses, TCP and TLS routes,
+    /// ...) is reported as M3024 at the route. DestinationRules, workloads and Services are
+    /// written as in Istio mode; VirtualServices and Istio Gateways are not.
+    GatewayApi,
 }
 
 impl Default for Options {
@@ -70,6 +92,8 @@ impl Default for Options {
         Options {
             api: ApiVersion::V1,
             cluster_domain: "cluster.local".to_string(),
+            sidecars: false,
+            routes: RouteApi::Istio,
         }
     }
 }

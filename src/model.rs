@@ -20,6 +20,8 @@ pub struct Namespace {
     /// Sorted by name.
     pub services: Vec<Service>,
     /// Sorted by name.
+    pub externals: Vec<External>,
+    /// Sorted by name.
     pub gateways: Vec<Gateway>,
     /// ServiceAccounts to create, sorted and unique.
     pub accounts: Vec<String>,
@@ -134,8 +136,12 @@ pub struct Service {
     pub ports: Vec<Port>,
     /// Sorted by name.
     pub versions: Vec<Version>,
+    pub policy: Policy,
     /// In declaration order, ending with the default route (written or synthesised).
     pub routes: Vec<Route>,
+    /// Namespace and host of every service and external host it calls, sorted (for
+    /// Sidecar scoping).
+    pub calls: Vec<(String, String)>,
 }
 
 impl Service {
@@ -153,6 +159,7 @@ pub struct Version {
     pub labels: Labels,
     pub annotations: Labels,
     pub account: String,
+    pub policy: Policy,
     pub workload: Workload,
 }
 
@@ -178,47 +185,287 @@ pub struct VmEntry {
     pub address: String,
 }
 
-/// A URI condition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UriMatch {
-    Prefix(String),
+/// How a string is matched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StringMatch {
     Exact(String),
+    Prefix(String),
     Regex(String),
 }
 
-impl UriMatch {
-    /// Whether every request this matches is also matched by `earlier`.
-    pub fn covered_by(&self, earlier: &UriMatch) -> bool {
+impl StringMatch {
+    /// Whether every string this matches is also matched by `earlier`.
+    pub fn covered_by(&self, earlier: &StringMatch) -> bool {
         match (earlier, self) {
-            (UriMatch::Prefix(p), UriMatch::Prefix(q) | UriMatch::Exact(q)) => q.starts_with(p.as_str()),
-            (UriMatch::Exact(a), UriMatch::Exact(b)) => a == b,
-            (UriMatch::Regex(a), UriMatch::Regex(b)) => a == b,
+            (StringMatch::Prefix(p), StringMatch::Prefix(q) | StringMatch::Exact(q)) => q.starts_with(p.as_str()),
+            (StringMatch::Exact(a), StringMatch::Exact(b)) => a == b,
+            (StringMatch::Regex(a), StringMatch::Regex(b)) => a == b,
             _ => false,
         }
     }
 }
 
+/// A header condition: a match, or the header's absence.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HeaderMatch {
+    Is(StringMatch),
+    Absent,
+}
+
+/// Requests sent by a workload: `from reviews v2`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceMatch {
+    pub labels: Labels,
+    /// Set when the source lives in another namespace than the route.
+    pub namespace: Option<String>,
+}
+
 /// Conditions that must all hold. Empty means "everything".
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Conditions {
-    pub uri: Option<UriMatch>,
+    pub uri: Option<StringMatch>,
+    /// Sorted by header name.
+    pub headers: Vec<(String, HeaderMatch)>,
+    /// Sorted by parameter name.
+    pub query: Vec<(String, StringMatch)>,
+    pub method: Option<String>,
+    pub port: Option<u16>,
+    pub source: Option<SourceMatch>,
+    /// TLS routes: SNI host names, sorted.
+    pub sni: Vec<String>,
+    /// Gateway routes: the request host this route is for.
+    pub host: Option<String>,
+}
+
+impl Conditions {
+    /// Whether these conditions hold for every request.
+    pub fn matches_everything(&self) -> bool {
+        Conditions::default().covered_by(self)
+    }
+
+    /// Whether every request matching `self` also matches `earlier`.
+    pub fn covered_by(&self, earlier: &Conditions) -> bool {
+        fn option<T: PartialEq>(earlier: &Option<T>, this: &Option<T>) -> bool {
+            earlier.is_none() || earlier == this
+        }
+        let uri = match (&earlier.uri, &self.uri) {
+            (None, _) => true,
+            // Every path starts with `/`.
+            (Some(StringMatch::Prefix(p)), _) if p == "/" => true,
+            (Some(e), Some(t)) => t.covered_by(e),
+            (Some(_), None) => false,
+        };
+        let headers = earlier.headers.iter().all(|(name, e)| {
+            self.headers.iter().any(|(n, t)| {
+                n == name
+                    && match (e, t) {
+                        (HeaderMatch::Absent, HeaderMatch::Absent) => true,
+                        (HeaderMatch::Is(e), HeaderMatch::Is(t)) => t.covered_by(e),
+                        _ => false,
+                    }
+            })
+        });
+        let query = earlier
+            .query
+            .iter()
+            .all(|(name, e)| self.query.iter().any(|(n, t)| n == name && t.covered_by(e)));
+        let sni = earlier.sni.is_empty() || (!self.sni.is_empty() && self.sni.iter().all(|h| earlier.sni.contains(h)));
+        uri && headers
+            && query
+            && sni
+            && option(&earlier.method, &self.method)
+            && option(&earlier.port, &self.port)
+            && option(&earlier.source, &self.source)
+            && option(&earlier.host, &self.host)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Http,
+    Tcp,
+    Tls,
+}
+
+impl RouteKind {
+    /// Whether routes of this kind apply to a port of this protocol.
+    pub fn carries(self, protocol: Protocol) -> bool {
+        match self {
+            RouteKind::Http => protocol.is_http(),
+            RouteKind::Tls => matches!(protocol, Protocol::Tls | Protocol::Https),
+            RouteKind::Tcp => matches!(protocol, Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis),
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            RouteKind::Http => "HTTP",
+            RouteKind::Tcp => "TCP",
+            RouteKind::Tls => "TLS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
+    pub kind: RouteKind,
+    /// Where the route is written (its `route` keyword); for a synthesised default route,
+    /// the declaration of what it belongs to.
+    pub span: Span,
+    pub name: Option<String>,
     /// Any may match; empty means the route matches every request.
     pub alternatives: Vec<Conditions>,
-    pub destinations: Vec<Destination>,
+    pub action: Action,
+    pub options: RouteOptions,
     /// True for the catch-all meshc adds when the file has no default route.
     pub synthesised: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Forward(Vec<Destination>),
+    Redirect(Redirect),
+    Respond { status: u16, body: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Redirect {
+    pub uri: String,
+    pub authority: Option<String>,
+    pub scheme: Option<String>,
+    pub code: Option<u16>,
+}
+
+/// What an HTTP route does besides choosing destinations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RouteOptions {
+    pub timeout: Option<String>,
+    pub retries: Option<Retries>,
+    pub delay: Option<(String, f64)>,
+    pub abort: Option<(u16, f64)>,
+    pub rewrite_uri: Option<String>,
+    pub rewrite_authority: Option<String>,
+    pub mirror: Option<(Destination, Option<f64>)>,
+    pub request_headers: HeaderOps,
+    pub response_headers: HeaderOps,
+    pub cors: Option<Cors>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retries {
+    pub attempts: u32,
+    pub per_try_timeout: Option<String>,
+    pub retry_on: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeaderOps {
+    pub set: Labels,
+    pub add: Labels,
+    pub remove: Vec<String>,
+}
+
+impl HeaderOps {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Cors {
+    pub origins: Vec<StringMatch>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose: Vec<String>,
+    pub max_age: Option<String>,
+    pub credentials: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Destination {
+    /// The FQDN of the service.
+    pub host: String,
     /// A version (DestinationRule subset); `None` means any workload of the service.
     pub subset: Option<String>,
+    pub port: Option<u16>,
     /// Percent; `None` when the destination is alone.
     pub weight: Option<u32>,
+}
+
+/// DestinationRule traffic policy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Policy {
+    pub lb: Option<LoadBalancer>,
+    pub tcp: Option<TcpPool>,
+    pub http: Option<HttpPool>,
+    pub outlier: Option<Outlier>,
+    pub tls: Option<ClientTls>,
+}
+
+impl Policy {
+    pub fn is_empty(&self) -> bool {
+        self == &Policy::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadBalancer {
+    Simple(&'static str),
+    HashHeader(String),
+    HashCookie { name: String, ttl: Option<String> },
+    HashSourceIp,
+    HashQuery(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TcpPool {
+    pub max_connections: Option<u32>,
+    pub connect_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpPool {
+    pub max_pending: Option<u32>,
+    pub max_requests: Option<u32>,
+    pub per_connection: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outlier {
+    pub consecutive_errors: Option<u32>,
+    pub gateway_errors: Option<u32>,
+    pub interval: Option<String>,
+    pub base_ejection: Option<String>,
+    pub max_ejection: Option<u32>,
+    pub min_health: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientTls {
+    /// `DISABLE`, `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
+    pub mode: &'static str,
+    pub credential: Option<String>,
+    pub sni: Option<String>,
+}
+
+/// A service outside the mesh, registered with a ServiceEntry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct External {
+    pub name: String,
+    pub span: Span,
+    pub hosts: Vec<String>,
+    pub addresses: Vec<String>,
+    pub ports: Vec<Port>,
+    /// `NONE`, `STATIC`, `DNS` or `DNS_ROUND_ROBIN`.
+    pub resolution: &'static str,
+    /// `MESH_EXTERNAL` or `MESH_INTERNAL`.
+    pub location: &'static str,
+    pub policy: Policy,
+    pub routes: Vec<Route>,
+    pub destination_rule: String,
+    pub virtual_service: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -232,7 +479,11 @@ pub struct Gateway {
     pub servers: Vec<Server>,
     /// Union of the servers' hosts, sorted.
     pub hosts: Vec<String>,
-    pub routes: Vec<GatewayRoute>,
+    /// Routes for every host, in order.
+    pub routes: Vec<Route>,
+    /// Routes for one host (`route host "..."`), each host's list in order; requests for
+    /// such a host try these first, then `routes`.
+    pub host_routes: Vec<(String, Vec<Route>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -241,13 +492,15 @@ pub struct Server {
     pub protocol: Protocol,
     pub number: u16,
     pub hosts: Vec<String>,
+    pub tls: Option<ServerTls>,
+    pub https_redirect: bool,
+    /// Where the listener is declared.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct GatewayRoute {
-    pub alternatives: Vec<Conditions>,
-    /// FQDN of the target service.
-    pub host: String,
-    pub port: u16,
-    pub destinations: Vec<Destination>,
+pub struct ServerTls {
+    /// `SIMPLE`, `MUTUAL`, `PASSTHROUGH`, `AUTO_PASSTHROUGH` or `ISTIO_MUTUAL`.
+    pub mode: &'static str,
+    pub credential: Option<String>,
 }

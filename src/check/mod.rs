@@ -1,8 +1,13 @@
 //! Resolve and validate: AST → [`Mesh`](crate::model::Mesh). Every semantic rule lives
 //! here, and every problem is collected, so one run reports all of them.
 
+mod external;
+mod gateway;
+pub(crate) mod gateway_api;
 mod naming;
+mod policy;
 mod routes;
+mod settings;
 pub(crate) mod rules;
 mod service;
 pub(crate) mod suggest;
@@ -41,6 +46,9 @@ pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Optio
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
+    if options.routes == crate::RouteApi::GatewayApi {
+        gateway_api::check(&mesh, &mut checker.diagnostics);
+    }
     (mesh, checker.diagnostics)
 }
 
@@ -57,12 +65,32 @@ pub(crate) struct Scope<'f> {
     pub(crate) name: &'f ast::Name,
     pub(crate) naming: Naming,
     pub(crate) services: BTreeMap<&'f str, &'f ast::Service>,
+    pub(crate) externals: BTreeMap<&'f str, &'f ast::External>,
     pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
 }
 
-/// What other declarations need to know about a service before it is built.
+/// What other declarations need to know about a service (or external service) before
+/// it is built: enough to resolve a route target or a `from` condition.
 pub(crate) struct ServiceFacts {
     pub(crate) fqdn: String,
+    /// Declared version names.
+    pub(crate) versions: Vec<String>,
+    /// Declared port numbers with their protocol, when valid.
+    pub(crate) ports: Vec<(u16, Option<model::Protocol>)>,
+    /// The label the Service selects, and the key that tells versions apart.
+    pub(crate) selector: (String, String),
+    pub(crate) version_key: String,
+    pub(crate) external: bool,
+}
+
+fn declared_ports(ports: &[ast::Port]) -> Vec<(u16, Option<model::Protocol>)> {
+    ports
+        .iter()
+        .filter_map(|p| {
+            let n = u16::try_from(p.number.whole()?).ok().filter(|n| *n > 0)?;
+            Some((n, model::Protocol::from_word(&p.protocol.text.to_ascii_lowercase())))
+        })
+        .collect()
 }
 
 pub(crate) type Index = BTreeMap<(String, String), ServiceFacts>;
@@ -170,14 +198,35 @@ impl Checker<'_> {
         // What references need to know about every service, across namespaces.
         let mut index = Index::new();
         for scope in &scopes {
+            let ns = scope.name.text.as_str();
             for (name, service) in &scope.services {
-                let host = scope
-                    .naming
-                    .template(Key::Service)
-                    .expand(&[("service", name), ("namespace", &scope.name.text)]);
-                let _ = service;
-                let fqdn = format!("{host}.{}.svc.{}", scope.name.text, self.options.cluster_domain);
-                index.insert((scope.name.text.clone(), name.to_string()), ServiceFacts { fqdn });
+                let vars = [("service", *name), ("namespace", ns)];
+                let host = scope.naming.template(Key::Service).expand(&vars);
+                let app = scope.naming.template(Key::Workload).expand(&vars);
+                let app_key = scope.naming.template(Key::AppLabel).expand(&[]);
+                let version_key = scope.naming.template(Key::VersionLabel).expand(&[]);
+                let fqdn = format!("{host}.{ns}.svc.{}", self.options.cluster_domain);
+                let facts = ServiceFacts {
+                    fqdn,
+                    versions: service.versions.iter().map(|v| v.name.text.clone()).collect(),
+                    ports: declared_ports(&service.ports),
+                    selector: (app_key, app),
+                    version_key,
+                    external: false,
+                };
+                index.insert((ns.to_string(), name.to_string()), facts);
+            }
+            for (name, external) in &scope.externals {
+                let fqdn = external::first_host(external).unwrap_or_else(|| name.to_string());
+                let facts = ServiceFacts {
+                    fqdn,
+                    versions: Vec::new(),
+                    ports: declared_ports(&external.ports),
+                    selector: (String::new(), String::new()),
+                    version_key: String::new(),
+                    external: true,
+                };
+                index.insert((ns.to_string(), name.to_string()), facts);
             }
         }
 
@@ -188,10 +237,16 @@ impl Checker<'_> {
                 .values()
                 .filter_map(|s| self.service(scope, s, &index))
                 .collect();
+            let externals: Vec<model::External> = scope
+                .externals
+                .values()
+                .filter_map(|e| self.external(scope, e, &index))
+                .collect();
             namespaces.push(model::Namespace {
                 name: scope.name.text.clone(),
                 span: scope.name.span,
                 services,
+                externals,
                 gateways: Vec::new(),
                 accounts: Vec::new(),
             });
@@ -217,6 +272,8 @@ impl Checker<'_> {
         }
         let mesh = model::Mesh { namespaces };
         self.collisions(&mesh);
+        self.duplicate_hosts(&mesh);
+        self.conflicting_listeners(&mesh);
         mesh
     }
 
@@ -226,6 +283,7 @@ impl Checker<'_> {
         let naming_blocks: Vec<&ast::NamingBlock> = blocks.iter().flat_map(|b| &b.naming).collect();
         let naming = Naming::resolve(&naming_blocks, &mut self.diagnostics);
         let mut services: BTreeMap<&str, &ast::Service> = BTreeMap::new();
+        let mut externals: BTreeMap<&str, &ast::External> = BTreeMap::new();
         let mut gateways: BTreeMap<&str, &ast::Gateway> = BTreeMap::new();
         for block in blocks {
             for service in &block.services {
@@ -233,6 +291,17 @@ impl Checker<'_> {
                     self.duplicate("service", &service.name.text, service.name.span, existing.name.span);
                 } else {
                     services.insert(&service.name.text, service);
+                }
+            }
+            for external in &block.externals {
+                let first = services
+                    .get(external.name.text.as_str())
+                    .map(|s| s.name.span)
+                    .or_else(|| externals.get(external.name.text.as_str()).map(|e| e.name.span));
+                if let Some(first) = first {
+                    self.duplicate("service", &external.name.text, external.name.span, first);
+                } else {
+                    externals.insert(&external.name.text, external);
                 }
             }
             for gateway in &block.gateways {
@@ -243,10 +312,19 @@ impl Checker<'_> {
                 }
             }
         }
+        // A service declared after an external service of the same name.
+        for (name, external) in &externals {
+            if let Some(service) = services.get(name) {
+                if service.name.span > external.name.span {
+                    self.duplicate("service", name, service.name.span, external.name.span);
+                }
+            }
+        }
         Scope {
             name: &first.name,
             naming,
             services,
+            externals,
             gateways,
         }
     }
@@ -343,6 +421,70 @@ impl Checker<'_> {
                     .note(first_span, format!("{first_owner} generates it too"))
                     .help("include `{service}` (and `{version}`) in the naming templates, or rename one"),
                 );
+            }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// A host is one entry in the mesh's registry: two external services (or an external
+    /// service and a service) claiming one host make duplicate ServiceEntries and competing
+    /// VirtualServices (istioctl IST0109, Kiali KIA1211).
+    fn duplicate_hosts(&mut self, mesh: &model::Mesh) {
+        let mut seen: BTreeMap<&str, (String, Span)> = BTreeMap::new();
+        for ns in &mesh.namespaces {
+            let services = ns.services.iter().map(|s| (s.fqdn.as_str(), format!("service `{}`", s.name), s.span));
+            let externals = ns
+                .externals
+                .iter()
+                .flat_map(|e| e.hosts.iter().map(move |h| (h.as_str(), format!("external service `{}`", e.name), e.span)));
+            for (host, owner, span) in services.chain(externals) {
+                match seen.get(host) {
+                    Some((first, first_span)) => {
+                        let (first, first_span) = (first.clone(), *first_span);
+                        self.error(
+                            Diagnostic::error(Code::Duplicate, span, format!("host `{host}` is claimed twice"))
+                                .label(format!("{owner} claims it"))
+                                .note(first_span, format!("{first} claims it first"))
+                                .help("a host is registered once; merge the two, or remove one"),
+                        );
+                    }
+                    None => {
+                        seen.insert(host, (owner, span));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Two gateways selecting the same workloads, listening on one port, for hosts that
+    /// overlap: Istio keeps one of them (istioctl IST0145, Kiali KIA0301).
+    fn conflicting_listeners(&mut self, mesh: &model::Mesh) {
+        let mut seen: Vec<(&model::Labels, &str, &model::Server)> = Vec::new();
+        for gateway in mesh.namespaces.iter().flat_map(|n| &n.gateways) {
+            for server in &gateway.servers {
+                let clash = seen.iter().find(|(selector, other, s)| {
+                    *selector == &gateway.selector
+                        && *other != gateway.name
+                        && s.number == server.number
+                        && gateway::hosts_overlap(&s.hosts, &server.hosts)
+                });
+                if let Some((_, other, first)) = clash {
+                    self.error(
+                        Diagnostic::error(
+                            Code::ConflictingListeners,
+                            server.span,
+                            format!(
+                                "gateways `{}` and `{other}` both listen on port {} for overlapping hosts on the same workloads",
+                                gateway.name, server.number
+                            ),
+                        )
+                        .label("conflicting listener")
+                        .note(first.span, format!("`{other}` listens here"))
+                        .help("merge the listeners into one gateway, or give them hosts that do not overlap"),
+                    );
+                }
+                seen.push((&gateway.selector, &gateway.name, server));
             }
         }
     }

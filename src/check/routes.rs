@@ -1,45 +1,95 @@
-//! Routes: conditions, targets, weights and reachability, for services and gateways.
+//! Routes: conditions, targets, weights, options and reachability, for services, external
+//! services and gateways.
 
 use std::collections::BTreeMap;
 
-use super::{suggest, Checker, Index};
-use crate::ast::{self, Target};
+use super::settings::{Arg, Kind};
+use super::{rules, suggest, Checker, Index, ServiceFacts};
+use crate::ast::{self, Action as AstAction, Condition, RouteKind as AstKind, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::model::{self, Conditions, Destination, UriMatch};
+use crate::model::{
+    self, Action, Conditions, Cors, Destination, HeaderMatch, HeaderOps, Redirect, Retries, RouteKind, RouteOptions,
+    SourceMatch, StringMatch,
+};
+use crate::source::Span;
 
-const MATCH_KINDS: &[&str] = &["prefix", "exact", "regex"];
+const CONDITIONS: &[&str] = &[
+    "prefix", "exact", "regex", "header", "query", "method", "port", "from", "sni", "host",
+];
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
 const MAX_REGEX: usize = 1024;
+const RETRY_ON: &[&str] = &[
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+    "http3-post-connect-failure",
+];
 
-/// What a route's target names.
-pub(super) enum RouteTarget<'a> {
-    /// A service's routes name its versions.
-    Versions(&'a [&'a str]),
+/// Where routes are written, which decides what their targets may name.
+pub(super) struct Context<'a> {
+    pub(super) ns: &'a str,
+    /// The service whose routes these are (its versions are targets by name), if any.
+    pub(super) own: Option<(&'a str, &'a str)>,
+    /// For messages: "service `hello2`", "gateway `main`".
+    pub(super) owner: String,
+    pub(super) index: &'a Index,
+    pub(super) gateway: bool,
+    /// The declaration the routes belong to.
+    pub(super) span: Span,
+}
+
+impl Context<'_> {
+    fn own_facts(&self) -> Option<&ServiceFacts> {
+        let (ns, name) = self.own?;
+        self.index.get(&(ns.to_string(), name.to_string()))
+    }
 }
 
 impl Checker<'_> {
-    /// A service's routes, in order, ending with a default route. Empty when the file has
-    /// none (the service then needs no VirtualService). `None` when any route is wrong.
-    pub(super) fn routes(
-        &mut self,
-        routes: &[ast::Route],
-        target: &RouteTarget<'_>,
-        owner: &str,
-    ) -> Option<Vec<model::Route>> {
+    /// Routes in order. HTTP and TCP routes end with a default route (written, or a
+    /// synthesised one to the whole service). `None` when any route is wrong.
+    pub(super) fn routes(&mut self, routes: &[ast::Route], cx: &Context<'_>) -> Option<Vec<model::Route>> {
         let mut ok = true;
         let mut out = Vec::new();
         let mut resolved = Vec::new();
         for route in routes {
-            let alternatives = self.conditions(route);
-            let destinations = match target {
-                RouteTarget::Versions(versions) => self.version_destinations(route, versions, owner),
+            let kind = match route.kind {
+                AstKind::Http => RouteKind::Http,
+                AstKind::Tcp => RouteKind::Tcp,
+                AstKind::Tls => RouteKind::Tls,
             };
-            match (alternatives, destinations) {
-                (Some(alternatives), Some(destinations)) => {
-                    resolved.push((route, alternatives.clone()));
+            let alternatives = self.conditions(route, kind, cx);
+            let mut action = self.action(route, kind, cx);
+            let (name, options) = match &mut action {
+                Some(action) => self.route_options(route, kind, action, cx),
+                None => (None, None),
+            };
+            // Reachability needs only the conditions: check it even when the action is wrong.
+            if let Some(alternatives) = &alternatives {
+                resolved.push((route, kind, alternatives.clone()));
+            }
+            match (alternatives, action, options) {
+                (Some(alternatives), Some(action), Some(options)) => {
                     out.push(model::Route {
+                        kind,
+                        span: route.keyword,
+                        name,
                         alternatives,
-                        destinations,
+                        action,
+                        options,
                         synthesised: false,
                     });
                 }
@@ -50,41 +100,55 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        if out.last().is_some_and(|r| !r.alternatives.is_empty()) {
-            out.push(model::Route {
-                alternatives: Vec::new(),
-                destinations: vec![Destination {
-                    subset: None,
-                    weight: None,
-                }],
-                synthesised: true,
-            });
+        if let Some(facts) = cx.own_facts() {
+            for kind in [RouteKind::Http, RouteKind::Tcp] {
+                let last = out.iter().rev().find(|r| r.kind == kind);
+                if last.is_some_and(|r| !r.alternatives.is_empty()) {
+                    out.push(model::Route {
+                        kind,
+                        span: cx.span,
+                        name: None,
+                        alternatives: Vec::new(),
+                        action: Action::Forward(vec![Destination {
+                            host: facts.fqdn.clone(),
+                            subset: None,
+                            port: None,
+                            weight: None,
+                        }]),
+                        options: RouteOptions::default(),
+                        synthesised: true,
+                    });
+                }
+            }
         }
         Some(out)
     }
 
     /// The alternatives of a route; empty for a route that matches everything.
-    fn conditions(&mut self, route: &ast::Route) -> Option<Vec<Conditions>> {
+    fn conditions(&mut self, route: &ast::Route, kind: RouteKind, cx: &Context<'_>) -> Option<Vec<Conditions>> {
         let mut ok = true;
         let mut alternatives = Vec::new();
         for alternative in &route.alternatives {
-            let mut conditions = Conditions::default();
-            let mut uri_at = None;
+            let mut c = Conditions::default();
+            let mut seen: BTreeMap<String, Span> = BTreeMap::new();
             for condition in &alternative.conditions {
-                let kind = condition.kind.text.as_str();
-                let value = condition.value.value.clone();
-                let uri = match kind {
-                    "prefix" => UriMatch::Prefix(value),
-                    "exact" => UriMatch::Exact(value),
-                    "regex" => UriMatch::Regex(value),
-                    _ => {
+                let (key, allowed) = match condition {
+                    Condition::Uri { .. } => ("path".to_string(), kind == RouteKind::Http),
+                    Condition::Header { name, .. } => (format!("header {}", name.text), kind == RouteKind::Http),
+                    Condition::Query { name, .. } => (format!("query {}", name.text), kind == RouteKind::Http),
+                    Condition::Method { .. } => ("method".to_string(), kind == RouteKind::Http),
+                    Condition::Port { .. } => ("port".to_string(), true),
+                    Condition::From { .. } => ("from".to_string(), true),
+                    Condition::Sni { .. } => ("sni".to_string(), kind == RouteKind::Tls),
+                    Condition::Host { .. } => ("host".to_string(), cx.gateway && kind == RouteKind::Http),
+                    Condition::Other { kind: word, .. } => {
                         let mut d = Diagnostic::error(
                             Code::UnknownKeyword,
-                            condition.kind.span,
-                            format!("unknown match `{kind}`"),
+                            word.span,
+                            format!("unknown condition `{}`", word.text),
                         )
-                        .label("not a match kind");
-                        if let Some(help) = suggest::did_you_mean(kind, MATCH_KINDS, "match kinds") {
+                        .label("not a condition");
+                        if let Some(help) = suggest::did_you_mean(&word.text, CONDITIONS, "conditions") {
                             d = d.help(help);
                         }
                         self.error(d);
@@ -92,175 +156,923 @@ impl Checker<'_> {
                         continue;
                     }
                 };
-                let empty = match &uri {
-                    UriMatch::Prefix(v) | UriMatch::Regex(v) => v.is_empty(),
-                    UriMatch::Exact(_) => false,
-                };
-                if empty {
-                    self.error(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            condition.value.span,
-                            format!("a `{kind}` match cannot be empty"),
-                        )
-                        .label("empty")
-                        .help("to match every request, write the route without a match: `route -> v1`"),
-                    );
-                    ok = false;
-                }
-                if let UriMatch::Regex(v) = &uri {
-                    if v.len() > MAX_REGEX {
-                        self.error(
-                            Diagnostic::error(
-                                Code::InvalidValue,
-                                condition.value.span,
-                                format!("the regex is {} bytes; Istio accepts at most {MAX_REGEX}", v.len()),
-                            )
-                            .label("too long"),
-                        );
-                        ok = false;
-                    }
-                }
-                if let Some(first) = uri_at.replace(condition.kind.span) {
-                    self.error(
-                        Diagnostic::error(
-                            Code::MisplacedProperty,
-                            condition.kind.span,
-                            "one alternative can match the path only once",
-                        )
-                        .label("second path condition")
-                        .note(first, "first path condition")
-                        .help("to accept either path, separate the alternatives with `or`: `route prefix \"/a\" or prefix \"/b\" -> v1`"),
-                    );
+                if !allowed {
+                    self.misplaced_condition(condition, kind, cx);
                     ok = false;
                     continue;
                 }
-                conditions.uri = Some(uri);
+                if key != "sni" {
+                    if let Some(first) = seen.insert(key.clone(), condition.span()) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::MisplacedProperty,
+                                condition.span(),
+                                format!("one alternative can test the {key} only once"),
+                            )
+                            .label("second test")
+                            .note(first, "first test")
+                            .help("to accept either value, separate the alternatives with `or`: `route prefix \"/a\" or prefix \"/b\" -> v1`"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                }
+                ok &= self.condition(condition, &mut c, cx);
             }
-            alternatives.push(conditions);
+            if kind == RouteKind::Tls && c.sni.is_empty() {
+                self.error(
+                    Diagnostic::error(Code::MisplacedProperty, alternative.span, "a TLS route must match on SNI")
+                        .label("no `sni` here")
+                        .help("add the server name this route is for: `route tls sni \"shop.example.com\" -> v1`"),
+                );
+                ok = false;
+            }
+            c.headers.sort();
+            c.query.sort();
+            c.sni.sort();
+            c.sni.dedup();
+            alternatives.push(c);
+        }
+        if kind == RouteKind::Tls && route.alternatives.is_empty() {
+            self.error(
+                Diagnostic::error(Code::MisplacedProperty, route.keyword, "a TLS route must match on SNI")
+                    .label("no `sni`")
+                    .help("add the server name this route is for: `route tls sni \"shop.example.com\" -> v1`"),
+            );
+            ok = false;
         }
         ok.then_some(alternatives)
     }
 
-    fn version_destinations(&mut self, route: &ast::Route, versions: &[&str], owner: &str) -> Option<Vec<Destination>> {
-        let known = |this: &mut Self, name: &ast::Name| -> bool {
-            if versions.contains(&name.text.as_str()) {
-                return true;
+    fn misplaced_condition(&mut self, condition: &Condition, kind: RouteKind, cx: &Context<'_>) {
+        let (what, help) = match (condition, kind) {
+            (Condition::Sni { .. }, _) => ("`sni`", "SNI is matched by TLS routes: `route tls sni \"a.example.com\" -> v1`"),
+            (Condition::Host { .. }, _) if !cx.gateway => {
+                ("`host`", "hosts are chosen on gateways; inside the mesh a service is its own host")
             }
-            let mut d = Diagnostic::error(
-                Code::UnknownVersion,
-                name.span,
-                format!("service `{owner}` has no version `{}`", name.text),
-            )
-            .label("unknown version");
-            if let Some(help) = suggest::did_you_mean(&name.text, versions, "versions") {
-                d = d.help(help);
-            }
-            this.error(d);
-            false
+            (_, RouteKind::Tcp) => ("this condition", "TCP routes can match only `port` and `from`"),
+            (_, RouteKind::Tls) => ("this condition", "TLS routes can match only `sni`, `port` and `from`"),
+            _ => ("this condition", "it does not apply here"),
         };
-        match &route.target {
-            Target::Single(name) => known(self, name).then(|| {
-                vec![Destination {
-                    subset: Some(name.text.clone()),
-                    weight: None,
-                }]
-            }),
-            Target::Split { entries, span } => {
-                let mut ok = true;
-                let mut total: i64 = 0;
-                let mut seen: BTreeMap<&str, &ast::Name> = BTreeMap::new();
-                let mut destinations = Vec::new();
-                for entry in entries {
-                    ok &= known(self, &entry.name);
-                    if let Some(first) = seen.insert(&entry.name.text, &entry.name) {
+        let route = match kind {
+            RouteKind::Http => "an HTTP route",
+            RouteKind::Tcp => "a TCP route",
+            RouteKind::Tls => "a TLS route",
+        };
+        let route = if cx.gateway && kind == RouteKind::Http { route.to_string() } else { format!("{route} of {}", cx.owner) };
+        self.error(
+            Diagnostic::error(Code::MisplacedProperty, condition.span(), format!("{what} cannot be used in {route}"))
+                .label("not here")
+                .help(help),
+        );
+    }
+
+    fn string_match(&mut self, matcher: &ast::StrMatch, what: &str) -> Option<StringMatch> {
+        let value = matcher.value.value.clone();
+        let kind = matcher.kind.as_ref().map_or("exact", |k| k.text.as_str());
+        let result = match kind {
+            "prefix" => StringMatch::Prefix(value),
+            "regex" => StringMatch::Regex(value),
+            _ => StringMatch::Exact(value),
+        };
+        self.check_string_match(&result, matcher.value.span, what)
+    }
+
+    fn check_string_match(&mut self, m: &StringMatch, span: Span, what: &str) -> Option<StringMatch> {
+        let empty = match m {
+            StringMatch::Prefix(v) | StringMatch::Regex(v) => v.is_empty(),
+            StringMatch::Exact(_) => false,
+        };
+        if empty {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, span, format!("an empty {what} match"))
+                    .label("empty")
+                    .help("Istio rejects empty prefix and regex matches; to match everything, leave the condition out"),
+            );
+            return None;
+        }
+        if let StringMatch::Regex(v) = m {
+            // Envoy compiles these with RE2; its syntax is the regex crate's, less a few
+            // extensions, so a pattern the parser refuses would be refused by Istio too.
+            if let Err(e) = regex_syntax::Parser::new().parse(v) {
+                let why = e.to_string();
+                let why = why.lines().last().unwrap_or("invalid regex").trim_start_matches("error: ").to_string();
+                self.error(
+                    Diagnostic::error(Code::InvalidValue, span, format!("`{v}` is not a valid regex: {why}"))
+                        .label("invalid regex")
+                        .help("Istio matches with RE2 syntax; escape special characters with `\\`"),
+                );
+                return None;
+            }
+            if v.len() > MAX_REGEX {
+                self.error(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        span,
+                        format!("the regex is {} bytes; Istio accepts at most {MAX_REGEX}", v.len()),
+                    )
+                    .label("too long"),
+                );
+                return None;
+            }
+        }
+        Some(m.clone())
+    }
+
+    fn condition(&mut self, condition: &Condition, c: &mut Conditions, cx: &Context<'_>) -> bool {
+        match condition {
+            Condition::Uri { kind, value } => {
+                let m = match kind.text.as_str() {
+                    "prefix" => StringMatch::Prefix(value.value.clone()),
+                    "regex" => StringMatch::Regex(value.value.clone()),
+                    _ => StringMatch::Exact(value.value.clone()),
+                };
+                c.uri = self.check_string_match(&m, value.span, "path");
+                c.uri.is_some()
+            }
+            Condition::Header { name, matcher, .. } => {
+                if name.text.to_ascii_lowercase() != name.text
+                    || !name.text.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+                {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, name.span, format!("`{}` is not a valid header name here", name.text))
+                            .label("invalid header name")
+                            .help(format!("Istio matches header names in lower case: `{}`", name.text.to_ascii_lowercase())),
+                    );
+                    return false;
+                }
+                let m = match matcher {
+                    None => HeaderMatch::Absent,
+                    Some(m) => match self.string_match(m, "header") {
+                        Some(m) => HeaderMatch::Is(m),
+                        None => return false,
+                    },
+                };
+                c.headers.push((name.text.clone(), m));
+                true
+            }
+            Condition::Query { name, matcher, .. } => match self.string_match(matcher, "query parameter") {
+                Some(m) => {
+                    c.query.push((name.text.clone(), m));
+                    true
+                }
+                None => false,
+            },
+            Condition::Method { value, .. } => {
+                let upper = value.value.to_ascii_uppercase();
+                if !METHODS.contains(&upper.as_str()) {
+                    let mut d = Diagnostic::error(Code::InvalidValue, value.span, format!("`{}` is not an HTTP method", value.value))
+                        .label("unknown method");
+                    d = d.help(match suggest::closest(&upper, METHODS.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("the methods are {}", METHODS.join(", ")),
+                    });
+                    self.error(d);
+                    return false;
+                }
+                c.method = Some(upper);
+                true
+            }
+            Condition::Port { number, .. } => match self.port_number(number) {
+                Some(p) => {
+                    c.port = Some(p);
+                    true
+                }
+                None => false,
+            },
+            Condition::From { service, version, .. } => {
+                let Some(key) = self.lookup(service, cx, "source") else { return false };
+                let Some(facts) = cx.index.get(&key) else { return false };
+                if facts.external {
+                    self.error(
+                        Diagnostic::error(Code::MisplacedProperty, service.span, format!("`{}` is outside the mesh", service.text))
+                            .label("an external service sends no mesh traffic")
+                            .help("`from` names a service of the mesh"),
+                    );
+                    return false;
+                }
+                let mut labels = BTreeMap::new();
+                labels.insert(facts.selector.0.clone(), facts.selector.1.clone());
+                if let Some(v) = version {
+                    if !facts.versions.contains(&v.text) {
+                        self.unknown_version(v, &key.1, &facts.versions);
+                        return false;
+                    }
+                    labels.insert(facts.version_key.clone(), v.text.clone());
+                }
+                c.source = Some(SourceMatch {
+                    labels,
+                    namespace: (key.0 != cx.ns).then(|| key.0.clone()),
+                });
+                true
+            }
+            Condition::Sni { value, .. } => {
+                if let Err(why) = rules::gateway_host(&value.value) {
+                    self.error(
+                        Diagnostic::error(Code::InvalidHost, value.span, format!("`{}` is not a valid SNI host: {why}", value.value))
+                            .label("invalid host"),
+                    );
+                    return false;
+                }
+                let sni = value.value.to_ascii_lowercase();
+                if let Some(facts) = cx.own_facts().filter(|_| !cx.gateway) {
+                    if !super::gateway::host_admits(&facts.fqdn, &sni) {
                         self.error(
                             Diagnostic::error(
-                                Code::RepeatedTarget,
-                                entry.name.span,
-                                format!("version `{}` appears twice in this split", entry.name.text),
+                                Code::InvalidHost,
+                                value.span,
+                                format!("{} is reached as `{}`, never as `{sni}`", cx.owner, facts.fqdn),
                             )
-                            .label("again here")
-                            .note(first.span, "first here")
-                            .help("give each version one weight"),
+                            .label("SNI of another host")
+                            .help(format!(
+                                "Istio accepts only SNI names of the route's own host; match `sni \"{}\"`, or route `{sni}` on a gateway",
+                                facts.fqdn
+                            )),
                         );
-                        ok = false;
-                    }
-                    let weight = entry
-                        .weight
-                        .whole()
-                        .filter(|w| (0..=100).contains(w) && !entry.weight.is_fraction());
-                    if entry.weight.too_large() {
-                        ok = false;
-                        continue;
-                    }
-                    match weight {
-                        Some(w) => {
-                            total += w;
-                            destinations.push(Destination {
-                                subset: Some(entry.name.text.clone()),
-                                weight: u32::try_from(w).ok(),
-                            });
-                        }
-                        None => {
-                            let why = if entry.weight.negative {
-                                "a weight cannot be negative"
-                            } else if entry.weight.is_fraction() {
-                                "a weight is a whole percentage"
-                            } else {
-                                "a weight is at most 100%"
-                            };
-                            self.error(
-                                Diagnostic::error(Code::BadWeight, entry.weight.span, why)
-                                    .label("invalid weight")
-                                    .help("weights are whole percentages from 0% to 100% that add up to 100%"),
-                            );
-                            ok = false;
-                        }
+                        return false;
                     }
                 }
-                if entries.is_empty() {
+                c.sni.push(value.value.to_ascii_lowercase());
+                true
+            }
+            Condition::Host { value, .. } => {
+                if let Err(why) = rules::gateway_host(&value.value) {
                     self.error(
-                        Diagnostic::error(Code::WeightSum, *span, "this split names no version")
-                            .label("empty split")
-                            .help("list versions with their weights: `{ v1 90% v2 10% }`"),
+                        Diagnostic::error(Code::InvalidHost, value.span, format!("`{}` is not a valid host: {why}", value.value))
+                            .label("invalid host"),
+                    );
+                    return false;
+                }
+                c.host = Some(value.value.to_ascii_lowercase());
+                true
+            }
+            Condition::Other { .. } => false,
+        }
+    }
+
+    fn unknown_version(&mut self, name: &ast::Name, service: &str, versions: &[String]) {
+        let refs: Vec<&str> = versions.iter().map(String::as_str).collect();
+        let mut d = Diagnostic::error(
+            Code::UnknownVersion,
+            name.span,
+            format!("service `{service}` has no version `{}`", name.text),
+        )
+        .label("unknown version");
+        if let Some(help) = suggest::did_you_mean(&name.text, &refs, "versions") {
+            d = d.help(help);
+        }
+        self.error(d);
+    }
+
+    /// Resolves a service name (`svc` or `svc.ns`) in the index.
+    fn lookup(&mut self, name: &ast::Name, cx: &Context<'_>, _what: &str) -> Option<(String, String)> {
+        self.resolve_service(
+            name,
+            cx.ns,
+            |n, s| cx.index.contains_key(&(n.to_string(), s.to_string())),
+            |n| cx.index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
+        )
+    }
+
+    /// `v1`, `ratings`, `reviews/v2`, `reviews.prod:9080`, as a destination.
+    pub(super) fn target(&mut self, target: &ast::Name, kind: RouteKind, cx: &Context<'_>) -> Option<Destination> {
+        let text = target.text.as_str();
+        let (base, port_text) = match text.split_once(':') {
+            Some((b, p)) => (b, Some(p)),
+            None => (text, None),
+        };
+        let (service, version) = match base.split_once('/') {
+            Some((s, v)) => (s, Some(v)),
+            None => (base, None),
+        };
+        let own = cx.own_facts();
+        // A bare name is one of the service's own versions when it has one by that name.
+        let (key, subset) = match own {
+            Some(facts) if version.is_none() && facts.versions.iter().any(|v| v == service) => {
+                let (ns, name) = cx.own.unwrap_or_default();
+                ((ns.to_string(), name.to_string()), Some(service.to_string()))
+            }
+            _ => {
+                let name = ast::Name {
+                    text: service.to_string(),
+                    span: Span::new(target.span.source, target.span.start, target.span.start + service.len()),
+                };
+                let key = match self.lookup_quiet(&name, cx) {
+                    Some(key) => key,
+                    None => {
+                        self.unknown_target(&name, cx);
+                        return None;
+                    }
+                };
+                (key, version.map(str::to_string))
+            }
+        };
+        let facts = cx.index.get(&key)?;
+        if let Some(v) = &subset {
+            if !facts.versions.contains(v) {
+                let at = Span::new(target.span.source, target.span.start + service.len() + 1, target.span.start + base.len());
+                self.unknown_version(&ast::Name { text: v.clone(), span: at }, &key.1, &facts.versions);
+                return None;
+            }
+        }
+        let port = match port_text {
+            Some(p) => {
+                let number: Option<u16> = p.parse().ok();
+                match number.filter(|n| facts.ports.iter().any(|(port, _)| port == n)) {
+                    Some(n) => Some(n),
+                    None => {
+                        let list: Vec<String> = facts.ports.iter().map(|(n, _)| format!("`{n}`")).collect();
+                        self.error(
+                            Diagnostic::error(
+                                Code::UnknownPort,
+                                target.span,
+                                format!("service `{}` has no port {p}", key.1),
+                            )
+                            .label("unknown port")
+                            .help(if list.is_empty() {
+                                "declare the port on the service first".to_string()
+                            } else {
+                                format!("its ports are {}", list.join(", "))
+                            }),
+                        );
+                        return None;
+                    }
+                }
+            }
+            None => None,
+        };
+        let is_own = cx.own.is_some_and(|(ns, name)| key.0 == ns && key.1 == name);
+        let fitting: Vec<u16> = facts
+            .ports
+            .iter()
+            .filter(|(_, p)| p.is_some_and(|p| kind.carries(p)))
+            .map(|(n, _)| *n)
+            .collect();
+        if let Some(p) = port.filter(|p| !fitting.contains(p)) {
+            self.error(
+                Diagnostic::error(
+                    Code::NoHttpPort,
+                    target.span,
+                    format!("port {p} of `{}` does not carry {} traffic", key.1, kind.word()),
+                )
+                .label(format!("not a {} port", kind.word()))
+                .help(format!("send {} routes to a port declared with a protocol of that kind", kind.word())),
+            );
+            return None;
+        }
+        if !is_own && fitting.is_empty() && !facts.ports.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    Code::NoHttpPort,
+                    target.span,
+                    format!("`{}` has no port for {} traffic", key.1, kind.word()),
+                )
+                .label(format!("no {} port", kind.word()))
+                .help(match kind {
+                    RouteKind::Http => "HTTP routes need a port declared as `http`, `http2`, `grpc` or `grpc-web`",
+                    RouteKind::Tls => "TLS routes need a port declared as `tls` or `https`",
+                    RouteKind::Tcp => "TCP routes need a port declared as `tcp`, `mongo`, `mysql` or `redis`",
+                }),
+            );
+            return None;
+        }
+        let port = match port {
+            Some(p) => Some(p),
+            None if is_own => None,
+            // A gateway always names the port; inside the mesh a single-port service needs none.
+            None if cx.gateway || facts.ports.len() > 1 => match fitting.as_slice() {
+                [one] => Some(*one),
+                [] => None,
+                _ => {
+                    self.port_required(target, &key.1, facts);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        Some(Destination {
+            host: facts.fqdn.clone(),
+            subset,
+            port,
+            weight: None,
+        })
+    }
+
+    fn port_required(&mut self, target: &ast::Name, service: &str, facts: &ServiceFacts) {
+        let list: Vec<String> = facts.ports.iter().map(|(n, _)| format!("`{}:{n}`", target.text)).collect();
+        self.error(
+            Diagnostic::error(
+                Code::PortRequired,
+                target.span,
+                format!("service `{service}` has several ports; say which one this route sends to"),
+            )
+            .label("which port?")
+            .help(format!("write one of {}", list.join(", "))),
+        );
+    }
+
+    fn lookup_quiet(&mut self, name: &ast::Name, cx: &Context<'_>) -> Option<(String, String)> {
+        let (service, namespace) = match name.text.split_once('.') {
+            Some((s, n)) => (s, n),
+            None => (name.text.as_str(), cx.ns),
+        };
+        let key = (namespace.to_string(), service.to_string());
+        cx.index.contains_key(&key).then_some(key)
+    }
+
+    fn unknown_target(&mut self, name: &ast::Name, cx: &Context<'_>) {
+        let mut candidates: Vec<String> = cx
+            .index
+            .keys()
+            .filter(|(n, _)| n == cx.ns)
+            .map(|(_, s)| s.clone())
+            .collect();
+        if let Some(facts) = cx.own_facts() {
+            candidates.extend(facts.versions.iter().cloned());
+        }
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let (code, message) = if cx.own.is_some() && !name.text.contains('.') {
+            (
+                Code::UnknownVersion,
+                format!("{} has no version `{}`, and there is no service by that name", cx.owner, name.text),
+            )
+        } else {
+            (Code::UnknownService, format!("there is no service `{}`", name.text))
+        };
+        let mut d = Diagnostic::error(code, name.span, message).label("unknown target");
+        if let Some(help) = suggest::did_you_mean(&name.text, &refs, "versions and services") {
+            d = d.help(help);
+        }
+        self.error(d);
+    }
+
+    fn action(&mut self, route: &ast::Route, kind: RouteKind, cx: &Context<'_>) -> Option<Action> {
+        match &route.action {
+            AstAction::Single(target) => {
+                let d = self.target(target, kind, cx)?;
+                Some(Action::Forward(vec![d]))
+            }
+            AstAction::Split { entries, span } => self.split(entries, *span, kind, cx).map(Action::Forward),
+            AstAction::Redirect { span, .. } | AstAction::Respond { span, .. } if kind != RouteKind::Http => {
+                self.error(
+                    Diagnostic::error(Code::MisplacedProperty, *span, "only HTTP routes can redirect or respond")
+                        .label("not for TCP or TLS")
+                        .help("TCP and TLS routes forward connections: `-> v1`"),
+                );
+                None
+            }
+            AstAction::Redirect { uri, .. } => {
+                if uri.value.is_empty() {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, uri.span, "a redirect needs a path")
+                            .label("empty")
+                            .help("write the path to redirect to, such as `redirect \"/v2/login\"`"),
                     );
                     return None;
                 }
-                if ok && total != 100 {
-                    let hint = if total < 100 {
-                        format!("add {}% to one of the weights", 100 - total)
-                    } else {
-                        format!("take {}% off the weights", total - 100)
-                    };
+                Some(Action::Redirect(Redirect {
+                    uri: uri.value.clone(),
+                    ..Redirect::default()
+                }))
+            }
+            AstAction::Respond { status, body, .. } => {
+                let code = status.whole().filter(|c| (200..=599).contains(c) && !status.percent);
+                let Some(code) = code.and_then(|c| u16::try_from(c).ok()) else {
                     self.error(
-                        Diagnostic::error(
-                            Code::WeightSum,
-                            *span,
-                            format!("the weights add up to {total}%, not 100%"),
-                        )
-                        .label(format!("{total}% in all"))
-                        .help(hint),
+                        Diagnostic::error(Code::InvalidValue, status.span, "a response status is from 200 to 599")
+                            .label("not an HTTP status")
+                            .help("write a status such as `respond 503 \"maintenance\"`"),
                     );
-                    ok = false;
-                }
-                ok.then_some(destinations)
+                    return None;
+                };
+                Some(Action::Respond {
+                    status: code,
+                    body: body.as_ref().map(|b| b.value.clone()),
+                })
             }
         }
     }
 
-    /// Reports routes that can never match: after a catch-all, or whose every alternative
-    /// is already matched by an earlier route.
-    fn reachability(&mut self, routes: &[(&ast::Route, Vec<Conditions>)]) -> bool {
+    fn split(
+        &mut self,
+        entries: &[ast::Weighted],
+        span: Span,
+        kind: RouteKind,
+        cx: &Context<'_>,
+    ) -> Option<Vec<Destination>> {
+        if entries.is_empty() {
+            self.error(
+                Diagnostic::error(Code::WeightSum, span, "this split names no destination")
+                    .label("empty split")
+                    .help("list versions with their weights: `{ v1 90% v2 10% }`"),
+            );
+            return None;
+        }
         let mut ok = true;
-        for (i, (route, alternatives)) in routes.iter().enumerate() {
-            let earlier = &routes[..i];
-            if let Some((catch_all, _)) = earlier.iter().find(|(_, alts)| alts.is_empty()) {
+        let mut total: i64 = 0;
+        let mut seen: Vec<(Destination, Span)> = Vec::new();
+        let mut out = Vec::new();
+        for entry in entries {
+            let destination = self.target(&entry.name, kind, cx);
+            if entry.weight.too_large() {
+                ok = false;
+                continue;
+            }
+            let weight = entry
+                .weight
+                .whole()
+                .filter(|w| (0..=100).contains(w) && !entry.weight.is_fraction());
+            let Some(weight) = weight else {
+                let why = if entry.weight.negative {
+                    "a weight cannot be negative"
+                } else if entry.weight.is_fraction() {
+                    "a weight is a whole percentage"
+                } else {
+                    "a weight is at most 100%"
+                };
+                self.error(
+                    Diagnostic::error(Code::BadWeight, entry.weight.span, why)
+                        .label("invalid weight")
+                        .help("weights are whole percentages from 0% to 100% that add up to 100%"),
+                );
+                ok = false;
+                continue;
+            };
+            total += weight;
+            let Some(mut destination) = destination else {
+                ok = false;
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(d, _)| d == &destination) {
+                self.error(
+                    Diagnostic::error(
+                        Code::RepeatedTarget,
+                        entry.name.span,
+                        format!("`{}` appears twice in this split", entry.name.text),
+                    )
+                    .label("again here")
+                    .note(*first, "first here")
+                    .help("give each destination one weight"),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push((destination.clone(), entry.name.span));
+            destination.weight = u32::try_from(weight).ok();
+            out.push(destination);
+        }
+        if ok && total != 100 {
+            let hint = if total < 100 {
+                format!("add {}% to one of the weights", 100 - total)
+            } else {
+                format!("take {}% off the weights", total - 100)
+            };
+            self.error(
+                Diagnostic::error(Code::WeightSum, span, format!("the weights add up to {total}%, not 100%"))
+                    .label(format!("{total}% in all"))
+                    .help(hint),
+            );
+            ok = false;
+        }
+        ok.then_some(out)
+    }
+
+    /// Options after the action: `timeout 5s retries 3 ...`.
+    fn route_options(
+        &mut self,
+        route: &ast::Route,
+        kind: RouteKind,
+        action: &mut Action,
+        cx: &Context<'_>,
+    ) -> (Option<String>, Option<RouteOptions>) {
+        let mut options = RouteOptions::default();
+        let mut name = None;
+        let mut ok = true;
+        let mut seen: BTreeMap<String, &ast::Setting> = BTreeMap::new();
+        let forward = matches!(action, Action::Forward(_));
+        let redirect = matches!(action, Action::Redirect(_));
+        let mut redirect_parts = Redirect::default();
+        for option in &route.options {
+            let key = option.key.text.as_str();
+            let repeatable = matches!(key, "request" | "response" | "fault");
+            if !repeatable && !self.once(&mut seen, option) {
+                ok = false;
+                continue;
+            }
+            if kind != RouteKind::Http && key != "name" {
+                self.error(
+                    Diagnostic::error(Code::MisplacedProperty, option.key.span, format!("`{key}` applies to HTTP routes only"))
+                        .label("not for TCP or TLS")
+                        .help("TCP and TLS routes only forward connections"),
+                );
+                ok = false;
+                continue;
+            }
+            let only_forward = matches!(key, "timeout" | "retries" | "fault" | "rewrite" | "mirror");
+            let only_redirect = matches!(key, "code" | "authority" | "scheme");
+            if (only_forward && !forward) || (only_redirect && !redirect) {
+                let help = if only_redirect {
+                    "`code`, `authority` and `scheme` complete a `redirect`"
+                } else {
+                    "Istio applies it only to routes that forward to a destination, not to `redirect` or `respond`"
+                };
+                self.error(
+                    Diagnostic::error(Code::MisplacedProperty, option.key.span, format!("`{key}` does not apply to this route"))
+                        .label("not here")
+                        .help(help),
+                );
+                ok = false;
+                continue;
+            }
+            let read = match key {
+                "name" => self.single(option, Kind::Str).and_then(|a| a.text()).map(|n| name = Some(n)),
+                "timeout" => self.single(option, Kind::Duration).and_then(|a| a.text()).map(|t| options.timeout = Some(t)),
+                "retries" => self.retries(option).map(|r| options.retries = Some(r)),
+                "fault" => self.fault(option, &mut options),
+                "rewrite" => self.rewrite(option, &mut options),
+                "mirror" => self.mirror(option, cx).map(|m| options.mirror = Some(m)),
+                "request" => self.header_op(option, &mut options.request_headers),
+                "response" => self.header_op(option, &mut options.response_headers),
+                "cors" => self.cors(option).map(|c| options.cors = Some(c)),
+                "code" => self.single(option, Kind::Whole).and_then(|a| {
+                    let code = a.whole().filter(|c| [301, 302, 303, 307, 308].contains(c));
+                    if code.is_none() {
+                        self.error(
+                            Diagnostic::error(Code::InvalidValue, option.span, "a redirect code is 301, 302, 303, 307 or 308")
+                                .label("not a redirect status"),
+                        );
+                    }
+                    code.and_then(|c| u16::try_from(c).ok()).map(|c| redirect_parts.code = Some(c))
+                }),
+                "authority" => self
+                    .single(option, Kind::Str)
+                    .and_then(|a| a.text())
+                    .map(|a| redirect_parts.authority = Some(a)),
+                _ => self.single(option, Kind::Str).and_then(|a| a.text()).and_then(|s| {
+                    if s == "http" || s == "https" {
+                        redirect_parts.scheme = Some(s);
+                        Some(())
+                    } else {
+                        self.error(
+                            Diagnostic::error(Code::InvalidValue, option.span, "a redirect scheme is \"http\" or \"https\"")
+                                .label("unknown scheme"),
+                        );
+                        None
+                    }
+                }),
+            };
+            ok &= read.is_some();
+        }
+        if !ok {
+            return (name, None);
+        }
+        if let Action::Redirect(r) = action {
+            r.authority = redirect_parts.authority;
+            r.scheme = redirect_parts.scheme;
+            r.code = redirect_parts.code;
+        }
+        (name, Some(options))
+    }
+
+    fn retries(&mut self, option: &ast::Setting) -> Option<Retries> {
+        let Some(first) = option.values.first() else {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, option.key.span, "`retries` needs the number of attempts")
+                    .label("no attempts")
+                    .help("write `retries 3`, optionally followed by `per-try 2s` and `on \"5xx,reset\"`"),
+            );
+            return None;
+        };
+        let attempts = self.arg(first, Kind::Whole, "`retries`")?.whole()?;
+        let args = self.pairs(option, &option.values[1..], &[("per-try", Kind::Duration), ("on", Kind::Str)])?;
+        if attempts == 0 && !args.is_empty() {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, option.span, "`retries 0` turns retries off and takes no options")
+                    .label("options without retries")
+                    .help("give at least one attempt, or remove the options"),
+            );
+            return None;
+        }
+        let retry_on = args.get("on").and_then(Arg::text);
+        if let Some(on) = &retry_on {
+            for part in on.split(',').map(str::trim) {
+                let known = RETRY_ON.contains(&part) || (part.len() == 3 && part.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)));
+                if !known {
+                    let mut d = Diagnostic::error(Code::InvalidValue, option.span, format!("`{part}` is not a retry condition"))
+                        .label("unknown retry condition");
+                    d = d.help(match suggest::closest(part, RETRY_ON.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => "use Envoy's retry conditions (`5xx`, `reset`, `connect-failure`, …) or HTTP status codes".to_string(),
+                    });
+                    self.error(d);
+                    return None;
+                }
+            }
+        }
+        Some(Retries {
+            attempts,
+            per_try_timeout: args.get("per-try").and_then(Arg::text),
+            retry_on,
+        })
+    }
+
+    fn fault(&mut self, option: &ast::Setting, options: &mut RouteOptions) -> Option<()> {
+        let usage = "write `fault delay 5s 10%` or `fault abort 500 10%`";
+        let Some(Value::Word(kind)) = option.values.first() else {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, option.key.span, "`fault` needs `delay` or `abort`")
+                    .label("incomplete")
+                    .help(usage),
+            );
+            return None;
+        };
+        let percent = match option.values.get(2) {
+            Some(v) => self.arg(v, Kind::Percent, "the share of requests")?.percent()?,
+            None => 100.0,
+        };
+        if let Some(extra) = option.values.get(3) {
+            self.error(Diagnostic::error(Code::InvalidValue, extra.span(), "`fault` takes a kind, a value and a share").label("one too many").help(usage));
+            return None;
+        }
+        let Some(value) = option.values.get(1) else {
+            self.error(Diagnostic::error(Code::InvalidValue, kind.span, format!("`fault {}` needs a value", kind.text)).label("incomplete").help(usage));
+            return None;
+        };
+        match kind.text.as_str() {
+            "delay" => {
+                let d = self.arg(value, Kind::Duration, "a delay")?.text()?;
+                if options.delay.replace((d, percent)).is_some() {
+                    self.error(Diagnostic::error(Code::Duplicate, option.span, "the delay is set twice").label("again here"));
+                    return None;
+                }
+            }
+            "abort" => {
+                let status = self.arg(value, Kind::Whole, "an abort")?.whole()?;
+                let Some(status) = u16::try_from(status).ok().filter(|s| (200..=599).contains(s)) else {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, value.span(), "an abort status is from 200 to 599")
+                            .label("not an HTTP status")
+                            .help("write an HTTP status, such as `fault abort 503 10%`"),
+                    );
+                    return None;
+                };
+                if options.abort.replace((status, percent)).is_some() {
+                    self.error(Diagnostic::error(Code::Duplicate, option.span, "the abort is set twice").label("again here"));
+                    return None;
+                }
+            }
+            _ => {
+                let mut d = Diagnostic::error(Code::UnknownKeyword, kind.span, format!("unknown fault `{}`", kind.text))
+                    .label("not a fault");
+                d = d.help(match suggest::closest(&kind.text, ["delay", "abort"]) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "a fault is a `delay` or an `abort`".to_string(),
+                });
+                self.error(d);
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn rewrite(&mut self, option: &ast::Setting, options: &mut RouteOptions) -> Option<()> {
+        match option.values.as_slice() {
+            [Value::Str(uri)] => {
+                options.rewrite_uri = Some(uri.value.clone());
+                Some(())
+            }
+            _ => {
+                let args = self.pairs(option, &option.values, &[("uri", Kind::Str), ("authority", Kind::Str)])?;
+                if args.is_empty() {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, option.key.span, "`rewrite` needs what to rewrite")
+                            .label("incomplete")
+                            .help("write `rewrite \"/new/path\"` or `rewrite authority \"new.example.com\"`"),
+                    );
+                    return None;
+                }
+                options.rewrite_uri = args.get("uri").and_then(Arg::text);
+                options.rewrite_authority = args.get("authority").and_then(Arg::text);
+                Some(())
+            }
+        }
+    }
+
+    fn mirror(&mut self, option: &ast::Setting, cx: &Context<'_>) -> Option<(Destination, Option<f64>)> {
+        let usage = "write `mirror reviews/v2` or `mirror reviews/v2 10%`";
+        let (target, share) = match option.values.as_slice() {
+            [Value::Word(t)] => (t, None),
+            [Value::Word(t), share] => (t, Some(share)),
+            _ => {
+                self.error(
+                    Diagnostic::error(Code::InvalidValue, option.span, "`mirror` takes a destination and a share")
+                        .label("not a mirror")
+                        .help(usage),
+                );
+                return None;
+            }
+        };
+        let percent = match share {
+            Some(v) => Some(self.arg(v, Kind::Percent, "the mirrored share")?.percent()?),
+            None => None,
+        };
+        let destination = self.target(target, RouteKind::Http, cx)?;
+        Some((destination, percent))
+    }
+
+    fn header_op(&mut self, option: &ast::Setting, ops: &mut HeaderOps) -> Option<()> {
+        let usage = "write `request set x-name \"value\"`, `request add x-name \"value\"` or `request remove x-name`";
+        let (op, name, value) = match option.values.as_slice() {
+            [Value::Word(op), Value::Word(name), Value::Str(value)] => (op, name, Some(value)),
+            [Value::Word(op), Value::Word(name)] => (op, name, None),
+            _ => {
+                self.error(
+                    Diagnostic::error(Code::InvalidValue, option.span, format!("`{}` takes an operation and a header", option.key.text))
+                        .label("not a header operation")
+                        .help(usage),
+                );
+                return None;
+            }
+        };
+        let header = name.text.to_ascii_lowercase();
+        match (op.text.as_str(), value) {
+            ("set", Some(v)) => {
+                ops.set.insert(header, v.value.clone());
+            }
+            ("add", Some(v)) => {
+                ops.add.insert(header, v.value.clone());
+            }
+            ("remove", None) => ops.remove.push(header),
+            ("set" | "add", None) | ("remove", Some(_)) => {
+                self.error(
+                    Diagnostic::error(Code::InvalidValue, option.span, format!("`{}` is used wrongly here", op.text))
+                        .label("wrong shape")
+                        .help(usage),
+                );
+                return None;
+            }
+            _ => {
+                self.unknown_word(op, &option.key.text, &[("set", Kind::Str), ("add", Kind::Str), ("remove", Kind::Flag)]);
+                return None;
+            }
+        }
+        ops.remove.sort();
+        ops.remove.dedup();
+        Some(())
+    }
+
+    fn cors(&mut self, option: &ast::Setting) -> Option<Cors> {
+        let args = self.pairs(
+            option,
+            &option.values,
+            &[
+                ("origin", Kind::Str),
+                ("methods", Kind::Str),
+                ("headers", Kind::Str),
+                ("expose", Kind::Str),
+                ("max-age", Kind::Duration),
+                ("credentials", Kind::Flag),
+            ],
+        )?;
+        let list = |key: &str| -> Vec<String> {
+            args.get(key)
+                .and_then(Arg::text)
+                .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let origins: Vec<StringMatch> = list("origin").into_iter().map(StringMatch::Exact).collect();
+        if origins.is_empty() {
+            self.error(
+                Diagnostic::error(Code::InvalidValue, option.key.span, "`cors` needs the allowed origins")
+                    .label("no origin")
+                    .help("write `cors origin \"https://example.com\"`, optionally with `methods \"GET,POST\"`"),
+            );
+            return None;
+        }
+        Some(Cors {
+            origins,
+            methods: list("methods"),
+            headers: list("headers"),
+            expose: list("expose"),
+            max_age: args.get("max-age").and_then(Arg::text),
+            credentials: args.contains_key("credentials"),
+        })
+    }
+
+    /// Reports routes that can never match: after a catch-all of the same kind, or whose
+    /// every alternative is matched by an earlier route's; warns about single alternatives
+    /// that can never match.
+    fn reachability(&mut self, routes: &[(&ast::Route, RouteKind, Vec<Conditions>)]) -> bool {
+        let mut ok = true;
+        for (i, (route, kind, alternatives)) in routes.iter().enumerate() {
+            let earlier: Vec<_> = routes[..i].iter().filter(|(_, k, _)| k == kind).collect();
+            let everything = |alts: &Vec<Conditions>| alts.is_empty() || alts.iter().any(Conditions::matches_everything);
+            if let Some((catch_all, _, _)) = earlier.iter().find(|(_, _, alts)| everything(alts)) {
                 self.error(
                     Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
                         .label("unreachable")
                         .note(catch_all.keyword, "this earlier route matches every request")
-                        .help("routes are tried in order: move the default route (the one without a match) last"),
+                        .help("routes are tried in order: move the default route (the one without a condition) last"),
                 );
                 ok = false;
                 continue;
@@ -268,133 +1080,31 @@ impl Checker<'_> {
             if alternatives.is_empty() {
                 continue;
             }
-            let cover = |alt: &Conditions| {
-                earlier.iter().find(|(_, alts)| {
-                    alts.iter().any(|e| match (&e.uri, &alt.uri) {
-                        (Some(e), Some(a)) => a.covered_by(e),
-                        (None, _) => true,
-                        _ => false,
-                    })
-                })
-            };
+            let cover = |alt: &Conditions| earlier.iter().find(|(_, _, alts)| alts.iter().any(|e| alt.covered_by(e)));
             let covers: Vec<_> = alternatives.iter().map(cover).collect();
             if covers.iter().all(Option::is_some) {
-                if let Some(Some((first, _))) = covers.first() {
+                if let Some(Some((first, _, _))) = covers.first() {
                     self.error(
                         Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
                             .label("shadowed")
-                            .note(
-                                first.keyword,
-                                "this earlier route already matches every request this one matches",
-                            )
+                            .note(first.keyword, "this earlier route already matches every request this one matches")
                             .help("routes are tried in order: put the more specific route first"),
                     );
                     ok = false;
                 }
+            } else {
+                for (alternative, cover) in route.alternatives.iter().zip(&covers) {
+                    if let Some((first, _, _)) = cover {
+                        self.error(
+                            Diagnostic::warning(Code::IneffectiveMatch, alternative.span, "this alternative can never match")
+                                .label("already taken")
+                                .note(first.keyword, "an earlier route matches every request it matches")
+                                .help("remove this alternative, or move the route above the one that shadows it"),
+                        );
+                    }
+                }
             }
         }
         ok
-    }
-
-    pub(super) fn gateway_routes(
-        &mut self,
-        gateway: &ast::Gateway,
-        ns: &str,
-        index: &Index,
-        namespaces: &[model::Namespace],
-    ) -> Option<Vec<model::GatewayRoute>> {
-        let mut ok = true;
-        let mut out = Vec::new();
-        let mut resolved = Vec::new();
-        for route in &gateway.routes {
-            let alternatives = self.conditions(route);
-            let target = match &route.target {
-                Target::Single(name) => Some(name),
-                Target::Split { span, .. } => {
-                    self.error(
-                        Diagnostic::error(Code::MisplacedProperty, *span, "a gateway route sends traffic to one service")
-                            .label("weights here")
-                            .help("write `-> service`; split between versions in the service's own routes, which the gateway follows"),
-                    );
-                    None
-                }
-            };
-            let Some(target) = target else {
-                ok = false;
-                continue;
-            };
-            let key = self.resolve_service(
-                target,
-                ns,
-                |n, s| index.contains_key(&(n.to_string(), s.to_string())),
-                |n| index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
-            );
-            let (Some(alternatives), Some((target_ns, target_name))) = (alternatives, key) else {
-                ok = false;
-                continue;
-            };
-            resolved.push((route, alternatives.clone()));
-            // A service that failed its own checks has already been reported.
-            let Some(service) = namespaces
-                .iter()
-                .find(|n| n.name == target_ns)
-                .and_then(|n| n.services.iter().find(|s| s.name == target_name))
-            else {
-                ok = false;
-                continue;
-            };
-            let Some(port) = service.http_ports().next() else {
-                self.error(
-                    Diagnostic::error(
-                        Code::NoHttpPort,
-                        target.span,
-                        format!("service `{}` has no HTTP port for this gateway route", service.name),
-                    )
-                    .label("no HTTP port")
-                    .help("gateway routes carry HTTP; give the service an `http`, `http2`, `grpc` or `grpc-web` port"),
-                );
-                ok = false;
-                continue;
-            };
-            let written: Vec<&model::Route> = service.routes.iter().filter(|r| !r.synthesised).collect();
-            if alternatives.is_empty() && !written.is_empty() {
-                // Ingress traffic does not pass through the service's mesh VirtualService
-                // (istioctl IST0140): carry its routes over so the split applies here too.
-                for r in &service.routes {
-                    out.push(model::GatewayRoute {
-                        alternatives: r.alternatives.clone(),
-                        host: service.fqdn.clone(),
-                        port: port.number,
-                        destinations: r.destinations.clone(),
-                    });
-                }
-                continue;
-            }
-            if !written.is_empty() {
-                self.error(
-                    Diagnostic::warning(
-                        Code::IngressSplit,
-                        route.keyword,
-                        format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
-                    )
-                    .label("sent to every version alike")
-                    .help(format!(
-                        "ingress traffic does not pass through the mesh routes of `{}`; route it with `route -> {}` (no match) to carry them over",
-                        service.name, target.text
-                    )),
-                );
-            }
-            out.push(model::GatewayRoute {
-                alternatives,
-                host: service.fqdn.clone(),
-                port: port.number,
-                destinations: vec![Destination {
-                    subset: None,
-                    weight: None,
-                }],
-            });
-        }
-        ok &= self.reachability(&resolved);
-        ok.then_some(out)
     }
 }

@@ -136,11 +136,19 @@ pub(crate) fn gateway_host(s: &str) -> Result<(), String> {
     }
     let mut labels = s.split('.');
     let first = labels.next().unwrap_or("");
-    let first = first.strip_prefix('*').unwrap_or(first);
-    if first.contains('*') {
-        return Err("a wildcard must be the whole first label, as in `*.example.com`".into());
+    // `*` may lead the first label (`*.a.com`, `*-shop.a.com`).
+    let (wild, rest) = match first.strip_prefix('*') {
+        Some(rest) => (true, rest),
+        None => (false, first),
+    };
+    if rest.contains('*') {
+        return Err("a wildcard must lead the first label, as in `*.example.com`".into());
     }
-    if !first.is_empty() {
+    if wild {
+        if let Some(c) = rest.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+            return Err(format!("it may contain only letters, digits and `-`, not `{c}`"));
+        }
+    } else {
         host_label(first)?;
     }
     for label in labels {
@@ -151,7 +159,7 @@ pub(crate) fn gateway_host(s: &str) -> Result<(), String> {
 
 fn host_label(label: &str) -> Result<(), String> {
     if label.contains('*') {
-        return Err("a wildcard must be the whole first label, as in `*.example.com`".into());
+        return Err("a wildcard must lead the first label, as in `*.example.com`".into());
     }
     dns_label(&label.to_ascii_lowercase())
 }
@@ -194,6 +202,7 @@ mod tests {
         assert!(gateway_host("shop.example.com").is_ok());
         assert!(gateway_host("shop").is_err());
         assert!(gateway_host("a*.example.com").is_err());
+        assert!(gateway_host("*-shop.example.com").is_ok());
         assert!(gateway_host("x.*.com").is_err());
     }
 }

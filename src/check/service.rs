@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::naming::Key;
-use super::routes::RouteTarget;
+use super::routes::Context;
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, PropertyKind, Runtime};
 use crate::codes::Code;
@@ -89,6 +89,7 @@ impl Checker<'_> {
 
         // `calls X via env NAME` sets NAME to X's address in every pod version.
         let mut call_env: Vec<(ast::Name, String)> = Vec::new();
+        let mut calls: Vec<(String, String)> = Vec::new();
         for call in &service.calls {
             let target = self.resolve_service(
                 &call.service,
@@ -96,12 +97,15 @@ impl Checker<'_> {
                 |n, s| index.contains_key(&(n.to_string(), s.to_string())),
                 |n| index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
             );
-            if let (Some(key), Some(env)) = (target, &call.env) {
-                if let Some(facts) = index.get(&key) {
+            if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
+                calls.push((key.0.clone(), facts.fqdn.clone()));
+                if let Some(env) = &call.env {
                     call_env.push((env.clone(), facts.fqdn.clone()));
                 }
             }
         }
+        calls.sort();
+        calls.dedup();
 
         let mut versions: Vec<model::Version> = Vec::new();
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
@@ -141,22 +145,21 @@ impl Checker<'_> {
         }
         versions.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let version_names: Vec<&str> = service.versions.iter().map(|v| v.name.text.as_str()).collect();
-        let has_http = ports.iter().any(|p| p.protocol.is_http());
-        if !service.routes.is_empty() && !ports.is_empty() && !has_http {
-            self.error(
-                Diagnostic::error(
-                    Code::NoHttpPort,
-                    service.routes[0].keyword,
-                    format!("service `{name}` has routes but no HTTP port"),
-                )
-                .label("HTTP route")
-                .help("routes match HTTP requests: declare the port as `http`, `http2`, `grpc` or `grpc-web`"),
-            );
-            ok = false;
+        if !ports.is_empty() {
+            ok &= self.route_ports(&service.routes, &ports, name);
         }
+        let policy = self.policy(&service.policies);
         self.quiet_names = false;
-        let routes = self.routes(&service.routes, &RouteTarget::Versions(&version_names), name)?;
+        let cx = Context {
+            ns,
+            own: Some((ns, name)),
+            owner: format!("service `{name}`"),
+            index,
+            gateway: false,
+            span: service.name.span,
+        };
+        let routes = self.routes(&service.routes, &cx)?;
+        let policy = policy?;
 
         if !ok {
             return None;
@@ -173,8 +176,45 @@ impl Checker<'_> {
             virtual_service,
             ports,
             versions,
+            policy,
             routes,
+            calls,
         })
+    }
+
+    /// Each kind of route needs a port it can apply to.
+    pub(super) fn route_ports(&mut self, routes: &[ast::Route], ports: &[model::Port], owner: &str) -> bool {
+        let mut ok = true;
+        let mut reported = BTreeSet::new();
+        for route in routes {
+            let (fits, words): (fn(Protocol) -> bool, &str) = match route.kind {
+                ast::RouteKind::Http => (Protocol::is_http, "`http`, `http2`, `grpc` or `grpc-web`"),
+                ast::RouteKind::Tcp => (
+                    |p| matches!(p, Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis),
+                    "`tcp`, `mongo`, `mysql` or `redis`",
+                ),
+                ast::RouteKind::Tls => (|p| matches!(p, Protocol::Tls | Protocol::Https), "`tls` or `https`"),
+            };
+            if ports.iter().any(|p| fits(p.protocol)) || !reported.insert(format!("{:?}", route.kind)) {
+                continue;
+            }
+            let kind = match route.kind {
+                ast::RouteKind::Http => "HTTP",
+                ast::RouteKind::Tcp => "TCP",
+                ast::RouteKind::Tls => "TLS",
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::NoHttpPort,
+                    route.keyword,
+                    format!("`{owner}` has no port that this {kind} route could apply to"),
+                )
+                .label(format!("{kind} route"))
+                .help(format!("{kind} routes apply to ports declared as {words}")),
+            );
+            ok = false;
+        }
+        ok
     }
 
     fn ports(&mut self, service: &ast::Service) -> Vec<model::Port> {
@@ -589,12 +629,15 @@ impl Checker<'_> {
                 model::Workload::Vm(entries)
             }
         };
-        ok.then(|| model::Version {
+        let policy = self.policy(&version.policies);
+        let policy = policy.filter(|_| ok)?;
+        Some(model::Version {
             name: vname.to_string(),
             span: version.name.span,
             labels,
             annotations,
             account,
+            policy,
             workload,
         })
     }
@@ -731,119 +774,6 @@ impl Checker<'_> {
             return false;
         }
         true
-    }
-
-    pub(super) fn gateway(
-        &mut self,
-        scope: &Scope<'_>,
-        gateway: &ast::Gateway,
-        index: &Index,
-        namespaces: &[model::Namespace],
-    ) -> Option<model::Gateway> {
-        let ns = scope.name.text.as_str();
-        let mut ok = self.name_rule(&gateway.name, "gateway name", "DNS-1123 label", rules::dns_label);
-        self.quiet_names = !ok;
-        let template = scope.naming.template(Key::GatewayRoutes);
-        let virtual_service = template.expand(&[("gateway", &gateway.name.text), ("namespace", ns)]);
-        ok &= self.generated_name(
-            &virtual_service,
-            template,
-            Key::GatewayRoutes,
-            gateway.name.span,
-            rules::dns_subdomain,
-            "VirtualService name",
-        );
-
-        let mut selector: Labels = BTreeMap::new();
-        let mut selector_spans: BTreeMap<String, Span> = BTreeMap::new();
-        for (key, value) in &gateway.selector {
-            if let Err(why) = rules::qualified_name(&key.text) {
-                self.invalid_key(key, "label key", &why);
-                ok = false;
-            } else if let Some(first) = selector_spans.insert(key.text.clone(), key.span) {
-                self.duplicate("selector label", &key.text, key.span, first);
-                ok = false;
-            } else {
-                selector.insert(key.text.clone(), value.value.clone());
-            }
-        }
-        if selector.is_empty() {
-            selector.insert("istio".into(), "ingressgateway".into());
-        }
-
-        let http_listeners = [Protocol::Http, Protocol::Http2, Protocol::Grpc, Protocol::GrpcWeb];
-        let mut servers = Vec::new();
-        let mut seen_ports: BTreeMap<u16, Span> = BTreeMap::new();
-        let mut hosts = BTreeSet::new();
-        for listener in &gateway.listeners {
-            let protocol = self.protocol(&listener.protocol, &http_listeners, "gateway listener");
-            let number = self.port_number(&listener.port);
-            let mut listener_hosts = Vec::new();
-            for host in &listener.hosts {
-                if !host.vars.is_empty() {
-                    ok = false;
-                } else if let Err(why) = rules::gateway_host(&host.value) {
-                    self.error(
-                        Diagnostic::error(
-                            Code::InvalidHost,
-                            host.span,
-                            format!("`{}` is not a valid gateway host: {why}", host.value),
-                        )
-                        .label("invalid host")
-                        .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
-                    );
-                    ok = false;
-                } else {
-                    listener_hosts.push(host.value.to_ascii_lowercase());
-                }
-            }
-            if listener.hosts.is_empty() {
-                listener_hosts.push("*".to_string());
-            }
-            listener_hosts.sort();
-            listener_hosts.dedup();
-            let (Some(protocol), Some(number)) = (protocol, number) else {
-                ok = false;
-                continue;
-            };
-            if let Some(first) = seen_ports.insert(number, listener.port.span) {
-                self.duplicate("listener port", &number.to_string(), listener.port.span, first);
-                ok = false;
-                continue;
-            }
-            hosts.extend(listener_hosts.iter().cloned());
-            servers.push(model::Server {
-                name: format!("{}-{number}", protocol.word()),
-                protocol,
-                number,
-                hosts: listener_hosts,
-            });
-        }
-        if gateway.listeners.is_empty() {
-            self.error(
-                Diagnostic::error(
-                    Code::NoPorts,
-                    gateway.name.span,
-                    format!("gateway `{}` has no listener", gateway.name.text),
-                )
-                .label("listens on nothing")
-                .help("add a listener, such as `listen http 80 hosts \"*\"`"),
-            );
-            ok = false;
-        }
-        servers.sort_by_key(|s| s.number);
-
-        self.quiet_names = false;
-        let routes = self.gateway_routes(gateway, ns, index, namespaces)?;
-        ok.then(|| model::Gateway {
-            name: gateway.name.text.clone(),
-            span: gateway.name.span,
-            virtual_service,
-            selector,
-            servers,
-            hosts: hosts.into_iter().collect(),
-            routes,
-        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::suggest;
-use crate::ast::{self, PropertyKind, Str, Target};
+use crate::ast::{self, Action, Condition, PropertyKind, Setting, Str, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span};
@@ -181,31 +181,70 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
                         PropertyKind::Replicas(_) | PropertyKind::Account(_) => {}
                     }
                 }
+                for block in &mut version.policies {
+                    settings(&mut block.settings, &mut out);
+                }
+            }
+            for block in &mut service.policies {
+                settings(&mut block.settings, &mut out);
             }
             for route in &mut service.routes {
-                out.extend(route_strings(route));
+                route_strings(route, &mut out);
+            }
+        }
+        for external in &mut ns.externals {
+            settings(&mut external.settings, &mut out);
+            for block in &mut external.policies {
+                settings(&mut block.settings, &mut out);
+            }
+            for route in &mut external.routes {
+                route_strings(route, &mut out);
             }
         }
         for gateway in &mut ns.gateways {
             for listener in &mut gateway.listeners {
                 out.extend(listener.hosts.iter_mut());
+                settings(&mut listener.options, &mut out);
             }
             for (_, value) in &mut gateway.selector {
                 out.push(value);
             }
             for route in &mut gateway.routes {
-                out.extend(route_strings(route));
+                route_strings(route, &mut out);
             }
         }
     }
     out
 }
 
-fn route_strings(route: &mut ast::Route) -> Vec<&mut Str> {
-    let _: &Target = &route.target;
-    route
-        .alternatives
-        .iter_mut()
-        .flat_map(|a| a.conditions.iter_mut().map(|c| &mut c.value))
-        .collect()
+fn settings<'a>(list: &'a mut [Setting], out: &mut Vec<&'a mut Str>) {
+    for setting in list {
+        for value in &mut setting.values {
+            if let Value::Str(s) = value {
+                out.push(s);
+            }
+        }
+    }
+}
+
+fn route_strings<'a>(route: &'a mut ast::Route, out: &mut Vec<&'a mut Str>) {
+    for alternative in &mut route.alternatives {
+        for condition in &mut alternative.conditions {
+            match condition {
+                Condition::Uri { value, .. }
+                | Condition::Other { value, .. }
+                | Condition::Method { value, .. }
+                | Condition::Sni { value, .. }
+                | Condition::Host { value, .. } => out.push(value),
+                Condition::Header { matcher: Some(m), .. } | Condition::Query { matcher: m, .. } => out.push(&mut m.value),
+                Condition::Header { matcher: None, .. } | Condition::Port { .. } | Condition::From { .. } => {}
+            }
+        }
+    }
+    match &mut route.action {
+        Action::Redirect { uri, .. } => out.push(uri),
+        Action::Respond { body: Some(body), .. } => out.push(body),
+        Action::Respond { body: None, .. } | Action::Split { .. } | Action::Single(_) => {}
+    }
+    settings(&mut route.options, out);
 }

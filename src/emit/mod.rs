@@ -1,9 +1,12 @@
 //! Model → manifests: typed Kubernetes and Istio objects, then YAML text.
 //!
 //! Canonical order: namespaces by name; within one, the Namespace, then ServiceAccounts,
-//! Services, Deployments, WorkloadEntries, DestinationRules, Gateways and VirtualServices,
-//! each kind sorted by name. Routes keep the order of the `.mesh` file.
+//! Services, Deployments, WorkloadEntries, ServiceEntries, DestinationRules, Gateways,
+//! VirtualServices (with `--routes gateway-api`: Gateway API Gateways, HTTPRoutes,
+//! GRPCRoutes and ReferenceGrants instead of the two) and Sidecars, each kind sorted by
+//! name. Routes keep the order of the `.mesh` file.
 
+mod gateway_api;
 mod objects;
 pub mod yaml;
 
@@ -11,8 +14,8 @@ use std::collections::BTreeMap;
 
 use objects::*;
 
-use crate::model::{self, Conditions, UriMatch, Workload};
-use crate::{ApiVersion, Document, Options};
+use crate::model::{self, Action, Conditions, HeaderMatch, RouteKind, Workload};
+use crate::{ApiVersion, Document, Options, RouteApi};
 
 /// The kinds meshc writes, in canonical document order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,12 +25,32 @@ enum Kind {
     Service,
     Deployment,
     WorkloadEntry,
+    ServiceEntry,
     DestinationRule,
     Gateway,
     VirtualService,
+    /// `--routes gateway-api` (not in `ALL`, which lists the Istio mode's kinds).
+    KubeGateway,
+    HttpRoute,
+    GrpcRoute,
+    ReferenceGrant,
+    Sidecar,
 }
 
 impl Kind {
+    const ALL: &'static [Kind] = &[
+        Kind::Namespace,
+        Kind::ServiceAccount,
+        Kind::Service,
+        Kind::Deployment,
+        Kind::WorkloadEntry,
+        Kind::ServiceEntry,
+        Kind::DestinationRule,
+        Kind::Gateway,
+        Kind::VirtualService,
+        Kind::Sidecar,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Kind::Namespace => "Namespace",
@@ -35,9 +58,15 @@ impl Kind {
             Kind::Service => "Service",
             Kind::Deployment => "Deployment",
             Kind::WorkloadEntry => "WorkloadEntry",
+            Kind::ServiceEntry => "ServiceEntry",
             Kind::DestinationRule => "DestinationRule",
             Kind::Gateway => "Gateway",
             Kind::VirtualService => "VirtualService",
+            Kind::KubeGateway => "Gateway",
+            Kind::HttpRoute => "HTTPRoute",
+            Kind::GrpcRoute => "GRPCRoute",
+            Kind::ReferenceGrant => "ReferenceGrant",
+            Kind::Sidecar => "Sidecar",
         }
     }
 
@@ -45,6 +74,8 @@ impl Kind {
         match self {
             Kind::Namespace | Kind::ServiceAccount | Kind::Service => "v1",
             Kind::Deployment => "apps/v1",
+            Kind::KubeGateway | Kind::HttpRoute | Kind::GrpcRoute => "gateway.networking.k8s.io/v1",
+            Kind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1",
             _ => api.networking(),
         }
     }
@@ -66,6 +97,9 @@ pub fn emit(mesh: &model::Mesh, options: &Options) -> Result<Vec<Document>, Stri
     let mut out = Vec::new();
     for ns in &mesh.namespaces {
         emitter.namespace(ns);
+        if options.routes == RouteApi::GatewayApi {
+            emitter.gateway_api(mesh, ns);
+        }
         let mut docs = std::mem::take(&mut emitter.documents);
         docs.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         out.extend(docs.into_iter().map(|(_, _, d)| d));
@@ -131,7 +165,10 @@ impl Emitter<'_> {
         for service in &ns.services {
             self.service(name, service);
         }
-        for gateway in &ns.gateways {
+        for external in &ns.externals {
+            self.external(name, external);
+        }
+        for gateway in ns.gateways.iter().filter(|_| self.options.routes == RouteApi::Istio) {
             self.gateway(name, gateway);
         }
     }
@@ -236,26 +273,68 @@ impl Emitter<'_> {
 
         let spec = DestinationRuleSpec {
             host: service.fqdn.clone(),
+            traffic_policy: traffic_policy(&service.policy),
             subsets: service
                 .versions
                 .iter()
                 .map(|v| Subset {
                     name: v.name.clone(),
                     labels: labels(&[(&service.version_key, &v.name)]),
+                    traffic_policy: traffic_policy(&v.policy),
                 })
                 .collect(),
         };
         let metadata = self.meta(&service.destination_rule, ns, Map::new());
         self.push(Kind::DestinationRule, Some(ns), metadata, Some(spec));
 
-        if !service.routes.is_empty() {
-            let http = mesh_routes(service);
-            let spec = VirtualServiceSpec {
-                hosts: vec![service.fqdn.clone()],
-                gateways: Vec::new(),
-                http,
-            };
+        if !service.routes.is_empty() && self.options.routes == RouteApi::Istio {
+            let spec = mesh_virtual_service(&service.fqdn, &service.ports, &service.routes);
             let metadata = self.meta(&service.virtual_service, ns, Map::new());
+            self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
+        }
+        if self.options.sidecars && self.options.routes == RouteApi::Istio {
+            let mut hosts = vec!["istio-system/*".to_string()];
+            hosts.extend(service.calls.iter().map(|(n, h)| format!("{n}/{h}")));
+            let spec = SidecarSpec {
+                workload_selector: WorkloadSelector { labels: selector },
+                egress: vec![EgressListener { hosts }],
+            };
+            let metadata = self.meta(&service.host, ns, Map::new());
+            self.push(Kind::Sidecar, Some(ns), metadata, Some(spec));
+        }
+    }
+
+    fn external(&mut self, ns: &str, external: &model::External) {
+        let spec = ServiceEntrySpec {
+            hosts: external.hosts.clone(),
+            addresses: external.addresses.clone(),
+            ports: external
+                .ports
+                .iter()
+                .map(|p| ServiceEntryPort {
+                    number: p.number,
+                    protocol: p.protocol.istio_name(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            location: external.location,
+            resolution: external.resolution,
+        };
+        let metadata = self.meta(&external.name, ns, Map::new());
+        self.push(Kind::ServiceEntry, Some(ns), metadata, Some(spec));
+        let Some(host) = external.hosts.first() else { return };
+        if !external.policy.is_empty() {
+            let spec = DestinationRuleSpec {
+                host: host.clone(),
+                traffic_policy: traffic_policy(&external.policy),
+                subsets: Vec::new(),
+            };
+            let metadata = self.meta(&external.destination_rule, ns, Map::new());
+            self.push(Kind::DestinationRule, Some(ns), metadata, Some(spec));
+        }
+        if !external.routes.is_empty() && self.options.routes == RouteApi::Istio {
+            let spec = mesh_virtual_service(host, &external.ports, &external.routes);
+            let metadata = self.meta(&external.virtual_service, ns, Map::new());
             self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
         }
     }
@@ -273,116 +352,350 @@ impl Emitter<'_> {
                         protocol: s.protocol.istio_name(),
                     },
                     hosts: s.hosts.clone(),
+                    tls: match (&s.tls, s.https_redirect) {
+                        (Some(tls), _) => Some(ServerTls {
+                            mode: Some(tls.mode),
+                            credential_name: tls.credential.clone(),
+                            ..ServerTls::default()
+                        }),
+                        (None, true) => Some(ServerTls {
+                            https_redirect: Some(true),
+                            ..ServerTls::default()
+                        }),
+                        (None, false) => None,
+                    },
                 })
                 .collect(),
         };
         let metadata = self.meta(&gateway.name, ns, Map::new());
         self.push(Kind::Gateway, Some(ns), metadata, Some(spec));
-        if gateway.routes.is_empty() {
-            return;
-        }
-        let http = gateway
-            .routes
-            .iter()
-            .map(|r| HttpRoute {
-                matches: matches(&r.alternatives, None),
-                route: destinations(&r.host, &r.destinations, Some(r.port)),
-            })
-            .collect();
-        let spec = VirtualServiceSpec {
-            hosts: gateway.hosts.clone(),
-            gateways: vec![gateway.name.clone()],
-            http,
+
+        // Hosts with routes of their own get a VirtualService each: their own routes first,
+        // then the gateway's routes for every host.
+        let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
+        let shared_hosts: Vec<String> = gateway.hosts.iter().filter(|h| !own.contains(&h.as_str())).cloned().collect();
+        // A TLS route belongs with the VirtualService that lists its SNI host.
+        let tls_host = |r: &model::Route| -> Option<String> {
+            r.alternatives.iter().flat_map(|a| &a.sni).find(|h| own.contains(&h.as_str())).cloned()
         };
-        let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
-        self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
+        let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
+        if !shared.is_empty() && !shared_hosts.is_empty() {
+            let spec = gateway_virtual_service(shared_hosts, &gateway.name, shared.into_iter());
+            let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
+            self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
+        }
+        for (host, routes) in &gateway.host_routes {
+            // The shared HTTP routes apply to this host too, after its own, unless one of
+            // its own takes every request.
+            let own_catch_all = routes
+                .iter()
+                .any(|r| r.kind == RouteKind::Http && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything)));
+            let shared_http = gateway.routes.iter().filter(|r| r.kind == RouteKind::Http && !own_catch_all);
+            let tls = gateway.routes.iter().filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
+            let spec =
+                gateway_virtual_service(vec![host.clone()], &gateway.name, routes.iter().chain(shared_http).chain(tls));
+            let suffix: String = host.chars().map(|c| if c == '.' { '-' } else if c == '*' { 'x' } else { c }).collect();
+            let name = format!("{}-{}", gateway.virtual_service, suffix.trim_matches('-'));
+            let metadata = self.meta(&name, ns, Map::new());
+            self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
+        }
     }
 }
 
-/// A service's routes for mesh traffic. With several HTTP ports, each route is written once
-/// per port, matching that port, so every destination names its port (istioctl IST0112).
-fn mesh_routes(service: &model::Service) -> Vec<HttpRoute> {
-    let http_ports: Vec<u16> = service.http_ports().map(|p| p.number).collect();
-    let mut out = Vec::new();
-    if http_ports.len() > 1 {
-        for &port in &http_ports {
-            for route in &service.routes {
-                let mut m = matches(&route.alternatives, Some(port));
-                if m.is_empty() {
-                    m.push(HttpMatch {
-                        uri: None,
-                        port: Some(port),
-                    });
+fn gateway_virtual_service<'r>(
+    hosts: Vec<String>,
+    gateway: &str,
+    routes: impl Iterator<Item = &'r model::Route>,
+) -> VirtualServiceSpec {
+    let mut spec = VirtualServiceSpec {
+        hosts,
+        gateways: vec![gateway.to_string()],
+        http: Vec::new(),
+        tls: Vec::new(),
+        tcp: Vec::new(),
+    };
+    for route in routes {
+        add_route(&mut spec, route, None, None);
+    }
+    spec
+}
+
+/// The VirtualService of a service or external host for mesh traffic. When the host has
+/// several ports a route can apply to, each route is written once per port, matching that
+/// port, so that every destination names its port (istioctl IST0112).
+fn mesh_virtual_service(host: &str, ports: &[model::Port], routes: &[model::Route]) -> VirtualServiceSpec {
+    let mut spec = VirtualServiceSpec {
+        hosts: vec![host.to_string()],
+        gateways: Vec::new(),
+        http: Vec::new(),
+        tls: Vec::new(),
+        tcp: Vec::new(),
+    };
+    for kind in [RouteKind::Http, RouteKind::Tls, RouteKind::Tcp] {
+        let fits = |p: &&model::Port| kind.carries(p.protocol);
+        let kind_ports: Vec<u16> = ports.iter().filter(fits).map(|p| p.number).collect();
+        let routes = routes.iter().filter(|r| r.kind == kind);
+        match kind_ports.as_slice() {
+            _ if ports.len() <= 1 => routes.for_each(|r| add_route(&mut spec, r, None, None)),
+            [one] => routes.for_each(|r| add_route(&mut spec, r, Some((host, *one)), None)),
+            many => {
+                let routes: Vec<&model::Route> = routes.collect();
+                for &port in many {
+                    for r in &routes {
+                        add_route(&mut spec, r, Some((host, port)), Some(port));
+                    }
                 }
-                out.push(HttpRoute {
-                    matches: m,
-                    route: destinations(&service.fqdn, &route.destinations, Some(port)),
+            }
+        }
+    }
+    spec
+}
+
+/// Adds one route to the VirtualService. `own` gives the port for destinations to the
+/// route's own host that name none; `match_port` adds a port condition.
+fn add_route(spec: &mut VirtualServiceSpec, route: &model::Route, own: Option<(&str, u16)>, match_port: Option<u16>) {
+    let destinations = match &route.action {
+        Action::Forward(list) => list
+            .iter()
+            .map(|d| {
+                let port = d.port.or_else(|| own.filter(|(h, _)| *h == d.host).map(|(_, p)| p));
+                RouteDestination {
+                    destination: destination(d, port),
+                    weight: if list.len() > 1 { d.weight } else { None },
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    match route.kind {
+        RouteKind::Http => {
+            let mut http = http_route(route, destinations, match_port);
+            if let (Some((d, _)), Some(mirror)) = (&route.options.mirror, http.mirror.as_mut()) {
+                if mirror.port.is_none() {
+                    mirror.port = own.filter(|(h, _)| *h == d.host).map(|(_, number)| PortSelector { number });
+                }
+            }
+            spec.http.push(http);
+        }
+        RouteKind::Tcp | RouteKind::Tls => {
+            let mut matches: Vec<L4Match> = route
+                .alternatives
+                .iter()
+                .map(|c| L4Match {
+                    sni_hosts: c.sni.clone(),
+                    port: c.port.or(match_port),
+                    source_labels: c.source.as_ref().map(|s| s.labels.clone()).unwrap_or_default(),
+                    source_namespace: c.source.as_ref().and_then(|s| s.namespace.clone()),
+                })
+                .collect();
+            if matches.is_empty() && match_port.is_some() {
+                matches.push(L4Match {
+                    port: match_port,
+                    ..L4Match::default()
+                });
+            }
+            if route.kind == RouteKind::Tcp {
+                spec.tcp.push(TcpRoute {
+                    matches,
+                    route: destinations,
+                });
+            } else {
+                spec.tls.push(TlsRoute {
+                    matches,
+                    route: destinations,
                 });
             }
         }
-    } else {
-        let port = (service.ports.len() > 1).then(|| http_ports.first().copied()).flatten();
-        for route in &service.routes {
-            out.push(HttpRoute {
-                matches: matches(&route.alternatives, None),
-                route: destinations(&service.fqdn, &route.destinations, port),
-            });
+    }
+}
+
+fn destination(d: &model::Destination, port: Option<u16>) -> Destination {
+    Destination {
+        host: d.host.clone(),
+        subset: d.subset.clone(),
+        port: port.map(|number| PortSelector { number }),
+    }
+}
+
+fn string_match(m: &model::StringMatch) -> StringMatch {
+    match m {
+        model::StringMatch::Exact(v) => StringMatch {
+            exact: Some(v.clone()),
+            ..StringMatch::default()
+        },
+        model::StringMatch::Prefix(v) => StringMatch {
+            prefix: Some(v.clone()),
+            ..StringMatch::default()
+        },
+        model::StringMatch::Regex(v) => StringMatch {
+            regex: Some(v.clone()),
+            ..StringMatch::default()
+        },
+    }
+}
+
+fn http_match(c: &Conditions, match_port: Option<u16>) -> HttpMatch {
+    let mut m = HttpMatch {
+        uri: c.uri.as_ref().map(string_match),
+        method: c.method.as_ref().map(|v| string_match(&model::StringMatch::Exact(v.clone()))),
+        port: c.port.or(match_port),
+        source_labels: c.source.as_ref().map(|s| s.labels.clone()).unwrap_or_default(),
+        source_namespace: c.source.as_ref().and_then(|s| s.namespace.clone()),
+        query_params: c.query.iter().map(|(k, v)| (k.clone(), string_match(v))).collect(),
+        ..HttpMatch::default()
+    };
+    for (name, header) in &c.headers {
+        match header {
+            HeaderMatch::Is(v) => {
+                m.headers.insert(name.clone(), string_match(v));
+            }
+            HeaderMatch::Absent => {
+                m.without_headers.insert(name.clone(), StringMatch::default());
+            }
         }
     }
-    out
+    m
 }
 
-fn matches(alternatives: &[Conditions], port: Option<u16>) -> Vec<HttpMatch> {
-    alternatives
-        .iter()
-        .map(|c| HttpMatch {
-            uri: c.uri.as_ref().map(|u| match u {
-                UriMatch::Prefix(p) => StringMatch {
-                    prefix: Some(p.clone()),
-                    ..StringMatch::default()
+fn http_route(route: &model::Route, destinations: Vec<RouteDestination>, match_port: Option<u16>) -> HttpRoute {
+    let mut matches: Vec<HttpMatch> = route.alternatives.iter().map(|c| http_match(c, match_port)).collect();
+    if matches.is_empty() && match_port.is_some() {
+        matches.push(HttpMatch {
+            port: match_port,
+            ..HttpMatch::default()
+        });
+    }
+    let o = &route.options;
+    let header_ops = |h: &model::HeaderOps| {
+        (!h.is_empty()).then(|| HeaderOperations {
+            set: h.set.clone(),
+            add: h.add.clone(),
+            remove: h.remove.clone(),
+        })
+    };
+    let (request, response) = (header_ops(&o.request_headers), header_ops(&o.response_headers));
+    let fault = (o.delay.is_some() || o.abort.is_some()).then(|| Fault {
+        delay: o.delay.as_ref().map(|(d, p)| Delay {
+            fixed_delay: d.clone(),
+            percentage: Percent { value: *p },
+        }),
+        abort: o.abort.as_ref().map(|(s, p)| Abort {
+            http_status: *s,
+            percentage: Percent { value: *p },
+        }),
+    });
+    HttpRoute {
+        name: route.name.clone(),
+        matches,
+        route: destinations,
+        redirect: match &route.action {
+            Action::Redirect(r) => Some(HttpRedirect {
+                uri: r.uri.clone(),
+                authority: r.authority.clone(),
+                scheme: r.scheme.clone(),
+                redirect_code: r.code,
+            }),
+            _ => None,
+        },
+        direct_response: match &route.action {
+            Action::Respond { status, body } => Some(DirectResponse {
+                status: *status,
+                body: body.as_ref().map(|b| Body { string: b.clone() }),
+            }),
+            _ => None,
+        },
+        rewrite: (o.rewrite_uri.is_some() || o.rewrite_authority.is_some()).then(|| Rewrite {
+            uri: o.rewrite_uri.clone(),
+            authority: o.rewrite_authority.clone(),
+        }),
+        timeout: o.timeout.clone(),
+        retries: o.retries.as_ref().map(|r| Retries {
+            attempts: r.attempts,
+            per_try_timeout: r.per_try_timeout.clone(),
+            retry_on: r.retry_on.clone(),
+        }),
+        fault,
+        mirror: o.mirror.as_ref().map(|(d, _)| destination(d, d.port)),
+        mirror_percentage: o.mirror.as_ref().and_then(|(_, p)| p.map(|value| Percent { value })),
+        cors_policy: o.cors.as_ref().map(|c| CorsPolicy {
+            allow_origins: c.origins.iter().map(string_match).collect(),
+            allow_methods: c.methods.clone(),
+            allow_headers: c.headers.clone(),
+            expose_headers: c.expose.clone(),
+            max_age: c.max_age.clone(),
+            allow_credentials: c.credentials.then_some(true),
+        }),
+        headers: (request.is_some() || response.is_some()).then_some(Headers { request, response }),
+    }
+}
+
+fn traffic_policy(p: &model::Policy) -> Option<TrafficPolicy> {
+    if p.is_empty() {
+        return None;
+    }
+    let load_balancer = p.lb.as_ref().map(|lb| match lb {
+        model::LoadBalancer::Simple(mode) => LoadBalancer {
+            simple: Some(mode),
+            ..LoadBalancer::default()
+        },
+        hash => LoadBalancer {
+            consistent_hash: Some(match hash {
+                model::LoadBalancer::HashHeader(h) => ConsistentHash {
+                    http_header_name: Some(h.clone()),
+                    ..ConsistentHash::default()
                 },
-                UriMatch::Exact(e) => StringMatch {
-                    exact: Some(e.clone()),
-                    ..StringMatch::default()
+                model::LoadBalancer::HashCookie { name, ttl } => ConsistentHash {
+                    http_cookie: Some(HttpCookie {
+                        name: name.clone(),
+                        ttl: ttl.clone(),
+                    }),
+                    ..ConsistentHash::default()
                 },
-                UriMatch::Regex(r) => StringMatch {
-                    regex: Some(r.clone()),
-                    ..StringMatch::default()
+                model::LoadBalancer::HashQuery(q) => ConsistentHash {
+                    http_query_parameter_name: Some(q.clone()),
+                    ..ConsistentHash::default()
+                },
+                _ => ConsistentHash {
+                    use_source_ip: Some(true),
+                    ..ConsistentHash::default()
                 },
             }),
-            port,
-        })
-        .collect()
-}
-
-fn destinations(host: &str, destinations: &[model::Destination], port: Option<u16>) -> Vec<RouteDestination> {
-    let weighted = destinations.len() > 1;
-    destinations
-        .iter()
-        .map(|d| RouteDestination {
-            destination: Destination {
-                host: host.to_string(),
-                subset: d.subset.clone(),
-                port: port.map(|number| PortSelector { number }),
-            },
-            weight: if weighted { d.weight } else { None },
-        })
-        .collect()
+            ..LoadBalancer::default()
+        },
+    });
+    let connection_pool = (p.tcp.is_some() || p.http.is_some()).then(|| ConnectionPool {
+        tcp: p.tcp.as_ref().map(|t| TcpSettings {
+            max_connections: t.max_connections,
+            connect_timeout: t.connect_timeout.clone(),
+        }),
+        http: p.http.as_ref().map(|h| HttpSettings {
+            http1_max_pending_requests: h.max_pending,
+            http2_max_requests: h.max_requests,
+            max_requests_per_connection: h.per_connection,
+            max_retries: h.max_retries,
+            idle_timeout: h.idle_timeout.clone(),
+        }),
+    });
+    Some(TrafficPolicy {
+        load_balancer,
+        connection_pool,
+        outlier_detection: p.outlier.as_ref().map(|o| OutlierDetection {
+            consecutive_5xx_errors: o.consecutive_errors,
+            consecutive_gateway_errors: o.gateway_errors,
+            interval: o.interval.clone(),
+            base_ejection_time: o.base_ejection.clone(),
+            max_ejection_percent: o.max_ejection,
+            min_health_percent: o.min_health,
+        }),
+        tls: p.tls.as_ref().map(|t| ClientTls {
+            mode: t.mode,
+            credential_name: t.credential.clone(),
+            sni: t.sni.clone(),
+        }),
+    })
 }
 
 /// Kinds and the groups they belong to, for documentation and tests.
 pub fn kinds(api: ApiVersion) -> BTreeMap<&'static str, &'static str> {
-    [
-        Kind::Namespace,
-        Kind::ServiceAccount,
-        Kind::Service,
-        Kind::Deployment,
-        Kind::WorkloadEntry,
-        Kind::DestinationRule,
-        Kind::Gateway,
-        Kind::VirtualService,
-    ]
-    .into_iter()
-    .map(|k| (k.name(), k.api_version(api)))
-    .collect()
+    Kind::ALL.iter().map(|k| (k.name(), k.api_version(api))).collect()
 }

@@ -33,12 +33,34 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::at_prop
         | Rule::other_prop => "a property",
         Rule::route_decl => "a `route`",
-        Rule::alternative => "a match",
+        Rule::route_kind => "`tcp` or `tls`",
+        Rule::alternative => "a condition",
         Rule::or_keyword => "`or`",
-        Rule::route_match => "a match such as `prefix \"/path\"`",
+        Rule::uri_cond | Rule::match_type => "a path match such as `prefix \"/path\"`",
+        Rule::header_cond => "a header match",
+        Rule::absent => "`absent`",
+        Rule::query_cond => "a query parameter match",
+        Rule::method_cond => "a method match",
+        Rule::port_cond => "a port match",
+        Rule::from_cond => "a source match such as `from reviews`",
+        Rule::sni_cond => "an SNI match",
+        Rule::host_cond => "a host match",
+        Rule::other_cond => "a condition",
         Rule::split => "a weighted split `{ v1 50% v2 50% }`",
         Rule::split_entry => "a version and its weight",
         Rule::single_target => "`-> target`",
+        Rule::redirect_action => "`redirect \"/path\"`",
+        Rule::respond_action => "`respond STATUS`",
+        Rule::route_option | Rule::option_key => "a route option such as `timeout 5s`",
+        Rule::duration => "a duration such as `5s`",
+        Rule::target => "a target such as `v1` or `reviews/v2`",
+        Rule::policy_block => "a `policy` block",
+        Rule::policy_setting | Rule::policy_key => "a policy setting (`lb`, `connections`, `http`, `outlier`, `tls`)",
+        Rule::external_decl => "an `external` block",
+        Rule::external_setting | Rule::external_key => {
+            "an external setting (`hosts`, `resolution`, `location`, `addresses`)"
+        }
+        Rule::listen_option | Rule::listen_key => "a listener option (`tls`, `credential`, `https-redirect`)",
         Rule::gateway_decl => "a `gateway` block",
         Rule::listen_decl => "a `listen` line",
         Rule::selector_prop => "a `selector`",
@@ -48,6 +70,11 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::keyword
         | Rule::string_escape
         | Rule::property
-        | Rule::address_value => return None,
+        | Rule::address_value
+        | Rule::value
+        | Rule::condition
+        | Rule::condition_start
+        | Rule::action_start
+        | Rule::route_action => return None,
     })
 }

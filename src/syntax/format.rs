@@ -10,9 +10,8 @@
 //! placement change, so formatting never changes meaning.
 
 use pest::iterators::Pair;
-use pest::Parser as _;
 
-use super::{syntax_error, MeshParser, Rule};
+use super::{syntax_error, Rule};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceId;
 
@@ -20,8 +19,7 @@ const INDENT: &str = "  ";
 
 /// Formats `text`, or returns its syntax error.
 pub fn format(source: SourceId, text: &str) -> Result<String, Box<Diagnostic>> {
-    pest::set_error_detail(true);
-    let mut pairs = MeshParser::parse(Rule::file, text).map_err(|e| Box::new(syntax_error(&e, source, text)))?;
+    let mut pairs = super::parse_tree(text).map_err(|e| Box::new(syntax_error(&e, source, text)))?;
     let mut out = Printer {
         text,
         out: String::with_capacity(text.len() + 64),
@@ -123,8 +121,8 @@ impl<'t> Printer<'t> {
     fn item(&mut self, pair: Pair<'t, Rule>, depth: usize, end: usize) {
         let rule = pair.as_rule();
         let block = match rule {
-            Rule::namespace_decl | Rule::service_decl | Rule::gateway_decl => Some(1),
-            Rule::naming_block => Some(0),
+            Rule::namespace_decl | Rule::service_decl | Rule::gateway_decl | Rule::external_decl => Some(1),
+            Rule::naming_block | Rule::policy_block => Some(0),
             Rule::version_decl if is_braced_version(&pair) => Some(2),
             _ => None,
         };
@@ -175,7 +173,7 @@ fn is_braced_version(pair: &Pair<'_, Rule>) -> bool {
 }
 
 /// Where the last token (not comment, not white space) of `text[start..end]` ends.
-fn content_end(text: &str, start: usize, end: usize) -> usize {
+pub(super) fn content_end(text: &str, start: usize, end: usize) -> usize {
     let slice = &text[start..end];
     let mut last = 0;
     scan(slice, |token_start, token_end, is_comment| {

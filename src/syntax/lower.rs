@@ -21,9 +21,17 @@ impl Lower {
         }
     }
 
+    /// The pair's span without the white space and comments a rule ending in an optional
+    /// part can swallow, so that labels cover only what was written.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.source, s.start(), s.end())
+        let text = s.as_str();
+        let end = if text.ends_with(|c: char| c.is_ascii_whitespace()) || text.contains('#') {
+            super::format::content_end(s.get_input(), s.start(), s.end())
+        } else {
+            s.end()
+        };
+        Span::new(self.source, s.start(), end.max(s.start()))
     }
 
     /// A keyword at the start of `pair`, as a name with its own span.
@@ -71,6 +79,7 @@ impl Lower {
             name,
             naming: Vec::new(),
             services: Vec::new(),
+            externals: Vec::new(),
             gateways: Vec::new(),
             span,
         };
@@ -78,6 +87,7 @@ impl Lower {
             match child.as_rule() {
                 Rule::naming_block => ns.naming.push(self.naming(child)),
                 Rule::service_decl => ns.services.extend(self.service(child)),
+                Rule::external_decl => ns.externals.extend(self.external(child)),
                 Rule::gateway_decl => ns.gateways.extend(self.gateway(child)),
                 _ => {}
             }
@@ -109,6 +119,7 @@ impl Lower {
             ports: Vec::new(),
             calls: Vec::new(),
             versions: Vec::new(),
+            policies: Vec::new(),
             routes: Vec::new(),
             span,
         };
@@ -117,6 +128,7 @@ impl Lower {
                 Rule::port_decl => service.ports.extend(self.port(child)),
                 Rule::calls_decl => service.calls.extend(self.calls(child)),
                 Rule::version_decl => service.versions.extend(self.version(child)),
+                Rule::policy_block => service.policies.push(self.policy(child)),
                 Rule::route_decl => service.routes.extend(self.route(child)),
                 _ => {}
             }
@@ -163,12 +175,21 @@ impl Lower {
             Runtime::Pod
         };
         let name = self.name(inner.next(), span)?;
-        let properties = inner.filter_map(|p| self.property(p)).collect();
+        let mut properties = Vec::new();
+        let mut policies = Vec::new();
+        for child in inner {
+            if child.as_rule() == Rule::policy_block {
+                policies.push(self.policy(child));
+            } else {
+                properties.extend(self.property(child));
+            }
+        }
         Some(Version {
             runtime,
             runtime_span,
             name,
             properties,
+            policies,
             span,
         })
     }
@@ -251,22 +272,18 @@ impl Lower {
     fn route(&mut self, pair: Pair<'_, Rule>) -> Option<Route> {
         let span = self.span(&pair);
         let keyword = self.keyword(&pair, "route").span;
+        let mut kind = RouteKind::Http;
         let mut alternatives = Vec::new();
-        let mut target = None;
+        let mut action = None;
+        let mut options = Vec::new();
         for child in pair.into_inner() {
             let child_span = self.span(&child);
             match child.as_rule() {
+                Rule::route_kind => {
+                    kind = if child.as_str() == "tcp" { RouteKind::Tcp } else { RouteKind::Tls };
+                }
                 Rule::alternative => {
-                    let mut conditions = Vec::new();
-                    for condition in child.into_inner() {
-                        let condition_span = self.span(&condition);
-                        let mut inner = condition.into_inner();
-                        let kind = self.name(inner.next(), condition_span);
-                        let value = self.string(inner.next(), condition_span);
-                        if let (Some(kind), Some(value)) = (kind, value) {
-                            conditions.push(Match { kind, value });
-                        }
-                    }
+                    let conditions = child.into_inner().filter_map(|c| self.condition(c)).collect();
                     alternatives.push(Alternative {
                         conditions,
                         span: child_span,
@@ -283,27 +300,191 @@ impl Lower {
                             entries.push(Weighted { name, weight });
                         }
                     }
-                    target = Some(Target::Split {
+                    action = Some(Action::Split {
                         entries,
                         span: child_span,
                     });
                 }
                 Rule::single_target => {
-                    target = self.name(child.into_inner().next(), child_span).map(Target::Single);
+                    action = self.name(child.into_inner().next(), child_span).map(Action::Single);
                 }
+                Rule::redirect_action => {
+                    action = self
+                        .string(child.into_inner().next(), child_span)
+                        .map(|uri| Action::Redirect { uri, span: child_span });
+                }
+                Rule::respond_action => {
+                    let mut inner = child.into_inner();
+                    let status = self.number(inner.next(), child_span);
+                    let body = inner.next().and_then(|b| self.string(Some(b), child_span));
+                    action = status.map(|status| Action::Respond {
+                        status,
+                        body,
+                        span: child_span,
+                    });
+                }
+                Rule::route_option => options.extend(self.setting(child)),
                 _ => {}
             }
         }
-        let Some(target) = target else {
-            self.internal(span, "route target");
+        let Some(action) = action else {
+            self.internal(span, "route action");
             return None;
         };
         Some(Route {
             keyword,
+            kind,
             alternatives,
-            target,
+            action,
+            options,
             span,
         })
+    }
+
+    fn condition(&mut self, pair: Pair<'_, Rule>) -> Option<Condition> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        Some(match rule {
+            Rule::uri_cond => {
+                let kind = self.name(inner.next(), span)?;
+                let value = self.string(inner.next(), span)?;
+                Condition::Uri { kind, value }
+            }
+            Rule::header_cond => {
+                let name = self.name(inner.next(), span)?;
+                let rest: Vec<Pair<'_, Rule>> = inner.collect();
+                let matcher = if rest.first().is_some_and(|p| p.as_rule() == Rule::absent) {
+                    None
+                } else {
+                    Some(self.str_match(rest, span)?)
+                };
+                Condition::Header { name, matcher, span }
+            }
+            Rule::query_cond => {
+                let name = self.name(inner.next(), span)?;
+                let matcher = self.str_match(inner.collect(), span)?;
+                Condition::Query { name, matcher, span }
+            }
+            Rule::method_cond => {
+                let part = inner.next()?;
+                let value = if part.as_rule() == Rule::string {
+                    self.string(Some(part), span)?
+                } else {
+                    Str {
+                        value: part.as_str().to_string(),
+                        span: self.span(&part),
+                        vars: Vec::new(),
+                    }
+                };
+                Condition::Method { value, span }
+            }
+            Rule::port_cond => Condition::Port {
+                number: self.number(inner.next(), span)?,
+                span,
+            },
+            Rule::from_cond => {
+                let service = self.name(inner.next(), span)?;
+                let version = inner.next().and_then(|v| self.name(Some(v), span));
+                Condition::From { service, version, span }
+            }
+            Rule::sni_cond => Condition::Sni {
+                value: self.string(inner.next(), span)?,
+                span,
+            },
+            Rule::host_cond => Condition::Host {
+                value: self.string(inner.next(), span)?,
+                span,
+            },
+            _ => {
+                let kind = self.name(inner.next(), span)?;
+                let value = self.string(inner.next(), span)?;
+                Condition::Other { kind, value }
+            }
+        })
+    }
+
+    /// `[exact|prefix|regex] "value"`
+    fn str_match(&mut self, parts: Vec<Pair<'_, Rule>>, span: Span) -> Option<StrMatch> {
+        let mut kind = None;
+        let mut value = None;
+        for part in parts {
+            match part.as_rule() {
+                Rule::match_type => kind = self.name(Some(part), span),
+                Rule::string => value = self.string(Some(part), span),
+                _ => {}
+            }
+        }
+        let Some(value) = value else {
+            self.internal(span, "string");
+            return None;
+        };
+        Some(StrMatch { kind, value })
+    }
+
+    /// `key value...` in any of its forms.
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Option<Setting> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key = self.name(inner.next(), span)?;
+        let values = inner.filter_map(|p| self.value(p, span)).collect();
+        Some(Setting { key, values, span })
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>, parent: Span) -> Option<Value> {
+        Some(match pair.as_rule() {
+            Rule::string => Value::Str(self.string(Some(pair), parent)?),
+            Rule::number => Value::Number(self.number(Some(pair), parent)?),
+            Rule::duration => Value::Duration(Duration {
+                text: pair.as_str().to_string(),
+                span: self.span(&pair),
+            }),
+            Rule::var_ref => {
+                let text = pair.as_str();
+                let at = self.span(&pair);
+                Value::Str(Str {
+                    value: text.to_string(),
+                    span: at,
+                    vars: vec![VarRef {
+                        name: text[2..text.len() - 1].to_string(),
+                        span: at,
+                        start: 0,
+                        end: text.len(),
+                    }],
+                })
+            }
+            _ => Value::Word(self.name(Some(pair), parent)?),
+        })
+    }
+
+    fn policy(&mut self, pair: Pair<'_, Rule>) -> PolicyBlock {
+        let span = self.span(&pair);
+        let settings = pair.into_inner().filter_map(|p| self.setting(p)).collect();
+        PolicyBlock { settings, span }
+    }
+
+    fn external(&mut self, pair: Pair<'_, Rule>) -> Option<External> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next(), span)?;
+        let mut external = External {
+            name,
+            settings: Vec::new(),
+            ports: Vec::new(),
+            policies: Vec::new(),
+            routes: Vec::new(),
+            span,
+        };
+        for child in inner {
+            match child.as_rule() {
+                Rule::external_setting => external.settings.extend(self.setting(child)),
+                Rule::port_decl => external.ports.extend(self.port(child)),
+                Rule::policy_block => external.policies.push(self.policy(child)),
+                Rule::route_decl => external.routes.extend(self.route(child)),
+                _ => {}
+            }
+        }
+        Some(external)
     }
 
     fn gateway(&mut self, pair: Pair<'_, Rule>) -> Option<Gateway> {
@@ -324,12 +505,20 @@ impl Lower {
                     let mut parts = child.into_inner();
                     let protocol = self.name(parts.next(), child_span);
                     let port = self.number(parts.next(), child_span);
-                    let hosts = parts.filter_map(|p| self.string(Some(p), child_span)).collect();
+                    let mut hosts = Vec::new();
+                    let mut options = Vec::new();
+                    for part in parts {
+                        match part.as_rule() {
+                            Rule::string => hosts.extend(self.string(Some(part), child_span)),
+                            _ => options.extend(self.setting(part)),
+                        }
+                    }
                     if let (Some(protocol), Some(port)) = (protocol, port) {
                         gateway.listeners.push(Listener {
                             protocol,
                             port,
                             hosts,
+                            options,
                             span: child_span,
                         });
                     }

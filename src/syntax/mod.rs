@@ -23,14 +23,28 @@ pub(crate) struct MeshParser;
 /// problems found while reading it: at most one grammar error, which stops reading, and any
 /// number of bad escapes or numbers.
 pub fn parse(source: SourceId, text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
-    pest::set_error_detail(true);
-    match MeshParser::parse(Rule::file, text) {
+    match parse_tree(text) {
         Ok(mut pairs) => {
             let mut lower = lower::Lower::new(source);
             let file = pairs.next().map(|pair| lower.file(pair)).unwrap_or_default();
             (Some(file), lower.diagnostics)
         }
         Err(error) => (None, vec![syntax_error(&error, source, text)]),
+    }
+}
+
+/// Runs the grammar. Tracking what was expected where costs time on every parse, so it is
+/// switched on only to explain a failure, by parsing the text a second time.
+fn parse_tree(text: &str) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::error::Error<Rule>>> {
+    pest::set_error_detail(false);
+    match MeshParser::parse(Rule::file, text) {
+        Ok(pairs) => Ok(pairs),
+        Err(first) => {
+            pest::set_error_detail(true);
+            let detailed = MeshParser::parse(Rule::file, text);
+            pest::set_error_detail(false);
+            Err(Box::new(detailed.err().unwrap_or(first)))
+        }
     }
 }
 
@@ -64,6 +78,8 @@ fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) 
             }
         }
     }
+    // Point at the next token rather than at the white space before it.
+    position = skip_trivia(text, position);
     let (found, length) = found_at(text, position);
     let message = if expected.is_empty() {
         format!("unexpected {found}")
@@ -94,6 +110,21 @@ fn syntax_help(text: &str, position: usize) -> Option<String> {
         return Some("declarations are not separated by `;`; put them on their own lines".to_string());
     }
     None
+}
+
+/// The first position at or after `position` that is not white space or a comment.
+fn skip_trivia(text: &str, mut position: usize) -> usize {
+    let bytes = text.as_bytes();
+    while position < bytes.len() {
+        match bytes[position] {
+            b' ' | b'\t' | b'\r' | b'\n' => position += 1,
+            b'#' => {
+                position = text[position..].find('\n').map_or(text.len(), |n| position + n);
+            }
+            _ => break,
+        }
+    }
+    position
 }
 
 /// What stands at `position`, for "found ...", and its length in bytes.

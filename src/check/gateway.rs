@@ -1,0 +1,446 @@
+//! Gateways: listeners (with TLS), the selector, and routes into the mesh.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::naming::Key;
+use super::routes::Context;
+use super::settings::{Arg, Kind};
+use super::{rules, suggest, Checker, Index, Scope};
+use crate::ast::{self, Value};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::model::{self, Action, Labels, Protocol, RouteKind, ServerTls};
+use crate::source::Span;
+
+const LISTENER_PROTOCOLS: &[Protocol] = &[
+    Protocol::Http,
+    Protocol::Http2,
+    Protocol::Grpc,
+    Protocol::GrpcWeb,
+    Protocol::Https,
+    Protocol::Tls,
+    Protocol::Tcp,
+    Protocol::Mongo,
+    Protocol::Mysql,
+    Protocol::Redis,
+];
+const TLS_MODES: &[(&str, &str)] = &[
+    ("simple", "SIMPLE"),
+    ("mutual", "MUTUAL"),
+    ("passthrough", "PASSTHROUGH"),
+    ("auto-passthrough", "AUTO_PASSTHROUGH"),
+    ("istio-mutual", "ISTIO_MUTUAL"),
+];
+
+impl Checker<'_> {
+    pub(super) fn gateway(
+        &mut self,
+        scope: &Scope<'_>,
+        gateway: &ast::Gateway,
+        index: &Index,
+        namespaces: &[model::Namespace],
+    ) -> Option<model::Gateway> {
+        let ns = scope.name.text.as_str();
+        let name = gateway.name.text.as_str();
+        let mut ok = self.name_rule(&gateway.name, "gateway name", "DNS-1123 label", rules::dns_label);
+        self.quiet_names = !ok;
+        let template = scope.naming.template(Key::GatewayRoutes);
+        let virtual_service = template.expand(&[("gateway", name), ("namespace", ns)]);
+        ok &= self.generated_name(
+            &virtual_service,
+            template,
+            Key::GatewayRoutes,
+            gateway.name.span,
+            rules::dns_subdomain,
+            "VirtualService name",
+        );
+        self.quiet_names = false;
+
+        let mut selector: Labels = BTreeMap::new();
+        let mut selector_spans: BTreeMap<String, Span> = BTreeMap::new();
+        for (key, value) in &gateway.selector {
+            if let Err(why) = rules::qualified_name(&key.text) {
+                self.error(
+                    Diagnostic::error(Code::InvalidValue, key.span, format!("`{}` is not a valid label key: {why}", key.text))
+                        .label("invalid label key"),
+                );
+                ok = false;
+            } else if let Some(first) = selector_spans.insert(key.text.clone(), key.span) {
+                self.duplicate("selector label", &key.text, key.span, first);
+                ok = false;
+            } else {
+                selector.insert(key.text.clone(), value.value.clone());
+            }
+        }
+        if selector.is_empty() {
+            selector.insert("istio".into(), "ingressgateway".into());
+        }
+
+        let mut servers = Vec::new();
+        let mut seen_ports: BTreeMap<u16, Span> = BTreeMap::new();
+        let mut hosts = BTreeSet::new();
+        for listener in &gateway.listeners {
+            match self.listener(listener, &mut seen_ports) {
+                Some(server) => {
+                    hosts.extend(server.hosts.iter().cloned());
+                    servers.push(server);
+                }
+                None => ok = false,
+            }
+        }
+        if gateway.listeners.is_empty() {
+            self.error(
+                Diagnostic::error(Code::NoPorts, gateway.name.span, format!("gateway `{name}` has no listener"))
+                    .label("listens on nothing")
+                    .help("add a listener, such as `listen http 80 hosts \"*\"`"),
+            );
+            ok = false;
+        }
+        servers.sort_by_key(|s| s.number);
+        ok &= self.gateway_route_kinds(gateway, &servers);
+
+        let cx = Context {
+            ns,
+            own: None,
+            owner: format!("gateway `{name}`"),
+            index,
+            gateway: true,
+            span: gateway.name.span,
+        };
+        let routes = self.routes(&gateway.routes, &cx)?;
+        let routes = self.carry_over(gateway, routes, namespaces);
+        let mut general = Vec::new();
+        let mut by_host: BTreeMap<String, Vec<model::Route>> = BTreeMap::new();
+        for route in routes {
+            let hosts: BTreeSet<String> = route.alternatives.iter().filter_map(|a| a.host.clone()).collect();
+            if hosts.is_empty() {
+                general.push(route);
+                continue;
+            }
+            for host in hosts {
+                let mut r = route.clone();
+                r.alternatives.retain(|a| a.host.as_deref() == Some(host.as_str()));
+                for a in &mut r.alternatives {
+                    a.host = None;
+                }
+                // `route host "h" -> x` alone takes every request for that host.
+                if r.alternatives.iter().any(|a| *a == model::Conditions::default()) {
+                    r.alternatives.clear();
+                }
+                by_host.entry(host).or_default().push(r);
+            }
+        }
+        for (host, span) in gateway
+            .routes
+            .iter()
+            .flat_map(|r| &r.alternatives)
+            .flat_map(|a| &a.conditions)
+            .filter_map(|c| match c {
+                ast::Condition::Host { value, span } | ast::Condition::Sni { value, span } => {
+                    Some((value.value.to_ascii_lowercase(), *span))
+                }
+                _ => None,
+            })
+        {
+            let admitted = hosts.iter().any(|h| host_admits(h, &host));
+            if !admitted {
+                let list: Vec<String> = hosts.iter().map(|h| format!("`{h}`")).collect();
+                self.error(
+                    Diagnostic::error(Code::InvalidHost, span, format!("no listener of gateway `{name}` accepts host `{host}`"))
+                        .label("host not served")
+                        .help(format!("add it to a listener's `hosts`; the listeners accept {}", list.join(", "))),
+                );
+                ok = false;
+            }
+        }
+        // One VirtualService may not list overlapping hosts: keep the widest.
+        let hosts: Vec<String> = hosts
+            .iter()
+            .filter(|h| !hosts.iter().any(|g| g != *h && host_admits(g, h)))
+            .cloned()
+            .collect();
+        ok.then(|| model::Gateway {
+            name: name.to_string(),
+            span: gateway.name.span,
+            virtual_service,
+            selector,
+            servers,
+            hosts,
+            routes: general,
+            host_routes: by_host.into_iter().collect(),
+        })
+    }
+
+    fn listener(&mut self, listener: &ast::Listener, seen_ports: &mut BTreeMap<u16, Span>) -> Option<model::Server> {
+        let mut ok = true;
+        let protocol = self.protocol(&listener.protocol, LISTENER_PROTOCOLS, "gateway listener");
+        let number = self.port_number(&listener.port);
+        let mut hosts = Vec::new();
+        for host in &listener.hosts {
+            if !host.vars.is_empty() {
+                ok = false;
+            } else if let Err(why) = rules::gateway_host(&host.value) {
+                self.error(
+                    Diagnostic::error(Code::InvalidHost, host.span, format!("`{}` is not a valid gateway host: {why}", host.value))
+                        .label("invalid host")
+                        .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
+                );
+                ok = false;
+            } else {
+                hosts.push(host.value.to_ascii_lowercase());
+            }
+        }
+        if listener.hosts.is_empty() {
+            hosts.push("*".to_string());
+        }
+        hosts.sort();
+        hosts.dedup();
+
+        let mut tls = None;
+        let mut tls_span = None;
+        let mut credential = None;
+        let mut https_redirect = false;
+        let mut seen: BTreeMap<String, &ast::Setting> = BTreeMap::new();
+        for option in &listener.options {
+            if !self.once(&mut seen, option) {
+                ok = false;
+                continue;
+            }
+            match option.key.text.as_str() {
+                "tls" => {
+                    tls_span = Some(option.span);
+                    match option.values.as_slice() {
+                        [Value::Word(w)] => match TLS_MODES.iter().find(|(m, _)| *m == w.text) {
+                            Some((_, mode)) => tls = Some(*mode),
+                            None => {
+                                let words: Vec<&str> = TLS_MODES.iter().map(|(m, _)| *m).collect();
+                                let mut d = Diagnostic::error(Code::UnknownKeyword, w.span, format!("unknown TLS mode `{}`", w.text))
+                                    .label("not a gateway TLS mode");
+                                if let Some(help) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
+                                    d = d.help(help);
+                                }
+                                self.error(d);
+                                ok = false;
+                            }
+                        },
+                        _ => {
+                            self.error(
+                                Diagnostic::error(Code::InvalidValue, option.span, "`tls` takes one mode")
+                                    .label("not a TLS mode")
+                                    .help("write `tls simple`, `tls mutual`, `tls passthrough`, `tls auto-passthrough` or `tls istio-mutual`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                "credential" => match self.single(option, Kind::Str) {
+                    Some(Arg::Str(c)) if rules::dns_subdomain(&c).is_ok() => credential = Some(c),
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::error(Code::InvalidValue, option.span, "a credential is the name of a Kubernetes secret")
+                                .label("not a secret name")
+                                .help("secret names are lowercase DNS subdomains, such as `shop-cert`"),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+                _ => {
+                    if let Some(extra) = option.values.first() {
+                        self.error(
+                            Diagnostic::error(Code::InvalidValue, extra.span(), "`https-redirect` takes no value")
+                                .label("unexpected"),
+                        );
+                        ok = false;
+                    }
+                    https_redirect = true;
+                }
+            }
+        }
+        let (Some(protocol), Some(number)) = (protocol, number) else {
+            return None;
+        };
+        if let Some(first) = seen_ports.insert(number, listener.port.span) {
+            self.duplicate("listener port", &number.to_string(), listener.port.span, first);
+            return None;
+        }
+        let secure = matches!(protocol, Protocol::Https | Protocol::Tls);
+        match (secure, tls, tls_span) {
+            (true, None, _) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::TlsRequired,
+                        listener.protocol.span,
+                        format!("an `{}` listener needs TLS settings", protocol.word()),
+                    )
+                    .label("no `tls`")
+                    .help("add `tls simple credential \"secret-name\"` to terminate TLS, or `tls passthrough` to pass it through"),
+                );
+                ok = false;
+            }
+            (false, Some(_), Some(span)) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::TlsRequired,
+                        span,
+                        format!("a plain `{}` listener cannot carry TLS settings", protocol.word()),
+                    )
+                    .label("TLS on a plain listener")
+                    .help("declare the listener as `https` (or `tls`) to serve TLS on it"),
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        if let Some(mode) = tls {
+            let needs_credential = matches!(mode, "SIMPLE" | "MUTUAL");
+            if needs_credential && credential.is_none() {
+                self.error(
+                    Diagnostic::error(Code::TlsRequired, tls_span.unwrap_or(listener.span), format!("TLS mode `{}` needs a certificate", mode.to_ascii_lowercase()))
+                        .label("no credential")
+                        .help("name the Kubernetes secret holding the certificate: `credential \"shop-cert\"`"),
+                );
+                ok = false;
+            }
+            if !needs_credential && credential.is_some() {
+                self.error(
+                    Diagnostic::error(Code::TlsRequired, tls_span.unwrap_or(listener.span), format!("TLS mode `{}` takes no certificate", mode.to_ascii_lowercase()))
+                        .label("credential not used")
+                        .help("passthrough modes leave TLS to the destination, and `istio-mutual` uses the mesh's certificates"),
+                );
+                ok = false;
+            }
+        }
+        if https_redirect && protocol != Protocol::Http {
+            self.error(
+                Diagnostic::error(Code::MisplacedProperty, listener.span, "`https-redirect` applies to `http` listeners")
+                    .label("not an HTTP listener")
+                    .help("put `https-redirect` on the plain `http` listener that should send clients to HTTPS"),
+            );
+            ok = false;
+        }
+        ok.then(|| model::Server {
+            name: format!("{}-{number}", protocol.word()),
+            protocol,
+            number,
+            hosts,
+            tls: tls.map(|mode| ServerTls { mode, credential }),
+            https_redirect,
+            span: listener.span,
+        })
+    }
+
+    /// Every kind of route the gateway has needs a listener that carries it.
+    fn gateway_route_kinds(&mut self, gateway: &ast::Gateway, servers: &[model::Server]) -> bool {
+        let mut ok = true;
+        let mut reported = BTreeSet::new();
+        for route in &gateway.routes {
+            let carries = |s: &model::Server| match route.kind {
+                ast::RouteKind::Http => {
+                    s.protocol.is_http() || (s.protocol == Protocol::Https && matches!(s.tls.as_ref().map(|t| t.mode), Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")))
+                }
+                ast::RouteKind::Tls => s.tls.as_ref().is_some_and(|t| t.mode == "PASSTHROUGH" || t.mode == "AUTO_PASSTHROUGH"),
+                ast::RouteKind::Tcp => matches!(s.protocol, Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis) || (s.protocol == Protocol::Tls && s.tls.as_ref().is_some_and(|t| t.mode != "PASSTHROUGH")),
+            };
+            if servers.is_empty() || servers.iter().any(carries) || !reported.insert(format!("{:?}", route.kind)) {
+                continue;
+            }
+            let (kind, help) = match route.kind {
+                ast::RouteKind::Http => ("HTTP", "add an `http` listener, or an `https` listener that terminates TLS"),
+                ast::RouteKind::Tls => ("TLS", "add a `tls` or `https` listener with `tls passthrough`"),
+                ast::RouteKind::Tcp => ("TCP", "add a `tcp` listener"),
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::NoHttpPort,
+                    route.keyword,
+                    format!("gateway `{}` has no listener for this {kind} route", gateway.name.text),
+                )
+                .label(format!("{kind} route"))
+                .help(help),
+            );
+            ok = false;
+        }
+        ok
+    }
+
+    /// Ingress traffic does not pass through a service's own VirtualService (istioctl
+    /// IST0140): a gateway route that sends everything to a service carries the service's
+    /// HTTP routes over, so its version split applies to ingress traffic too. A gateway
+    /// route with conditions cannot be combined with them, and is warned about.
+    fn carry_over(&mut self, gateway: &ast::Gateway, routes: Vec<model::Route>, namespaces: &[model::Namespace]) -> Vec<model::Route> {
+        let mut out = Vec::new();
+        for (route, written) in routes.into_iter().zip(&gateway.routes) {
+            let target = match &route.action {
+                Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => d[0].clone(),
+                _ => {
+                    out.push(route);
+                    continue;
+                }
+            };
+            let service = namespaces.iter().flat_map(|n| &n.services).find(|s| s.fqdn == target.host);
+            let Some(service) = service.filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised)) else {
+                out.push(route);
+                continue;
+            };
+            let only_host = route.alternatives.iter().all(|a| {
+                let mut bare = a.clone();
+                bare.host = None;
+                bare == model::Conditions::default()
+            });
+            if !only_host {
+                self.error(
+                    Diagnostic::warning(
+                        Code::IngressSplit,
+                        written.keyword,
+                        format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
+                    )
+                    .label("sent to every version alike")
+                    .help(format!(
+                        "ingress traffic does not pass through the mesh routes of `{}`; send everything to it (no path condition) to carry its routes over",
+                        service.name
+                    )),
+                );
+                out.push(route);
+                continue;
+            }
+            for r in service.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                let mut carried = r.clone();
+                if let Action::Forward(destinations) = &mut carried.action {
+                    for d in destinations.iter_mut().filter(|d| d.host == service.fqdn && d.port.is_none()) {
+                        d.port = target.port;
+                    }
+                }
+                if route.alternatives.is_empty() {
+                    out.push(carried);
+                    continue;
+                }
+                // Keep the gateway route's host on every carried alternative.
+                let hosts: Vec<Option<String>> = route.alternatives.iter().map(|a| a.host.clone()).collect();
+                let base = if carried.alternatives.is_empty() { vec![model::Conditions::default()] } else { carried.alternatives.clone() };
+                carried.alternatives = hosts
+                    .iter()
+                    .flat_map(|h| base.iter().map(move |a| model::Conditions { host: h.clone(), ..a.clone() }))
+                    .collect();
+                out.push(carried);
+            }
+        }
+        out
+    }
+}
+
+/// Whether a listener host admits a route host (`*` admits all, `*.a.com` its subdomains).
+pub(super) fn host_admits(listener: &str, host: &str) -> bool {
+    if listener == "*" || listener == host {
+        return true;
+    }
+    match listener.strip_prefix('*') {
+        Some(suffix) => host.ends_with(suffix) && host.len() > suffix.len(),
+        None => host.strip_prefix('*').is_some_and(|s| listener.ends_with(s)),
+    }
+}
+
+/// Whether two listener host lists could both accept one request host.
+pub(super) fn hosts_overlap(a: &[String], b: &[String]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| host_admits(x, y) || host_admits(y, x)))
+}

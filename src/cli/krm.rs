@@ -1,0 +1,335 @@
+//! `meshc krm`: meshc as a KRM function (a kustomize exec generator).
+//!
+//! Reads a `ResourceList` on stdin and writes it back on stdout with meshc's manifests
+//! appended to `items` (the items it had are kept, in order). kustomize runs exec
+//! functions without arguments, so `meshc` run with no arguments and a non-terminal stdin
+//! does the same as `meshc krm`.
+//!
+//! The mesh comes from the `functionConfig`, in either (or both) of two shapes:
+//!
+//! ```yaml
+//! # ConfigMap style: the .mesh text inline (it cannot `import` other files)
+//! apiVersion: v1
+//! kind: ConfigMap
+//! metadata:
+//!   name: mesh
+//!   annotations:
+//!     config.kubernetes.io/function: |
+//!       exec:
+//!         path: /usr/local/bin/meshc
+//! data:
+//!   mesh: |
+//!     namespace shop { ... }
+//!   vars: |                  # optional, NAME=VALUE lines
+//!     REGISTRY=registry.example.com
+//!   api: v1                  # optional: v1, v1beta1 or v1alpha3
+//!   clusterDomain: cluster.local   # optional
+//!   sidecars: "true"         # optional, as --sidecars
+//! ---
+//! # Resource style: .mesh files (or folders) relative to the function's working
+//! # directory, which kustomize sets to the kustomization's folder
+//! apiVersion: meshc.dev/v1alpha1
+//! kind: MeshGenerator
+//! metadata:
+//!   name: mesh
+//!   annotations:
+//!     config.kubernetes.io/function: |
+//!       exec:
+//!         path: /usr/local/bin/meshc
+//! spec:
+//!   files: [mesh/app.mesh]
+//!   vars: {REGISTRY: registry.example.com}   # optional
+//!   api: v1                                   # optional
+//!   clusterDomain: cluster.local              # optional
+//!   sidecars: true                            # optional, as --sidecars
+//! ```
+//!
+//! The output is YAML: the existing items, `functionConfig` and `results` are written as
+//! JSON (a subset of YAML, so no value can change type on the way), meshc's own items as
+//! meshc writes YAML. Problems in the mesh become `results` entries (severity, message
+//! with `file:line:col` and code, `file.path`, `tags.code`), are also rendered on stderr,
+//! and make the exit status 1; an input that is not a ResourceList exits with 2.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::PathBuf;
+
+use meshc::source::line_col;
+use meshc::{ApiVersion, Diagnostic, Options, Severity, Source};
+use serde_json::{json, Value as Json};
+use serde_yaml::Value;
+
+use super::format::{self, MessageFormat};
+use super::{load, Status};
+
+/// How `meshc krm` was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Invocation {
+    /// `meshc krm`.
+    Explicit,
+    /// `meshc` with no arguments: a KRM function only if stdin brings something.
+    Bare,
+}
+
+/// Runs the function. With [`Invocation::Bare`], a terminal or empty stdin means the user
+/// ran `meshc` alone: that prints the usage error instead.
+pub(crate) fn run(invocation: Invocation) -> Status {
+    let mut stdin = std::io::stdin();
+    if invocation == Invocation::Bare && stdin.is_terminal() {
+        return missing_command();
+    }
+    let mut text = String::new();
+    if let Err(e) = stdin.read_to_string(&mut text) {
+        eprintln!("meshc: cannot read the ResourceList on stdin: {e}");
+        return Status::Trouble;
+    }
+    if invocation == Invocation::Bare && text.trim().is_empty() {
+        return missing_command();
+    }
+    let list: Value = match serde_yaml::from_str(&text) {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("meshc: stdin is not a YAML ResourceList: {e}");
+            return Status::Trouble;
+        }
+    };
+    if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+        eprintln!("meshc: stdin is not a ResourceList (its kind is not ResourceList)");
+        return Status::Trouble;
+    }
+    let (out, status) = match respond(&list) {
+        Ok(answer) => answer,
+        Err(message) => {
+            eprintln!("meshc: {message}");
+            return Status::Trouble;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        eprintln!("meshc: cannot write the output: {e}");
+        return Status::Trouble;
+    }
+    status
+}
+
+fn missing_command() -> Status {
+    let mut command = <super::Args as clap::CommandFactory>::command();
+    let _ = command
+        .error(
+            clap::error::ErrorKind::MissingSubcommand,
+            "a command is required (or, as a KRM function, a ResourceList on stdin)",
+        )
+        .print();
+    Status::Trouble
+}
+
+/// What the function config asks for.
+#[derive(Debug, Default)]
+struct Config {
+    inline: Option<String>,
+    files: Vec<PathBuf>,
+    vars: Vec<String>,
+    vars_text: Option<String>,
+    options: Options,
+}
+
+fn string_at<'a>(value: &'a Value, section: &str, key: &str) -> Option<&'a str> {
+    value.get(section)?.get(key)?.as_str()
+}
+
+/// Reads the function config; problems are messages for `results`.
+fn config(function_config: &Value) -> Result<Config, String> {
+    let mut config = Config::default();
+    let setting = |key: &str| string_at(function_config, "data", key).or(string_at(function_config, "spec", key));
+    config.inline = string_at(function_config, "data", "mesh").map(str::to_string);
+    if let Some(files) = function_config.get("spec").and_then(|s| s.get("files")) {
+        let files = files
+            .as_sequence()
+            .ok_or("functionConfig spec.files must be a list of paths")?;
+        for file in files {
+            let file = file
+                .as_str()
+                .ok_or("functionConfig spec.files must be a list of paths")?;
+            config.files.push(PathBuf::from(file));
+        }
+    }
+    if config.inline.is_none() && config.files.is_empty() {
+        return Err(
+            "the functionConfig names no mesh: set data.mesh (the .mesh text) or spec.files (.mesh paths)".into(),
+        );
+    }
+    config.vars_text = string_at(function_config, "data", "vars").map(str::to_string);
+    if let Some(vars) = function_config.get("spec").and_then(|s| s.get("vars")) {
+        let vars = vars
+            .as_mapping()
+            .ok_or("functionConfig spec.vars must map names to values")?;
+        for (name, value) in vars {
+            let (Some(name), Some(value)) = (name.as_str(), scalar(value)) else {
+                return Err("functionConfig spec.vars must map names to string values".into());
+            };
+            config.vars.push(format!("{name}={value}"));
+        }
+    }
+    if let Some(api) = setting("api") {
+        config.options.api = match api {
+            "v1" => ApiVersion::V1,
+            "v1beta1" => ApiVersion::V1beta1,
+            "v1alpha3" => ApiVersion::V1alpha3,
+            other => {
+                return Err(format!(
+                    "unknown api `{other}` in the functionConfig: use v1, v1beta1 or v1alpha3"
+                ))
+            }
+        };
+    }
+    if let Some(domain) = setting("clusterDomain") {
+        config.options.cluster_domain = domain.to_string();
+    }
+    let sidecars = ["data", "spec"]
+        .iter()
+        .find_map(|section| function_config.get(*section)?.get("sidecars").and_then(scalar));
+    if let Some(sidecars) = sidecars {
+        config.options.sidecars = match sidecars.as_str() {
+            "true" => true,
+            "false" => false,
+            other => return Err(format!("sidecars must be true or false, not `{other}`")),
+        };
+    }
+    Ok(config)
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The output ResourceList and exit status for an input list.
+fn respond(list: &Value) -> Result<(String, Status), String> {
+    let items: Vec<Value> = match list.get("items") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Sequence(items)) => items.clone(),
+        Some(_) => return Err("the ResourceList's items is not a list".to_string()),
+    };
+    let function_config = list.get("functionConfig").cloned().unwrap_or(Value::Null);
+    let api_version = list
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("config.kubernetes.io/v1")
+        .to_string();
+    let (documents, results, failed) = match generate(&function_config) {
+        Ok((documents, results)) => (documents, results, false),
+        Err(results) => (Vec::new(), results, true),
+    };
+    let mut out = format!("apiVersion: {}\nkind: ResourceList\n", Json::String(api_version));
+    if items.is_empty() && documents.is_empty() {
+        out.push_str("items: []\n");
+    } else {
+        out.push_str("items:\n");
+    }
+    for item in &items {
+        out.push_str(&format!("- {}\n", to_json(item)?));
+    }
+    for doc in &documents {
+        for (i, line) in doc.yaml.lines().enumerate() {
+            out.push_str(if i == 0 { "- " } else { "  " });
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !function_config.is_null() {
+        out.push_str(&format!("functionConfig: {}\n", to_json(&function_config)?));
+    }
+    if !results.is_empty() {
+        out.push_str("results:\n");
+        for result in &results {
+            out.push_str(&format!("- {result}\n"));
+        }
+    }
+    Ok((out, if failed { Status::InputErrors } else { Status::Ok }))
+}
+
+fn to_json(value: &Value) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| format!("cannot write an item of the ResourceList: {e}"))
+}
+
+fn error_result(message: impl Into<String>) -> Json {
+    json!({ "message": message.into(), "severity": "error" })
+}
+
+/// meshc's documents and the warning results, or the error results.
+#[allow(clippy::type_complexity)]
+fn generate(function_config: &Value) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
+    let config = config(function_config).map_err(|m| vec![error_result(m)])?;
+    let missing: Vec<Json> = config
+        .files
+        .iter()
+        .filter(|f| !f.exists())
+        .map(|f| {
+            let cwd = std::env::current_dir().map_or_else(|_| "?".to_string(), |d| d.display().to_string());
+            error_result(format!("spec.files: {} not found (relative to {cwd})", f.display()))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let loaded = load::load(&config.files, &[], &config.vars).map_err(|_| {
+        vec![error_result(
+            "cannot read the files of spec.files (the reason is on stderr)",
+        )]
+    })?;
+    let mut sources = loaded.sources;
+    if let Some(text) = &config.inline {
+        sources.push(Source::new("functionConfig data.mesh", text.clone()));
+    }
+    if let Some(text) = &config.vars_text {
+        sources.push(Source::vars("functionConfig data.vars", text.clone()));
+    }
+    if !loaded.problems.is_empty() {
+        format::report(&loaded.problems, &[], &sources, MessageFormat::Human);
+        return Err(results(&loaded.problems, &sources));
+    }
+    match meshc::compile(&sources, &config.options) {
+        Ok(output) => {
+            format::report(&output.warnings, &[], &sources, MessageFormat::Human);
+            Ok((output.documents, results(&output.warnings, &sources)))
+        }
+        Err(failure) => {
+            format::report(&failure.diagnostics, &[], &sources, MessageFormat::Human);
+            Err(results(&failure.diagnostics, &sources))
+        }
+    }
+}
+
+/// Diagnostics as KRM `results` entries.
+fn results(diagnostics: &[Diagnostic], sources: &[Source]) -> Vec<Json> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let source = sources.get(d.primary.span.source);
+            let at = source.map(|s| {
+                let (line, column) = line_col(&s.text, d.primary.span.start);
+                (s.name.as_str(), line, column)
+            });
+            let mut message = match at {
+                Some((file, line, column)) => format!("{file}:{line}:{column}: "),
+                None => String::new(),
+            };
+            message.push_str(&format!("{} {}: {}", d.code.id(), d.code.name(), d.message));
+            if let Some(help) = &d.help {
+                message.push_str(&format!(" (help: {help})"));
+            }
+            let mut result = json!({
+                "message": message,
+                "severity": if d.severity == Severity::Error { "error" } else { "warning" },
+                "tags": { "code": d.code.id() },
+            });
+            if let Some((file, _, _)) = at {
+                result["file"] = json!({ "path": file });
+            }
+            result
+        })
+        .collect()
+}

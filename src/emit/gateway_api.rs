@@ -1,0 +1,845 @@
+//! `--routes gateway-api`: the Kubernetes Gateway API objects of the mesh, written in place
+//! of Istio VirtualServices and Gateways.
+//!
+//! * A service with routes gets an HTTPRoute per port that carries HTTP (a GRPCRoute for a
+//!   `grpc` port) whose parent is its own Service (GAMMA, GEP-1426), with `port` when the
+//!   Service has several.
+//! * The Gateway API has no subsets: a version that routes send to by name gets a Service
+//!   of its own, `<service>-<version>`, selecting the app and version labels, with the
+//!   service's ports (and a DestinationRule with the version's traffic policy, when there is
+//!   one). Backends name those Services, with a port.
+//! * A gateway becomes a Gateway of class `istio` (one listener per server and host) and
+//!   HTTPRoutes attached to it; `https-redirect` becomes an HTTPRoute answering with a
+//!   redirect on the listeners that have it.
+//! * A route sending to a Service of another namespace is allowed by a ReferenceGrant in
+//!   that namespace.
+//!
+//! What to write is planned in [`crate::check::gateway_api`], whose checker pass has
+//! refused what cannot be written; anything that still cannot be (a bug) ends compilation
+//! with an internal error rather than a silently different route.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::objects::{
+    DestinationRuleSpec, EgressListener, Map, ServicePort, ServiceSpec, SidecarSpec, WorkloadSelector,
+};
+use super::{labels, traffic_policy, Emitter, Kind};
+use crate::check::gateway_api::{
+    self as plan, Backend, Flavor, GrpcMethod, PathRewrite, RouteObject, Share, VersionBackend,
+};
+use crate::model::{self, Action, Conditions, HeaderMatch, HeaderOps, Mesh, StringMatch};
+
+// ------------------------------------------------------------------ objects
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpRouteSpec {
+    parent_refs: Vec<ParentRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hostnames: Vec<String>,
+    rules: Vec<HttpRule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GrpcRouteSpec {
+    parent_refs: Vec<ParentRef>,
+    rules: Vec<GrpcRule>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ParentRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    section_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct HttpRule {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    matches: Vec<HttpMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    filters: Vec<Filter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    backend_refs: Vec<BackendRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeouts: Option<Timeouts>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct GrpcRule {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    matches: Vec<GrpcMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    filters: Vec<Filter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    backend_refs: Vec<BackendRef>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct HttpMatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<ValueMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    query_params: Vec<ValueMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct GrpcMatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<MethodMatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<ValueMatch>,
+}
+
+#[derive(Serialize)]
+struct PathMatch {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct ValueMatch {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct MethodMatch {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Filter {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_header_modifier: Option<HeaderModifier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_header_modifier: Option<HeaderModifier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_mirror: Option<Mirror>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_redirect: Option<Redirect>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url_rewrite: Option<Rewrite>,
+}
+
+impl Filter {
+    fn of(kind: &'static str) -> Filter {
+        Filter {
+            kind,
+            request_header_modifier: None,
+            response_header_modifier: None,
+            request_mirror: None,
+            request_redirect: None,
+            url_rewrite: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HeaderModifier {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    set: Vec<Header>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    add: Vec<Header>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remove: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Header {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Mirror {
+    backend_ref: BackendRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fraction: Option<Fraction>,
+}
+
+#[derive(Serialize)]
+struct Fraction {
+    numerator: i32,
+    denominator: i32,
+}
+
+/// A backendRef, or (without a weight) a mirror's backend: a Service (the default group
+/// and kind) with its port.
+#[derive(Serialize)]
+struct BackendRef {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Redirect {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathModifier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    status_code: u16,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PathModifier {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_full_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_prefix_match: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Rewrite {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathModifier>,
+}
+
+#[derive(Serialize)]
+struct Timeouts {
+    request: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GatewaySpec {
+    gateway_class_name: &'static str,
+    listeners: Vec<Listener>,
+}
+
+#[derive(Serialize)]
+struct Listener {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    port: u16,
+    protocol: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<ListenerTls>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListenerTls {
+    mode: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    certificate_refs: Vec<SecretRef>,
+}
+
+#[derive(Serialize)]
+struct SecretRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct ReferenceGrantSpec {
+    from: Vec<GrantFrom>,
+    to: Vec<GrantTo>,
+}
+
+#[derive(Serialize)]
+struct GrantFrom {
+    group: &'static str,
+    kind: &'static str,
+    namespace: String,
+}
+
+#[derive(Serialize)]
+struct GrantTo {
+    group: &'static str,
+    kind: &'static str,
+}
+
+const GROUP: &str = "gateway.networking.k8s.io";
+/// The Istio default, for redirects that name no code (the Gateway API's is 302).
+const REDIRECT_CODE: u16 = 301;
+
+// ------------------------------------------------------------------ writing
+
+impl Emitter<'_> {
+    /// Every Gateway API object of one namespace, and what they need besides.
+    pub(super) fn gateway_api(&mut self, mesh: &Mesh, ns: &model::Namespace) {
+        let name = ns.name.as_str();
+        let backends: Vec<VersionBackend<'_>> = plan::version_backends(mesh);
+        for backend in backends.iter().filter(|b| std::ptr::eq(b.namespace, ns)) {
+            self.version_service(name, backend);
+        }
+        for service in &ns.services {
+            for object in plan::mesh_routes(service) {
+                self.route_object(mesh, name, &object);
+            }
+            if self.options.sidecars {
+                self.sidecar(name, service, &backends);
+            }
+        }
+        for gateway in &ns.gateways {
+            self.kube_gateway(mesh, name, gateway);
+        }
+        self.reference_grant(mesh, ns);
+    }
+
+    fn fail(&mut self, what: String) {
+        self.error.get_or_insert(format!(
+            "the Gateway API checks let through {what} (please report this bug in meshc)"
+        ));
+    }
+
+    fn version_service(&mut self, ns: &str, backend: &VersionBackend<'_>) {
+        let service = backend.service;
+        let (app_key, app) = (&service.selector.0, &service.selector.1);
+        let selector = labels(&[(app_key, app), (&service.version_key, &backend.version.name)]);
+        let spec = ServiceSpec {
+            selector: selector.clone(),
+            ports: service
+                .ports
+                .iter()
+                .map(|p| ServicePort {
+                    name: p.name.clone(),
+                    port: p.number,
+                    target_port: p.target,
+                    protocol: if p.protocol == model::Protocol::Udp {
+                        "UDP"
+                    } else {
+                        "TCP"
+                    },
+                })
+                .collect(),
+        };
+        let metadata = self.meta(&backend.name(), ns, selector);
+        self.push(Kind::Service, Some(ns), metadata, Some(spec));
+        let policy = backend.policy();
+        if !policy.is_empty() {
+            let spec = DestinationRuleSpec {
+                host: backend.fqdn(),
+                traffic_policy: traffic_policy(&policy),
+                subsets: Vec::new(),
+            };
+            let metadata = self.meta(&backend.destination_rule(), ns, Map::new());
+            self.push(Kind::DestinationRule, Some(ns), metadata, Some(spec));
+        }
+    }
+
+    /// The Sidecar of Istio mode, which also lets the proxy reach the version Services of
+    /// the services it calls (their routes send there).
+    fn sidecar(&mut self, ns: &str, service: &model::Service, backends: &[VersionBackend<'_>]) {
+        let mut hosts = vec!["istio-system/*".to_string()];
+        for (n, h) in &service.calls {
+            hosts.push(format!("{n}/{h}"));
+            for backend in backends.iter().filter(|b| &b.service.fqdn == h) {
+                hosts.push(format!("{n}/{}", backend.fqdn()));
+            }
+        }
+        let spec = SidecarSpec {
+            workload_selector: WorkloadSelector {
+                labels: labels(&[(&service.selector.0, &service.selector.1)]),
+            },
+            egress: vec![EgressListener { hosts }],
+        };
+        let metadata = self.meta(&service.host, ns, Map::new());
+        self.push(Kind::Sidecar, Some(ns), metadata, Some(spec));
+    }
+
+    fn route_object(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>) {
+        let parent_refs = match (object.service, object.gateway) {
+            (Some(service), _) => vec![ParentRef {
+                group: Some(""),
+                kind: Some("Service"),
+                name: service.host.clone(),
+                port: object.parent_port,
+                ..ParentRef::default()
+            }],
+            (None, Some(gateway)) => gateway_parents(gateway, false),
+            (None, None) => Vec::new(),
+        };
+        if parent_refs.is_empty() {
+            return;
+        }
+        let metadata = self.meta(&object.name, ns, Map::new());
+        match object.flavor {
+            Flavor::Http => {
+                let spec = HttpRouteSpec {
+                    parent_refs,
+                    hostnames: object.hostnames.clone(),
+                    rules: self.http_rules(mesh, ns, object),
+                };
+                self.push(Kind::HttpRoute, Some(ns), metadata, Some(spec));
+            }
+            Flavor::Grpc => {
+                let spec = GrpcRouteSpec {
+                    parent_refs,
+                    rules: self.grpc_rules(mesh, ns, object),
+                };
+                self.push(Kind::GrpcRoute, Some(ns), metadata, Some(spec));
+            }
+        }
+    }
+
+    fn backend_ref(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>, d: &model::Destination) -> BackendRef {
+        let Backend { name, namespace, port } = match plan::backend(mesh, object, d) {
+            Some(b) => b,
+            None => {
+                self.fail(format!("a route to `{}` in `{}`", d.host, object.name));
+                Backend {
+                    name: String::new(),
+                    namespace: ns.to_string(),
+                    port: 0,
+                }
+            }
+        };
+        BackendRef {
+            name,
+            namespace: (namespace != ns).then_some(namespace),
+            port,
+            weight: None,
+        }
+    }
+
+    fn backend_refs(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>, route: &model::Route) -> Vec<BackendRef> {
+        let Action::Forward(list) = &route.action else { return Vec::new() };
+        list.iter()
+            .map(|d| BackendRef {
+                weight: if list.len() > 1 { d.weight } else { None },
+                ..self.backend_ref(mesh, ns, object, d)
+            })
+            .collect()
+    }
+
+    /// Header modifiers and the mirror: the filters HTTPRoutes and GRPCRoutes share.
+    fn common_filters(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>, route: &model::Route) -> Vec<Filter> {
+        let o = &route.options;
+        let mut filters = Vec::new();
+        if let Some(modifier) = header_modifier(&o.request_headers) {
+            filters.push(Filter {
+                request_header_modifier: Some(modifier),
+                ..Filter::of("RequestHeaderModifier")
+            });
+        }
+        if let Some(modifier) = header_modifier(&o.response_headers) {
+            filters.push(Filter {
+                response_header_modifier: Some(modifier),
+                ..Filter::of("ResponseHeaderModifier")
+            });
+        }
+        if let Some((d, share)) = &o.mirror {
+            let backend_ref = self.backend_ref(mesh, ns, object, d);
+            let share = match share {
+                None => None,
+                Some(p) => match plan::mirror_share(*p) {
+                    Some(s) => Some(s),
+                    None => {
+                        self.fail(format!("the mirrored share {p}%"));
+                        None
+                    }
+                },
+            };
+            filters.push(Filter {
+                request_mirror: Some(Mirror {
+                    backend_ref,
+                    percent: match share {
+                        Some(Share::Percent(p)) => Some(p),
+                        _ => None,
+                    },
+                    fraction: match share {
+                        Some(Share::Fraction(numerator, denominator)) => Some(Fraction { numerator, denominator }),
+                        _ => None,
+                    },
+                }),
+                ..Filter::of("RequestMirror")
+            });
+        }
+        filters
+    }
+
+    fn http_rules(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>) -> Vec<HttpRule> {
+        let mut rules = Vec::new();
+        for rule in &object.rules {
+            let route = rule.route;
+            let o = &route.options;
+            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Http) {
+                self.fail(format!("{what} in `{}`", object.name));
+            }
+            for group in rule.groups() {
+                // The one path rewrite of this group (groups with a rewrite hold one
+                // alternative, or none).
+                let rewrite = match &o.rewrite_uri {
+                    None => None,
+                    Some(value) => {
+                        let uri = group.first().and_then(|c| c.uri.as_ref());
+                        match plan::path_rewrite(uri, value) {
+                            Some(kind) => Some((kind, value.clone())),
+                            None => {
+                                self.fail(format!("the rewrite to `{value}` in `{}`", object.name));
+                                None
+                            }
+                        }
+                    }
+                };
+                let prefix_rewrite = matches!(rewrite, Some((PathRewrite::Prefix, _)));
+                let mut matches: Vec<HttpMatch> = group.iter().map(|c| http_match(c, prefix_rewrite)).collect();
+                if matches.is_empty() && prefix_rewrite {
+                    matches.push(http_match(&Conditions::default(), true));
+                }
+                let mut filters = self.common_filters(mesh, ns, object, route);
+                if let Action::Redirect(r) = &route.action {
+                    let (hostname, port) = match &r.authority {
+                        None => (None, None),
+                        Some(authority) => match plan::split_authority(authority) {
+                            Some((host, port)) => (Some(host), port),
+                            None => {
+                                self.fail(format!("the redirect authority `{authority}`"));
+                                (None, None)
+                            }
+                        },
+                    };
+                    filters.push(Filter {
+                        request_redirect: Some(Redirect {
+                            scheme: r.scheme.clone(),
+                            hostname,
+                            path: Some(PathModifier {
+                                kind: "ReplaceFullPath",
+                                replace_full_path: Some(r.uri.clone()),
+                                replace_prefix_match: None,
+                            }),
+                            port,
+                            status_code: r.code.unwrap_or(REDIRECT_CODE),
+                        }),
+                        ..Filter::of("RequestRedirect")
+                    });
+                }
+                if rewrite.is_some() || o.rewrite_authority.is_some() {
+                    filters.push(Filter {
+                        url_rewrite: Some(Rewrite {
+                            hostname: o.rewrite_authority.clone(),
+                            path: rewrite.map(|(kind, value)| match kind {
+                                PathRewrite::Full => PathModifier {
+                                    kind: "ReplaceFullPath",
+                                    replace_full_path: Some(value),
+                                    replace_prefix_match: None,
+                                },
+                                PathRewrite::Prefix => PathModifier {
+                                    kind: "ReplacePrefixMatch",
+                                    replace_full_path: None,
+                                    replace_prefix_match: Some(value),
+                                },
+                            }),
+                        }),
+                        ..Filter::of("URLRewrite")
+                    });
+                }
+                let timeouts = match &o.timeout {
+                    None => None,
+                    Some(t) => match plan::duration(t) {
+                        Some(request) => Some(Timeouts { request }),
+                        None => {
+                            self.fail(format!("the timeout `{t}`"));
+                            None
+                        }
+                    },
+                };
+                rules.push(HttpRule {
+                    matches,
+                    filters,
+                    backend_refs: self.backend_refs(mesh, ns, object, route),
+                    timeouts,
+                });
+            }
+        }
+        rules
+    }
+
+    fn grpc_rules(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>) -> Vec<GrpcRule> {
+        let mut rules = Vec::new();
+        for rule in &object.rules {
+            let route = rule.route;
+            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Grpc) {
+                self.fail(format!("{what} in `{}`", object.name));
+            }
+            let mut matches = Vec::new();
+            for c in &rule.alternatives {
+                let method = match plan::grpc_method(c.uri.as_ref()) {
+                    Ok(GrpcMethod::Any) => None,
+                    Ok(GrpcMethod::Service(service)) => Some(MethodMatch {
+                        kind: "Exact",
+                        service: Some(service),
+                        method: None,
+                    }),
+                    Ok(GrpcMethod::Method(service, method)) => Some(MethodMatch {
+                        kind: "Exact",
+                        service: Some(service),
+                        method: Some(method),
+                    }),
+                    Err(_) => {
+                        self.fail(format!("a gRPC path match in `{}`", object.name));
+                        None
+                    }
+                };
+                matches.push(GrpcMatch {
+                    method,
+                    headers: header_matches(c),
+                });
+            }
+            let filters = self.common_filters(mesh, ns, object, route);
+            rules.push(GrpcRule {
+                matches,
+                filters,
+                backend_refs: self.backend_refs(mesh, ns, object, route),
+            });
+        }
+        rules
+    }
+
+    fn kube_gateway(&mut self, mesh: &Mesh, ns: &str, gateway: &model::Gateway) {
+        let mut listeners = Vec::new();
+        for listener in plan::listeners(gateway) {
+            let Some(protocol) = listener.protocol else {
+                self.fail(format!("a listener of gateway `{}` on port {}", gateway.name, listener.port));
+                continue;
+            };
+            listeners.push(Listener {
+                name: listener.name,
+                hostname: listener.hostname,
+                port: listener.port,
+                protocol,
+                tls: listener.tls.map(|(mode, credential)| ListenerTls {
+                    mode,
+                    certificate_refs: credential
+                        .map(|name| SecretRef { kind: "Secret", name })
+                        .into_iter()
+                        .collect(),
+                }),
+            });
+        }
+        let spec = GatewaySpec {
+            gateway_class_name: "istio",
+            listeners,
+        };
+        let metadata = self.meta(&gateway.name, ns, Map::new());
+        self.push(Kind::KubeGateway, Some(ns), metadata, Some(spec));
+
+        for object in plan::gateway_routes(gateway) {
+            self.route_object(mesh, ns, &object);
+        }
+        let parent_refs = gateway_parents(gateway, true);
+        if !parent_refs.is_empty() {
+            let spec = HttpRouteSpec {
+                parent_refs,
+                hostnames: Vec::new(),
+                rules: vec![HttpRule {
+                    filters: vec![Filter {
+                        request_redirect: Some(Redirect {
+                            scheme: Some("https".to_string()),
+                            hostname: None,
+                            path: None,
+                            port: None,
+                            status_code: REDIRECT_CODE,
+                        }),
+                        ..Filter::of("RequestRedirect")
+                    }],
+                    ..HttpRule::default()
+                }],
+            };
+            let metadata = self.meta(&plan::redirect_route_name(gateway), ns, Map::new());
+            self.push(Kind::HttpRoute, Some(ns), metadata, Some(spec));
+        }
+    }
+
+    /// The ReferenceGrant a namespace needs: routes of other namespaces send to its
+    /// Services.
+    fn reference_grant(&mut self, mesh: &Mesh, ns: &model::Namespace) {
+        let mut from: BTreeMap<&str, BTreeSet<&'static str>> = BTreeMap::new();
+        for (route_ns, object) in plan::all_routes(mesh) {
+            if std::ptr::eq(route_ns, ns) {
+                continue;
+            }
+            let reaches = object
+                .rules
+                .iter()
+                .flat_map(|r| plan::destinations(r.route))
+                .filter_map(|d| plan::backend(mesh, &object, d))
+                .any(|b| b.namespace == ns.name);
+            if reaches {
+                from.entry(route_ns.name.as_str()).or_default().insert(object.flavor.kind());
+            }
+        }
+        for (source, kinds) in from {
+            let spec = ReferenceGrantSpec {
+                from: kinds
+                    .into_iter()
+                    .map(|kind| GrantFrom {
+                        group: GROUP,
+                        kind,
+                        namespace: source.to_string(),
+                    })
+                    .collect(),
+                to: vec![GrantTo {
+                    group: "",
+                    kind: "Service",
+                }],
+            };
+            let metadata = self.meta(&format!("routes-from-{source}"), &ns.name, Map::new());
+            self.push(Kind::ReferenceGrant, Some(&ns.name), metadata, Some(spec));
+        }
+    }
+}
+
+/// The parents of a gateway's HTTPRoutes: the whole Gateway, or, when some listeners
+/// redirect to HTTPS, the HTTP listeners that do not (`redirects: false`) or that do
+/// (`redirects: true`).
+fn gateway_parents(gateway: &model::Gateway, redirects: bool) -> Vec<ParentRef> {
+    let any_redirect = gateway.servers.iter().any(|s| s.https_redirect);
+    if !any_redirect {
+        return if redirects {
+            Vec::new()
+        } else {
+            vec![ParentRef {
+                name: gateway.name.clone(),
+                ..ParentRef::default()
+            }]
+        };
+    }
+    plan::listeners(gateway)
+        .into_iter()
+        .filter(|l| l.carries_http() && l.server.https_redirect == redirects)
+        .map(|l| ParentRef {
+            name: gateway.name.clone(),
+            section_name: Some(l.name),
+            ..ParentRef::default()
+        })
+        .collect()
+}
+
+/// What of a route this emitter has no field for (the checker refuses all of it).
+fn unwritable(route: &model::Route, alternatives: &[&Conditions], flavor: Flavor) -> Option<&'static str> {
+    let o = &route.options;
+    let prefix_or_absent = |c: &Conditions| {
+        c.headers
+            .iter()
+            .any(|(_, h)| matches!(h, HeaderMatch::Absent | HeaderMatch::Is(StringMatch::Prefix(_))))
+            || c.query.iter().any(|(_, m)| matches!(m, StringMatch::Prefix(_)))
+    };
+    let grpc = flavor == Flavor::Grpc;
+    if o.retries.is_some() {
+        Some("retries")
+    } else if o.delay.is_some() || o.abort.is_some() {
+        Some("fault injection")
+    } else if o.cors.is_some() {
+        Some("a CORS policy")
+    } else if matches!(route.action, Action::Respond { .. }) {
+        Some("a direct response")
+    } else if alternatives.iter().any(|c| c.source.is_some()) {
+        Some("a `from` condition")
+    } else if alternatives.iter().any(|c| prefix_or_absent(c)) {
+        Some("a prefix or absence match on a header or query parameter")
+    } else if grpc
+        && (o.timeout.is_some()
+            || o.rewrite_uri.is_some()
+            || o.rewrite_authority.is_some()
+            || matches!(route.action, Action::Redirect(_))
+            || alternatives.iter().any(|c| c.method.is_some() || !c.query.is_empty()))
+    {
+        Some("an HTTP-only feature on a gRPC port")
+    } else {
+        None
+    }
+}
+
+fn header_modifier(ops: &HeaderOps) -> Option<HeaderModifier> {
+    let headers = |map: &Map| -> Vec<Header> {
+        map.iter()
+            .map(|(name, value)| Header {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    };
+    (!ops.is_empty()).then(|| HeaderModifier {
+        set: headers(&ops.set),
+        add: headers(&ops.add),
+        remove: ops.remove.clone(),
+    })
+}
+
+fn value_match(name: &str, m: &StringMatch) -> ValueMatch {
+    let (kind, value) = match m {
+        StringMatch::Regex(v) => ("RegularExpression", v),
+        StringMatch::Exact(v) | StringMatch::Prefix(v) => ("Exact", v),
+    };
+    ValueMatch {
+        kind,
+        name: name.to_string(),
+        value: value.clone(),
+    }
+}
+
+fn header_matches(c: &Conditions) -> Vec<ValueMatch> {
+    c.headers
+        .iter()
+        .filter_map(|(name, h)| match h {
+            HeaderMatch::Is(m) => Some(value_match(name, m)),
+            HeaderMatch::Absent => None,
+        })
+        .collect()
+}
+
+/// One alternative as an HTTPRoute match; `explicit_path` writes the `/` prefix that a
+/// match without a path has by default (a `ReplacePrefixMatch` rewrite needs it written).
+fn http_match(c: &Conditions, explicit_path: bool) -> HttpMatch {
+    let path = match &c.uri {
+        Some(StringMatch::Exact(v)) => Some(("Exact", v.clone())),
+        Some(StringMatch::Prefix(v)) => Some(("PathPrefix", v.clone())),
+        Some(StringMatch::Regex(v)) => Some(("RegularExpression", v.clone())),
+        None => explicit_path.then(|| ("PathPrefix", "/".to_string())),
+    };
+    HttpMatch {
+        path: path.map(|(kind, value)| PathMatch { kind, value }),
+        headers: header_matches(c),
+        query_params: c.query.iter().map(|(name, m)| value_match(name, m)).collect(),
+        method: c.method.clone(),
+    }
+}

@@ -1,0 +1,507 @@
+//! The fixture harness: every folder under `tests/cases/` is a test case (see
+//! `tests/README.md`).
+//!
+//! * `ok/<name>/input.mesh` compiles with no diagnostic; its YAML is snapshotted as
+//!   `ok__<name>`.
+//! * `err/<name>/input.mesh` fails; its diagnostics, rendered without colour at width 100,
+//!   are snapshotted as `err__<name>`, and the set of codes must equal the `expect` file.
+//! * `warn/<name>/input.mesh` compiles with warnings only; the rendered warnings are
+//!   snapshotted as `warn__<name>` and the YAML as `warn__<name>__yaml`; the set of codes
+//!   must equal the `expect` file.
+//!
+//! Every case is also run through the real `meshc` binary, which must agree with the library
+//! byte for byte (YAML on stdout, the same rendering plus one summary line on stderr) and, in
+//! `--message-format json`, report the same codes.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use common::{cases, cases_dir, code_ids, meshc, parse_yaml, Case, Kind};
+use meshc::{diagnostic, Code, Diagnostic, Severity, Source};
+
+/// Runs `check` on every case of `kind`, collecting failures so that one broken case does
+/// not hide the others; fails listing them all.
+fn for_each_case(kind: Kind, check: impl Fn(&Case)) {
+    let cases = cases(kind);
+    assert!(!cases.is_empty(), "no case under tests/cases/{}", kind.folder());
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(case))) {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "(no message)".to_string());
+            failures.push(format!("── {} ──\n{message}", case.id()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        kind.folder(),
+        failures.join("\n\n")
+    );
+}
+
+/// Asserts a snapshot in the top-level `snapshots/` folder, named without the module.
+fn snapshot(case: &Case, name: &str, text: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => format!("tests/cases/{}/input.mesh", case.id()),
+    }, {
+        insta::assert_snapshot!(name.to_string(), text);
+    });
+}
+
+/// The command-line arguments for a case: its `args`, then `input.mesh`.
+fn cli_args<'a>(case: &'a Case, command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command];
+    args.extend(extra);
+    args.extend(case.args.iter().map(String::as_str));
+    args.push("input.mesh");
+    args
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Splits the binary's stderr into the rendered diagnostics and its closing summary line.
+fn split_summary(stderr: &str) -> (&str, &str) {
+    let body = stderr.strip_suffix('\n').unwrap_or(stderr);
+    match body.rfind('\n') {
+        Some(i) => (&stderr[..=i], &stderr[i + 1..]),
+        None => ("", stderr),
+    }
+}
+
+/// The codes the binary reports in `--message-format json`, checking the shape of each item.
+fn cli_json_codes(case: &Case) -> (Option<i32>, BTreeSet<String>) {
+    let out = meshc(&case.dir, &cli_args(case, "check", &["--message-format", "json"]));
+    assert!(
+        out.stdout.is_empty(),
+        "`meshc check` wrote to stdout:\n{}",
+        stdout(&out)
+    );
+    let text = stderr(&out);
+    let items: serde_json::Value = if text.trim().is_empty() {
+        serde_json::Value::Array(Vec::new())
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{text}"))
+    };
+    let items = items
+        .as_array()
+        .unwrap_or_else(|| panic!("JSON is not an array:\n{text}"));
+    let mut codes = BTreeSet::new();
+    for item in items {
+        let code = item["code"].as_str().unwrap_or_else(|| panic!("no code in {item}"));
+        assert!(
+            item["location"]["line"].as_u64().is_some_and(|l| l >= 1),
+            "no line in {item}"
+        );
+        assert!(
+            item["location"]["column"].as_u64().is_some_and(|c| c >= 1),
+            "no column in {item}"
+        );
+        codes.insert(code.to_string());
+    }
+    (out.status.code(), codes)
+}
+
+/// Properties every list of diagnostics must have.
+fn check_diagnostics(diagnostics: &[Diagnostic], sources: &[Source]) {
+    let keys: Vec<(usize, usize)> = diagnostics
+        .iter()
+        .map(|d| (d.primary.span.source, d.primary.span.start))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "diagnostics are not sorted by file and position");
+    for (i, d) in diagnostics.iter().enumerate() {
+        let source = sources.get(d.primary.span.source).unwrap_or_else(|| {
+            panic!(
+                "{} points into source #{} which does not exist",
+                d.code.id(),
+                d.primary.span.source
+            )
+        });
+        assert!(
+            d.primary.span.start <= d.primary.span.end && d.primary.span.end <= source.text.len(),
+            "{} `{}` has a span outside its source",
+            d.code.id(),
+            d.message
+        );
+        assert!(!d.message.trim().is_empty(), "{} has no message", d.code.id());
+        for label in &d.secondary {
+            let text_len = sources.get(label.span.source).map_or(0, |s| s.text.len());
+            assert!(
+                label.span.end <= text_len,
+                "{} has a note outside its source",
+                d.code.id()
+            );
+        }
+        // A duplicate's note shows the first declaration: it comes before the repeat.
+        if d.code == Code::Duplicate {
+            for label in d.secondary.iter().filter(|l| l.span.source == d.primary.span.source) {
+                assert!(
+                    label.span.start < d.primary.span.start,
+                    "M2003 `{}`: the note `{}` (byte {}) should point at the first declaration, before \
+                     the repeat (byte {})",
+                    d.message,
+                    label.text,
+                    label.span.start,
+                    d.primary.span.start
+                );
+            }
+        }
+        assert!(
+            !diagnostics[..i].contains(d),
+            "{} `{}` is reported twice",
+            d.code.id(),
+            d.message
+        );
+        // One mistake, one report: the same finding on the same token, with other notes, is a
+        // repeat.
+        if diagnostics[..i]
+            .iter()
+            .any(|e| e.code == d.code && e.primary.span == d.primary.span && e.message == d.message)
+        {
+            panic!(
+                "{} `{}` is reported twice on the same token (byte {}), with different notes",
+                d.code.id(),
+                d.message,
+                d.primary.span.start
+            );
+        }
+    }
+}
+
+#[test]
+fn ok_cases() {
+    for_each_case(Kind::Ok, |case| {
+        assert!(case.expect.is_none(), "an ok case has no `expect` file");
+        assert!(
+            case.missing_imports.is_empty(),
+            "imports not found: {:?}",
+            case.missing_imports
+        );
+        let output = match meshc::compile(&case.sources, &case.options) {
+            Ok(output) => output,
+            Err(failure) => panic!(
+                "expected no error, got:\n{}",
+                diagnostic::render(&failure.diagnostics, &case.sources, 100)
+            ),
+        };
+        assert!(
+            output.warnings.is_empty(),
+            "an ok case must compile without warnings (move it to warn/), got:\n{}",
+            diagnostic::render(&output.warnings, &case.sources, 100)
+        );
+        let yaml = output.to_yaml();
+        snapshot(case, &case.snapshot_name(), &yaml);
+
+        // The stream reads back, one value per document, agreeing with the document list.
+        let values = parse_yaml(&yaml);
+        assert_eq!(
+            values.len(),
+            output.documents.len(),
+            "documents in the YAML vs Output.documents"
+        );
+        for (value, doc) in values.iter().zip(&output.documents) {
+            assert_eq!(value["apiVersion"].as_str(), Some(doc.api_version.as_str()));
+            assert_eq!(value["kind"].as_str(), Some(doc.kind.as_str()));
+            assert_eq!(value["metadata"]["name"].as_str(), Some(doc.name.as_str()));
+            assert_eq!(
+                value["metadata"].get("namespace").and_then(|v| v.as_str()),
+                doc.namespace.as_deref()
+            );
+            assert!(doc.yaml.ends_with('\n') && !doc.yaml.starts_with("---"), "{}", doc.yaml);
+        }
+
+        let out = meshc(&case.dir, &cli_args(case, "build", &[]));
+        assert_eq!(out.status.code(), Some(0), "`meshc build` failed:\n{}", stderr(&out));
+        assert_eq!(stdout(&out), yaml, "`meshc build` printed other YAML than the library");
+        assert_eq!(stderr(&out), "", "`meshc build` wrote to stderr");
+    });
+}
+
+#[test]
+fn err_cases() {
+    for_each_case(Kind::Err, |case| {
+        let expect = case
+            .expect
+            .as_ref()
+            .expect("an err case has an `expect` file listing its codes");
+        let human = meshc(&case.dir, &cli_args(case, "build", &[]));
+        assert_eq!(
+            human.status.code(),
+            Some(1),
+            "`meshc build` exit status; stderr:\n{}",
+            stderr(&human)
+        );
+        assert_eq!(stdout(&human), "", "`meshc build` printed manifests despite errors");
+        let human_stderr = stderr(&human);
+        let (cli_rendered, summary) = split_summary(&human_stderr);
+        assert!(
+            summary.starts_with("meshc: ") && summary.contains("error"),
+            "summary line: {summary:?}"
+        );
+
+        let rendered = if case.missing_imports.is_empty() {
+            let diagnostics = match meshc::compile(&case.sources, &case.options) {
+                Ok(output) => panic!("expected errors, but it compiled into:\n{}", output.to_yaml()),
+                Err(failure) => failure.diagnostics,
+            };
+            assert!(
+                diagnostics.iter().any(Diagnostic::is_error),
+                "no error among the diagnostics"
+            );
+            let rendered = diagnostic::render(&diagnostics, &case.sources, 100);
+            // The snapshot first, so that a review always sees what users would see.
+            snapshot(case, &case.snapshot_name(), &rendered);
+            check_diagnostics(&diagnostics, &case.sources);
+            assert_eq!(
+                code_ids(&diagnostics),
+                *expect,
+                "the codes produced (left) differ from `expect` (right); rendered:\n{rendered}"
+            );
+            assert_eq!(
+                cli_rendered, rendered,
+                "the binary rendered other diagnostics than the library"
+            );
+            rendered
+        } else {
+            // Only the command line loads imports; the case stands on its output alone.
+            snapshot(case, &case.snapshot_name(), cli_rendered);
+            cli_rendered.to_string()
+        };
+        assert!(!rendered.contains('\u{1b}'), "colour escapes in the rendering");
+
+        let (status, json_codes) = cli_json_codes(case);
+        assert_eq!(status, Some(1), "`meshc check --message-format json` exit status");
+        assert_eq!(
+            json_codes, *expect,
+            "codes in `--message-format json` (left) differ from `expect` (right)"
+        );
+    });
+}
+
+#[test]
+fn warn_cases() {
+    for_each_case(Kind::Warn, |case| {
+        let expect = case
+            .expect
+            .as_ref()
+            .expect("a warn case has an `expect` file listing its codes");
+        assert!(
+            case.missing_imports.is_empty(),
+            "imports not found: {:?}",
+            case.missing_imports
+        );
+        let output = match meshc::compile(&case.sources, &case.options) {
+            Ok(output) => output,
+            Err(failure) => panic!(
+                "a warn case must compile, got:\n{}",
+                diagnostic::render(&failure.diagnostics, &case.sources, 100)
+            ),
+        };
+        assert!(!output.warnings.is_empty(), "no warning: move this case to ok/");
+        assert!(output.warnings.iter().all(|w| w.severity == Severity::Warning));
+        let rendered = diagnostic::render(&output.warnings, &case.sources, 100);
+        let yaml = output.to_yaml();
+        snapshot(case, &case.snapshot_name(), &rendered);
+        snapshot(case, &format!("{}__yaml", case.snapshot_name()), &yaml);
+        check_diagnostics(&output.warnings, &case.sources);
+        assert_eq!(
+            code_ids(&output.warnings),
+            *expect,
+            "the codes produced (left) differ from `expect` (right); rendered:\n{rendered}"
+        );
+        assert_eq!(parse_yaml(&yaml).len(), output.documents.len());
+
+        let out = meshc(&case.dir, &cli_args(case, "build", &[]));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "warnings must not fail `meshc build`:\n{}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), yaml, "`meshc build` printed other YAML than the library");
+        let err = stderr(&out);
+        let (cli_rendered, summary) = split_summary(&err);
+        assert_eq!(
+            cli_rendered, rendered,
+            "the binary rendered other warnings than the library"
+        );
+        assert!(
+            summary.starts_with("meshc: ") && summary.contains("warning"),
+            "summary line: {summary:?}"
+        );
+
+        let (status, json_codes) = cli_json_codes(case);
+        assert_eq!(status, Some(0), "`meshc check --message-format json` exit status");
+        assert_eq!(
+            json_codes, *expect,
+            "codes in `--message-format json` (left) differ from `expect` (right)"
+        );
+    });
+}
+
+/// The codes a case actually produces: from the library, or from the binary for a case only
+/// the command line can load.
+fn produced(case: &Case) -> BTreeSet<String> {
+    if !case.missing_imports.is_empty() {
+        return cli_json_codes(case).1;
+    }
+    match meshc::compile(&case.sources, &case.options) {
+        Ok(output) => code_ids(&output.warnings),
+        Err(failure) => code_ids(&failure.diagnostics),
+    }
+}
+
+#[test]
+fn every_code_is_produced_by_a_case() {
+    let mut by_code: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for kind in [Kind::Err, Kind::Warn] {
+        for case in cases(kind) {
+            for code in produced(&case) {
+                by_code.entry(code).or_default().push(case.id());
+            }
+        }
+    }
+    let missing: Vec<String> = Code::ALL
+        .iter()
+        .filter(|c| !by_code.contains_key(c.id()))
+        .map(|c| format!("{} {}", c.id(), c.name()))
+        .collect();
+    assert!(missing.is_empty(), "no err or warn case produces: {missing:?}");
+}
+
+#[test]
+fn every_warning_code_has_a_warn_case() {
+    // A code raised as a warning needs a case where compilation still succeeds, so that the
+    // YAML written despite the warning is reviewed too.
+    let mut severities: BTreeMap<String, BTreeSet<Kind>> = BTreeMap::new();
+    for kind in [Kind::Err, Kind::Warn] {
+        for case in cases(kind) {
+            if !case.missing_imports.is_empty() {
+                continue;
+            }
+            let diagnostics = match meshc::compile(&case.sources, &case.options) {
+                Ok(output) => output.warnings,
+                Err(failure) => failure.diagnostics,
+            };
+            for d in diagnostics {
+                let k = if d.is_error() { Kind::Err } else { Kind::Warn };
+                severities.entry(d.code.id().to_string()).or_default().insert(k);
+            }
+        }
+    }
+    let warn_codes: Vec<&String> = severities
+        .iter()
+        .filter(|(_, k)| k.contains(&Kind::Warn))
+        .map(|(c, _)| c)
+        .collect();
+    let warn_case_codes: BTreeSet<String> = cases(Kind::Warn).iter().flat_map(produced).collect();
+    for code in warn_codes {
+        assert!(warn_case_codes.contains(code), "warning {code} has no case under warn/");
+    }
+}
+
+#[test]
+fn case_folders_are_well_formed() {
+    let known_kinds: BTreeSet<&str> = Kind::ALL.iter().map(|k| k.folder()).collect();
+    for entry in std::fs::read_dir(cases_dir()).expect("tests/cases exists") {
+        let path = entry.expect("readable").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            path.is_dir() && known_kinds.contains(name.as_str()),
+            "unexpected tests/cases/{name}: only ok/, err/ and warn/ belong here"
+        );
+    }
+    let valid: BTreeSet<String> = common::all_code_ids();
+    for kind in Kind::ALL {
+        for case in cases(kind) {
+            let name_ok = case
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            assert!(
+                name_ok,
+                "case {}: folder names are lowercase letters, digits and `-`",
+                case.id()
+            );
+            match (kind, &case.expect) {
+                (Kind::Ok, Some(_)) => panic!("case {}: ok cases have no `expect` file", case.id()),
+                (Kind::Err | Kind::Warn, None) => panic!("case {}: no `expect` file", case.id()),
+                (_, Some(expect)) => {
+                    assert!(!expect.is_empty(), "case {}: empty `expect` file", case.id());
+                    for code in expect {
+                        assert!(
+                            valid.contains(code),
+                            "case {}: `{code}` in `expect` is not a code",
+                            case.id()
+                        );
+                    }
+                }
+                _ => {}
+            }
+            for entry in std::fs::read_dir(&case.dir).expect("readable case folder") {
+                let file = entry.expect("readable").file_name().to_string_lossy().into_owned();
+                let used = file == "input.mesh"
+                    || file == "args"
+                    || file == "expect"
+                    || case.sources.iter().any(|s| s.name == file)
+                    || case.missing_imports.contains(&file);
+                assert!(
+                    used,
+                    "case {}: stray file `{file}` (neither input, args, expect, an import nor a vars file)",
+                    case.id()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_orphan_snapshots() {
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    for kind in Kind::ALL {
+        for case in cases(kind) {
+            expected.insert(case.snapshot_name());
+            if kind == Kind::Warn {
+                expected.insert(format!("{}__yaml", case.snapshot_name()));
+            }
+        }
+    }
+    let dir = common::root().join("snapshots");
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("snapshots/ exists") {
+        let file = entry.expect("readable").file_name().to_string_lossy().into_owned();
+        let Some(stem) = file.strip_suffix(".snap") else {
+            continue;
+        };
+        let ours = ["ok__", "err__", "warn__"].iter().any(|p| stem.starts_with(p));
+        if ours && !expected.contains(stem) {
+            orphans.push(file);
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "snapshots without a case (delete them): {orphans:?}"
+    );
+}

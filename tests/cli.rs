@@ -1,0 +1,529 @@
+//! The `meshc` binary: exit statuses (0 ok, 1 input errors, 2 usage or I/O trouble), what
+//! goes to stdout (manifests) and stderr (diagnostics), and the `explain` pages.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{compile_ok, parse_yaml, read, root};
+use meshc::{ApiVersion, Code, Options};
+
+const SEED: &str = "examples/hybrid-hello.mesh";
+
+/// A fresh, empty folder for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("folder");
+    }
+    std::fs::write(path, bytes).expect("write fixture");
+}
+
+/// Runs the binary in `dir`; never accepts a panic.
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let out = common::meshc(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "meshc {args:?} panicked:\n{err}");
+    assert!(!err.contains("panicked"), "meshc {args:?} panicked:\n{err}");
+    assert!(out.status.code().is_some(), "meshc {args:?} was killed by a signal");
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn status(out: &Output) -> i32 {
+    out.status.code().expect("an exit status")
+}
+
+const UNKNOWN_SERVICE: &str = "namespace shop {
+  service web {
+    port http 8080
+    calls nope
+    pod v1 image \"registry.example.com/web:1.0\"
+  }
+}
+";
+
+const WARNING_ONLY: &str = "namespace shop {
+  service web {
+    port http 8080
+    pod v1 image \"registry.example.com/web:1.0\"
+    pod v2 image \"registry.example.com/web:2.0\"
+    route { v1 90% v2 10% }
+  }
+  gateway edge {
+    listen http 80
+    route prefix \"/web\" -> web
+  }
+}
+";
+
+#[test]
+fn build_prints_the_yaml_and_exits_0() {
+    let out = run(&root(), &["build", SEED]);
+    assert_eq!(status(&out), 0, "stderr:\n{}", stderr(&out));
+    let expected = compile_ok(&read(&root().join(SEED)), &Options::default()).to_yaml();
+    assert_eq!(stdout(&out), expected, "the binary prints what the library writes");
+    assert!(stdout(&out).starts_with("---\n") && stdout(&out).ends_with('\n'));
+    assert_eq!(stderr(&out), "", "nothing on stderr when all is well");
+}
+
+#[test]
+fn build_and_check_with_an_input_error_exit_1_with_nothing_on_stdout() {
+    let dir = scratch("input_error");
+    write(&dir, "bad.mesh", UNKNOWN_SERVICE);
+    for command in ["build", "check"] {
+        let out = run(&dir, &[command, "bad.mesh"]);
+        assert_eq!(status(&out), 1, "{command}: stderr:\n{}", stderr(&out));
+        assert_eq!(stdout(&out), "", "{command}: no manifests when the input is wrong");
+        let err = stderr(&out);
+        assert!(err.contains("M2001"), "{command}: the code is shown:\n{err}");
+        assert!(
+            err.contains("bad.mesh:4:11"),
+            "{command}: file, line and column are shown:\n{err}"
+        );
+        assert!(err.contains("nope"), "{command}: the offending name is shown:\n{err}");
+        assert!(
+            !err.contains('\u{1b}'),
+            "{command}: no colour escapes when stderr is not a terminal"
+        );
+    }
+}
+
+#[test]
+fn check_prints_nothing_on_stdout() {
+    let out = run(&root(), &["check", SEED]);
+    assert_eq!(status(&out), 0, "stderr:\n{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    let dir = scratch("missing_file");
+    for command in ["build", "check"] {
+        let out = run(&dir, &[command, "does-not-exist.mesh"]);
+        assert_eq!(status(&out), 2, "{command}");
+        assert_eq!(stdout(&out), "");
+        assert!(
+            stderr(&out).contains("does-not-exist.mesh"),
+            "{command}: the path is named:\n{}",
+            stderr(&out)
+        );
+    }
+    // One missing file among good ones is still trouble, and nothing is printed.
+    let out = run(&root(), &["build", SEED, "does-not-exist.mesh"]);
+    assert_eq!(status(&out), 2);
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["build", "--frobnicate", SEED],
+        &["build", "--api", "v2", SEED],
+        &["build", "--message-format", "xml", SEED],
+        &["build"],
+        &["frobnicate", SEED],
+        &[],
+    ];
+    for args in cases {
+        let out = run(&root(), args);
+        assert_eq!(status(&out), 2, "meshc {args:?}; stderr:\n{}", stderr(&out));
+        assert_eq!(stdout(&out), "", "meshc {args:?} prints usage errors on stderr only");
+        assert!(!stderr(&out).is_empty(), "meshc {args:?} says what is wrong");
+    }
+}
+
+#[test]
+fn help_and_version_exit_0_on_stdout() {
+    let out = run(&root(), &["--help"]);
+    assert_eq!(status(&out), 0);
+    for command in ["build", "check", "explain"] {
+        assert!(
+            stdout(&out).contains(command),
+            "--help lists `{command}`:\n{}",
+            stdout(&out)
+        );
+    }
+    let out = run(&root(), &["--version"]);
+    assert_eq!(status(&out), 0);
+    assert!(stdout(&out).contains(env!("CARGO_PKG_VERSION")), "{}", stdout(&out));
+}
+
+#[test]
+fn json_diagnostics_carry_code_line_and_column() {
+    let dir = scratch("json");
+    let text = "namespace shop {
+  service web {
+    port htp 8080
+    calls nope
+    pod v1 image \"registry.example.com/web:1.0\"
+  }
+}
+";
+    write(&dir, "bad.mesh", text);
+    let out = run(&dir, &["check", "--message-format", "json", "bad.mesh"]);
+    assert_eq!(status(&out), 1);
+    assert_eq!(stdout(&out), "");
+    let value: serde_json::Value =
+        serde_json::from_str(&stderr(&out)).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", stderr(&out)));
+    let items = value.as_array().expect("a JSON array");
+    let found: Vec<(String, String, u64, u64, String)> = items
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code").to_string(),
+                d["severity"].as_str().expect("severity").to_string(),
+                d["location"]["line"].as_u64().expect("line"),
+                d["location"]["column"].as_u64().expect("column"),
+                d["location"]["file"].as_str().expect("file").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("M3004".into(), "error".into(), 3, 10, "bad.mesh".into()),
+            ("M2001".into(), "error".into(), 4, 11, "bad.mesh".into()),
+        ]
+    );
+    for item in items {
+        assert!(item["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            item["name"].as_str().is_some_and(|n| n.parse::<Code>().is_ok()),
+            "{item}"
+        );
+    }
+
+    // With the human format on the same input, the same two codes, and no JSON.
+    let human = run(&dir, &["check", "bad.mesh"]);
+    assert!(serde_json::from_str::<serde_json::Value>(&stderr(&human)).is_err());
+    assert!(stderr(&human).contains("M3004") && stderr(&human).contains("M2001"));
+
+    // A clean run in JSON prints no diagnostic (an empty array, or nothing).
+    let clean = run(&root(), &["check", "--message-format", "json", SEED]);
+    assert_eq!(status(&clean), 0);
+    let err = stderr(&clean);
+    if !err.trim().is_empty() {
+        let v: serde_json::Value = serde_json::from_str(&err).unwrap_or_else(|e| panic!("not JSON ({e}):\n{err}"));
+        assert_eq!(v, serde_json::json!([]));
+    }
+}
+
+#[test]
+fn warnings_do_not_fail_the_build() {
+    let dir = scratch("warnings");
+    write(&dir, "warn.mesh", WARNING_ONLY);
+    let out = run(&dir, &["build", "warn.mesh"]);
+    assert_eq!(status(&out), 0, "stderr:\n{}", stderr(&out));
+    let expected = compile_ok(WARNING_ONLY, &Options::default()).to_yaml();
+    assert_eq!(stdout(&out), expected);
+    assert!(stderr(&out).contains("M3018"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    let out = run(&dir, &["check", "--message-format", "json", "warn.mesh"]);
+    assert_eq!(status(&out), 0);
+    let value: serde_json::Value = serde_json::from_str(&stderr(&out)).expect("JSON");
+    assert_eq!(value[0]["code"], "M3018");
+    assert_eq!(value[0]["severity"], "warning");
+}
+
+#[test]
+fn explain_prints_the_page() {
+    let page = read(&root().join("docs/codes/M3011.md"));
+    for spelling in ["M3011", "m3011", "label-mismatch"] {
+        let out = run(&root(), &["explain", spelling]);
+        assert_eq!(status(&out), 0, "explain {spelling}");
+        assert_eq!(stdout(&out), page, "explain {spelling} prints docs/codes/M3011.md");
+        assert_eq!(stderr(&out), "");
+    }
+}
+
+#[test]
+fn explain_an_unknown_code_exits_2() {
+    for code in ["M9999", "M30111", "label", ""] {
+        let out = run(&root(), &["explain", code]);
+        assert_eq!(status(&out), 2, "explain {code:?}");
+        assert_eq!(stdout(&out), "");
+        assert!(!stderr(&out).is_empty());
+    }
+}
+
+#[test]
+fn explain_without_a_code_lists_every_code() {
+    let out = run(&root(), &["explain"]);
+    assert_eq!(status(&out), 0);
+    let text = stdout(&out);
+    for code in Code::ALL {
+        let line = text
+            .lines()
+            .find(|l| l.contains(code.id()))
+            .unwrap_or_else(|| panic!("{} is not listed:\n{text}", code.id()));
+        assert!(
+            line.contains(code.name()),
+            "{} is listed with its name: {line}",
+            code.id()
+        );
+    }
+    assert_eq!(
+        text.lines().filter(|l| !l.trim().is_empty()).count(),
+        Code::ALL.len(),
+        "one line per code:\n{text}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_input_error() {
+    let dir = scratch("not_utf8");
+    let mut bytes = b"namespace shop {\n  service web {\n    port http 8080\n    pod v1 image \"caf".to_vec();
+    bytes.extend([0xE9, 0xFF]);
+    bytes.extend(b"\"\n  }\n}\n");
+    write(&dir, "latin1.mesh", &bytes);
+    let out = run(&dir, &["build", "latin1.mesh"]);
+    assert_eq!(status(&out), 1, "stderr:\n{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(err.contains("M1001") && err.contains("UTF-8"), "{err}");
+
+    let out = run(&dir, &["check", "--message-format", "json", "latin1.mesh"]);
+    assert_eq!(status(&out), 1);
+    let value: serde_json::Value = serde_json::from_str(&stderr(&out)).expect("JSON");
+    assert_eq!(value.as_array().map(Vec::len), Some(1), "{value}");
+    assert_eq!(value[0]["code"], "M1001");
+    assert_eq!(value[0]["location"]["line"], 4, "the first bad byte's line");
+    assert_eq!(value[0]["location"]["column"], 22, "the first bad byte's column");
+}
+
+#[test]
+fn odd_files_never_crash() {
+    let dir = scratch("odd_files");
+    let files: &[(&str, &[u8])] = &[
+        ("empty.mesh", b""),
+        ("blank.mesh", b"\n\n   \n\t\n"),
+        ("comment.mesh", b"# only a comment"),
+        ("nul.mesh", b"namespace a {\0}"),
+        (
+            "nul-in-string.mesh",
+            b"namespace a { service s { port http 80 pod v1 image \"x\0y\" } }",
+        ),
+        ("bom.mesh", "\u{feff}namespace a { }".as_bytes()),
+        (
+            "crlf.mesh",
+            b"namespace a {\r\n  service s {\r\n    port http 80\r\n    pod v1 image \"x\"\r\n  }\r\n}\r\n",
+        ),
+        ("deep.mesh", &[b'{'; 10_000]),
+        (
+            "unicode.mesh",
+            "namespace ä { service ß { port http 80 pod v1 image \"😀\" } }".as_bytes(),
+        ),
+        (
+            "control.mesh",
+            b"namespace a { service s { port http 80 pod v1 image \"\x07\x1b[31m\" } }",
+        ),
+    ];
+    for (name, bytes) in files {
+        write(&dir, name, bytes);
+        for command in ["build", "check"] {
+            let out = run(&dir, &[command, name]);
+            let code = status(&out);
+            assert!(
+                code == 0 || code == 1,
+                "meshc {command} {name} exited {code}:\n{}",
+                stderr(&out)
+            );
+            if code == 1 {
+                assert_eq!(stdout(&out), "", "{name}: no manifests with errors");
+                assert!(
+                    stderr(&out).contains("M1"),
+                    "{name}: a reading error is reported:\n{}",
+                    stderr(&out)
+                );
+            }
+        }
+    }
+    // An empty file is an empty mesh: nothing to write, nothing wrong.
+    let out = run(&dir, &["build", "empty.mesh"]);
+    assert_eq!(status(&out), 0);
+    assert_eq!(stdout(&out), "");
+    // A string may hold any character: control characters come out escaped.
+    let out = run(&dir, &["build", "control.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains('\u{1b}'),
+        "control characters must be escaped in YAML"
+    );
+    let docs = parse_yaml(&stdout(&out));
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "\u{7}\u{1b}[31m"
+    );
+}
+
+#[test]
+fn api_version_and_cluster_domain_options() {
+    let source = read(&root().join(SEED));
+    for (flag, api) in [
+        ("v1", ApiVersion::V1),
+        ("v1beta1", ApiVersion::V1beta1),
+        ("v1alpha3", ApiVersion::V1alpha3),
+    ] {
+        let out = run(
+            &root(),
+            &["build", "--api", flag, "--cluster-domain", "corp.example", SEED],
+        );
+        assert_eq!(status(&out), 0);
+        let options = Options {
+            api,
+            cluster_domain: "corp.example".to_string(),
+            ..Options::default()
+        };
+        assert_eq!(stdout(&out), compile_ok(&source, &options).to_yaml(), "--api {flag}");
+        assert!(stdout(&out).contains(&format!("apiVersion: networking.istio.io/{flag}\n")));
+        assert!(stdout(&out).contains("hello2-svc.hybrid-hello.svc.corp.example"));
+        assert!(!stdout(&out).contains("cluster.local"));
+    }
+}
+
+#[test]
+fn several_files_make_one_mesh() {
+    let dir = scratch("several_files");
+    write(
+        &dir,
+        "a.mesh",
+        "namespace shop {\n  service web {\n    port http 8080\n    calls api via env API\n    pod v1 image \"web:1\"\n  }\n}\n",
+    );
+    write(
+        &dir,
+        "b.mesh",
+        "namespace shop {\n  service api {\n    port http 9000\n    pod v1 image \"api:1\"\n  }\n}\n",
+    );
+    let out = run(&dir, &["build", "a.mesh", "b.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("value: api.shop.svc.cluster.local"),
+        "{}",
+        stdout(&out)
+    );
+    // The order of the files does not matter.
+    let swapped = run(&dir, &["build", "b.mesh", "a.mesh"]);
+    assert_eq!(stdout(&swapped), stdout(&out));
+
+    // A duplicate across files names both files.
+    write(
+        &dir,
+        "c.mesh",
+        "namespace shop {\n  service api {\n    port http 9001\n    pod v1 image \"api:2\"\n  }\n}\n",
+    );
+    let out = run(&dir, &["check", "a.mesh", "b.mesh", "c.mesh"]);
+    assert_eq!(status(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("M2003"), "{err}");
+    assert!(
+        err.contains("b.mesh") && err.contains("c.mesh"),
+        "both files are named:\n{err}"
+    );
+}
+
+#[test]
+fn a_directory_stands_for_its_mesh_files() {
+    let dir = scratch("directory");
+    write(
+        &dir,
+        "mesh/a.mesh",
+        "namespace shop {\n  service web {\n    port http 8080\n    calls api\n    pod v1 image \"web:1\"\n  }\n}\n",
+    );
+    write(
+        &dir,
+        "mesh/sub/b.mesh",
+        "namespace shop {\n  service api {\n    port http 9000\n    pod v1 image \"api:1\"\n  }\n}\n",
+    );
+    write(&dir, "mesh/notes.txt", "not a mesh file");
+    let from_dir = run(&dir, &["build", "mesh"]);
+    assert_eq!(status(&from_dir), 0, "{}", stderr(&from_dir));
+    let from_files = run(&dir, &["build", "mesh/a.mesh", "mesh/sub/b.mesh"]);
+    assert_eq!(stdout(&from_dir), stdout(&from_files));
+
+    std::fs::create_dir_all(dir.join("nothing")).expect("folder");
+    let out = run(&dir, &["build", "nothing"]);
+    assert_eq!(status(&out), 2, "a folder without .mesh files is trouble");
+}
+
+#[test]
+fn imports_are_read_relative_to_the_importing_file() {
+    let dir = scratch("imports");
+    write(&dir, "mesh/main.mesh", "import \"lib/api.mesh\"\nnamespace shop {\n  service web {\n    port http 8080\n    calls api\n    pod v1 image \"web:1\"\n  }\n}\n");
+    write(
+        &dir,
+        "mesh/lib/api.mesh",
+        "namespace shop {\n  service api {\n    port http 9000\n    pod v1 image \"api:1\"\n  }\n}\n",
+    );
+    let out = run(&dir, &["build", "mesh/main.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("name: api-v1"),
+        "the imported service is compiled"
+    );
+
+    write(&dir, "broken.mesh", "import \"missing.mesh\"\nnamespace shop { }\n");
+    let out = run(&dir, &["build", "broken.mesh"]);
+    assert_eq!(status(&out), 1, "a missing import is an input error:\n{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("M2010"), "{}", stderr(&out));
+}
+
+#[test]
+fn variables_from_the_command_line_and_vars_files() {
+    let dir = scratch("variables");
+    write(&dir, "vars.mesh", "namespace shop {\n  service web {\n    port http 8080\n    pod v1 image \"web:${TAG}\"\n    vm v2 at ${VM}\n  }\n}\n");
+    write(&dir, "site.env", "# site\nexport VM=10.1.2.3\nTAG=\"1.0\"\n");
+    let out = run(&dir, &["build", "--vars", "site.env", "--var", "TAG=2.0", "vars.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("image: \"web:2.0\""),
+        "--var overrides the vars file:\n{text}"
+    );
+    assert!(text.contains("address: \"10.1.2.3\""), "{text}");
+
+    let out = run(&dir, &["build", "--var", "TAG=2.0", "vars.mesh"]);
+    assert_eq!(status(&out), 1);
+    assert!(
+        stderr(&out).contains("M2008"),
+        "an undefined variable:\n{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+
+    let out = run(&dir, &["build", "--vars", "missing.env", "vars.mesh"]);
+    assert_eq!(status(&out), 2, "a vars file that cannot be read is trouble");
+}
+
+#[test]
+fn dump_prints_the_stages() {
+    for stage in ["ast", "model"] {
+        let out = run(&root(), &["dump", stage, SEED]);
+        assert_eq!(status(&out), 0, "dump {stage}: {}", stderr(&out));
+        assert!(stdout(&out).contains("hello2"), "dump {stage}");
+    }
+    let dir = scratch("dump");
+    write(&dir, "bad.mesh", UNKNOWN_SERVICE);
+    let out = run(&dir, &["dump", "model", "bad.mesh"]);
+    assert_eq!(status(&out), 1);
+    assert!(stderr(&out).contains("M2001"));
+}
