@@ -289,18 +289,48 @@ pub struct StrMatch {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     /// `prefix "/a"`, `exact "/a"`, `regex "/a.*"`
-    Uri { kind: Name, value: Str },
+    Uri {
+        kind: Name,
+        value: Str,
+    },
     /// `header NAME ...`; `matcher` is `None` for `absent`.
-    Header { name: Name, matcher: Option<StrMatch>, span: Span },
-    Query { name: Name, matcher: StrMatch, span: Span },
-    Method { value: Str, span: Span },
-    Port { number: Number, span: Span },
+    Header {
+        name: Name,
+        matcher: Option<StrMatch>,
+        span: Span,
+    },
+    Query {
+        name: Name,
+        matcher: StrMatch,
+        span: Span,
+    },
+    Method {
+        value: Str,
+        span: Span,
+    },
+    Port {
+        number: Number,
+        span: Span,
+    },
     /// `from service [version]`
-    From { service: Name, version: Option<Name>, span: Span },
-    Sni { value: Str, span: Span },
-    Host { value: Str, span: Span },
+    From {
+        service: Name,
+        version: Option<Name>,
+        span: Span,
+    },
+    Sni {
+        value: Str,
+        span: Span,
+    },
+    Host {
+        value: Str,
+        span: Span,
+    },
     /// An unknown `word "value"`.
-    Other { kind: Name, value: Str },
+    Other {
+        kind: Name,
+        value: Str,
+    },
 }
 
 impl Condition {
@@ -327,7 +357,11 @@ pub enum Action {
     /// `redirect "/new"`
     Redirect { uri: Str, span: Span },
     /// `respond 503 "body"`
-    Respond { status: Number, body: Option<Str>, span: Span },
+    Respond {
+        status: Number,
+        body: Option<Str>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

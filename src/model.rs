@@ -293,7 +293,10 @@ impl RouteKind {
         match self {
             RouteKind::Http => protocol.is_http(),
             RouteKind::Tls => matches!(protocol, Protocol::Tls | Protocol::Https),
-            RouteKind::Tcp => matches!(protocol, Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis),
+            RouteKind::Tcp => matches!(
+                protocol,
+                Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis
+            ),
         }
     }
 

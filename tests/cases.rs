@@ -186,6 +186,205 @@ fn check_diagnostics(diagnostics: &[Diagnostic], sources: &[Source]) {
     }
 }
 
+// ------------------------------------------------------------------ what the manifests mean
+
+fn text<'v>(value: &'v serde_yaml::Value, key: &str) -> &'v str {
+    value.get(key).and_then(serde_yaml::Value::as_str).unwrap_or_default()
+}
+
+fn seq(value: &serde_yaml::Value) -> &[serde_yaml::Value] {
+    value.as_sequence().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn labels(value: &serde_yaml::Value) -> BTreeMap<String, String> {
+    value
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A host routes may name: its ports, and for a Service its namespace and selector.
+type Host = (Vec<u64>, Option<(String, BTreeMap<String, String>)>);
+
+fn selects(workload: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> bool {
+    wanted.iter().all(|(k, v)| workload.get(k) == Some(v))
+}
+
+/// Checks that the objects fit together as Kubernetes and Istio will read them: every
+/// Service and subset selects a workload, Deployments select their own pods, every route
+/// destination is a host, port and subset that exist, and a mesh route rule does not mix
+/// match alternatives for different ports (each is written once per port).
+fn check_manifests(docs: &[serde_yaml::Value], cluster_domain: &str) {
+    fn of<'d>(docs: &'d [serde_yaml::Value], kind: &'static str) -> impl Iterator<Item = &'d serde_yaml::Value> {
+        docs.iter().filter(move |d| text(d, "kind") == kind)
+    }
+    let ns = |d: &serde_yaml::Value| text(&d["metadata"], "namespace").to_string();
+    let name = |d: &serde_yaml::Value| text(&d["metadata"], "name").to_string();
+
+    // Workloads by namespace: pod template labels and WorkloadEntry labels.
+    let mut workloads: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    for d in of(docs, "Deployment") {
+        let template = labels(&d["spec"]["template"]["metadata"]["labels"]);
+        let selector = labels(&d["spec"]["selector"]["matchLabels"]);
+        assert!(
+            !selector.is_empty() && selects(&template, &selector),
+            "Deployment {} does not select its own pods",
+            name(d)
+        );
+        workloads.push((ns(d), template));
+    }
+    for d in of(docs, "WorkloadEntry") {
+        let mut l = labels(&d["spec"]["labels"]);
+        l.extend(labels(&d["metadata"]["labels"]));
+        workloads.push((ns(d), l));
+    }
+    let selected = |namespace: &str, wanted: &BTreeMap<String, String>| {
+        workloads.iter().any(|(n, l)| n == namespace && selects(l, wanted))
+    };
+
+    // Hosts a route may name, with their ports, and the selectors behind them.
+    let mut hosts: BTreeMap<String, Host> = BTreeMap::new();
+    let mut services: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for d in of(docs, "Service") {
+        let ports: Vec<u64> = seq(&d["spec"]["ports"])
+            .iter()
+            .filter_map(|p| p["port"].as_u64())
+            .collect();
+        let selector = labels(&d["spec"]["selector"]);
+        assert!(
+            !selector.is_empty() && selected(&ns(d), &selector),
+            "Service {}/{} selects no workload",
+            ns(d),
+            name(d)
+        );
+        let fqdn = format!("{}.{}.svc.{cluster_domain}", name(d), ns(d));
+        hosts.insert(fqdn, (ports.clone(), Some((ns(d), selector))));
+        services.insert((ns(d), name(d)), ports);
+    }
+    for d in of(docs, "ServiceEntry") {
+        let ports: Vec<u64> = seq(&d["spec"]["ports"])
+            .iter()
+            .filter_map(|p| p["number"].as_u64())
+            .collect();
+        for h in seq(&d["spec"]["hosts"]).iter().filter_map(|h| h.as_str()) {
+            hosts.insert(h.to_string(), (ports.clone(), None));
+        }
+    }
+
+    // Subsets by host; each selects a workload of the host's Service.
+    let mut subsets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in of(docs, "DestinationRule") {
+        let host = text(&d["spec"], "host").to_string();
+        let known = hosts.get(&host);
+        assert!(
+            known.is_some(),
+            "DestinationRule {} is for an unknown host {host}",
+            name(d)
+        );
+        for s in seq(&d["spec"]["subsets"]) {
+            let subset = text(s, "name").to_string();
+            if let Some((_, Some((namespace, selector)))) = known {
+                let mut wanted = selector.clone();
+                wanted.extend(labels(&s["labels"]));
+                assert!(
+                    selected(namespace, &wanted),
+                    "subset {subset} of {host} selects no workload"
+                );
+            }
+            subsets.entry(host.clone()).or_default().push(subset);
+        }
+    }
+
+    // Istio routes: every destination exists.
+    let check_destination = |vs: &str, d: &serde_yaml::Value| {
+        let host = text(d, "host");
+        if host.contains('*') || !(host.ends_with(&format!(".svc.{cluster_domain}")) || hosts.contains_key(host)) {
+            return;
+        }
+        let (ports, _) = hosts
+            .get(host)
+            .unwrap_or_else(|| panic!("VirtualService {vs} routes to {host}, which nothing declares"));
+        if let Some(port) = d["port"]["number"].as_u64() {
+            assert!(
+                ports.contains(&port),
+                "VirtualService {vs} routes to port {port} of {host}, which has {ports:?}"
+            );
+        }
+        if let Some(subset) = d.get("subset").and_then(|s| s.as_str()) {
+            assert!(
+                subsets.get(host).is_some_and(|s| s.iter().any(|x| x == subset)),
+                "VirtualService {vs} routes to subset {subset} of {host}, which no DestinationRule defines"
+            );
+        }
+    };
+    for d in of(docs, "VirtualService") {
+        let vs = format!("{}/{}", ns(d), name(d));
+        let mesh = d["spec"].get("gateways").is_none();
+        for kind in ["http", "tcp", "tls"] {
+            for rule in seq(&d["spec"][kind]) {
+                for r in seq(&rule["route"]) {
+                    check_destination(&vs, &r["destination"]);
+                }
+                if !rule["mirror"].is_null() {
+                    check_destination(&vs, &rule["mirror"]);
+                }
+                if mesh && kind == "http" {
+                    let ports: BTreeSet<u64> = seq(&rule["match"]).iter().filter_map(|m| m["port"].as_u64()).collect();
+                    assert!(
+                        ports.len() <= 1,
+                        "VirtualService {vs}: one rule matches requests on ports {ports:?} but sends them all to {:?}",
+                        seq(&rule["route"])
+                            .iter()
+                            .map(|r| r["destination"]["port"]["number"].as_u64())
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
+
+    // Gateway API routes: every backend is a Service port.
+    for d in of(docs, "HTTPRoute")
+        .chain(of(docs, "GRPCRoute"))
+        .chain(of(docs, "TCPRoute"))
+        .chain(of(docs, "TLSRoute"))
+    {
+        for rule in seq(&d["spec"]["rules"]) {
+            for b in seq(&rule["backendRefs"]) {
+                let kind = b.get("kind").and_then(|k| k.as_str()).unwrap_or("Service");
+                if kind != "Service" {
+                    continue;
+                }
+                let namespace = b
+                    .get("namespace")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| ns(d));
+                let backend = text(b, "name").to_string();
+                let ports = services.get(&(namespace.clone(), backend.clone())).unwrap_or_else(|| {
+                    panic!(
+                        "{} {} has a backend {namespace}/{backend} that is not a Service",
+                        text(d, "kind"),
+                        name(d)
+                    )
+                });
+                if let Some(port) = b["port"].as_u64() {
+                    assert!(
+                        ports.contains(&port),
+                        "{} {}: {backend} has no port {port}",
+                        text(d, "kind"),
+                        name(d)
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn ok_cases() {
     for_each_case(Kind::Ok, |case| {
@@ -212,6 +411,7 @@ fn ok_cases() {
 
         // The stream reads back, one value per document, agreeing with the document list.
         let values = parse_yaml(&yaml);
+        check_manifests(&values, &case.options.cluster_domain);
         assert_eq!(
             values.len(),
             output.documents.len(),
@@ -327,7 +527,9 @@ fn warn_cases() {
             *expect,
             "the codes produced (left) differ from `expect` (right); rendered:\n{rendered}"
         );
-        assert_eq!(parse_yaml(&yaml).len(), output.documents.len());
+        let values = parse_yaml(&yaml);
+        assert_eq!(values.len(), output.documents.len());
+        check_manifests(&values, &case.options.cluster_domain);
 
         let out = meshc(&case.dir, &cli_args(case, "build", &[]));
         assert_eq!(

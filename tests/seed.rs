@@ -64,7 +64,7 @@ fn service_by_fqdn<'a>(docs: &'a [Value], fqdn: &str) -> &'a Value {
 }
 
 /// Every workload's labels in a namespace: Deployment pod templates and WorkloadEntries.
-fn workloads<'a>(docs: &'a [Value], namespace: &str) -> Vec<(String, BTreeMap<String, String>)> {
+fn workloads(docs: &[Value], namespace: &str) -> Vec<(String, BTreeMap<String, String>)> {
     let mut out = Vec::new();
     for d in kind(docs, "Deployment")
         .into_iter()

@@ -11,11 +11,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Protocol};
 
-const RESOLUTIONS: &[(&str, &str)] = &[
-    ("dns", "DNS"),
-    ("dns-round-robin", "DNS_ROUND_ROBIN"),
-    ("none", "NONE"),
-];
+const RESOLUTIONS: &[(&str, &str)] = &[("dns", "DNS"), ("dns-round-robin", "DNS_ROUND_ROBIN"), ("none", "NONE")];
 const LOCATIONS: &[(&str, &str)] = &[("external", "MESH_EXTERNAL"), ("internal", "MESH_INTERNAL")];
 
 /// The first host an external service declares: what routes and policies address.
@@ -32,10 +28,20 @@ pub(super) fn first_host(external: &ast::External) -> Option<String> {
 }
 
 impl Checker<'_> {
-    pub(super) fn external(&mut self, scope: &Scope<'_>, external: &ast::External, index: &Index) -> Option<model::External> {
+    pub(super) fn external(
+        &mut self,
+        scope: &Scope<'_>,
+        external: &ast::External,
+        index: &Index,
+    ) -> Option<model::External> {
         let ns = scope.name.text.as_str();
         let name = external.name.text.as_str();
-        let mut ok = self.name_rule(&external.name, "external service name", "DNS-1123 label", rules::dns_label);
+        let mut ok = self.name_rule(
+            &external.name,
+            "external service name",
+            "DNS-1123 label",
+            rules::dns_label,
+        );
         let mut hosts = Vec::new();
         let mut addresses = Vec::new();
         let mut resolution: Option<&'static str> = None;
@@ -52,9 +58,13 @@ impl Checker<'_> {
                     for value in &setting.values {
                         let Value::Str(s) = value else {
                             self.error(
-                                Diagnostic::error(Code::InvalidValue, value.span(), format!("`{}` takes quoted strings", setting.key.text))
-                                    .label("not a string")
-                                    .help("write `hosts \"api.example.com\", \"www.example.com\"`"),
+                                Diagnostic::error(
+                                    Code::InvalidValue,
+                                    value.span(),
+                                    format!("`{}` takes quoted strings", setting.key.text),
+                                )
+                                .label("not a string")
+                                .help("write `hosts \"api.example.com\", \"www.example.com\"`"),
                             );
                             ok = false;
                             continue;
@@ -77,10 +87,18 @@ impl Checker<'_> {
                             Ok(()) if is_hosts => hosts.push(text),
                             Ok(()) => addresses.push(text),
                             Err(why) => {
-                                let (code, what) = if is_hosts { (Code::InvalidHost, "host") } else { (Code::InvalidAddress, "address") };
+                                let (code, what) = if is_hosts {
+                                    (Code::InvalidHost, "host")
+                                } else {
+                                    (Code::InvalidAddress, "address")
+                                };
                                 self.error(
-                                    Diagnostic::error(code, s.span, format!("`{}` is not a valid {what}: {why}", s.value))
-                                        .label(format!("invalid {what}")),
+                                    Diagnostic::error(
+                                        code,
+                                        s.span,
+                                        format!("`{}` is not a valid {what}: {why}", s.value),
+                                    )
+                                    .label(format!("invalid {what}")),
                                 );
                                 ok = false;
                             }
@@ -95,8 +113,12 @@ impl Checker<'_> {
                             Some((_, value)) if key == "resolution" => resolution = Some(value),
                             Some((_, value)) => location = value,
                             None => {
-                                let mut d = Diagnostic::error(Code::UnknownKeyword, w.span, format!("`{}` is not a {key}", w.text))
-                                    .label(format!("unknown {key}"));
+                                let mut d = Diagnostic::error(
+                                    Code::UnknownKeyword,
+                                    w.span,
+                                    format!("`{}` is not a {key}", w.text),
+                                )
+                                .label(format!("unknown {key}"));
                                 if let Some(help) = suggest::did_you_mean(&w.text, &words, &format!("{key}s")) {
                                     d = d.help(help);
                                 }
@@ -106,8 +128,12 @@ impl Checker<'_> {
                         },
                         _ => {
                             self.error(
-                                Diagnostic::error(Code::InvalidValue, setting.span, format!("`{key}` takes one of {}", words.join(", ")))
-                                    .label("not a single word"),
+                                Diagnostic::error(
+                                    Code::InvalidValue,
+                                    setting.span,
+                                    format!("`{key}` takes one of {}", words.join(", ")),
+                                )
+                                .label("not a single word"),
                             );
                             ok = false;
                         }
@@ -119,9 +145,13 @@ impl Checker<'_> {
         hosts.dedup();
         if hosts.is_empty() && external.settings.iter().all(|s| s.key.text != "hosts") {
             self.error(
-                Diagnostic::error(Code::ExternalProblem, external.name.span, format!("external service `{name}` names no host"))
-                    .label("no `hosts`")
-                    .help("add the hosts it serves: `hosts \"api.example.com\"`"),
+                Diagnostic::error(
+                    Code::ExternalProblem,
+                    external.name.span,
+                    format!("external service `{name}` names no host"),
+                )
+                .label("no `hosts`")
+                .help("add the hosts it serves: `hosts \"api.example.com\"`"),
             );
             ok = false;
         }
@@ -141,9 +171,13 @@ impl Checker<'_> {
         }
         if resolution != "NONE" && addresses.iter().any(|a| a.contains('/')) {
             self.error(
-                Diagnostic::error(Code::ExternalProblem, external.name.span, "address ranges need `resolution none`")
-                    .label("CIDR with DNS resolution")
-                    .help("Istio accepts CIDR `addresses` only with `resolution none`"),
+                Diagnostic::error(
+                    Code::ExternalProblem,
+                    external.name.span,
+                    "address ranges need `resolution none`",
+                )
+                .label("CIDR with DNS resolution")
+                .help("Istio accepts CIDR `addresses` only with `resolution none`"),
             );
             ok = false;
         }
@@ -155,9 +189,13 @@ impl Checker<'_> {
             let number = self.port_number(&port.number);
             if let Some(t) = &port.target {
                 self.error(
-                    Diagnostic::error(Code::MisplacedProperty, t.span, "an external service's port has no target port")
-                        .label("not here")
-                        .help("write the port the external service listens on: `port https 443`"),
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        t.span,
+                        "an external service's port has no target port",
+                    )
+                    .label("not here")
+                    .help("write the port the external service listens on: `port https 443`"),
                 );
                 ok = false;
             }
@@ -180,13 +218,19 @@ impl Checker<'_> {
         ports.sort_by_key(|p| p.number);
         if external.ports.is_empty() {
             self.error(
-                Diagnostic::error(Code::NoPorts, external.name.span, format!("external service `{name}` declares no port"))
-                    .label("no `port`")
-                    .help("add the port it listens on, such as `port https 443`"),
+                Diagnostic::error(
+                    Code::NoPorts,
+                    external.name.span,
+                    format!("external service `{name}` declares no port"),
+                )
+                .label("no `port`")
+                .help("add the port it listens on, such as `port https 443`"),
             );
             ok = false;
         }
-        let opaque = ports.iter().any(|p| !(p.protocol.is_http() || matches!(p.protocol, Protocol::Https | Protocol::Tls)));
+        let opaque = ports
+            .iter()
+            .any(|p| !(p.protocol.is_http() || matches!(p.protocol, Protocol::Https | Protocol::Tls)));
         if resolution != "NONE" && hosts.len() > 1 && opaque {
             self.error(
                 Diagnostic::error(
@@ -249,7 +293,9 @@ fn valid_address(text: &str) -> Result<(), String> {
         Some((ip, prefix)) => (ip, Some(prefix)),
         None => (text, None),
     };
-    let parsed: std::net::IpAddr = ip.parse().map_err(|_| "it is not an IP address or CIDR range".to_string())?;
+    let parsed: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| "it is not an IP address or CIDR range".to_string())?;
     if let Some(prefix) = prefix {
         let max = if parsed.is_ipv4() { 32 } else { 128 };
         match prefix.parse::<u8>() {

@@ -61,8 +61,12 @@ impl Checker<'_> {
         for (key, value) in &gateway.selector {
             if let Err(why) = rules::qualified_name(&key.text) {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, key.span, format!("`{}` is not a valid label key: {why}", key.text))
-                        .label("invalid label key"),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        key.span,
+                        format!("`{}` is not a valid label key: {why}", key.text),
+                    )
+                    .label("invalid label key"),
                 );
                 ok = false;
             } else if let Some(first) = selector_spans.insert(key.text.clone(), key.span) {
@@ -90,14 +94,21 @@ impl Checker<'_> {
         }
         if gateway.listeners.is_empty() {
             self.error(
-                Diagnostic::error(Code::NoPorts, gateway.name.span, format!("gateway `{name}` has no listener"))
-                    .label("listens on nothing")
-                    .help("add a listener, such as `listen http 80 hosts \"*\"`"),
+                Diagnostic::error(
+                    Code::NoPorts,
+                    gateway.name.span,
+                    format!("gateway `{name}` has no listener"),
+                )
+                .label("listens on nothing")
+                .help("add a listener, such as `listen http 80 hosts \"*\"`"),
             );
             ok = false;
         }
         servers.sort_by_key(|s| s.number);
-        ok &= self.gateway_route_kinds(gateway, &servers);
+        // With a listener already reported, a missing kind of listener may be that one.
+        if servers.len() == gateway.listeners.len() {
+            ok &= self.gateway_route_kinds(gateway, &servers);
+        }
 
         let cx = Context {
             ns,
@@ -146,9 +157,16 @@ impl Checker<'_> {
             if !admitted {
                 let list: Vec<String> = hosts.iter().map(|h| format!("`{h}`")).collect();
                 self.error(
-                    Diagnostic::error(Code::InvalidHost, span, format!("no listener of gateway `{name}` accepts host `{host}`"))
-                        .label("host not served")
-                        .help(format!("add it to a listener's `hosts`; the listeners accept {}", list.join(", "))),
+                    Diagnostic::error(
+                        Code::InvalidHost,
+                        span,
+                        format!("no listener of gateway `{name}` accepts host `{host}`"),
+                    )
+                    .label("host not served")
+                    .help(format!(
+                        "add it to a listener's `hosts`; the listeners accept {}",
+                        list.join(", ")
+                    )),
                 );
                 ok = false;
             }
@@ -181,9 +199,13 @@ impl Checker<'_> {
                 ok = false;
             } else if let Err(why) = rules::gateway_host(&host.value) {
                 self.error(
-                    Diagnostic::error(Code::InvalidHost, host.span, format!("`{}` is not a valid gateway host: {why}", host.value))
-                        .label("invalid host")
-                        .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
+                    Diagnostic::error(
+                        Code::InvalidHost,
+                        host.span,
+                        format!("{:?} is not a valid gateway host: {why}", host.value),
+                    )
+                    .label("invalid host")
+                    .help("use `*` for any host, or a name such as `shop.example.com` or `*.example.com`"),
                 );
                 ok = false;
             } else {
@@ -214,8 +236,12 @@ impl Checker<'_> {
                             Some((_, mode)) => tls = Some(*mode),
                             None => {
                                 let words: Vec<&str> = TLS_MODES.iter().map(|(m, _)| *m).collect();
-                                let mut d = Diagnostic::error(Code::UnknownKeyword, w.span, format!("unknown TLS mode `{}`", w.text))
-                                    .label("not a gateway TLS mode");
+                                let mut d = Diagnostic::error(
+                                    Code::UnknownKeyword,
+                                    w.span,
+                                    format!("unknown TLS mode `{}`", w.text),
+                                )
+                                .label("not a gateway TLS mode");
                                 if let Some(help) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
                                     d = d.help(help);
                                 }
@@ -237,9 +263,13 @@ impl Checker<'_> {
                     Some(Arg::Str(c)) if rules::dns_subdomain(&c).is_ok() => credential = Some(c),
                     Some(_) => {
                         self.error(
-                            Diagnostic::error(Code::InvalidValue, option.span, "a credential is the name of a Kubernetes secret")
-                                .label("not a secret name")
-                                .help("secret names are lowercase DNS subdomains, such as `shop-cert`"),
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                option.span,
+                                "a credential is the name of a Kubernetes secret",
+                            )
+                            .label("not a secret name")
+                            .help("secret names are lowercase DNS subdomains, such as `shop-cert`"),
                         );
                         ok = false;
                     }
@@ -296,9 +326,13 @@ impl Checker<'_> {
             let needs_credential = matches!(mode, "SIMPLE" | "MUTUAL");
             if needs_credential && credential.is_none() {
                 self.error(
-                    Diagnostic::error(Code::TlsRequired, tls_span.unwrap_or(listener.span), format!("TLS mode `{}` needs a certificate", mode.to_ascii_lowercase()))
-                        .label("no credential")
-                        .help("name the Kubernetes secret holding the certificate: `credential \"shop-cert\"`"),
+                    Diagnostic::error(
+                        Code::TlsRequired,
+                        tls_span.unwrap_or(listener.span),
+                        format!("TLS mode `{}` needs a certificate", mode.to_ascii_lowercase()),
+                    )
+                    .label("no credential")
+                    .help("name the Kubernetes secret holding the certificate: `credential \"shop-cert\"`"),
                 );
                 ok = false;
             }
@@ -313,9 +347,13 @@ impl Checker<'_> {
         }
         if https_redirect && protocol != Protocol::Http {
             self.error(
-                Diagnostic::error(Code::MisplacedProperty, listener.span, "`https-redirect` applies to `http` listeners")
-                    .label("not an HTTP listener")
-                    .help("put `https-redirect` on the plain `http` listener that should send clients to HTTPS"),
+                Diagnostic::error(
+                    Code::MisplacedProperty,
+                    listener.span,
+                    "`https-redirect` applies to `http` listeners",
+                )
+                .label("not an HTTP listener")
+                .help("put `https-redirect` on the plain `http` listener that should send clients to HTTPS"),
             );
             ok = false;
         }
@@ -337,16 +375,32 @@ impl Checker<'_> {
         for route in &gateway.routes {
             let carries = |s: &model::Server| match route.kind {
                 ast::RouteKind::Http => {
-                    s.protocol.is_http() || (s.protocol == Protocol::Https && matches!(s.tls.as_ref().map(|t| t.mode), Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")))
+                    s.protocol.is_http()
+                        || (s.protocol == Protocol::Https
+                            && matches!(
+                                s.tls.as_ref().map(|t| t.mode),
+                                Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")
+                            ))
                 }
-                ast::RouteKind::Tls => s.tls.as_ref().is_some_and(|t| t.mode == "PASSTHROUGH" || t.mode == "AUTO_PASSTHROUGH"),
-                ast::RouteKind::Tcp => matches!(s.protocol, Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis) || (s.protocol == Protocol::Tls && s.tls.as_ref().is_some_and(|t| t.mode != "PASSTHROUGH")),
+                ast::RouteKind::Tls => s
+                    .tls
+                    .as_ref()
+                    .is_some_and(|t| t.mode == "PASSTHROUGH" || t.mode == "AUTO_PASSTHROUGH"),
+                ast::RouteKind::Tcp => {
+                    matches!(
+                        s.protocol,
+                        Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis
+                    ) || (s.protocol == Protocol::Tls && s.tls.as_ref().is_some_and(|t| t.mode != "PASSTHROUGH"))
+                }
             };
             if servers.is_empty() || servers.iter().any(carries) || !reported.insert(format!("{:?}", route.kind)) {
                 continue;
             }
             let (kind, help) = match route.kind {
-                ast::RouteKind::Http => ("HTTP", "add an `http` listener, or an `https` listener that terminates TLS"),
+                ast::RouteKind::Http => (
+                    "HTTP",
+                    "add an `http` listener, or an `https` listener that terminates TLS",
+                ),
                 ast::RouteKind::Tls => ("TLS", "add a `tls` or `https` listener with `tls passthrough`"),
                 ast::RouteKind::Tcp => ("TCP", "add a `tcp` listener"),
             };
@@ -368,18 +422,30 @@ impl Checker<'_> {
     /// IST0140): a gateway route that sends everything to a service carries the service's
     /// HTTP routes over, so its version split applies to ingress traffic too. A gateway
     /// route with conditions cannot be combined with them, and is warned about.
-    fn carry_over(&mut self, gateway: &ast::Gateway, routes: Vec<model::Route>, namespaces: &[model::Namespace]) -> Vec<model::Route> {
+    fn carry_over(
+        &mut self,
+        gateway: &ast::Gateway,
+        routes: Vec<model::Route>,
+        namespaces: &[model::Namespace],
+    ) -> Vec<model::Route> {
         let mut out = Vec::new();
         for (route, written) in routes.into_iter().zip(&gateway.routes) {
             let target = match &route.action {
-                Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => d[0].clone(),
+                Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => {
+                    d[0].clone()
+                }
                 _ => {
                     out.push(route);
                     continue;
                 }
             };
-            let service = namespaces.iter().flat_map(|n| &n.services).find(|s| s.fqdn == target.host);
-            let Some(service) = service.filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised)) else {
+            let service = namespaces
+                .iter()
+                .flat_map(|n| &n.services)
+                .find(|s| s.fqdn == target.host);
+            let Some(service) =
+                service.filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
+            else {
                 out.push(route);
                 continue;
             };
@@ -407,7 +473,10 @@ impl Checker<'_> {
             for r in service.routes.iter().filter(|r| r.kind == RouteKind::Http) {
                 let mut carried = r.clone();
                 if let Action::Forward(destinations) = &mut carried.action {
-                    for d in destinations.iter_mut().filter(|d| d.host == service.fqdn && d.port.is_none()) {
+                    for d in destinations
+                        .iter_mut()
+                        .filter(|d| d.host == service.fqdn && d.port.is_none())
+                    {
                         d.port = target.port;
                     }
                 }
@@ -417,10 +486,19 @@ impl Checker<'_> {
                 }
                 // Keep the gateway route's host on every carried alternative.
                 let hosts: Vec<Option<String>> = route.alternatives.iter().map(|a| a.host.clone()).collect();
-                let base = if carried.alternatives.is_empty() { vec![model::Conditions::default()] } else { carried.alternatives.clone() };
+                let base = if carried.alternatives.is_empty() {
+                    vec![model::Conditions::default()]
+                } else {
+                    carried.alternatives.clone()
+                };
                 carried.alternatives = hosts
                     .iter()
-                    .flat_map(|h| base.iter().map(move |a| model::Conditions { host: h.clone(), ..a.clone() }))
+                    .flat_map(|h| {
+                        base.iter().map(move |a| model::Conditions {
+                            host: h.clone(),
+                            ..a.clone()
+                        })
+                    })
                     .collect();
                 out.push(carried);
             }
@@ -442,5 +520,6 @@ pub(super) fn host_admits(listener: &str, host: &str) -> bool {
 
 /// Whether two listener host lists could both accept one request host.
 pub(super) fn hosts_overlap(a: &[String], b: &[String]) -> bool {
-    a.iter().any(|x| b.iter().any(|y| host_admits(x, y) || host_admits(y, x)))
+    a.iter()
+        .any(|x| b.iter().any(|y| host_admits(x, y) || host_admits(y, x)))
 }

@@ -28,8 +28,8 @@ use super::rules;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
-    self, Action, Conditions, Destination, HeaderMatch, Mesh, Namespace, Policy, Protocol, Route, RouteKind,
-    Service, StringMatch,
+    self, Action, Conditions, Destination, HeaderMatch, Mesh, Namespace, Policy, Protocol, Route, RouteKind, Service,
+    StringMatch,
 };
 use crate::source::Span;
 
@@ -139,10 +139,7 @@ pub(crate) fn mesh_routes(service: &Service) -> Vec<RouteObject<'_>> {
                         .iter()
                         .filter(|c| c.port.is_none_or(|p| p == port.number))
                         .collect();
-                    (!alternatives.is_empty()).then_some(Rule {
-                        route,
-                        alternatives,
-                    })
+                    (!alternatives.is_empty()).then_some(Rule { route, alternatives })
                 })
                 .collect();
             RouteObject {
@@ -188,7 +185,12 @@ pub(crate) fn gateway_routes(gateway: &model::Gateway) -> Vec<RouteObject<'_>> {
     fn http(routes: &[Route]) -> Vec<&Route> {
         routes.iter().filter(|r| r.kind == RouteKind::Http).collect()
     }
-    fn object<'m>(gateway: &'m model::Gateway, name: String, hostnames: Vec<String>, routes: Vec<&'m Route>) -> RouteObject<'m> {
+    fn object<'m>(
+        gateway: &'m model::Gateway,
+        name: String,
+        hostnames: Vec<String>,
+        routes: Vec<&'m Route>,
+    ) -> RouteObject<'m> {
         RouteObject {
             name,
             flavor: Flavor::Http,
@@ -201,21 +203,35 @@ pub(crate) fn gateway_routes(gateway: &model::Gateway) -> Vec<RouteObject<'_>> {
             } else {
                 hostnames
             },
+            // A `port` condition at a gateway tests the listener's port: an alternative for a
+            // port no listener has never matches (the Istio route neither).
             rules: routes
                 .into_iter()
-                .map(|route| Rule {
-                    route,
-                    alternatives: route.alternatives.iter().collect(),
+                .filter_map(|route| {
+                    let listens =
+                        |c: &&Conditions| c.port.is_none_or(|p| gateway.servers.iter().any(|s| s.number == p));
+                    let alternatives: Vec<&Conditions> = route.alternatives.iter().filter(listens).collect();
+                    (route.alternatives.is_empty() || !alternatives.is_empty()).then_some(Rule { route, alternatives })
                 })
                 .collect(),
         }
     }
     let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
-    let shared_hosts: Vec<String> = gateway.hosts.iter().filter(|h| !own.contains(&h.as_str())).cloned().collect();
+    let shared_hosts: Vec<String> = gateway
+        .hosts
+        .iter()
+        .filter(|h| !own.contains(&h.as_str()))
+        .cloned()
+        .collect();
     let mut out = Vec::new();
     let shared = http(&gateway.routes);
     if !shared.is_empty() && !shared_hosts.is_empty() {
-        out.push(object(gateway, gateway.virtual_service.clone(), shared_hosts, shared.clone()));
+        out.push(object(
+            gateway,
+            gateway.virtual_service.clone(),
+            shared_hosts,
+            shared.clone(),
+        ));
     }
     for (host, routes) in &gateway.host_routes {
         let mut rules = http(routes);
@@ -254,7 +270,9 @@ fn unreachable(route: &Route, earlier: &[&Route]) -> bool {
         }
     };
     let taken: Vec<Conditions> = earlier.iter().flat_map(|r| alternatives(r)).collect();
-    alternatives(route).iter().all(|a| taken.iter().any(|e| a.covered_by(e)))
+    alternatives(route)
+        .iter()
+        .all(|a| taken.iter().any(|e| a.covered_by(e)))
 }
 
 /// The HTTPRoute that answers plain HTTP with a redirect to HTTPS, for listeners with
@@ -385,13 +403,11 @@ pub(crate) struct Backend {
 pub(crate) fn backend(mesh: &Mesh, object: &RouteObject<'_>, d: &Destination) -> Option<Backend> {
     let (ns, service) = service_by_fqdn(mesh, &d.host)?;
     let own = object.service.is_some_and(|s| s.fqdn == d.host);
-    let port = d
-        .port
-        .or_else(|| own.then_some(object.own_port).flatten())
-        .or_else(|| match service.ports.as_slice() {
-            [only] => Some(only.number),
-            _ => None,
-        })?;
+    let only = match service.ports.as_slice() {
+        [only] => Some(only.number),
+        _ => None,
+    };
+    let port = d.port.or(object.own_port.filter(|_| own)).or(only)?;
     let name = match &d.subset {
         Some(version) => version_service_name(service, version),
         None => service.host.clone(),
@@ -403,6 +419,9 @@ pub(crate) fn backend(mesh: &Mesh, object: &RouteObject<'_>, d: &Destination) ->
     })
 }
 
+/// A listener's TLS mode, `Terminate` (with the certificate's secret) or `Passthrough`.
+pub(crate) type ListenerTls = (&'static str, Option<String>);
+
 /// One Gateway listener: a server of the Istio model, for one of its hosts.
 #[derive(Debug, Clone)]
 pub(crate) struct ListenerPlan<'m> {
@@ -412,8 +431,7 @@ pub(crate) struct ListenerPlan<'m> {
     pub(crate) port: u16,
     /// `HTTP`, `HTTPS`, `TLS` or `TCP`; `None` when the server cannot be expressed.
     pub(crate) protocol: Option<&'static str>,
-    /// `Terminate` (with the certificate's secret) or `Passthrough`.
-    pub(crate) tls: Option<(&'static str, Option<String>)>,
+    pub(crate) tls: Option<ListenerTls>,
     pub(crate) server: &'m model::Server,
 }
 
@@ -426,7 +444,7 @@ impl ListenerPlan<'_> {
 
 /// The listener protocol and TLS settings of a server; `None` for what the Gateway API
 /// cannot say.
-fn listener_protocol(server: &model::Server) -> Option<(&'static str, Option<(&'static str, Option<String>)>)> {
+fn listener_protocol(server: &model::Server) -> Option<(&'static str, Option<ListenerTls>)> {
     let tls = server.tls.as_ref();
     let mode = tls.map(|t| t.mode);
     let credential = tls.and_then(|t| t.credential.clone());
@@ -685,7 +703,9 @@ pub(crate) fn grpc_method(uri: Option<&StringMatch>) -> Result<GrpcMethod, Strin
             }
             _ => Err(usage.into()),
         },
-        Some(StringMatch::Regex(_)) => Err(format!("a GRPCRoute cannot match the path by regular expression; {usage}")),
+        Some(StringMatch::Regex(_)) => Err(format!(
+            "a GRPCRoute cannot match the path by regular expression; {usage}"
+        )),
     }
 }
 
@@ -758,9 +778,8 @@ fn may_overlap(a: Option<&Conditions>, b: Option<&Conditions>) -> bool {
     };
     let exact_clash = |x: &[(String, StringMatch)], y: &[(String, StringMatch)]| {
         x.iter().any(|(n, m)| {
-            y.iter().any(|(o, v)| {
-                n == o && matches!((m, v), (StringMatch::Exact(p), StringMatch::Exact(q)) if p != q)
-            })
+            y.iter()
+                .any(|(o, v)| n == o && matches!((m, v), (StringMatch::Exact(p), StringMatch::Exact(q)) if p != q))
         })
     };
     let headers = |c: &Conditions| -> Vec<(String, StringMatch)> {
@@ -780,6 +799,65 @@ fn may_overlap(a: Option<&Conditions>, b: Option<&Conditions>) -> bool {
         && !exact_clash(&a.query, &b.query)
 }
 
+/// The requests both conditions match, as one set of conditions, when it can be told.
+fn intersection(a: Option<&Conditions>, b: Option<&Conditions>) -> Option<Conditions> {
+    let (a, b) = match (a, b) {
+        (None, None) => return Some(Conditions::default()),
+        (Some(x), None) | (None, Some(x)) => return Some(x.clone()),
+        (Some(a), Some(b)) => (a, b),
+    };
+    let mut both = a.clone();
+    both.uri = match (&a.uri, &b.uri) {
+        (None, uri) | (uri, None) => uri.clone(),
+        (Some(x), Some(y)) if x == y => Some(x.clone()),
+        (Some(StringMatch::Prefix(p)), Some(inner @ (StringMatch::Prefix(q) | StringMatch::Exact(q))))
+        | (Some(inner @ (StringMatch::Prefix(q) | StringMatch::Exact(q))), Some(StringMatch::Prefix(p)))
+            if prefix_matches(p, q) =>
+        {
+            Some(inner.clone())
+        }
+        _ => return None,
+    };
+    both.method = match (&a.method, &b.method) {
+        (Some(x), Some(y)) if x != y => return None,
+        (x, y) => x.clone().or_else(|| y.clone()),
+    };
+    both.port = a.port.or(b.port);
+    for (name, m) in &b.headers {
+        match both.headers.iter().find(|(n, _)| n == name) {
+            Some((_, other)) if other != m => return None,
+            Some(_) => {}
+            None => both.headers.push((name.clone(), m.clone())),
+        }
+    }
+    for (name, m) in &b.query {
+        match both.query.iter().find(|(n, _)| n == name) {
+            Some((_, other)) if other != m => return None,
+            Some(_) => {}
+            None => both.query.push((name.clone(), m.clone())),
+        }
+    }
+    Some(both)
+}
+
+/// Whether every request `inner` matches is matched by `outer`, with the Gateway API's
+/// path prefixes (whole segments).
+fn gateway_covered(inner: &Conditions, outer: &Conditions) -> bool {
+    let uri = match (&outer.uri, &inner.uri) {
+        (None, _) => true,
+        (Some(StringMatch::Prefix(p)), _) if p == "/" => true,
+        (Some(StringMatch::Prefix(p)), Some(StringMatch::Prefix(q) | StringMatch::Exact(q))) => prefix_matches(p, q),
+        (Some(x), Some(y)) => x == y,
+        (Some(_), None) => false,
+    };
+    let same = |x: &Option<String>, y: &Option<String>| x.is_none() || x == y;
+    uri && same(&outer.method, &inner.method)
+        && (outer.port.is_none() || outer.port == inner.port)
+        && (outer.source.is_none() || outer.source == inner.source)
+        && outer.headers.iter().all(|h| inner.headers.contains(h))
+        && outer.query.iter().all(|q| inner.query.contains(q))
+}
+
 // ------------------------------------------------------------------ the checker pass
 
 /// Reports every part of the mesh that `--routes gateway-api` cannot write.
@@ -791,7 +869,11 @@ pub(super) fn check(mesh: &Mesh, diagnostics: &mut Vec<Diagnostic>) {
     };
     for ns in &mesh.namespaces {
         for service in &ns.services {
-            for route in service.routes.iter().filter(|r| r.kind != RouteKind::Http && !r.synthesised) {
+            for route in service
+                .routes
+                .iter()
+                .filter(|r| r.kind != RouteKind::Http && !r.synthesised)
+            {
                 pass.layer4(route);
             }
             for object in mesh_routes(service) {
@@ -853,9 +935,7 @@ impl<'m> Pass<'m> {
         self.route_problem(
             route,
             &format!("this {kind} route"),
-            &format!(
-                "{kind}Route is not in the standard channel that meshc writes; route {kind} traffic with Istio"
-            ),
+            &format!("{kind}Route is not in the standard channel that meshc writes; route {kind} traffic with Istio"),
         );
     }
 
@@ -881,7 +961,10 @@ impl<'m> Pass<'m> {
                 if matches > MAX_ROUTE_MATCHES && matches - group.len().max(1) <= MAX_ROUTE_MATCHES {
                     self.route_problem(
                         rule.route,
-                        &format!("more than {MAX_ROUTE_MATCHES} matches in one {kind} (`{}`)", object.name),
+                        &format!(
+                            "more than {MAX_ROUTE_MATCHES} matches in one {kind} (`{}`)",
+                            object.name
+                        ),
                         &format!("a {kind} holds at most {MAX_ROUTE_MATCHES} matches across its rules"),
                     );
                 }
@@ -904,11 +987,23 @@ impl<'m> Pass<'m> {
                 if std::ptr::eq(later.route, earlier.route) {
                     return None;
                 }
+                if later.route.action == earlier.route.action && later.route.options == earlier.route.options {
+                    return None;
+                }
                 alternatives(earlier).into_iter().find_map(|a| {
                     alternatives(later).into_iter().find_map(|b| {
                         let (ra, rb) = (rank(a, object.flavor), rank(b, object.flavor));
-                        (rb > ra && may_overlap(a, b))
-                            .then(|| (later.route.span, later.route.synthesised, rank_reason(ra, rb)))
+                        let taken = rb > ra && may_overlap(a, b);
+                        // Requests both match that a route before both takes, outranking
+                        // them, go there either way.
+                        let settled = || {
+                            intersection(a, b).is_some_and(|both| {
+                                object.rules[..i].iter().flat_map(alternatives).any(|c| {
+                                    rank(c, object.flavor) >= rb && c.is_none_or(|c| gateway_covered(&both, c))
+                                })
+                            })
+                        };
+                        (taken && !settled()).then(|| (later.route.span, later.route.synthesised, rank_reason(ra, rb)))
                     })
                 })
             });
@@ -956,10 +1051,18 @@ impl<'m> Pass<'m> {
             }
             Action::Redirect(r) => {
                 if grpc {
-                    self.route_problem(route, &format!("a redirect in {on_grpc}"), "GRPCRoute has no redirect filter");
+                    self.route_problem(
+                        route,
+                        &format!("a redirect in {on_grpc}"),
+                        "GRPCRoute has no redirect filter",
+                    );
                 }
                 if r.uri.len() > MAX_PATH {
-                    self.route_problem(route, "a redirect path this long", &format!("paths are at most {MAX_PATH} characters"));
+                    self.route_problem(
+                        route,
+                        "a redirect path this long",
+                        &format!("paths are at most {MAX_PATH} characters"),
+                    );
                 }
                 if let Some(authority) = &r.authority {
                     if split_authority(authority).is_none() {
@@ -1037,15 +1140,27 @@ impl<'m> Pass<'m> {
                 }
             }
             (Some(StringMatch::Regex(r)), false) if r.len() > MAX_PATH => {
-                self.route_problem(route, "a path expression this long", &format!("it is at most {MAX_PATH} characters"));
+                self.route_problem(
+                    route,
+                    "a path expression this long",
+                    &format!("it is at most {MAX_PATH} characters"),
+                );
             }
             _ => {}
         }
         if grpc && c.method.is_some() {
-            self.route_problem(route, "a `method` condition on a gRPC port", "gRPC requests are all POST requests");
+            self.route_problem(
+                route,
+                "a `method` condition on a gRPC port",
+                "gRPC requests are all POST requests",
+            );
         }
         if grpc && !c.query.is_empty() {
-            self.route_problem(route, "a `query` condition on a gRPC port", "a GRPCRoute matches methods and headers only");
+            self.route_problem(
+                route,
+                "a `query` condition on a gRPC port",
+                "a GRPCRoute matches methods and headers only",
+            );
         }
         if c.headers.len() > MAX_LIST || c.query.len() > MAX_LIST {
             self.route_problem(
@@ -1071,7 +1186,11 @@ impl<'m> Pass<'m> {
 
     fn value_match(&mut self, route: &Route, what: &str, name: &str, m: &StringMatch, max: usize) {
         if !header_name_ok(name) {
-            self.route_problem(route, &format!("the {what} name `{name}`"), "names are HTTP tokens of 1 to 256 characters");
+            self.route_problem(
+                route,
+                &format!("the {what} name `{name}`"),
+                "names are HTTP tokens of 1 to 256 characters",
+            );
         }
         match m {
             StringMatch::Prefix(p) => self.route_problem(
@@ -1127,7 +1246,11 @@ impl<'m> Pass<'m> {
         }
         if let Some(uri) = &o.rewrite_uri {
             if grpc {
-                self.route_problem(route, &format!("a rewrite {on_grpc}"), "GRPCRoute has no rewrite filter");
+                self.route_problem(
+                    route,
+                    &format!("a rewrite {on_grpc}"),
+                    "GRPCRoute has no rewrite filter",
+                );
             } else {
                 let uris: Vec<Option<&StringMatch>> = if rule.alternatives.is_empty() {
                     vec![None]
@@ -1143,13 +1266,21 @@ impl<'m> Pass<'m> {
                     );
                 }
                 if uri.len() > MAX_PATH {
-                    self.route_problem(route, "a rewrite path this long", &format!("paths are at most {MAX_PATH} characters"));
+                    self.route_problem(
+                        route,
+                        "a rewrite path this long",
+                        &format!("paths are at most {MAX_PATH} characters"),
+                    );
                 }
             }
         }
         if let Some(authority) = &o.rewrite_authority {
             if grpc {
-                self.route_problem(route, &format!("a rewrite {on_grpc}"), "GRPCRoute has no rewrite filter");
+                self.route_problem(
+                    route,
+                    &format!("a rewrite {on_grpc}"),
+                    "GRPCRoute has no rewrite filter",
+                );
             } else if !precise_hostname_ok(authority) {
                 self.route_problem(
                     route,
@@ -1173,7 +1304,11 @@ impl<'m> Pass<'m> {
             for name in ops.set.keys().chain(ops.add.keys()).chain(&ops.remove) {
                 *names.entry(name.to_ascii_lowercase()).or_default() += 1;
                 if !header_name_ok(name) {
-                    self.route_problem(route, &format!("the {what} header name `{name}`"), "header names are HTTP tokens");
+                    self.route_problem(
+                        route,
+                        &format!("the {what} header name `{name}`"),
+                        "header names are HTTP tokens",
+                    );
                 }
             }
             if names.values().any(|n| *n > 1) {
@@ -1183,14 +1318,22 @@ impl<'m> Pass<'m> {
                     "a header modifier acts once on each header name",
                 );
             }
-            if [ops.set.len(), ops.add.len(), ops.remove.len()].iter().any(|n| *n > MAX_LIST) {
+            if [ops.set.len(), ops.add.len(), ops.remove.len()]
+                .iter()
+                .any(|n| *n > MAX_LIST)
+            {
                 self.route_problem(
                     route,
                     &format!("more than {MAX_LIST} {what} header operations of one kind"),
                     &format!("a header modifier sets, adds or removes at most {MAX_LIST} headers"),
                 );
             }
-            if ops.set.values().chain(ops.add.values()).any(|v| v.is_empty() || v.len() > MAX_HEADER_VALUE) {
+            if ops
+                .set
+                .values()
+                .chain(ops.add.values())
+                .any(|v| v.is_empty() || v.len() > MAX_HEADER_VALUE)
+            {
                 self.route_problem(
                     route,
                     &format!("an empty or over-long {what} header value"),
@@ -1204,7 +1347,10 @@ impl<'m> Pass<'m> {
         if !default_selector(&gateway.selector) {
             self.problem(
                 gateway.span,
-                format!("the Gateway API cannot select the workloads of gateway `{}`", gateway.name),
+                format!(
+                    "the Gateway API cannot select the workloads of gateway `{}`",
+                    gateway.name
+                ),
                 "custom selector",
                 "Istio deploys a gateway of its own for each Gateway of class `istio`; drop the `selector`",
             );
@@ -1213,7 +1359,10 @@ impl<'m> Pass<'m> {
         if plans.len() > MAX_LISTENERS {
             self.problem(
                 gateway.span,
-                format!("gateway `{}` would have more than {MAX_LISTENERS} listeners", gateway.name),
+                format!(
+                    "gateway `{}` would have more than {MAX_LISTENERS} listeners",
+                    gateway.name
+                ),
                 "too many listeners",
                 "a Gateway has one listener per port and host; list fewer hosts",
             );
@@ -1252,7 +1401,10 @@ impl<'m> Pass<'m> {
                     Diagnostic::error(
                         Code::NameCollision,
                         plan.server.span,
-                        format!("two listeners of gateway `{}` would be named `{}`", gateway.name, plan.name),
+                        format!(
+                            "two listeners of gateway `{}` would be named `{}`",
+                            gateway.name, plan.name
+                        ),
                     )
                     .label("listener name taken")
                     .note(first, "the other listener")
@@ -1260,7 +1412,10 @@ impl<'m> Pass<'m> {
                 );
             }
         }
-        let routes = gateway.routes.iter().chain(gateway.host_routes.iter().flat_map(|(_, r)| r));
+        let routes = gateway
+            .routes
+            .iter()
+            .chain(gateway.host_routes.iter().flat_map(|(_, r)| r));
         for route in routes.filter(|r| r.kind != RouteKind::Http) {
             self.layer4(route);
         }
@@ -1279,7 +1434,10 @@ impl<'m> Pass<'m> {
             if object.hostnames.len() > MAX_HOSTNAMES {
                 self.problem(
                     gateway.span,
-                    format!("the HTTPRoute `{}` would have more than {MAX_HOSTNAMES} hostnames", object.name),
+                    format!(
+                        "the HTTPRoute `{}` would have more than {MAX_HOSTNAMES} hostnames",
+                        object.name
+                    ),
                     "too many hosts",
                     "an HTTPRoute lists at most 16 hostnames; use a wildcard host such as `*.example.com`",
                 );
@@ -1297,14 +1455,18 @@ impl<'m> Pass<'m> {
         for service in &ns.services {
             let owner = (format!("service `{}`", service.name), service.span);
             services.entry(service.host.clone()).or_insert_with(|| owner.clone());
-            destination_rules.entry(service.destination_rule.clone()).or_insert_with(|| owner.clone());
+            destination_rules
+                .entry(service.destination_rule.clone())
+                .or_insert_with(|| owner.clone());
             if !service.routes.is_empty() {
                 routes.entry(service.virtual_service.clone()).or_insert(owner);
             }
         }
         for external in &ns.externals {
             let owner = (format!("service `{}`", external.name), external.span);
-            destination_rules.entry(external.destination_rule.clone()).or_insert(owner);
+            destination_rules
+                .entry(external.destination_rule.clone())
+                .or_insert(owner);
         }
         for gateway in &ns.gateways {
             if !gateway.routes.is_empty() {
@@ -1312,7 +1474,10 @@ impl<'m> Pass<'m> {
                 routes.entry(gateway.virtual_service.clone()).or_insert(owner);
             }
         }
-        for backend in version_backends(self.mesh).into_iter().filter(|b| std::ptr::eq(b.namespace, ns)) {
+        for backend in version_backends(self.mesh)
+            .into_iter()
+            .filter(|b| std::ptr::eq(b.namespace, ns))
+        {
             let owner = format!("version `{}` of `{}`", backend.version.name, backend.service.name);
             let span = backend.version.span;
             let name = backend.name();
@@ -1321,7 +1486,9 @@ impl<'m> Pass<'m> {
                     Diagnostic::error(
                         Code::InvalidName,
                         span,
-                        format!("the Service `{name}` that Gateway API routes to {owner} need is not a valid name: {why}"),
+                        format!(
+                            "the Service `{name}` that Gateway API routes to {owner} need is not a valid name: {why}"
+                        ),
                     )
                     .label("routes send to this version by name")
                     .help("shorten the service's name or the version's name"),
@@ -1329,13 +1496,22 @@ impl<'m> Pass<'m> {
             }
             self.claim(&mut services, "Service", name, owner.clone(), span);
             if !backend.policy().is_empty() {
-                self.claim(&mut destination_rules, "DestinationRule", backend.destination_rule(), owner, span);
+                self.claim(
+                    &mut destination_rules,
+                    "DestinationRule",
+                    backend.destination_rule(),
+                    owner,
+                    span,
+                );
             }
         }
         // Route names beyond the VirtualService names (which HTTPRoutes and GRPCRoutes
         // share, one kind of object per name here for simplicity).
         for service in &ns.services {
-            for object in mesh_routes(service).into_iter().filter(|o| o.name != service.virtual_service) {
+            for object in mesh_routes(service)
+                .into_iter()
+                .filter(|o| o.name != service.virtual_service)
+            {
                 let owner = format!("service `{}`", service.name);
                 self.claim(&mut routes, "route", object.name, owner, service.span);
             }
@@ -1356,7 +1532,14 @@ impl<'m> Pass<'m> {
         }
     }
 
-    fn claim(&mut self, taken: &mut BTreeMap<String, (String, Span)>, kind: &str, name: String, owner: String, span: Span) {
+    fn claim(
+        &mut self,
+        taken: &mut BTreeMap<String, (String, Span)>,
+        kind: &str,
+        name: String,
+        owner: String,
+        span: Span,
+    ) {
         match taken.get(&name) {
             Some((first, first_span)) if *first_span != span => {
                 self.found.push(
@@ -1448,7 +1631,10 @@ mod tests {
         assert!(hostname_ok("shop.example.com"));
         assert!(!hostname_ok("*shop.example.com"));
         assert!(!hostname_ok("10.0.0.1"));
-        assert_eq!(split_authority("a.example.com:8080"), Some(("a.example.com".into(), Some(8080))));
+        assert_eq!(
+            split_authority("a.example.com:8080"),
+            Some(("a.example.com".into(), Some(8080)))
+        );
         assert_eq!(split_authority("a.example.com"), Some(("a.example.com".into(), None)));
         assert_eq!(split_authority("a.example.com:x"), None);
     }

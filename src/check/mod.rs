@@ -7,9 +7,9 @@ pub(crate) mod gateway_api;
 mod naming;
 mod policy;
 mod routes;
-mod settings;
 pub(crate) mod rules;
 mod service;
+mod settings;
 pub(crate) mod suggest;
 pub mod vars;
 
@@ -361,7 +361,7 @@ impl Checker<'_> {
             d = d.help(help);
         } else if refs.is_empty() && namespace != from_namespace {
             d = d.help(format!(
-                "no namespace `{namespace}` with services is declared; write `service.namespace`"
+                "no namespace `{namespace}` declares services; check the namespace's name"
             ));
         }
         self.error(d);
@@ -431,14 +431,26 @@ impl Checker<'_> {
     /// service and a service) claiming one host make duplicate ServiceEntries and competing
     /// VirtualServices (istioctl IST0109, Kiali KIA1211).
     fn duplicate_hosts(&mut self, mesh: &model::Mesh) {
+        // Services' hosts are distinct by construction (M2006 reports otherwise); external
+        // hosts are checked against them and against each other, in file order.
         let mut seen: BTreeMap<&str, (String, Span)> = BTreeMap::new();
-        for ns in &mesh.namespaces {
-            let services = ns.services.iter().map(|s| (s.fqdn.as_str(), format!("service `{}`", s.name), s.span));
-            let externals = ns
-                .externals
-                .iter()
-                .flat_map(|e| e.hosts.iter().map(move |h| (h.as_str(), format!("external service `{}`", e.name), e.span)));
-            for (host, owner, span) in services.chain(externals) {
+        for s in mesh.namespaces.iter().flat_map(|n| &n.services) {
+            seen.entry(s.fqdn.as_str())
+                .or_insert_with(|| (format!("service `{}`", s.name), s.span));
+        }
+        let mut externals: Vec<(&str, String, Span)> = mesh
+            .namespaces
+            .iter()
+            .flat_map(|n| &n.externals)
+            .flat_map(|e| {
+                e.hosts
+                    .iter()
+                    .map(move |h| (h.as_str(), format!("external service `{}`", e.name), e.span))
+            })
+            .collect();
+        externals.sort_by_key(|(_, _, span)| *span);
+        {
+            for (host, owner, span) in externals {
                 match seen.get(host) {
                     Some((first, first_span)) => {
                         let (first, first_span) = (first.clone(), *first_span);

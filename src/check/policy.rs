@@ -75,9 +75,13 @@ impl Checker<'_> {
             }
             if setting.values.is_empty() {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, setting.key.span, format!("`{}` sets nothing", setting.key.text))
-                        .label("empty")
-                        .help("Istio rejects an empty setting; give it a value or remove the line"),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        setting.key.span,
+                        format!("`{}` sets nothing", setting.key.text),
+                    )
+                    .label("empty")
+                    .help("Istio rejects an empty setting; give it a value or remove the line"),
                 );
                 ok = false;
             }
@@ -89,17 +93,25 @@ impl Checker<'_> {
         let words: Vec<&str> = SIMPLE_LB.iter().map(|(w, _)| *w).chain(["hash"]).collect();
         let Some(Value::Word(first)) = setting.values.first() else {
             self.error(
-                Diagnostic::error(Code::InvalidValue, setting.span, "`lb` needs a load-balancing algorithm")
-                    .label("no algorithm")
-                    .help("write `lb round-robin`, `lb least-request`, `lb random` or `lb hash header \"x-user\"`"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    setting.span,
+                    "`lb` needs a load-balancing algorithm",
+                )
+                .label("no algorithm")
+                .help("write `lb round-robin`, `lb least-request`, `lb random` or `lb hash header \"x-user\"`"),
             );
             return None;
         };
         if let Some((_, mode)) = SIMPLE_LB.iter().find(|(w, _)| *w == first.text) {
             if let Some(extra) = setting.values.get(1) {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, extra.span(), format!("`lb {}` takes nothing more", first.text))
-                        .label("unexpected"),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        extra.span(),
+                        format!("`lb {}` takes nothing more", first.text),
+                    )
+                    .label("unexpected"),
                 );
                 return None;
             }
@@ -125,15 +137,21 @@ impl Checker<'_> {
         };
         match rest.first() {
             Some(Value::Word(w)) if w.text == "source-ip" && rest.len() == 1 => Some(LoadBalancer::HashSourceIp),
-            Some(Value::Word(w)) if w.text == "header" && rest.len() == 2 => on(rest.get(1)).map(LoadBalancer::HashHeader),
-            Some(Value::Word(w)) if w.text == "query" && rest.len() == 2 => on(rest.get(1)).map(LoadBalancer::HashQuery),
+            Some(Value::Word(w)) if w.text == "header" && rest.len() == 2 => {
+                on(rest.get(1)).map(LoadBalancer::HashHeader)
+            }
+            Some(Value::Word(w)) if w.text == "query" && rest.len() == 2 => {
+                on(rest.get(1)).map(LoadBalancer::HashQuery)
+            }
             Some(Value::Word(w)) if w.text == "cookie" && (rest.len() == 2 || rest.len() == 4) => {
                 let name = on(rest.get(1))?;
                 let ttl = match rest.get(2..) {
-                    Some([Value::Word(t), value]) if t.text == "ttl" => match self.arg(value, Kind::Duration, "`ttl`")? {
-                        Arg::Duration(d) => Some(d),
-                        _ => None,
-                    },
+                    Some([Value::Word(t), value]) if t.text == "ttl" => {
+                        match self.arg(value, Kind::Duration, "`ttl`")? {
+                            Arg::Duration(d) => Some(d),
+                            _ => None,
+                        }
+                    }
                     _ => None,
                 };
                 Some(LoadBalancer::HashCookie { name, ttl })
@@ -156,9 +174,13 @@ impl Checker<'_> {
             let p = args.get(name).and_then(Arg::percent)?;
             if p.fract() != 0.0 {
                 this.error(
-                    Diagnostic::error(Code::InvalidValue, setting.span, format!("`{name}` is a whole percentage"))
-                        .label("fraction")
-                        .help("Istio takes whole percentages here"),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        setting.span,
+                        format!("`{name}` is a whole percentage"),
+                    )
+                    .label("fraction")
+                    .help("Istio takes whole percentages here"),
                 );
                 ok = false;
                 return None;
@@ -188,15 +210,23 @@ impl Checker<'_> {
             return None;
         };
         let Some((_, mode)) = TLS_MODES.iter().find(|(w, _)| *w == mode_word.text) else {
-            let mut d = Diagnostic::error(Code::UnknownKeyword, mode_word.span, format!("unknown TLS mode `{}`", mode_word.text))
-                .label("not a TLS mode");
+            let mut d = Diagnostic::error(
+                Code::UnknownKeyword,
+                mode_word.span,
+                format!("unknown TLS mode `{}`", mode_word.text),
+            )
+            .label("not a TLS mode");
             if let Some(help) = suggest::did_you_mean(&mode_word.text, &words, "TLS modes") {
                 d = d.help(help);
             }
             self.error(d);
             return None;
         };
-        let args = self.pairs(setting, &setting.values[1..], &[("credential", Kind::Str), ("sni", Kind::Str)])?;
+        let args = self.pairs(
+            setting,
+            &setting.values[1..],
+            &[("credential", Kind::Str), ("sni", Kind::Str)],
+        )?;
         let credential = args.get("credential").and_then(Arg::text);
         if *mode == "MUTUAL" && credential.is_none() {
             self.error(
@@ -208,9 +238,13 @@ impl Checker<'_> {
         }
         if matches!(*mode, "DISABLE" | "ISTIO_MUTUAL") && !args.is_empty() {
             self.error(
-                Diagnostic::error(Code::InvalidValue, setting.span, format!("`tls {}` takes no certificate or SNI", mode_word.text))
-                    .label("extra settings")
-                    .help("Istio manages the certificates of `istio-mutual`; `disable` sends plain text"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    setting.span,
+                    format!("`tls {}` takes no certificate or SNI", mode_word.text),
+                )
+                .label("extra settings")
+                .help("Istio manages the certificates of `istio-mutual`; `disable` sends plain text"),
             );
             return None;
         }

@@ -17,7 +17,9 @@ use crate::source::Span;
 const CONDITIONS: &[&str] = &[
     "prefix", "exact", "regex", "header", "query", "method", "port", "from", "sni", "host",
 ];
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
 const MAX_REGEX: usize = 1024;
 const RETRY_ON: &[&str] = &[
     "5xx",
@@ -179,11 +181,19 @@ impl Checker<'_> {
                 }
                 ok &= self.condition(condition, &mut c, cx);
             }
-            if kind == RouteKind::Tls && c.sni.is_empty() {
+            let wrote_sni = alternative
+                .conditions
+                .iter()
+                .any(|c| matches!(c, Condition::Sni { .. }));
+            if kind == RouteKind::Tls && !wrote_sni {
                 self.error(
-                    Diagnostic::error(Code::MisplacedProperty, alternative.span, "a TLS route must match on SNI")
-                        .label("no `sni` here")
-                        .help("add the server name this route is for: `route tls sni \"shop.example.com\" -> v1`"),
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        alternative.span,
+                        "a TLS route must match on SNI",
+                    )
+                    .label("no `sni` here")
+                    .help("add the server name this route is for: `route tls sni \"shop.example.com\" -> v1`"),
                 );
                 ok = false;
             }
@@ -206,10 +216,14 @@ impl Checker<'_> {
 
     fn misplaced_condition(&mut self, condition: &Condition, kind: RouteKind, cx: &Context<'_>) {
         let (what, help) = match (condition, kind) {
-            (Condition::Sni { .. }, _) => ("`sni`", "SNI is matched by TLS routes: `route tls sni \"a.example.com\" -> v1`"),
-            (Condition::Host { .. }, _) if !cx.gateway => {
-                ("`host`", "hosts are chosen on gateways; inside the mesh a service is its own host")
-            }
+            (Condition::Sni { .. }, _) => (
+                "`sni`",
+                "SNI is matched by TLS routes: `route tls sni \"a.example.com\" -> v1`",
+            ),
+            (Condition::Host { .. }, _) if !cx.gateway => (
+                "`host`",
+                "hosts are chosen on gateways; inside the mesh a service is its own host",
+            ),
             (_, RouteKind::Tcp) => ("this condition", "TCP routes can match only `port` and `from`"),
             (_, RouteKind::Tls) => ("this condition", "TLS routes can match only `sni`, `port` and `from`"),
             _ => ("this condition", "it does not apply here"),
@@ -219,11 +233,19 @@ impl Checker<'_> {
             RouteKind::Tcp => "a TCP route",
             RouteKind::Tls => "a TLS route",
         };
-        let route = if cx.gateway && kind == RouteKind::Http { route.to_string() } else { format!("{route} of {}", cx.owner) };
+        let route = if cx.gateway && kind == RouteKind::Http {
+            route.to_string()
+        } else {
+            format!("{route} of {}", cx.owner)
+        };
         self.error(
-            Diagnostic::error(Code::MisplacedProperty, condition.span(), format!("{what} cannot be used in {route}"))
-                .label("not here")
-                .help(help),
+            Diagnostic::error(
+                Code::MisplacedProperty,
+                condition.span(),
+                format!("{what} cannot be used in {route}"),
+            )
+            .label("not here")
+            .help(help),
         );
     }
 
@@ -256,7 +278,12 @@ impl Checker<'_> {
             // extensions, so a pattern the parser refuses would be refused by Istio too.
             if let Err(e) = regex_syntax::Parser::new().parse(v) {
                 let why = e.to_string();
-                let why = why.lines().last().unwrap_or("invalid regex").trim_start_matches("error: ").to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid regex")
+                    .trim_start_matches("error: ")
+                    .to_string();
                 self.error(
                     Diagnostic::error(Code::InvalidValue, span, format!("`{v}` is not a valid regex: {why}"))
                         .label("invalid regex")
@@ -292,12 +319,22 @@ impl Checker<'_> {
             }
             Condition::Header { name, matcher, .. } => {
                 if name.text.to_ascii_lowercase() != name.text
-                    || !name.text.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+                    || !name
+                        .text
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
                 {
                     self.error(
-                        Diagnostic::error(Code::InvalidValue, name.span, format!("`{}` is not a valid header name here", name.text))
-                            .label("invalid header name")
-                            .help(format!("Istio matches header names in lower case: `{}`", name.text.to_ascii_lowercase())),
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            name.span,
+                            format!("`{}` is not a valid header name here", name.text),
+                        )
+                        .label("invalid header name")
+                        .help(format!(
+                            "Istio matches header names in lower case: `{}`",
+                            name.text.to_ascii_lowercase()
+                        )),
                     );
                     return false;
                 }
@@ -321,8 +358,12 @@ impl Checker<'_> {
             Condition::Method { value, .. } => {
                 let upper = value.value.to_ascii_uppercase();
                 if !METHODS.contains(&upper.as_str()) {
-                    let mut d = Diagnostic::error(Code::InvalidValue, value.span, format!("`{}` is not an HTTP method", value.value))
-                        .label("unknown method");
+                    let mut d = Diagnostic::error(
+                        Code::InvalidValue,
+                        value.span,
+                        format!("`{}` is not an HTTP method", value.value),
+                    )
+                    .label("unknown method");
                     d = d.help(match suggest::closest(&upper, METHODS.iter().copied()) {
                         Some(best) => format!("did you mean `{best}`?"),
                         None => format!("the methods are {}", METHODS.join(", ")),
@@ -341,13 +382,19 @@ impl Checker<'_> {
                 None => false,
             },
             Condition::From { service, version, .. } => {
-                let Some(key) = self.lookup(service, cx, "source") else { return false };
+                let Some(key) = self.lookup(service, cx, "source") else {
+                    return false;
+                };
                 let Some(facts) = cx.index.get(&key) else { return false };
                 if facts.external {
                     self.error(
-                        Diagnostic::error(Code::MisplacedProperty, service.span, format!("`{}` is outside the mesh", service.text))
-                            .label("an external service sends no mesh traffic")
-                            .help("`from` names a service of the mesh"),
+                        Diagnostic::error(
+                            Code::MisplacedProperty,
+                            service.span,
+                            format!("`{}` is outside the mesh", service.text),
+                        )
+                        .label("an external service sends no mesh traffic")
+                        .help("`from` names a service of the mesh"),
                     );
                     return false;
                 }
@@ -369,8 +416,12 @@ impl Checker<'_> {
             Condition::Sni { value, .. } => {
                 if let Err(why) = rules::gateway_host(&value.value) {
                     self.error(
-                        Diagnostic::error(Code::InvalidHost, value.span, format!("`{}` is not a valid SNI host: {why}", value.value))
-                            .label("invalid host"),
+                        Diagnostic::error(
+                            Code::InvalidHost,
+                            value.span,
+                            format!("`{}` is not a valid SNI host: {why}", value.value),
+                        )
+                        .label("invalid host"),
                     );
                     return false;
                 }
@@ -398,8 +449,12 @@ impl Checker<'_> {
             Condition::Host { value, .. } => {
                 if let Err(why) = rules::gateway_host(&value.value) {
                     self.error(
-                        Diagnostic::error(Code::InvalidHost, value.span, format!("`{}` is not a valid host: {why}", value.value))
-                            .label("invalid host"),
+                        Diagnostic::error(
+                            Code::InvalidHost,
+                            value.span,
+                            format!("`{}` is not a valid host: {why}", value.value),
+                        )
+                        .label("invalid host"),
                     );
                     return false;
                 }
@@ -430,7 +485,13 @@ impl Checker<'_> {
             name,
             cx.ns,
             |n, s| cx.index.contains_key(&(n.to_string(), s.to_string())),
-            |n| cx.index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
+            |n| {
+                cx.index
+                    .keys()
+                    .filter(|(kn, _)| kn == n)
+                    .map(|(_, s)| s.clone())
+                    .collect()
+            },
         )
     }
 
@@ -470,8 +531,19 @@ impl Checker<'_> {
         let facts = cx.index.get(&key)?;
         if let Some(v) = &subset {
             if !facts.versions.contains(v) {
-                let at = Span::new(target.span.source, target.span.start + service.len() + 1, target.span.start + base.len());
-                self.unknown_version(&ast::Name { text: v.clone(), span: at }, &key.1, &facts.versions);
+                let at = Span::new(
+                    target.span.source,
+                    target.span.start + service.len() + 1,
+                    target.span.start + base.len(),
+                );
+                self.unknown_version(
+                    &ast::Name {
+                        text: v.clone(),
+                        span: at,
+                    },
+                    &key.1,
+                    &facts.versions,
+                );
                 return None;
             }
         }
@@ -516,7 +588,10 @@ impl Checker<'_> {
                     format!("port {p} of `{}` does not carry {} traffic", key.1, kind.word()),
                 )
                 .label(format!("not a {} port", kind.word()))
-                .help(format!("send {} routes to a port declared with a protocol of that kind", kind.word())),
+                .help(format!(
+                    "send {} routes to a port declared with a protocol of that kind",
+                    kind.word()
+                )),
             );
             return None;
         }
@@ -559,7 +634,11 @@ impl Checker<'_> {
     }
 
     fn port_required(&mut self, target: &ast::Name, service: &str, facts: &ServiceFacts) {
-        let list: Vec<String> = facts.ports.iter().map(|(n, _)| format!("`{}:{n}`", target.text)).collect();
+        let list: Vec<String> = facts
+            .ports
+            .iter()
+            .map(|(n, _)| format!("`{}:{n}`", target.text))
+            .collect();
         self.error(
             Diagnostic::error(
                 Code::PortRequired,
@@ -594,7 +673,10 @@ impl Checker<'_> {
         let (code, message) = if cx.own.is_some() && !name.text.contains('.') {
             (
                 Code::UnknownVersion,
-                format!("{} has no version `{}`, and there is no service by that name", cx.owner, name.text),
+                format!(
+                    "{} has no version `{}`, and there is no service by that name",
+                    cx.owner, name.text
+                ),
             )
         } else {
             (Code::UnknownService, format!("there is no service `{}`", name.text))
@@ -615,9 +697,13 @@ impl Checker<'_> {
             AstAction::Split { entries, span } => self.split(entries, *span, kind, cx).map(Action::Forward),
             AstAction::Redirect { span, .. } | AstAction::Respond { span, .. } if kind != RouteKind::Http => {
                 self.error(
-                    Diagnostic::error(Code::MisplacedProperty, *span, "only HTTP routes can redirect or respond")
-                        .label("not for TCP or TLS")
-                        .help("TCP and TLS routes forward connections: `-> v1`"),
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        *span,
+                        "only HTTP routes can redirect or respond",
+                    )
+                    .label("not for TCP or TLS")
+                    .help("TCP and TLS routes forward connections: `-> v1`"),
                 );
                 None
             }
@@ -728,9 +814,13 @@ impl Checker<'_> {
                 format!("take {}% off the weights", total - 100)
             };
             self.error(
-                Diagnostic::error(Code::WeightSum, span, format!("the weights add up to {total}%, not 100%"))
-                    .label(format!("{total}% in all"))
-                    .help(hint),
+                Diagnostic::error(
+                    Code::WeightSum,
+                    span,
+                    format!("the weights add up to {total}%, not 100%"),
+                )
+                .label(format!("{total}% in all"))
+                .help(hint),
             );
             ok = false;
         }
@@ -752,7 +842,7 @@ impl Checker<'_> {
         let forward = matches!(action, Action::Forward(_));
         let redirect = matches!(action, Action::Redirect(_));
         let mut redirect_parts = Redirect::default();
-        for option in &route.options {
+        for option in &merge_rewrite(&route.options) {
             let key = option.key.text.as_str();
             let repeatable = matches!(key, "request" | "response" | "fault");
             if !repeatable && !self.once(&mut seen, option) {
@@ -761,9 +851,13 @@ impl Checker<'_> {
             }
             if kind != RouteKind::Http && key != "name" {
                 self.error(
-                    Diagnostic::error(Code::MisplacedProperty, option.key.span, format!("`{key}` applies to HTTP routes only"))
-                        .label("not for TCP or TLS")
-                        .help("TCP and TLS routes only forward connections"),
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        option.key.span,
+                        format!("`{key}` applies to HTTP routes only"),
+                    )
+                    .label("not for TCP or TLS")
+                    .help("TCP and TLS routes only forward connections"),
                 );
                 ok = false;
                 continue;
@@ -777,16 +871,26 @@ impl Checker<'_> {
                     "Istio applies it only to routes that forward to a destination, not to `redirect` or `respond`"
                 };
                 self.error(
-                    Diagnostic::error(Code::MisplacedProperty, option.key.span, format!("`{key}` does not apply to this route"))
-                        .label("not here")
-                        .help(help),
+                    Diagnostic::error(
+                        Code::MisplacedProperty,
+                        option.key.span,
+                        format!("`{key}` does not apply to this route"),
+                    )
+                    .label("not here")
+                    .help(help),
                 );
                 ok = false;
                 continue;
             }
             let read = match key {
-                "name" => self.single(option, Kind::Str).and_then(|a| a.text()).map(|n| name = Some(n)),
-                "timeout" => self.single(option, Kind::Duration).and_then(|a| a.text()).map(|t| options.timeout = Some(t)),
+                "name" => self
+                    .single(option, Kind::Str)
+                    .and_then(|a| a.text())
+                    .map(|n| name = Some(n)),
+                "timeout" => self
+                    .single(option, Kind::Duration)
+                    .and_then(|a| a.text())
+                    .map(|t| options.timeout = Some(t)),
                 "retries" => self.retries(option).map(|r| options.retries = Some(r)),
                 "fault" => self.fault(option, &mut options),
                 "rewrite" => self.rewrite(option, &mut options),
@@ -798,11 +902,16 @@ impl Checker<'_> {
                     let code = a.whole().filter(|c| [301, 302, 303, 307, 308].contains(c));
                     if code.is_none() {
                         self.error(
-                            Diagnostic::error(Code::InvalidValue, option.span, "a redirect code is 301, 302, 303, 307 or 308")
-                                .label("not a redirect status"),
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                option.span,
+                                "a redirect code is 301, 302, 303, 307 or 308",
+                            )
+                            .label("not a redirect status"),
                         );
                     }
-                    code.and_then(|c| u16::try_from(c).ok()).map(|c| redirect_parts.code = Some(c))
+                    code.and_then(|c| u16::try_from(c).ok())
+                        .map(|c| redirect_parts.code = Some(c))
                 }),
                 "authority" => self
                     .single(option, Kind::Str)
@@ -814,8 +923,12 @@ impl Checker<'_> {
                         Some(())
                     } else {
                         self.error(
-                            Diagnostic::error(Code::InvalidValue, option.span, "a redirect scheme is \"http\" or \"https\"")
-                                .label("unknown scheme"),
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                option.span,
+                                "a redirect scheme is \"http\" or \"https\"",
+                            )
+                            .label("unknown scheme"),
                         );
                         None
                     }
@@ -837,32 +950,52 @@ impl Checker<'_> {
     fn retries(&mut self, option: &ast::Setting) -> Option<Retries> {
         let Some(first) = option.values.first() else {
             self.error(
-                Diagnostic::error(Code::InvalidValue, option.key.span, "`retries` needs the number of attempts")
-                    .label("no attempts")
-                    .help("write `retries 3`, optionally followed by `per-try 2s` and `on \"5xx,reset\"`"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    option.key.span,
+                    "`retries` needs the number of attempts",
+                )
+                .label("no attempts")
+                .help("write `retries 3`, optionally followed by `per-try 2s` and `on \"5xx,reset\"`"),
             );
             return None;
         };
         let attempts = self.arg(first, Kind::Whole, "`retries`")?.whole()?;
-        let args = self.pairs(option, &option.values[1..], &[("per-try", Kind::Duration), ("on", Kind::Str)])?;
+        let args = self.pairs(
+            option,
+            &option.values[1..],
+            &[("per-try", Kind::Duration), ("on", Kind::Str)],
+        )?;
         if attempts == 0 && !args.is_empty() {
             self.error(
-                Diagnostic::error(Code::InvalidValue, option.span, "`retries 0` turns retries off and takes no options")
-                    .label("options without retries")
-                    .help("give at least one attempt, or remove the options"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    option.span,
+                    "`retries 0` turns retries off and takes no options",
+                )
+                .label("options without retries")
+                .help("give at least one attempt, or remove the options"),
             );
             return None;
         }
         let retry_on = args.get("on").and_then(Arg::text);
         if let Some(on) = &retry_on {
             for part in on.split(',').map(str::trim) {
-                let known = RETRY_ON.contains(&part) || (part.len() == 3 && part.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)));
+                let known = RETRY_ON.contains(&part)
+                    || (part.len() == 3 && part.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)));
                 if !known {
-                    let mut d = Diagnostic::error(Code::InvalidValue, option.span, format!("`{part}` is not a retry condition"))
-                        .label("unknown retry condition");
+                    let mut d = Diagnostic::error(
+                        Code::InvalidValue,
+                        option.span,
+                        format!("`{part}` is not a retry condition"),
+                    )
+                    .label("unknown retry condition");
                     d = d.help(match suggest::closest(part, RETRY_ON.iter().copied()) {
                         Some(best) => format!("did you mean `{best}`?"),
-                        None => "use Envoy's retry conditions (`5xx`, `reset`, `connect-failure`, …) or HTTP status codes".to_string(),
+                        None => {
+                            "use Envoy's retry conditions (`5xx`, `reset`, `connect-failure`, …) or HTTP status codes"
+                                .to_string()
+                        }
                     });
                     self.error(d);
                     return None;
@@ -891,18 +1024,36 @@ impl Checker<'_> {
             None => 100.0,
         };
         if let Some(extra) = option.values.get(3) {
-            self.error(Diagnostic::error(Code::InvalidValue, extra.span(), "`fault` takes a kind, a value and a share").label("one too many").help(usage));
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    extra.span(),
+                    "`fault` takes a kind, a value and a share",
+                )
+                .label("one too many")
+                .help(usage),
+            );
             return None;
         }
         let Some(value) = option.values.get(1) else {
-            self.error(Diagnostic::error(Code::InvalidValue, kind.span, format!("`fault {}` needs a value", kind.text)).label("incomplete").help(usage));
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    kind.span,
+                    format!("`fault {}` needs a value", kind.text),
+                )
+                .label("incomplete")
+                .help(usage),
+            );
             return None;
         };
         match kind.text.as_str() {
             "delay" => {
                 let d = self.arg(value, Kind::Duration, "a delay")?.text()?;
                 if options.delay.replace((d, percent)).is_some() {
-                    self.error(Diagnostic::error(Code::Duplicate, option.span, "the delay is set twice").label("again here"));
+                    self.error(
+                        Diagnostic::error(Code::Duplicate, option.span, "the delay is set twice").label("again here"),
+                    );
                     return None;
                 }
             }
@@ -917,13 +1068,19 @@ impl Checker<'_> {
                     return None;
                 };
                 if options.abort.replace((status, percent)).is_some() {
-                    self.error(Diagnostic::error(Code::Duplicate, option.span, "the abort is set twice").label("again here"));
+                    self.error(
+                        Diagnostic::error(Code::Duplicate, option.span, "the abort is set twice").label("again here"),
+                    );
                     return None;
                 }
             }
             _ => {
-                let mut d = Diagnostic::error(Code::UnknownKeyword, kind.span, format!("unknown fault `{}`", kind.text))
-                    .label("not a fault");
+                let mut d = Diagnostic::error(
+                    Code::UnknownKeyword,
+                    kind.span,
+                    format!("unknown fault `{}`", kind.text),
+                )
+                .label("not a fault");
                 d = d.help(match suggest::closest(&kind.text, ["delay", "abort"]) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => "a fault is a `delay` or an `abort`".to_string(),
@@ -965,9 +1122,13 @@ impl Checker<'_> {
             [Value::Word(t), share] => (t, Some(share)),
             _ => {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, option.span, "`mirror` takes a destination and a share")
-                        .label("not a mirror")
-                        .help(usage),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        option.span,
+                        "`mirror` takes a destination and a share",
+                    )
+                    .label("not a mirror")
+                    .help(usage),
                 );
                 return None;
             }
@@ -987,9 +1148,13 @@ impl Checker<'_> {
             [Value::Word(op), Value::Word(name)] => (op, name, None),
             _ => {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, option.span, format!("`{}` takes an operation and a header", option.key.text))
-                        .label("not a header operation")
-                        .help(usage),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        option.span,
+                        format!("`{}` takes an operation and a header", option.key.text),
+                    )
+                    .label("not a header operation")
+                    .help(usage),
                 );
                 return None;
             }
@@ -1005,14 +1170,22 @@ impl Checker<'_> {
             ("remove", None) => ops.remove.push(header),
             ("set" | "add", None) | ("remove", Some(_)) => {
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, option.span, format!("`{}` is used wrongly here", op.text))
-                        .label("wrong shape")
-                        .help(usage),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        option.span,
+                        format!("`{}` is used wrongly here", op.text),
+                    )
+                    .label("wrong shape")
+                    .help(usage),
                 );
                 return None;
             }
             _ => {
-                self.unknown_word(op, &option.key.text, &[("set", Kind::Str), ("add", Kind::Str), ("remove", Kind::Flag)]);
+                self.unknown_word(
+                    op,
+                    &option.key.text,
+                    &[("set", Kind::Str), ("add", Kind::Str), ("remove", Kind::Flag)],
+                );
                 return None;
             }
         }
@@ -1037,7 +1210,12 @@ impl Checker<'_> {
         let list = |key: &str| -> Vec<String> {
             args.get(key)
                 .and_then(Arg::text)
-                .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let origins: Vec<StringMatch> = list("origin").into_iter().map(StringMatch::Exact).collect();
@@ -1066,7 +1244,8 @@ impl Checker<'_> {
         let mut ok = true;
         for (i, (route, kind, alternatives)) in routes.iter().enumerate() {
             let earlier: Vec<_> = routes[..i].iter().filter(|(_, k, _)| k == kind).collect();
-            let everything = |alts: &Vec<Conditions>| alts.is_empty() || alts.iter().any(Conditions::matches_everything);
+            let everything =
+                |alts: &Vec<Conditions>| alts.is_empty() || alts.iter().any(Conditions::matches_everything);
             if let Some((catch_all, _, _)) = earlier.iter().find(|(_, _, alts)| everything(alts)) {
                 self.error(
                     Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
@@ -1080,14 +1259,21 @@ impl Checker<'_> {
             if alternatives.is_empty() {
                 continue;
             }
-            let cover = |alt: &Conditions| earlier.iter().find(|(_, _, alts)| alts.iter().any(|e| alt.covered_by(e)));
+            let cover = |alt: &Conditions| {
+                earlier
+                    .iter()
+                    .find(|(_, _, alts)| alts.iter().any(|e| alt.covered_by(e)))
+            };
             let covers: Vec<_> = alternatives.iter().map(cover).collect();
             if covers.iter().all(Option::is_some) {
                 if let Some(Some((first, _, _))) = covers.first() {
                     self.error(
                         Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
                             .label("shadowed")
-                            .note(first.keyword, "this earlier route already matches every request this one matches")
+                            .note(
+                                first.keyword,
+                                "this earlier route already matches every request this one matches",
+                            )
                             .help("routes are tried in order: put the more specific route first"),
                     );
                     ok = false;
@@ -1096,10 +1282,14 @@ impl Checker<'_> {
                 for (alternative, cover) in route.alternatives.iter().zip(&covers) {
                     if let Some((first, _, _)) = cover {
                         self.error(
-                            Diagnostic::warning(Code::IneffectiveMatch, alternative.span, "this alternative can never match")
-                                .label("already taken")
-                                .note(first.keyword, "an earlier route matches every request it matches")
-                                .help("remove this alternative, or move the route above the one that shadows it"),
+                            Diagnostic::warning(
+                                Code::IneffectiveMatch,
+                                alternative.span,
+                                "this alternative can never match",
+                            )
+                            .label("already taken")
+                            .note(first.keyword, "an earlier route matches every request it matches")
+                            .help("remove this alternative, or move the route above the one that shadows it"),
                         );
                     }
                 }
@@ -1107,4 +1297,22 @@ impl Checker<'_> {
         }
         ok
     }
+}
+
+/// `rewrite authority "h"` reads as a `rewrite` without values followed by an `authority`
+/// option (which, alone, completes a redirect): join the two back into one rewrite.
+fn merge_rewrite(options: &[ast::Setting]) -> Vec<ast::Setting> {
+    let mut out: Vec<ast::Setting> = Vec::with_capacity(options.len());
+    for option in options {
+        if let Some(last) = out.last_mut() {
+            if last.key.text == "rewrite" && last.values.is_empty() && option.key.text == "authority" {
+                last.values.push(Value::Word(option.key.clone()));
+                last.values.extend(option.values.iter().cloned());
+                last.span = last.span.to(option.span);
+                continue;
+            }
+        }
+        out.push(option.clone());
+    }
+    out
 }

@@ -100,7 +100,23 @@ impl Checker<'_> {
             if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
                 calls.push((key.0.clone(), facts.fqdn.clone()));
                 if let Some(env) = &call.env {
-                    call_env.push((env.clone(), facts.fqdn.clone()));
+                    if let Err(why) = rules::env_name(&env.text) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                env.span,
+                                format!("`{}` is not a valid environment variable name: {why}", env.text),
+                            )
+                            .label("invalid name")
+                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                        );
+                        ok = false;
+                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
+                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                        ok = false;
+                    } else {
+                        call_env.push((env.clone(), facts.fqdn.clone()));
+                    }
                 }
             }
         }
@@ -219,7 +235,8 @@ impl Checker<'_> {
 
     fn ports(&mut self, service: &ast::Service) -> Vec<model::Port> {
         let mut ports: Vec<model::Port> = Vec::new();
-        let mut seen: BTreeMap<u16, Span> = BTreeMap::new();
+        // Kubernetes keys Service ports by number and transport: `tcp 53` and `udp 53` coexist.
+        let mut seen: BTreeMap<(u16, bool), Span> = BTreeMap::new();
         for port in &service.ports {
             let protocol = self.protocol(&port.protocol, Protocol::ALL, "port");
             let number = self.port_number(&port.number);
@@ -234,7 +251,7 @@ impl Checker<'_> {
             let (Some(protocol), Some(number), Some(target)) = (protocol, number, target) else {
                 continue;
             };
-            if let Some(first) = seen.insert(number, port.number.span) {
+            if let Some(first) = seen.insert((number, protocol == Protocol::Udp), port.number.span) {
                 self.duplicate("port", &number.to_string(), port.number.span, first);
                 continue;
             }
@@ -245,7 +262,7 @@ impl Checker<'_> {
                 target,
             });
         }
-        ports.sort_by_key(|p| p.number);
+        ports.sort_by_key(|p| (p.number, p.protocol));
         let mut per_protocol: BTreeMap<Protocol, usize> = BTreeMap::new();
         for p in &ports {
             *per_protocol.entry(p.protocol).or_default() += 1;
@@ -287,7 +304,10 @@ impl Checker<'_> {
                 .label("not a protocol Istio knows");
                 d = d.help(match suggest::closest(&lower, words.iter().copied()) {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("the protocols are {}", words.join(", ")),
+                    None => {
+                        let list: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+                        format!("the protocols are {}", list.join(", "))
+                    }
                 });
                 self.error(d);
                 None
@@ -374,7 +394,7 @@ impl Checker<'_> {
         let mut image: Option<&ast::Str> = None;
         let mut replicas: Option<i32> = None;
         let mut account: Option<&ast::Name> = None;
-        let mut addresses: Option<&[ast::Str]> = None;
+        let mut addresses: Option<(Vec<&ast::Str>, bool)> = None;
         let mut env: BTreeMap<String, (String, Span)> = BTreeMap::new();
         let mut once: BTreeMap<&str, Span> = BTreeMap::new();
 
@@ -491,10 +511,16 @@ impl Checker<'_> {
                     account = Some(name);
                 }
                 PropertyKind::At(list) => {
+                    let mut valid = Vec::new();
                     for address in list {
-                        ok &= self.address(address, cx.service, seen_addresses);
+                        if self.address(address, cx.service, seen_addresses) {
+                            valid.push(address);
+                        } else {
+                            ok = false;
+                        }
                     }
-                    addresses = Some(list);
+                    // A list whose every address was wrong is reported as wrong, not missing.
+                    addresses = Some((valid, list.is_empty()));
                 }
                 PropertyKind::Other(_) => {}
             }
@@ -505,18 +531,12 @@ impl Checker<'_> {
                 continue;
             }
             if let Some((_, first)) = env.get(&name.text) {
-                self.duplicate("environment variable", &name.text, *first, name.span);
-                ok = false;
-            } else if let Err(why) = rules::env_name(&name.text) {
-                self.error(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        name.span,
-                        format!("`{}` is not a valid environment variable name: {why}", name.text),
-                    )
-                    .label("invalid name")
-                    .help("use letters, digits and `_`, such as `BACKEND_URL`"),
-                );
+                let (again, first) = if *first > name.span {
+                    (*first, name.span)
+                } else {
+                    (name.span, *first)
+                };
+                self.duplicate("environment variable", &name.text, again, first);
                 ok = false;
             } else {
                 env.insert(name.text.clone(), (fqdn.clone(), name.span));
@@ -561,7 +581,12 @@ impl Checker<'_> {
                 })
             }
             Runtime::Vm => {
-                let Some(addresses) = addresses.filter(|a| !a.is_empty()) else {
+                let addresses = match addresses {
+                    Some((valid, _)) if !valid.is_empty() => valid,
+                    Some((_, false)) => return None,
+                    _ => Vec::new(),
+                };
+                if addresses.is_empty() {
                     self.error(
                         Diagnostic::error(
                             Code::MissingAddress,
@@ -572,7 +597,7 @@ impl Checker<'_> {
                         .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
                     );
                     return None;
-                };
+                }
                 let template = cx.scope.naming.template(Key::Entry);
                 let mut entries = Vec::new();
                 for (i, address) in addresses.iter().enumerate() {

@@ -76,9 +76,13 @@ impl Checker<'_> {
     pub(super) fn arg(&mut self, value: &Value, kind: Kind, what: &str) -> Option<Arg> {
         let wrong = |this: &mut Self| {
             this.error(
-                Diagnostic::error(Code::InvalidValue, value.span(), format!("{what} takes {}", kind.describe()))
-                    .label("not the right kind of value")
-                    .help(format!("write {} here", kind.describe())),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    value.span(),
+                    format!("{what} takes {}", kind.describe()),
+                )
+                .label("not the right kind of value")
+                .help(format!("write {} here", kind.describe())),
             );
             None
         };
@@ -137,9 +141,13 @@ impl Checker<'_> {
             let Value::Word(word) = value else {
                 let words: Vec<String> = schema.iter().map(|(w, _)| format!("`{w}`")).collect();
                 self.error(
-                    Diagnostic::error(Code::InvalidValue, value.span(), format!("`{key}` expected a setting name here"))
-                        .label("a value without a name")
-                        .help(format!("`{key}` takes {}", words.join(", "))),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        value.span(),
+                        format!("`{key}` expected a setting name here"),
+                    )
+                    .label("a value without a name")
+                    .help(format!("`{key}` takes {}", words.join(", "))),
                 );
                 ok = false;
                 continue;
@@ -206,10 +214,14 @@ impl Checker<'_> {
     pub(super) fn once<'s>(&mut self, seen: &mut BTreeMap<String, &'s Setting>, setting: &'s Setting) -> bool {
         if let Some(first) = seen.insert(setting.key.text.clone(), setting) {
             self.error(
-                Diagnostic::error(Code::Duplicate, setting.key.span, format!("`{}` is set twice", setting.key.text))
-                    .label("set again here")
-                    .note(first.key.span, "first set here")
-                    .help("merge the two into one line"),
+                Diagnostic::error(
+                    Code::Duplicate,
+                    setting.key.span,
+                    format!("`{}` is set twice", setting.key.text),
+                )
+                .label("set again here")
+                .note(first.key.span, "first set here")
+                .help("merge the two into one line"),
             );
             return false;
         }

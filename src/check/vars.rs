@@ -236,7 +236,9 @@ fn route_strings<'a>(route: &'a mut ast::Route, out: &mut Vec<&'a mut Str>) {
                 | Condition::Method { value, .. }
                 | Condition::Sni { value, .. }
                 | Condition::Host { value, .. } => out.push(value),
-                Condition::Header { matcher: Some(m), .. } | Condition::Query { matcher: m, .. } => out.push(&mut m.value),
+                Condition::Header { matcher: Some(m), .. } | Condition::Query { matcher: m, .. } => {
+                    out.push(&mut m.value)
+                }
                 Condition::Header { matcher: None, .. } | Condition::Port { .. } | Condition::From { .. } => {}
             }
         }

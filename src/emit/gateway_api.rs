@@ -440,8 +440,16 @@ impl Emitter<'_> {
         }
     }
 
-    fn backend_refs(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>, route: &model::Route) -> Vec<BackendRef> {
-        let Action::Forward(list) = &route.action else { return Vec::new() };
+    fn backend_refs(
+        &mut self,
+        mesh: &Mesh,
+        ns: &str,
+        object: &RouteObject<'_>,
+        route: &model::Route,
+    ) -> Vec<BackendRef> {
+        let Action::Forward(list) = &route.action else {
+            return Vec::new();
+        };
         list.iter()
             .map(|d| BackendRef {
                 weight: if list.len() > 1 { d.weight } else { None },
@@ -638,7 +646,10 @@ impl Emitter<'_> {
         let mut listeners = Vec::new();
         for listener in plan::listeners(gateway) {
             let Some(protocol) = listener.protocol else {
-                self.fail(format!("a listener of gateway `{}` on port {}", gateway.name, listener.port));
+                self.fail(format!(
+                    "a listener of gateway `{}` on port {}",
+                    gateway.name, listener.port
+                ));
                 continue;
             };
             listeners.push(Listener {
@@ -704,7 +715,9 @@ impl Emitter<'_> {
                 .filter_map(|d| plan::backend(mesh, &object, d))
                 .any(|b| b.namespace == ns.name);
             if reaches {
-                from.entry(route_ns.name.as_str()).or_default().insert(object.flavor.kind());
+                from.entry(route_ns.name.as_str())
+                    .or_default()
+                    .insert(object.flavor.kind());
             }
         }
         for (source, kinds) in from {

@@ -373,10 +373,19 @@ impl Emitter<'_> {
         // Hosts with routes of their own get a VirtualService each: their own routes first,
         // then the gateway's routes for every host.
         let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
-        let shared_hosts: Vec<String> = gateway.hosts.iter().filter(|h| !own.contains(&h.as_str())).cloned().collect();
+        let shared_hosts: Vec<String> = gateway
+            .hosts
+            .iter()
+            .filter(|h| !own.contains(&h.as_str()))
+            .cloned()
+            .collect();
         // A TLS route belongs with the VirtualService that lists its SNI host.
         let tls_host = |r: &model::Route| -> Option<String> {
-            r.alternatives.iter().flat_map(|a| &a.sni).find(|h| own.contains(&h.as_str())).cloned()
+            r.alternatives
+                .iter()
+                .flat_map(|a| &a.sni)
+                .find(|h| own.contains(&h.as_str()))
+                .cloned()
         };
         let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
         if !shared.is_empty() && !shared_hosts.is_empty() {
@@ -387,14 +396,35 @@ impl Emitter<'_> {
         for (host, routes) in &gateway.host_routes {
             // The shared HTTP routes apply to this host too, after its own, unless one of
             // its own takes every request.
-            let own_catch_all = routes
+            let own_catch_all = routes.iter().any(|r| {
+                r.kind == RouteKind::Http
+                    && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything))
+            });
+            let shared_http = gateway
+                .routes
                 .iter()
-                .any(|r| r.kind == RouteKind::Http && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything)));
-            let shared_http = gateway.routes.iter().filter(|r| r.kind == RouteKind::Http && !own_catch_all);
-            let tls = gateway.routes.iter().filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
-            let spec =
-                gateway_virtual_service(vec![host.clone()], &gateway.name, routes.iter().chain(shared_http).chain(tls));
-            let suffix: String = host.chars().map(|c| if c == '.' { '-' } else if c == '*' { 'x' } else { c }).collect();
+                .filter(|r| r.kind == RouteKind::Http && !own_catch_all);
+            let tls = gateway
+                .routes
+                .iter()
+                .filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
+            let spec = gateway_virtual_service(
+                vec![host.clone()],
+                &gateway.name,
+                routes.iter().chain(shared_http).chain(tls),
+            );
+            let suffix: String = host
+                .chars()
+                .map(|c| {
+                    if c == '.' {
+                        '-'
+                    } else if c == '*' {
+                        'x'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
             let name = format!("{}-{}", gateway.virtual_service, suffix.trim_matches('-'));
             let metadata = self.meta(&name, ns, Map::new());
             self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
@@ -454,6 +484,21 @@ fn mesh_virtual_service(host: &str, ports: &[model::Port], routes: &[model::Rout
 /// Adds one route to the VirtualService. `own` gives the port for destinations to the
 /// route's own host that name none; `match_port` adds a port condition.
 fn add_route(spec: &mut VirtualServiceSpec, route: &model::Route, own: Option<(&str, u16)>, match_port: Option<u16>) {
+    // Written once per port: keep the alternatives that can match on this port, and leave
+    // the route out of this port's list when none can.
+    let narrowed;
+    let route = match match_port {
+        Some(port) if route.alternatives.iter().any(|a| a.port.is_some_and(|p| p != port)) => {
+            let mut r = route.clone();
+            r.alternatives.retain(|a| a.port.is_none_or(|p| p == port));
+            if r.alternatives.is_empty() {
+                return;
+            }
+            narrowed = r;
+            &narrowed
+        }
+        _ => route,
+    };
     let destinations = match &route.action {
         Action::Forward(list) => list
             .iter()
@@ -472,7 +517,9 @@ fn add_route(spec: &mut VirtualServiceSpec, route: &model::Route, own: Option<(&
             let mut http = http_route(route, destinations, match_port);
             if let (Some((d, _)), Some(mirror)) = (&route.options.mirror, http.mirror.as_mut()) {
                 if mirror.port.is_none() {
-                    mirror.port = own.filter(|(h, _)| *h == d.host).map(|(_, number)| PortSelector { number });
+                    mirror.port = own
+                        .filter(|(h, _)| *h == d.host)
+                        .map(|(_, number)| PortSelector { number });
                 }
             }
             spec.http.push(http);
@@ -537,7 +584,10 @@ fn string_match(m: &model::StringMatch) -> StringMatch {
 fn http_match(c: &Conditions, match_port: Option<u16>) -> HttpMatch {
     let mut m = HttpMatch {
         uri: c.uri.as_ref().map(string_match),
-        method: c.method.as_ref().map(|v| string_match(&model::StringMatch::Exact(v.clone()))),
+        method: c
+            .method
+            .as_ref()
+            .map(|v| string_match(&model::StringMatch::Exact(v.clone()))),
         port: c.port.or(match_port),
         source_labels: c.source.as_ref().map(|s| s.labels.clone()).unwrap_or_default(),
         source_namespace: c.source.as_ref().and_then(|s| s.namespace.clone()),

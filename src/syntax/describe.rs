@@ -23,7 +23,6 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::calls_decl => "`calls`",
         Rule::via_env => "`via env NAME`",
         Rule::version_decl => "a version (`pod` or `vm`)",
-        Rule::runtime => "`pod` or `vm`",
         Rule::image_prop
         | Rule::replicas_prop
         | Rule::env_prop
@@ -33,12 +32,9 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::at_prop
         | Rule::other_prop => "a property",
         Rule::route_decl => "a `route`",
-        Rule::route_kind => "`tcp` or `tls`",
         Rule::alternative => "a condition",
-        Rule::or_keyword => "`or`",
         Rule::uri_cond | Rule::match_type => "a path match such as `prefix \"/path\"`",
         Rule::header_cond => "a header match",
-        Rule::absent => "`absent`",
         Rule::query_cond => "a query parameter match",
         Rule::method_cond => "a method match",
         Rule::port_cond => "a port match",
@@ -48,9 +44,6 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::other_cond => "a condition",
         Rule::split => "a weighted split `{ v1 50% v2 50% }`",
         Rule::split_entry => "a version and its weight",
-        Rule::single_target => "`-> target`",
-        Rule::redirect_action => "`redirect \"/path\"`",
-        Rule::respond_action => "`respond STATUS`",
         Rule::route_option | Rule::option_key => "a route option such as `timeout 5s`",
         Rule::duration => "a duration such as `5s`",
         Rule::target => "a target such as `v1` or `reviews/v2`",
@@ -68,13 +61,20 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::COMMENT
         | Rule::ident_char
         | Rule::keyword
-        | Rule::string_escape
         | Rule::property
         | Rule::address_value
         | Rule::value
         | Rule::condition
         | Rule::condition_start
         | Rule::action_start
-        | Rule::route_action => return None,
+        | Rule::route_action
+        // Their literal tokens are listed instead.
+        | Rule::runtime
+        | Rule::single_target
+        | Rule::redirect_action
+        | Rule::respond_action
+        | Rule::or_keyword
+        | Rule::absent
+        | Rule::route_kind => return None,
     })
 }

@@ -280,7 +280,11 @@ impl Lower {
             let child_span = self.span(&child);
             match child.as_rule() {
                 Rule::route_kind => {
-                    kind = if child.as_str() == "tcp" { RouteKind::Tcp } else { RouteKind::Tls };
+                    kind = if child.as_str() == "tcp" {
+                        RouteKind::Tcp
+                    } else {
+                        RouteKind::Tls
+                    };
                 }
                 Rule::alternative => {
                     let conditions = child.into_inner().filter_map(|c| self.condition(c)).collect();

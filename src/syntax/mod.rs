@@ -78,23 +78,104 @@ fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) 
             }
         }
     }
+    if let Some(diagnostic) = unterminated_string(text, position, source) {
+        return diagnostic;
+    }
     // Point at the next token rather than at the white space before it.
     position = skip_trivia(text, position);
     let (found, length) = found_at(text, position);
+    // Long lists are easier to read as the kinds of thing expected.
+    let mut expected: Vec<String> = expected.into_iter().collect();
+    if expected.len() > 10 && expected.iter().any(|e| !e.starts_with('`')) {
+        const KEEP: &[&str] = &["`}`", "`->`", "`or`", "`redirect`", "`respond`"];
+        expected.retain(|e| (!e.starts_with('`') && e != "a name") || KEEP.contains(&e.as_str()));
+    }
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
-        format!(
-            "expected {}, found {found}",
-            join_or(&expected.into_iter().collect::<Vec<_>>())
-        )
+        format!("expected {}, found {found}", join_or(&expected))
     };
     let mut diagnostic = Diagnostic::error(Code::Syntax, Span::new(source, position, position + length), message)
         .label("not expected here");
     if let Some(help) = syntax_help(text, position) {
         diagnostic = diagnostic.help(help);
     }
+    if position >= text.len() {
+        if let Some(open) = unclosed_brace(text) {
+            diagnostic = diagnostic
+                .note(Span::new(source, open, open + 1), "this block is never closed")
+                .help("add the missing `}`");
+        }
+    }
     diagnostic
+}
+
+/// A string opened on the error's line and not closed before its end.
+fn unterminated_string(text: &str, position: usize, source: SourceId) -> Option<Diagnostic> {
+    let line_start = text.get(..position)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[position..].find('\n').map_or(text.len(), |i| position + i);
+    let mut open = None;
+    let mut chars = text[line_start..line_end].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if open.is_some() => {
+                chars.next();
+            }
+            '"' => open = if open.is_some() { None } else { Some(line_start + i) },
+            '#' if open.is_none() => break,
+            _ => {}
+        }
+    }
+    let open = open.filter(|o| *o <= position)?;
+    Some(
+        Diagnostic::error(
+            Code::Syntax,
+            Span::new(source, open, line_end.trim_end_matches_len(text)),
+            "this string is not closed",
+        )
+        .label("the string starts here and runs to the end of the line")
+        .help("close it with `\"` on the same line; write a line break inside a string as `\\n`"),
+    )
+}
+
+trait TrimEnd {
+    fn trim_end_matches_len(self, text: &str) -> usize;
+}
+
+impl TrimEnd for usize {
+    /// The position with any `\r` before it dropped.
+    fn trim_end_matches_len(self, text: &str) -> usize {
+        if self > 0 && text.as_bytes().get(self - 1) == Some(&b'\r') {
+            self - 1
+        } else {
+            self
+        }
+    }
+}
+
+/// The innermost `{` that is never closed, skipping strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = text[i..].find('\n').map_or(bytes.len(), |n| i + n),
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' if bytes.get(i.wrapping_sub(1)) != Some(&b'$') => stack.push(i),
+            b'}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.pop()
 }
 
 /// A hint for the mistakes people make most.
