@@ -7,8 +7,10 @@ Both files are read with PyYAML's `safe_load_all`, a YAML 1.1 reader: an unquote
 `y`, `no`, `2021-01-01`, `12:30`, `0777`, `1e3`, `null` or `~` comes back as a bool, date, int,
 float or None, which is exactly the hazard for manifests read by sigs.k8s.io/yaml. Documents are
 indexed by (apiVersion, kind, namespace, name); both sides must hold the same set of documents,
-each key once, with identical parsed content (types compared strictly, so `1` is not `true` and
-`"1"` is not `1`; mapping key order is ignored, list order is not).
+each key once, with identical parsed content: types are compared strictly (`1` is not `true`,
+`"1"` is not `1`, a date is not a string), except that an int and a float of the same value are
+the same JSON number (kustomize writes meshc's `100.0` as `100`; the API server sees no
+difference), which the summary counts; mapping key order is ignored, list order is not.
 
 With --hostile MESH (the CI fixture .ci/yaml-hostile.mesh), every `env NAME "value"` and
 `annotation KEY "value"` of that .mesh file must also be read back, on both sides, as exactly that
@@ -71,11 +73,18 @@ def typed(v):
     return f'{v!r} ({type(v).__name__})'
 
 
-def differences(a, b, path, out):
-    """Appends to `out` every place where `a` (meshc) and `b` (kustomize) differ."""
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def differences(a, b, path, out, respelled):
+    """Appends to `out` every place where `a` (meshc) and `b` (kustomize) differ; appends to
+    `respelled` the places where an int and a float hold the same number."""
     if len(out) > MAX_REPORTED:
         return
-    if type(a) is not type(b):
+    if is_number(a) and is_number(b) and type(a) is not type(b) and a == b:
+        respelled.append(path)
+    elif type(a) is not type(b):
         out.append(f'{path or "/"}: meshc {typed(a)} vs kustomize {typed(b)}')
     elif isinstance(a, dict):
         for k in a.keys() | b.keys():
@@ -85,12 +94,12 @@ def differences(a, b, path, out):
             elif k not in a:
                 out.append(f'{sub}: added by kustomize ({typed(b[k])})')
             else:
-                differences(a[k], b[k], sub, out)
+                differences(a[k], b[k], sub, out, respelled)
     elif isinstance(a, list):
         if len(a) != len(b):
             out.append(f'{path}: list of {len(a)} items became {len(b)} items')
         for i, (x, y) in enumerate(zip(a, b)):
-            differences(x, y, f'{path}/{i}', out)
+            differences(x, y, f'{path}/{i}', out, respelled)
     elif a != b and not (a != a and b != b):  # NaN equals NaN here
         out.append(f'{path}: meshc {typed(a)} vs kustomize {typed(b)}')
 
@@ -192,17 +201,20 @@ def main():
     for key in sorted(b.keys() - a.keys(), key=str):
         problems.append(f'{show_key(key)}: only in kustomize output')
     changed = 0
+    respelled = []
     for key in sorted(a.keys() & b.keys(), key=str):
         diffs = []
-        differences(a[key], b[key], '', diffs)
+        differences(a[key], b[key], '', diffs, respelled)
         if diffs:
             changed += 1
             problems += [f'{show_key(key)}: {d}' for d in diffs]
 
-    hostile = ''
+    extra = ''
+    if respelled:
+        extra += f' ({len(respelled)} number(s) respelled int<->float with the same value)'
     if args.hostile:
         n = check_hostile(args.hostile, [('meshc', ours), ('kustomize', theirs)], problems)
-        hostile = f', {n} hostile string readings exact'
+        extra += f', {n} hostile string readings exact'
 
     for p in problems[:MAX_REPORTED * 5]:
         print(f'same-values: {label}: {p}')
@@ -210,7 +222,7 @@ def main():
         print(f'same-values: {label}: FAILED: {len(problems)} problem(s); {changed} of {len(a)} '
               f'documents changed by the kustomize round trip')
         return 1
-    print(f'same-values: {label}: {len(a)} documents identical after the kustomize round trip{hostile}')
+    print(f'same-values: {label}: {len(a)} documents identical after the kustomize round trip{extra}')
     return 0
 
 

@@ -174,7 +174,8 @@ pub struct Pod {
     pub deployment: String,
     pub image: String,
     pub replicas: i32,
-    /// Sorted by name.
+    /// Addresses of called services (sorted by name), then the version's own variables as
+    /// written.
     pub env: Vec<(String, String)>,
 }
 

@@ -395,7 +395,8 @@ impl Checker<'_> {
         let mut replicas: Option<i32> = None;
         let mut account: Option<&ast::Name> = None;
         let mut addresses: Option<(Vec<&ast::Str>, bool)> = None;
-        let mut env: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        // Written order matters (a value may use `$(EARLIER)`), so keep it.
+        let mut env: Vec<(String, String, Span)> = Vec::new();
         let mut once: BTreeMap<&str, Span> = BTreeMap::new();
 
         for property in &version.properties {
@@ -485,11 +486,11 @@ impl Checker<'_> {
                             .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                         );
                         ok = false;
-                    } else if let Some((_, first)) = env.get(&name.text) {
+                    } else if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
                         self.duplicate("environment variable", &name.text, name.span, *first);
                         ok = false;
                     } else {
-                        env.insert(name.text.clone(), (value.value.clone(), name.span));
+                        env.push((name.text.clone(), value.value.clone(), name.span));
                     }
                 }
                 PropertyKind::Label { key, value } => {
@@ -526,11 +527,14 @@ impl Checker<'_> {
             }
         }
 
+        // Addresses of called services come first, sorted by name (`calls` lines are
+        // declarations, in any order), then the version's own `env`, as written.
+        let mut from_calls: Vec<(String, String, Span)> = Vec::new();
         for (name, fqdn) in cx.call_env {
             if runtime == Runtime::Vm {
                 continue;
             }
-            if let Some((_, first)) = env.get(&name.text) {
+            if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
                 let (again, first) = if *first > name.span {
                     (*first, name.span)
                 } else {
@@ -539,9 +543,12 @@ impl Checker<'_> {
                 self.duplicate("environment variable", &name.text, again, first);
                 ok = false;
             } else {
-                env.insert(name.text.clone(), (fqdn.clone(), name.span));
+                from_calls.push((name.text.clone(), fqdn.clone(), name.span));
             }
         }
+        from_calls.sort();
+        from_calls.append(&mut env);
+        let env = from_calls;
 
         let account = account
             .map(|a| a.text.clone())
@@ -577,7 +584,7 @@ impl Checker<'_> {
                     deployment,
                     image: image.value.clone(),
                     replicas: replicas.unwrap_or(1),
-                    env: env.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+                    env: env.into_iter().map(|(k, v, _)| (k, v)).collect(),
                 })
             }
             Runtime::Vm => {

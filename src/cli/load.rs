@@ -54,13 +54,12 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     while next < loaded.sources.len() {
         let id = next;
         next += 1;
-        let (file, _) = meshc::syntax::parse(id, &loaded.sources[id].text);
-        let Some(file) = file else { continue };
+        let imports = meshc::syntax::imports(id, &loaded.sources[id].text);
         let base = Path::new(&loaded.sources[id].name)
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        for import in file.imports {
+        for import in imports {
             let path = base.join(&import.value);
             if !seen.insert(identity(&path)) {
                 continue;
@@ -71,7 +70,7 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
                     Diagnostic::error(
                         Code::ImportNotFound,
                         import.span,
-                        format!("cannot read the imported file `{}`: {e}", path.display()),
+                        format!("cannot read the imported file `{}`: {}", path.display(), reason(&e)),
                     )
                     .label("imported here")
                     .help("import paths are relative to the importing file"),
@@ -156,4 +155,14 @@ fn identity(path: &Path) -> PathBuf {
 
 fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
+}
+
+/// An I/O error in words that do not depend on the operating system.
+fn reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "it does not exist".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        kind => kind.to_string(),
+    }
 }

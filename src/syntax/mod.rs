@@ -48,6 +48,30 @@ fn parse_tree(text: &str) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::
     }
 }
 
+/// The `import "..."` lines at the head of a file, found without parsing the rest (the
+/// command line uses them to find every file of a mesh). Stops at the first other token;
+/// a malformed import is left for `parse` to report.
+pub fn imports(source: SourceId, text: &str) -> Vec<crate::ast::Str> {
+    let mut out = Vec::new();
+    let mut position = skip_trivia(text, 0);
+    while let Some(rest) = text.get(position..).and_then(|r| r.strip_prefix("import")) {
+        let start = skip_trivia(text, text.len() - rest.len());
+        let Some(body) = text.get(start..).and_then(|r| r.strip_prefix('"')) else {
+            break;
+        };
+        let Some(close) = body.find(['"', '\\', '\n']).filter(|i| body[*i..].starts_with('"')) else {
+            break;
+        };
+        out.push(crate::ast::Str {
+            value: body[..close].to_string(),
+            span: Span::new(source, start, start + close + 2),
+            vars: Vec::new(),
+        });
+        position = skip_trivia(text, start + close + 2);
+    }
+    out
+}
+
 /// Turns pest's error into one diagnostic in human words: what was expected, what was found.
 fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
