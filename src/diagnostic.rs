@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::codes::Code;
-use crate::source::{line_col, Source, Span};
+use crate::source::{LineIndex, Source, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -107,8 +107,9 @@ pub fn render(diagnostics: &[Diagnostic], sources: &[Source], width: usize) -> S
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
+    let indexes: Vec<LineIndex> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
     for d in diagnostics {
-        let report = Report::new(d, sources);
+        let report = Report::new(d, sources, &indexes);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}[{}]: {}\n", d.severity.as_str(), d.code.id(), d.message));
         }
@@ -132,11 +133,14 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
 
 /// Diagnostics as a JSON array, one object per finding, with 1-based lines and columns.
 pub fn to_json(diagnostics: &[Diagnostic], sources: &[Source]) -> String {
+    let indexes: Vec<LineIndex> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
     let location = |label: &Label| {
         let source = sources.get(label.span.source);
         let text = source.map_or("", |s| s.text.as_str());
-        let (line, column) = line_col(text, label.span.start);
-        let (end_line, end_column) = line_col(text, label.span.end);
+        let index = indexes.get(label.span.source);
+        let at = |offset| index.map_or((1, 1), |i| i.line_col(text, offset));
+        let (line, column) = at(label.span.start);
+        let (end_line, end_column) = at(label.span.end);
         serde_json::json!({
             "file": source.map_or("", |s| s.name.as_str()),
             "line": line,
@@ -174,7 +178,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(diagnostic: &'a Diagnostic, sources: &'a [Source]) -> Self {
+    fn new(diagnostic: &'a Diagnostic, sources: &'a [Source], indexes: &'a [LineIndex]) -> Self {
         let primary = diagnostic.primary.span.source;
         let elsewhere = diagnostic
             .secondary
@@ -182,12 +186,12 @@ impl<'a> Report<'a> {
             .filter(|l| l.span.source != primary)
             .map(|label| Elsewhere {
                 label,
-                source: sources.get(label.span.source).map(NamedText::of),
+                source: NamedText::of(sources, indexes, label.span.source),
             })
             .collect();
         Report {
             diagnostic,
-            source: sources.get(primary).map(NamedText::of),
+            source: NamedText::of(sources, indexes, primary),
             elsewhere,
         }
     }
@@ -307,14 +311,17 @@ impl miette::Diagnostic for Elsewhere<'_> {
 struct NamedText<'a> {
     name: &'a str,
     text: &'a str,
+    lines: &'a LineIndex,
 }
 
 impl<'a> NamedText<'a> {
-    fn of(source: &'a Source) -> Self {
-        NamedText {
+    fn of(sources: &'a [Source], indexes: &'a [LineIndex], id: usize) -> Option<Self> {
+        let source = sources.get(id)?;
+        Some(NamedText {
             name: &source.name,
             text: &source.text,
-        }
+            lines: indexes.get(id)?,
+        })
     }
 }
 
@@ -325,14 +332,24 @@ impl miette::SourceCode for NamedText<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        let contents = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        // miette finds lines by scanning from the start of the text; hand it only the lines
+        // around the span, so that many diagnostics in a large file stay cheap.
+        let offset = span.offset().min(self.text.len());
+        let end = (offset + span.len()).min(self.text.len());
+        let first = self.lines.line(offset).saturating_sub(context_lines_before + 1);
+        let last = self.lines.line(end) + context_lines_after + 2;
+        let lo = self.lines.start(first, self.text);
+        let hi = self.lines.start(last, self.text).max(end);
+        let window = self.text.get(lo..hi).unwrap_or(self.text);
+        let local = miette::SourceSpan::new((offset - lo).into(), span.len().min(hi - offset));
+        let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.to_string(),
             contents.data(),
-            *contents.span(),
-            contents.line(),
+            miette::SourceSpan::new((contents.span().offset() + lo).into(), contents.span().len()),
+            contents.line() + first,
             contents.column(),
-            contents.line_count(),
+            contents.line_count() + first,
         )))
     }
 }

@@ -4,10 +4,14 @@
 /// edit for words up to four characters, otherwise at most a third of the word's length
 /// (Damerau–Levenshtein, so a swap of two letters counts once).
 pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let length = word.chars().count();
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
-        .filter(|c| *c != word)
+        // Words whose lengths differ by more than the limit cannot be close: skip the cost.
+        .filter(|c| {
+            *c != word && c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(length) <= limit
+        })
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
         .filter(|(distance, _)| *distance <= limit)
         .min()
