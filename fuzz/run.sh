@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Runs the `compile` fuzz target for N seconds (default 60), with the corpus seeded from the
-# examples and the test fixtures. Prints libFuzzer's final statistics.
+# Builds the `compile` fuzz target with libFuzzer's coverage instrumentation and runs it for
+# N seconds (default 60), the corpus seeded from the examples and the test fixtures. Any
+# crash stops the run and leaves the input in ARTIFACTS (default fuzz/artifacts/).
+#
+# This is what `cargo fuzz run compile` does, without needing cargo-fuzz: the stable toolchain
+# accepts the sanitizer-coverage flags with RUSTC_BOOTSTRAP=1.
 set -euo pipefail
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-corpus="$here/corpus/compile"
-mkdir -p "$corpus"
-for f in "$here"/../examples/*.mesh "$here"/../tests/cases/*/*/input.mesh; do
+root=$(cd "$here/.." && pwd)
+artifacts=${ARTIFACTS:-$here/artifacts}
+corpus=$here/corpus/compile
+mkdir -p "$corpus" "$artifacts"
+for f in "$root"/examples/*.mesh "$root"/tests/cases/*/*/input.mesh; do
   [ -f "$f" ] && cp "$f" "$corpus/$(echo "$f" | sha1sum | cut -c1-16).mesh"
 done
-cd "$here/.."
-RUSTC_BOOTSTRAP=1 cargo fuzz run compile "$corpus" -- \
-  -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+host=$(rustc -vV | sed -n 's/^host: //p')
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
+  cargo build --release --manifest-path "$here/Cargo.toml" --target-dir "$root/target/fuzz" \
+  --bin compile --target "$host"
+"$root/target/fuzz/$host/release/compile" "$corpus" -max_total_time="$seconds" -max_len=65536 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/"

@@ -96,6 +96,15 @@ impl Protocol {
         Protocol::ALL.iter().copied().find(|p| p.word() == word)
     }
 
+    /// The Kubernetes port protocol: `UDP` for udp, `TCP` for everything else.
+    pub fn transport(self) -> &'static str {
+        if self == Protocol::Udp {
+            "UDP"
+        } else {
+            "TCP"
+        }
+    }
+
     /// Whether Istio applies `http` routes on this port (plain-text HTTP family).
     pub fn is_http(self) -> bool {
         matches!(
@@ -488,6 +497,18 @@ pub struct Gateway {
     /// Routes for one host (`route host "..."`), each host's list in order; requests for
     /// such a host try these first, then `routes`.
     pub host_routes: Vec<(String, Vec<Route>)>,
+}
+
+impl Gateway {
+    /// The hosts that have no routes of their own: the shared VirtualService's hosts.
+    pub fn shared_hosts(&self) -> Vec<String> {
+        let own: Vec<&str> = self.host_routes.iter().map(|(h, _)| h.as_str()).collect();
+        self.hosts
+            .iter()
+            .filter(|h| !own.contains(&h.as_str()))
+            .cloned()
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -216,13 +216,7 @@ pub(crate) fn gateway_routes(gateway: &model::Gateway) -> Vec<RouteObject<'_>> {
                 .collect(),
         }
     }
-    let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
-    let shared_hosts: Vec<String> = gateway
-        .hosts
-        .iter()
-        .filter(|h| !own.contains(&h.as_str()))
-        .cloned()
-        .collect();
+    let shared_hosts = gateway.shared_hosts();
     let mut out = Vec::new();
     let shared = http(&gateway.routes);
     if !shared.is_empty() && !shared_hosts.is_empty() {

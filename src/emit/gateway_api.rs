@@ -22,9 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::objects::{
-    DestinationRuleSpec, EgressListener, Map, ServicePort, ServiceSpec, SidecarSpec, WorkloadSelector,
-};
+use super::objects::{DestinationRuleSpec, EgressListener, Map, ServiceSpec, SidecarSpec, WorkloadSelector};
 use super::{labels, traffic_policy, Emitter, Kind};
 use crate::check::gateway_api::{
     self as plan, Backend, Flavor, GrpcMethod, PathRewrite, RouteObject, Share, VersionBackend,
@@ -336,20 +334,7 @@ impl Emitter<'_> {
         let selector = labels(&[(app_key, app), (&service.version_key, &backend.version.name)]);
         let spec = ServiceSpec {
             selector: selector.clone(),
-            ports: service
-                .ports
-                .iter()
-                .map(|p| ServicePort {
-                    name: p.name.clone(),
-                    port: p.number,
-                    target_port: p.target,
-                    protocol: if p.protocol == model::Protocol::Udp {
-                        "UDP"
-                    } else {
-                        "TCP"
-                    },
-                })
-                .collect(),
+            ports: super::service_ports(service),
         };
         let metadata = self.meta(&backend.name(), ns, selector);
         self.push(Kind::Service, Some(ns), metadata, Some(spec));

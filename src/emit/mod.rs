@@ -178,20 +178,7 @@ impl Emitter<'_> {
         let selector = labels(&[(app_key, app)]);
         let spec = ServiceSpec {
             selector: selector.clone(),
-            ports: service
-                .ports
-                .iter()
-                .map(|p| ServicePort {
-                    name: p.name.clone(),
-                    port: p.number,
-                    target_port: p.target,
-                    protocol: if p.protocol == model::Protocol::Udp {
-                        "UDP"
-                    } else {
-                        "TCP"
-                    },
-                })
-                .collect(),
+            ports: service_ports(service),
         };
         let metadata = self.meta(&service.host, ns, selector.clone());
         self.push(Kind::Service, Some(ns), metadata, Some(spec));
@@ -199,16 +186,7 @@ impl Emitter<'_> {
         let mut target_ports: Vec<(u16, &'static str)> = service
             .ports
             .iter()
-            .map(|p| {
-                (
-                    p.target,
-                    if p.protocol == model::Protocol::Udp {
-                        "UDP"
-                    } else {
-                        "TCP"
-                    },
-                )
-            })
+            .map(|p| (p.target, p.protocol.transport()))
             .collect();
         target_ports.sort();
         target_ports.dedup();
@@ -373,12 +351,7 @@ impl Emitter<'_> {
         // Hosts with routes of their own get a VirtualService each: their own routes first,
         // then the gateway's routes for every host.
         let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
-        let shared_hosts: Vec<String> = gateway
-            .hosts
-            .iter()
-            .filter(|h| !own.contains(&h.as_str()))
-            .cloned()
-            .collect();
+        let shared_hosts = gateway.shared_hosts();
         // A TLS route belongs with the VirtualService that lists its SNI host.
         let tls_host = |r: &model::Route| -> Option<String> {
             r.alternatives
@@ -743,6 +716,20 @@ fn traffic_policy(p: &model::Policy) -> Option<TrafficPolicy> {
             sni: t.sni.clone(),
         }),
     })
+}
+
+/// A Service's ports, named after their protocol.
+pub(crate) fn service_ports(service: &model::Service) -> Vec<ServicePort> {
+    service
+        .ports
+        .iter()
+        .map(|p| ServicePort {
+            name: p.name.clone(),
+            port: p.number,
+            target_port: p.target,
+            protocol: p.protocol.transport(),
+        })
+        .collect()
 }
 
 /// Kinds and the groups they belong to, for documentation and tests.
