@@ -459,3 +459,60 @@ fn pre_commit_hooks_regenerate_and_check_the_manifests() {
         show(&output)
     );
 }
+
+#[test]
+fn kubectl_kustomize_runs_meshc_as_an_exec_generator_plugin() {
+    let Some(kubectl) = kubectl() else {
+        println!("skipped: kubectl is not installed (set MESHC_KUBECTL to its path)");
+        return;
+    };
+    // The plugin layout kustomize looks for, with the script the repository ships.
+    let scratch = Scratch::new("kustomize-plugin");
+    let home = scratch.path("plugins");
+    let plugin_dir = home.join("meshc.dev/v1/meshgenerator");
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    let script = std::fs::read_to_string(root().join("integrations/kustomize/MeshGenerator")).unwrap();
+    let script = script.replace("${MESHC:-meshc}", meshc_path());
+    let plugin = plugin_dir.join("MeshGenerator");
+    std::fs::write(&plugin, script).unwrap();
+    let mut permissions = std::fs::metadata(&plugin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&plugin, permissions).unwrap();
+
+    let app = scratch.path("app");
+    std::fs::create_dir_all(app.join("mesh")).unwrap();
+    std::fs::copy(root().join(EXAMPLE), app.join("mesh/hybrid-hello.mesh")).unwrap();
+    std::fs::write(app.join("kustomization.yaml"), "generators:\n- mesh.yaml\n").unwrap();
+    std::fs::write(
+        app.join("mesh.yaml"),
+        "apiVersion: meshc.dev/v1\nkind: MeshGenerator\nmetadata:\n  name: mesh\nspec:\n  files:\n  - mesh/hybrid-hello.mesh\n",
+    )
+    .unwrap();
+    let rendered = run_env(
+        &kubectl,
+        &["kustomize", "--enable-alpha-plugins", app.to_str().unwrap()],
+        root(),
+        None,
+        &[("KUSTOMIZE_PLUGIN_HOME", home.as_path())],
+    );
+    assert!(rendered.status.success(), "{}", show(&rendered));
+    let from_kustomize = sorted(parse_documents(&text(&rendered.stdout)).unwrap());
+    assert_eq!(from_kustomize.len(), 18);
+    assert_eq!(from_kustomize, sorted(built(EXAMPLE)));
+
+    // An error in the mesh stops kustomize, with meshc's diagnostic on its stderr.
+    std::fs::write(
+        app.join("mesh/hybrid-hello.mesh"),
+        "namespace a { service b { port htp 80 } }\n",
+    )
+    .unwrap();
+    let failed = run_env(
+        &kubectl,
+        &["kustomize", "--enable-alpha-plugins", app.to_str().unwrap()],
+        root(),
+        None,
+        &[("KUSTOMIZE_PLUGIN_HOME", home.as_path())],
+    );
+    assert!(!failed.status.success());
+    assert!(text(&failed.stderr).contains("M3004"), "{}", show(&failed));
+}

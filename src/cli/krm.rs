@@ -111,6 +111,49 @@ pub(crate) fn run(invocation: Invocation) -> Status {
     status
 }
 
+/// `meshc kustomize-plugin CONFIG`: kustomize's exec generator plugins (run by
+/// `kustomize build --enable-alpha-plugins`, which `kubectl kustomize` supports) get the path
+/// of their configuration file and print manifests. The configuration takes the same
+/// `spec`/`data` settings as the KRM function's functionConfig.
+pub(crate) fn plugin(config: &std::path::Path) -> Status {
+    let text = match std::fs::read_to_string(config) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("meshc: cannot read the plugin configuration {}: {e}", config.display());
+            return Status::Trouble;
+        }
+    };
+    let value: Value = match serde_yaml::from_str(&text) {
+        Ok(value) => value,
+        Err(e) => {
+            eprintln!("meshc: the plugin configuration is not YAML: {e}");
+            return Status::Trouble;
+        }
+    };
+    match generate(&value) {
+        Ok((documents, _)) => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = documents
+                .iter()
+                .try_for_each(|d| {
+                    stdout
+                        .write_all(b"---\n")
+                        .and_then(|()| stdout.write_all(d.yaml.as_bytes()))
+                })
+                .and_then(|()| stdout.flush());
+            match written {
+                Ok(()) => Status::Ok,
+                Err(e) => {
+                    eprintln!("meshc: cannot write the output: {e}");
+                    Status::Trouble
+                }
+            }
+        }
+        // The diagnostics are already on stderr, where kustomize shows them.
+        Err(_) => Status::InputErrors,
+    }
+}
+
 fn missing_command() -> Status {
     let mut command = <super::Args as clap::CommandFactory>::command();
     let _ = command

@@ -162,6 +162,22 @@ relative to the directory the function runs in: the kustomization's). Optional: 
 (true or false), under data or spec. Errors in the mesh become `results` entries and exit status 1. kubectl's built-in \
 kustomize has no --enable-exec and does not run exec functions: use the kustomize binary.")]
     Krm,
+    /// kustomize exec generator plugin: compile the mesh named in the CONFIG file (see below)
+    #[command(after_long_help = "\
+kustomize runs an exec generator plugin with the path of its configuration file. Install it as \
+$KUSTOMIZE_PLUGIN_HOME/meshc.dev/v1/meshgenerator/MeshGenerator, a script that runs \
+`exec meshc kustomize-plugin \"$@\"` (integrations/kustomize/MeshGenerator), list a configuration \
+under `generators:` in kustomization.yaml:
+  apiVersion: meshc.dev/v1
+  kind: MeshGenerator
+  metadata: {name: mesh}
+  spec:
+    files: [mesh/app.mesh]     # relative to the kustomization; or data.mesh: inline text
+and run `kubectl kustomize --enable-alpha-plugins DIR` (or kustomize build).")]
+    KustomizePlugin {
+        /// The generator configuration kustomize passes
+        config: PathBuf,
+    },
     /// Rewrite .mesh files in the canonical layout (comments kept, meaning unchanged)
     Fmt {
         /// The .mesh files to format
@@ -297,6 +313,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Check { input, target } => build(&input, &target, None, false, true),
         Command::PostRender { input, target } => post_render(&input, &target),
         Command::Krm => krm::run(krm::Invocation::Explicit),
+        Command::KustomizePlugin { config } => krm::plugin(&config),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Dump { stage, input, target } => dump(stage, &input, &target),
