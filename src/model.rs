@@ -403,6 +403,9 @@ pub struct Destination {
     pub port: Option<u16>,
     /// Percent; `None` when the destination is alone.
     pub weight: Option<u32>,
+    /// Header changes for requests to this destination only, and for its responses.
+    pub request_headers: HeaderOps,
+    pub response_headers: HeaderOps,
 }
 
 /// DestinationRule traffic policy.

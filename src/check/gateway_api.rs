@@ -1220,6 +1220,18 @@ impl<'m> Pass<'m> {
         if o.delay.is_some() || o.abort.is_some() {
             self.route_problem(route, "fault injection", "the Gateway API has no fault injection");
         }
+        if let model::Action::Forward(destinations) = &route.action {
+            if destinations
+                .iter()
+                .any(|d| !d.request_headers.is_empty() || !d.response_headers.is_empty())
+            {
+                self.route_problem(
+                    route,
+                    "header changes for one destination (`for`)",
+                    "backend-level filters are implementation-specific in the Gateway API; change the headers for the whole route, or use Istio routes",
+                );
+            }
+        }
         if o.cors.is_some() {
             self.route_problem(
                 route,

@@ -116,6 +116,8 @@ impl Checker<'_> {
                             subset: None,
                             port: None,
                             weight: None,
+                            request_headers: HeaderOps::default(),
+                            response_headers: HeaderOps::default(),
                         }]),
                         options: RouteOptions::default(),
                         synthesised: true,
@@ -630,6 +632,8 @@ impl Checker<'_> {
             subset,
             port,
             weight: None,
+            request_headers: HeaderOps::default(),
+            response_headers: HeaderOps::default(),
         })
     }
 
@@ -895,8 +899,7 @@ impl Checker<'_> {
                 "fault" => self.fault(option, &mut options),
                 "rewrite" => self.rewrite(option, &mut options),
                 "mirror" => self.mirror(option, cx).map(|m| options.mirror = Some(m)),
-                "request" => self.header_op(option, &mut options.request_headers),
-                "response" => self.header_op(option, &mut options.response_headers),
+                "request" | "response" => self.header_option(option, &mut options, action, cx),
                 "cors" => self.cors(option).map(|c| options.cors = Some(c)),
                 "code" => self.single(option, Kind::Whole).and_then(|a| {
                     let code = a.whole().filter(|c| [301, 302, 303, 307, 308].contains(c));
@@ -1141,9 +1144,61 @@ impl Checker<'_> {
         Some((destination, percent))
     }
 
-    fn header_op(&mut self, option: &ast::Setting, ops: &mut HeaderOps) -> Option<()> {
-        let usage = "write `request set x-name \"value\"`, `request add x-name \"value\"` or `request remove x-name`";
-        let (op, name, value) = match option.values.as_slice() {
+    /// `request|response OP NAME ["value"] [for TARGET]`: for the whole route, or for the
+    /// requests sent to one of its destinations (and that destination's responses).
+    fn header_option(
+        &mut self,
+        option: &ast::Setting,
+        options: &mut RouteOptions,
+        action: &mut Action,
+        cx: &Context<'_>,
+    ) -> Option<()> {
+        let request = option.key.text == "request";
+        let values = option.values.as_slice();
+        let (values, target) = match values {
+            [rest @ .., Value::Word(word), Value::Word(target)] if word.text == "for" => (rest, Some(target)),
+            _ => (values, None),
+        };
+        let Some(target) = target else {
+            let ops = if request {
+                &mut options.request_headers
+            } else {
+                &mut options.response_headers
+            };
+            return self.header_op(option, values, ops);
+        };
+        let wanted = self.target(target, RouteKind::Http, cx)?;
+        let destination = match action {
+            Action::Forward(list) => list.iter_mut().find(|d| {
+                d.host == wanted.host && d.subset == wanted.subset && (wanted.port.is_none() || d.port == wanted.port)
+            }),
+            _ => None,
+        };
+        let Some(destination) = destination else {
+            self.error(
+                Diagnostic::error(
+                    Code::MisplacedProperty,
+                    target.span,
+                    format!("this route does not send to `{}`", target.text),
+                )
+                .label("not a destination of this route")
+                .help(
+                    "`for` names one of the route's destinations; leave it out to change the headers of every request",
+                ),
+            );
+            return None;
+        };
+        let ops = if request {
+            &mut destination.request_headers
+        } else {
+            &mut destination.response_headers
+        };
+        self.header_op(option, values, ops)
+    }
+
+    fn header_op(&mut self, option: &ast::Setting, values: &[Value], ops: &mut HeaderOps) -> Option<()> {
+        let usage = "write `request set x-name \"value\"`, `request add x-name \"value\"` or `request remove x-name`, optionally followed by `for v2`";
+        let (op, name, value) = match values {
             [Value::Word(op), Value::Word(name), Value::Str(value)] => (op, name, Some(value)),
             [Value::Word(op), Value::Word(name)] => (op, name, None),
             _ => {

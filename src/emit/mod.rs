@@ -480,6 +480,7 @@ fn add_route(spec: &mut VirtualServiceSpec, route: &model::Route, own: Option<(&
                 RouteDestination {
                     destination: destination(d, port),
                     weight: if list.len() > 1 { d.weight } else { None },
+                    headers: headers(&d.request_headers, &d.response_headers),
                 }
             })
             .collect(),
@@ -589,14 +590,6 @@ fn http_route(route: &model::Route, destinations: Vec<RouteDestination>, match_p
         });
     }
     let o = &route.options;
-    let header_ops = |h: &model::HeaderOps| {
-        (!h.is_empty()).then(|| HeaderOperations {
-            set: h.set.clone(),
-            add: h.add.clone(),
-            remove: h.remove.clone(),
-        })
-    };
-    let (request, response) = (header_ops(&o.request_headers), header_ops(&o.response_headers));
     let fault = (o.delay.is_some() || o.abort.is_some()).then(|| Fault {
         delay: o.delay.as_ref().map(|(d, p)| Delay {
             fixed_delay: d.clone(),
@@ -648,8 +641,20 @@ fn http_route(route: &model::Route, destinations: Vec<RouteDestination>, match_p
             max_age: c.max_age.clone(),
             allow_credentials: c.credentials.then_some(true),
         }),
-        headers: (request.is_some() || response.is_some()).then_some(Headers { request, response }),
+        headers: headers(&o.request_headers, &o.response_headers),
     }
+}
+
+fn headers(request: &model::HeaderOps, response: &model::HeaderOps) -> Option<Headers> {
+    let ops = |h: &model::HeaderOps| {
+        (!h.is_empty()).then(|| HeaderOperations {
+            set: h.set.clone(),
+            add: h.add.clone(),
+            remove: h.remove.clone(),
+        })
+    };
+    let (request, response) = (ops(request), ops(response));
+    (request.is_some() || response.is_some()).then_some(Headers { request, response })
 }
 
 fn traffic_policy(p: &model::Policy) -> Option<TrafficPolicy> {

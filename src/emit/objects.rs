@@ -217,6 +217,8 @@ pub(crate) struct RouteDestination {
     pub(crate) destination: Destination,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) weight: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) headers: Option<Headers>,
 }
 
 #[derive(Serialize)]
