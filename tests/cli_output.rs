@@ -2,10 +2,12 @@
 //! `--helm` and `post-render`, the `github` and `sarif` message formats, completions and
 //! the man page. Every test works in its own scratch folder under the system temp dir.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use meshc::emit::yaml::parse_documents;
@@ -22,35 +24,6 @@ const HEADER: &str =
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A scratch folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("meshc-cli-output-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = self.path(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Runs meshc in the crate root (so `examples/…` paths and headers are stable).
@@ -140,7 +113,7 @@ const BAD_MESH: &str = "namespace x {\n  service a {\n    port http 99999\n    p
 
 #[test]
 fn dir_output_follows_the_naming_scheme_with_headers_and_a_kustomization() {
-    let scratch = Scratch::new("layout");
+    let scratch = common::Scratch::new("cli-output-layout");
     let out = scratch.path("out");
     let run = meshc(&["build", "-o", s(&out), EXAMPLE]);
     assert_eq!(code(&run), 0, "{}", stderr(&run));
@@ -192,7 +165,7 @@ fn dir_output_follows_the_naming_scheme_with_headers_and_a_kustomization() {
 
 #[test]
 fn stale_generated_files_are_removed_and_foreign_files_kept_with_a_warning() {
-    let scratch = Scratch::new("stale");
+    let scratch = common::Scratch::new("cli-output-stale");
     let out = scratch.path("out");
     scratch.write(
         "out/hybrid-hello/service-gone.yaml",
@@ -229,7 +202,7 @@ fn stale_generated_files_are_removed_and_foreign_files_kept_with_a_warning() {
 
 #[test]
 fn nothing_is_written_when_compilation_fails() {
-    let scratch = Scratch::new("fail");
+    let scratch = common::Scratch::new("cli-output-fail");
     let bad = scratch.write("bad.mesh", BAD_MESH);
     let fresh = scratch.path("fresh");
     let run = meshc(&["build", "-o", s(&fresh), s(&bad)]);
@@ -256,7 +229,7 @@ fn nothing_is_written_when_compilation_fails() {
 
 #[test]
 fn a_planned_path_taken_by_a_foreign_file_stops_the_run_before_any_write() {
-    let scratch = Scratch::new("conflict");
+    let scratch = common::Scratch::new("cli-output-conflict");
     let out = scratch.path("out");
     scratch.write("out/kustomization.yaml", "resources: [mine.yaml]\n");
     let before = snapshot(&out);
@@ -275,7 +248,7 @@ fn a_planned_path_taken_by_a_foreign_file_stops_the_run_before_any_write() {
 #[test]
 fn writes_are_atomic_renames_and_leave_no_temporary_files() {
     use std::os::unix::fs::MetadataExt as _;
-    let scratch = Scratch::new("atomic");
+    let scratch = common::Scratch::new("cli-output-atomic");
     let out = scratch.path("out");
     assert_eq!(code(&meshc(&["build", "-o", s(&out), EXAMPLE])), 0);
     let edited = scratch.path("out/hybrid-hello/service-hello1-svc.yaml");
@@ -310,7 +283,7 @@ fn writes_are_atomic_renames_and_leave_no_temporary_files() {
 
 #[test]
 fn file_output_is_the_stream_with_the_header() {
-    let scratch = Scratch::new("file");
+    let scratch = common::Scratch::new("cli-output-file");
     let file = scratch.path("all.yaml");
     let run = meshc(&["build", "-o", s(&file), EXAMPLE]);
     assert_eq!(code(&run), 0, "{}", stderr(&run));
@@ -328,7 +301,7 @@ fn file_output_is_the_stream_with_the_header() {
 
 #[test]
 fn check_passes_when_fresh_and_fails_with_a_diff_otherwise() {
-    let scratch = Scratch::new("check");
+    let scratch = common::Scratch::new("cli-output-check");
     let out = scratch.path("out");
     let check = |args: &[&str]| {
         let mut all = vec!["build", "--check", "-o", s(&out), EXAMPLE];
@@ -400,7 +373,7 @@ fn check_passes_when_fresh_and_fails_with_a_diff_otherwise() {
 
 #[test]
 fn check_of_a_single_file() {
-    let scratch = Scratch::new("check-file");
+    let scratch = common::Scratch::new("cli-output-check-file");
     let file = scratch.path("all.yaml");
     let run = meshc(&["build", "--check", "-o", s(&file), EXAMPLE]);
     assert_eq!(code(&run), 1);
@@ -420,7 +393,7 @@ fn check_of_a_single_file() {
 
 #[test]
 fn check_reports_io_trouble_with_status_2() {
-    let scratch = Scratch::new("check-io");
+    let scratch = common::Scratch::new("cli-output-check-io");
     let not_a_dir = scratch.write("plain-file", "x\n");
     let run = meshc(&["build", "--check", "-o", s(&not_a_dir), EXAMPLE]);
     assert_eq!(code(&run), 2, "{}", stderr(&run));
@@ -472,7 +445,7 @@ fn no_name_can_lead_a_write_outside_the_folder() {
     );
 
     // Through the CLI: a naming template that tries to climb out is refused, nothing written.
-    let scratch = Scratch::new("escape");
+    let scratch = common::Scratch::new("cli-output-escape");
     let mesh = scratch.write(
         "mesh/escape.mesh",
         "namespace web {\n  naming { deployment \"../../{service}-{version}\" }\n  service site {\n    port http 8080\n    pod v1 image \"nginx\"\n  }\n}\n",
@@ -488,7 +461,7 @@ fn no_name_can_lead_a_write_outside_the_folder() {
 #[cfg(unix)]
 #[test]
 fn a_symlinked_namespace_folder_is_not_followed() {
-    let scratch = Scratch::new("symlink");
+    let scratch = common::Scratch::new("cli-output-symlink");
     let elsewhere = scratch.path("elsewhere");
     fs::create_dir_all(&elsewhere).unwrap();
     fs::create_dir_all(scratch.path("out")).unwrap();
@@ -531,7 +504,7 @@ const HELM_MESH: &str = "namespace web {\n  service site {\n    port http 8080\n
 
 #[test]
 fn helm_output_renders_back_to_the_plain_manifests() {
-    let scratch = Scratch::new("helm");
+    let scratch = common::Scratch::new("cli-output-helm");
     let mesh = scratch.write("helm.mesh", HELM_MESH);
     let templates = scratch.path("chart/templates");
     let run = meshc(&["build", "--helm", "-o", s(&templates), s(&mesh)]);
@@ -584,7 +557,7 @@ fn helm_output_renders_back_to_the_plain_manifests() {
 
 #[test]
 fn helm_header_never_holds_template_braces() {
-    let scratch = Scratch::new("helm-name");
+    let scratch = common::Scratch::new("cli-output-helm-name");
     let mesh = scratch.write("odd{{name}}.mesh", HELM_MESH);
     let templates = scratch.path("templates");
     assert_eq!(code(&meshc(&["build", "--helm", "-o", s(&templates), s(&mesh)])), 0);
@@ -609,7 +582,7 @@ fn post_render_appends_the_mesh_to_stdin() {
     assert_eq!(docs.len(), 19);
     assert_eq!(docs[0]["metadata"]["name"].as_str(), Some("from-chart"));
 
-    let scratch = Scratch::new("post-render");
+    let scratch = common::Scratch::new("cli-output-post-render");
     let bad = scratch.write("bad.mesh", BAD_MESH);
     let run = meshc_with_stdin(&["post-render", s(&bad)], Some(chart));
     assert_eq!(code(&run), 1);
@@ -618,7 +591,7 @@ fn post_render_appends_the_mesh_to_stdin() {
 
 #[test]
 fn github_format_writes_escaped_workflow_commands() {
-    let scratch = Scratch::new("github");
+    let scratch = common::Scratch::new("cli-output-github");
     let bad = scratch.write("a,b:c.mesh", BAD_MESH);
     let run = meshc(&["check", "--message-format", "github", s(&bad)]);
     assert_eq!(code(&run), 1);
@@ -644,7 +617,7 @@ fn github_format_writes_escaped_workflow_commands() {
 
 #[test]
 fn sarif_format_is_a_sarif_log() {
-    let scratch = Scratch::new("sarif");
+    let scratch = common::Scratch::new("cli-output-sarif");
     let bad = scratch.write("bad.mesh", BAD_MESH);
     let run = meshc(&["check", "--message-format", "sarif", s(&bad)]);
     assert_eq!(code(&run), 1);

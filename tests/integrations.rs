@@ -7,9 +7,11 @@
 //! kustomize binary: kubectl's built-in kustomize has no `--enable-exec`, so it cannot run
 //! exec functions) and `MESHC_PRE_COMMIT`.
 
+mod common;
+
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use meshc::emit::yaml::parse_documents;
@@ -23,34 +25,6 @@ fn root() -> &'static Path {
 
 fn meshc_path() -> &'static str {
     env!("CARGO_BIN_EXE_meshc")
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("meshc-integrations-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = self.path(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 fn run(program: &str, args: &[&str], dir: &Path, stdin: Option<&str>) -> Output {
@@ -131,7 +105,7 @@ fn kubectl_kustomize_reads_the_output_folder() {
         println!("skipped: kubectl is not installed (set MESHC_KUBECTL to its path)");
         return;
     };
-    let scratch = Scratch::new("kustomize-dir");
+    let scratch = common::Scratch::new("integrations-kustomize-dir");
     let out = scratch.path("out");
     let build = run(
         meshc_path(),
@@ -300,7 +274,7 @@ fn kustomize_runs_meshc_as_an_exec_krm_function() {
             return;
         }
     };
-    let scratch = Scratch::new("krm-exec");
+    let scratch = common::Scratch::new("integrations-krm-exec");
     let mesh = fs::read_to_string(root().join(EXAMPLE)).unwrap();
     let function = format!(
         "  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {}\n",
@@ -389,7 +363,7 @@ fn pre_commit_hooks_regenerate_and_check_the_manifests() {
         println!("skipped: git is not installed");
         return;
     }
-    let scratch = Scratch::new("pre-commit");
+    let scratch = common::Scratch::new("integrations-pre-commit");
     let repo = scratch.path("repo");
     let cache = scratch.path("cache");
     fs::create_dir_all(&repo).unwrap();
@@ -467,7 +441,7 @@ fn kubectl_kustomize_runs_meshc_as_an_exec_generator_plugin() {
         return;
     };
     // The plugin layout kustomize looks for, with the script the repository ships.
-    let scratch = Scratch::new("kustomize-plugin");
+    let scratch = common::Scratch::new("integrations-kustomize-plugin");
     let home = scratch.path("plugins");
     let plugin_dir = home.join("meshc.dev/v1/meshgenerator");
     std::fs::create_dir_all(&plugin_dir).unwrap();

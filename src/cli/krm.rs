@@ -131,24 +131,13 @@ pub(crate) fn plugin(config: &std::path::Path) -> Status {
         }
     };
     match generate(&value) {
-        Ok((documents, _)) => {
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = documents
-                .iter()
-                .try_for_each(|d| {
-                    stdout
-                        .write_all(b"---\n")
-                        .and_then(|()| stdout.write_all(d.yaml.as_bytes()))
-                })
-                .and_then(|()| stdout.flush());
-            match written {
-                Ok(()) => Status::Ok,
-                Err(e) => {
-                    eprintln!("meshc: cannot write the output: {e}");
-                    Status::Trouble
-                }
+        Ok((documents, _)) => match super::output::write_documents(&documents) {
+            Ok(()) => Status::Ok,
+            Err(e) => {
+                eprintln!("meshc: cannot write the output: {e}");
+                Status::Trouble
             }
-        }
+        },
         // The diagnostics are already on stderr, where kustomize shows them.
         Err(_) => Status::InputErrors,
     }

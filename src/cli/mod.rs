@@ -369,17 +369,7 @@ fn build(input: &Input, target: &Target, output: Option<&Path>, helm: bool, chec
         (None, true) => Status::Ok,
         (None, false) if !helm => {
             // Document by document through one buffer: no second copy of a large output.
-            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            let written = compiled
-                .documents
-                .iter()
-                .try_for_each(|d| {
-                    stdout
-                        .write_all(b"---\n")
-                        .and_then(|()| stdout.write_all(d.yaml.as_bytes()))
-                })
-                .and_then(|()| stdout.flush());
-            finish(written)
+            finish(output::write_documents(&compiled.documents))
         }
         (None, false) => {
             let text = layout::helm_escape(&compiled.to_yaml());

@@ -392,3 +392,15 @@ pub(crate) fn check_file(path: &Path, contents: &str) -> Result<Option<Differenc
         Some(_) => None,
     })
 }
+
+/// Writes documents to stdout as one multi-document stream, one at a time through a buffer,
+/// so a large output is never copied whole.
+pub(crate) fn write_documents(documents: &[meshc::Document]) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    for document in documents {
+        stdout.write_all(b"---\n")?;
+        stdout.write_all(document.yaml.as_bytes())?;
+    }
+    stdout.flush()
+}
