@@ -372,24 +372,25 @@ impl Checker<'_> {
     /// selectors would pick each other's workloads.
     fn collisions(&mut self, mesh: &model::Mesh) {
         for ns in &mesh.namespaces {
-            // (kind, name, what generates it, where that is declared)
-            let mut owners: Vec<(&'static str, &str, String, Span)> = Vec::new();
+            // (kind, name, what generates it, where that is declared); the owner's words are
+            // only put together when there is something to report.
+            let mut owners: Vec<(&'static str, &str, Owner<'_>, Span)> = Vec::new();
             for service in &ns.services {
-                let owner = format!("service `{}`", service.name);
+                let owner = Owner::Service(&service.name);
                 let span = service.span;
-                owners.push(("Service", &service.host, owner.clone(), span));
-                owners.push(("app label value", &service.selector.1, owner.clone(), span));
-                owners.push(("DestinationRule", &service.destination_rule, owner.clone(), span));
+                owners.push(("Service", &service.host, owner, span));
+                owners.push(("app label value", &service.selector.1, owner, span));
+                owners.push(("DestinationRule", &service.destination_rule, owner, span));
                 if !service.routes.is_empty() {
-                    owners.push(("VirtualService", &service.virtual_service, owner.clone(), span));
+                    owners.push(("VirtualService", &service.virtual_service, owner, span));
                 }
                 for version in &service.versions {
-                    let owner = format!("version `{}` of `{}`", version.name, service.name);
+                    let owner = Owner::Version(&version.name, &service.name);
                     match &version.workload {
                         model::Workload::Pod(pod) => owners.push(("Deployment", &pod.deployment, owner, version.span)),
                         model::Workload::Vm(entries) => {
                             for entry in entries {
-                                owners.push(("WorkloadEntry", &entry.name, owner.clone(), version.span));
+                                owners.push(("WorkloadEntry", &entry.name, owner, version.span));
                             }
                         }
                     }
@@ -397,14 +398,14 @@ impl Checker<'_> {
             }
             for gateway in &ns.gateways {
                 if !gateway.routes.is_empty() {
-                    let owner = format!("gateway `{}`", gateway.name);
+                    let owner = Owner::Gateway(&gateway.name);
                     owners.push(("VirtualService", &gateway.virtual_service, owner, gateway.span));
                 }
             }
-            let mut seen: BTreeMap<(&str, &str), (&str, Span)> = BTreeMap::new();
+            let mut seen: BTreeMap<(&str, &str), (Owner<'_>, Span)> = BTreeMap::new();
             for (kind, name, owner, span) in &owners {
                 let Some(&(first_owner, first_span)) = seen.get(&(*kind, *name)) else {
-                    seen.insert((kind, name), (owner, *span));
+                    seen.insert((kind, name), (*owner, *span));
                     continue;
                 };
                 // One declaration generating one name twice is reported where it happens.
@@ -498,6 +499,24 @@ impl Checker<'_> {
                 }
                 seen.push((&gateway.selector, &gateway.name, server));
             }
+        }
+    }
+}
+
+/// What generated an object, for messages.
+#[derive(Debug, Clone, Copy)]
+enum Owner<'a> {
+    Service(&'a str),
+    Version(&'a str, &'a str),
+    Gateway(&'a str),
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Service(name) => write!(f, "service `{name}`"),
+            Owner::Version(version, service) => write!(f, "version `{version}` of `{service}`"),
+            Owner::Gateway(name) => write!(f, "gateway `{name}`"),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod gateway_api;
 mod objects;
+mod tree;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -1,24 +1,26 @@
 //! YAML text: the only place that calls the YAML library.
 //!
-//! Objects are serialised with serde into `serde_yaml::Value` (whose mappings keep field
-//! order), then written here in block style. Writing is ours rather than
-//! `serde_yaml::to_string` because serde_yaml follows YAML 1.2 and writes `on`, `yes`,
-//! `y`, `2021-01-01` or `12:30` unquoted, which YAML 1.1 readers (Kubernetes'
-//! sigs.k8s.io/yaml, kustomize's older paths, PyYAML) turn into booleans, timestamps or
-//! numbers. Here a string is written plain only when it cannot be read as anything else
-//! under YAML 1.1 or 1.2 (see [`plain_is_safe`]); every other string is double-quoted.
+//! Objects are serialised with serde into a small ordered tree ([`super::tree`]), then written
+//! here in block style. Writing is meshc's own rather than `serde_yaml::to_string` because
+//! serde_yaml (0.9) follows YAML 1.2 and writes `on`, `yes`, `y`, `2021-01-01` or `12:30`
+//! unquoted, which YAML 1.1 readers (Kubernetes' sigs.k8s.io/yaml, kustomize's older paths,
+//! PyYAML) turn into booleans, timestamps or numbers. Here a string is written plain only
+//! when it cannot be read as anything else under YAML 1.1 or 1.2 (see [`plain_is_safe`]);
+//! every other string is double-quoted. serde_yaml reads YAML back ([`parse_documents`]).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_yaml::Value;
 
+use super::tree::{to_node, Node};
+
 /// Serialises one object as one YAML document (without the `---` separator).
 pub(crate) fn document<T: Serialize>(object: &T) -> Result<String, String> {
-    let value = serde_yaml::to_value(object).map_err(|e| e.to_string())?;
-    let mut out = String::with_capacity(512);
-    match &value {
-        Value::Mapping(map) if !map.is_empty() => write_mapping(&mut out, map, 0),
+    let node = to_node(object).map_err(|e| e.to_string())?;
+    let mut out = String::with_capacity(1024);
+    match &node {
+        Node::Map(map) if !map.is_empty() => write_mapping(&mut out, map, 0),
         other => {
             write_inline(&mut out, other);
             out.push('\n');
@@ -40,7 +42,7 @@ fn indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-fn write_mapping(out: &mut String, map: &serde_yaml::Mapping, level: usize) {
+fn write_mapping(out: &mut String, map: &[(Node, Node)], level: usize) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || level > 0 {
             indent(out, level);
@@ -50,23 +52,18 @@ fn write_mapping(out: &mut String, map: &serde_yaml::Mapping, level: usize) {
 }
 
 /// `key: value`, the cursor already indented; ends with a newline.
-fn write_entry(out: &mut String, key: &Value, value: &Value, level: usize) {
+fn write_entry(out: &mut String, key: &Node, value: &Node, level: usize) {
     write_inline(out, key);
     out.push(':');
     match value {
-        Value::Mapping(m) if !m.is_empty() => {
+        Node::Map(m) if !m.is_empty() => {
             out.push('\n');
             indent(out, level + 2);
             write_mapping_first_inline(out, m, level + 2);
         }
-        Value::Sequence(s) if !s.is_empty() => {
+        Node::Seq(s) if !s.is_empty() => {
             out.push('\n');
             write_sequence(out, s, level + 2);
-        }
-        Value::Tagged(t) => {
-            out.push(' ');
-            write_inline(out, &t.value);
-            out.push('\n');
         }
         scalar => {
             out.push(' ');
@@ -77,7 +74,7 @@ fn write_entry(out: &mut String, key: &Value, value: &Value, level: usize) {
 }
 
 /// A mapping whose first key is written where the cursor is (after `- ` or an indent).
-fn write_mapping_first_inline(out: &mut String, map: &serde_yaml::Mapping, level: usize) {
+fn write_mapping_first_inline(out: &mut String, map: &[(Node, Node)], level: usize) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 {
             indent(out, level);
@@ -86,13 +83,13 @@ fn write_mapping_first_inline(out: &mut String, map: &serde_yaml::Mapping, level
     }
 }
 
-fn write_sequence(out: &mut String, items: &[Value], level: usize) {
+fn write_sequence(out: &mut String, items: &[Node], level: usize) {
     for item in items {
         indent(out, level);
         out.push_str("- ");
         match item {
-            Value::Mapping(m) if !m.is_empty() => write_mapping_first_inline(out, m, level + 2),
-            Value::Sequence(s) if !s.is_empty() => {
+            Node::Map(m) if !m.is_empty() => write_mapping_first_inline(out, m, level + 2),
+            Node::Seq(s) if !s.is_empty() => {
                 out.push('\n');
                 write_sequence(out, s, level + 2);
             }
@@ -105,17 +102,35 @@ fn write_sequence(out: &mut String, items: &[Value], level: usize) {
 }
 
 /// A scalar, or an empty collection, on the current line.
-fn write_inline(out: &mut String, value: &Value) {
+fn write_inline(out: &mut String, value: &Node) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
+        Node::Null => out.push_str("null"),
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Int(n) => {
             let _ = write!(out, "{n}");
         }
-        Value::String(s) => write_string(out, s),
-        Value::Sequence(_) => out.push_str("[]"),
-        Value::Mapping(_) => out.push_str("{}"),
-        Value::Tagged(t) => write_inline(out, &t.value),
+        Node::UInt(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Node::Float(f) => write_float(out, *f),
+        Node::Str(s) => write_string(out, s),
+        Node::Key(k) => write_string(out, k),
+        Node::Seq(_) => out.push_str("[]"),
+        Node::Map(_) => out.push_str("{}"),
+    }
+}
+
+/// A float as YAML writes it: the shortest text that reads back the same, with `.0` on
+/// whole numbers so that it stays a float.
+fn write_float(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str(".nan");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { ".inf" } else { "-.inf" });
+    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+        let _ = write!(out, "{f:.1}");
+    } else {
+        let _ = write!(out, "{f}");
     }
 }
 
