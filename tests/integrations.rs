@@ -339,7 +339,11 @@ fn pre_commit() -> Option<String> {
 /// at the meshc just built, so it checks the hook definitions without a network or a commit.
 fn local_config(args: &[&str]) -> String {
     let hooks = fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
-    let hooks: Vec<serde_json::Value> = serde_yaml::from_str(&hooks).unwrap();
+    let hooks = meshc::emit::yaml::parse_one(&hooks).unwrap();
+    let hooks: Vec<serde_json::Value> = serde_json::to_value(&hooks)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap();
     let mut config = String::from("repos:\n- repo: local\n  hooks:\n");
     for mut hook in hooks {
         assert_eq!(hook["language"], "rust");

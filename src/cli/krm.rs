@@ -53,10 +53,10 @@
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 
+use meshc::emit::yaml::{parse_one, Value};
 use meshc::source::line_col;
 use meshc::{ApiVersion, Diagnostic, Options, Severity, Source};
 use serde_json::{json, Value as Json};
-use serde_yaml::Value;
 
 use super::format::{self, MessageFormat};
 use super::{load, Status};
@@ -85,7 +85,7 @@ pub(crate) fn run(invocation: Invocation) -> Status {
     if invocation == Invocation::Bare && text.trim().is_empty() {
         return missing_command();
     }
-    let list: Value = match serde_yaml::from_str(&text) {
+    let list: Value = match parse_one(&text) {
         Ok(list) => list,
         Err(e) => {
             eprintln!("meshc: stdin is not a YAML ResourceList: {e}");
@@ -123,7 +123,7 @@ pub(crate) fn plugin(config: &std::path::Path) -> Status {
             return Status::Trouble;
         }
     };
-    let value: Value = match serde_yaml::from_str(&text) {
+    let value: Value = match parse_one(&text) {
         Ok(value) => value,
         Err(e) => {
             eprintln!("meshc: the plugin configuration is not YAML: {e}");

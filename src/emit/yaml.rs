@@ -11,7 +11,8 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_yaml::Value;
+/// A YAML value as read back (tests and the KRM function's ResourceList).
+pub use serde_yaml::Value;
 
 use super::tree::{to_node, Node};
 
@@ -27,6 +28,11 @@ pub(crate) fn document<T: Serialize>(object: &T) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// Reads one YAML document.
+pub fn parse_one(text: &str) -> Result<Value, String> {
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Reads YAML text back into values (tests and tooling compare output through it).
