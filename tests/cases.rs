@@ -197,14 +197,7 @@ fn seq(value: &serde_yaml::Value) -> &[serde_yaml::Value] {
 }
 
 fn labels(value: &serde_yaml::Value) -> BTreeMap<String, String> {
-    value
-        .as_mapping()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+    common::string_map(value)
 }
 
 /// A host routes may name: its ports, and for a Service its namespace and selector.

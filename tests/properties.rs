@@ -161,14 +161,7 @@ fn build(text: &str) -> Result<String, String> {
 }
 
 fn map(value: &Value) -> BTreeMap<String, String> {
-    value
-        .as_mapping()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+    common::string_map(value)
 }
 
 /// Every subset selects at least one pod template or WorkloadEntry of its Service.

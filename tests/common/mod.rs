@@ -390,3 +390,15 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A YAML mapping of strings (labels, selectors) as a sorted map; anything else is empty.
+pub fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
+    value
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
