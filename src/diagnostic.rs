@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::codes::Code;
-use crate::source::{LineIndex, Source, Span};
+use crate::source::{LineIndex, Locator, Source, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -107,9 +107,9 @@ pub fn render(diagnostics: &[Diagnostic], sources: &[Source], width: usize) -> S
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
-    let indexes: Vec<LineIndex> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
+    let locator = Locator::new(sources);
     for d in diagnostics {
-        let report = Report::new(d, sources, &indexes);
+        let report = Report::new(d, &locator);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}[{}]: {}\n", d.severity.as_str(), d.code.id(), d.message));
         }
@@ -133,20 +133,15 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
 
 /// Diagnostics as a JSON array, one object per finding, with 1-based lines and columns.
 pub fn to_json(diagnostics: &[Diagnostic], sources: &[Source]) -> String {
-    let indexes: Vec<LineIndex> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
+    let locator = Locator::new(sources);
     let location = |label: &Label| {
-        let source = sources.get(label.span.source);
-        let text = source.map_or("", |s| s.text.as_str());
-        let index = indexes.get(label.span.source);
-        let at = |offset| index.map_or((1, 1), |i| i.line_col(text, offset));
-        let (line, column) = at(label.span.start);
-        let (end_line, end_column) = at(label.span.end);
+        let at = locator.locate(label.span);
         serde_json::json!({
-            "file": source.map_or("", |s| s.name.as_str()),
-            "line": line,
-            "column": column,
-            "end_line": end_line,
-            "end_column": end_column,
+            "file": at.map_or("", |l| l.file),
+            "line": at.map_or(1, |l| l.line),
+            "column": at.map_or(1, |l| l.column),
+            "end_line": at.map_or(1, |l| l.end_line),
+            "end_column": at.map_or(1, |l| l.end_column),
             "byte_start": label.span.start,
             "byte_end": label.span.end,
             "label": label.text,
@@ -178,7 +173,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(diagnostic: &'a Diagnostic, sources: &'a [Source], indexes: &'a [LineIndex]) -> Self {
+    fn new(diagnostic: &'a Diagnostic, locator: &'a Locator<'a>) -> Self {
         let primary = diagnostic.primary.span.source;
         let elsewhere = diagnostic
             .secondary
@@ -186,12 +181,12 @@ impl<'a> Report<'a> {
             .filter(|l| l.span.source != primary)
             .map(|label| Elsewhere {
                 label,
-                source: NamedText::of(sources, indexes, label.span.source),
+                source: NamedText::of(locator, label.span.source),
             })
             .collect();
         Report {
             diagnostic,
-            source: NamedText::of(sources, indexes, primary),
+            source: NamedText::of(locator, primary),
             elsewhere,
         }
     }
@@ -315,12 +310,12 @@ struct NamedText<'a> {
 }
 
 impl<'a> NamedText<'a> {
-    fn of(sources: &'a [Source], indexes: &'a [LineIndex], id: usize) -> Option<Self> {
-        let source = sources.get(id)?;
+    fn of(locator: &'a Locator<'a>, id: usize) -> Option<Self> {
+        let source = locator.sources().get(id)?;
         Some(NamedText {
             name: &source.name,
             text: &source.text,
-            lines: indexes.get(id)?,
+            lines: locator.index(id)?,
         })
     }
 }

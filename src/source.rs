@@ -59,14 +59,6 @@ impl Span {
     pub fn to(self, other: Span) -> Span {
         Span::new(self.source, self.start.min(other.start), self.end.max(other.end))
     }
-
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
 }
 
 /// Where each line of a text starts, for finding lines of many offsets quickly.
@@ -107,12 +99,51 @@ impl LineIndex {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    (line, column)
+/// Finds file, lines and columns of spans in a set of sources, indexing each text once, so
+/// that many diagnostics in a large file stay cheap.
+pub struct Locator<'a> {
+    sources: &'a [Source],
+    indexes: Vec<LineIndex>,
+}
+
+/// Where a span is, for people and tools: 1-based lines and columns (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(sources: &'a [Source]) -> Self {
+        Locator {
+            sources,
+            indexes: sources.iter().map(|s| LineIndex::new(&s.text)).collect(),
+        }
+    }
+
+    pub fn sources(&self) -> &'a [Source] {
+        self.sources
+    }
+
+    /// The line index of one source.
+    pub fn index(&self, source: SourceId) -> Option<&LineIndex> {
+        self.indexes.get(source)
+    }
+
+    pub fn locate(&self, span: Span) -> Option<Location<'a>> {
+        let source = self.sources.get(span.source)?;
+        let index = self.indexes.get(span.source)?;
+        let (line, column) = index.line_col(&source.text, span.start);
+        let (end_line, end_column) = index.line_col(&source.text, span.end.max(span.start));
+        Some(Location {
+            file: &source.name,
+            line,
+            column,
+            end_line,
+            end_column,
+        })
+    }
 }

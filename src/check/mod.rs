@@ -100,6 +100,11 @@ impl Checker<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// A Kubernetes Service's address: `<host>.<namespace>.svc.<cluster domain>`.
+    pub(crate) fn fqdn(&self, host: &str, namespace: &str) -> String {
+        format!("{host}.{namespace}.svc.{}", self.options.cluster_domain)
+    }
+
     /// Reports a name that breaks a rule, saying which rule.
     pub(crate) fn name_rule(
         &mut self,
@@ -205,7 +210,7 @@ impl Checker<'_> {
                 let app = scope.naming.template(Key::Workload).expand(&vars);
                 let app_key = scope.naming.template(Key::AppLabel).expand(&[]);
                 let version_key = scope.naming.template(Key::VersionLabel).expand(&[]);
-                let fqdn = format!("{host}.{ns}.svc.{}", self.options.cluster_domain);
+                let fqdn = self.fqdn(&host, ns);
                 let facts = ServiceFacts {
                     fqdn,
                     versions: service.versions.iter().map(|v| v.name.text.clone()).collect(),
@@ -334,18 +339,18 @@ impl Checker<'_> {
         &mut self,
         reference: &ast::Name,
         from_namespace: &str,
-        index: impl Fn(&str, &str) -> bool,
-        names_in: impl Fn(&str) -> Vec<String>,
+        index: &Index,
     ) -> Option<(String, String)> {
-        let (service, namespace) = match reference.text.split_once('.') {
-            Some((s, n)) => (s, n),
-            None => (reference.text.as_str(), from_namespace),
-        };
-        if index(namespace, service) {
-            return Some((namespace.to_string(), service.to_string()));
+        let key = service_key(&reference.text, from_namespace);
+        if index.contains_key(&key) {
+            return Some(key);
         }
-        let candidates = names_in(namespace);
-        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let (namespace, service) = (key.0.as_str(), key.1.as_str());
+        let refs: Vec<&str> = index
+            .keys()
+            .filter(|(n, _)| n == namespace)
+            .map(|(_, s)| s.as_str())
+            .collect();
         let where_ = if namespace == from_namespace {
             "this namespace".to_string()
         } else {
@@ -518,6 +523,15 @@ impl std::fmt::Display for Owner<'_> {
             Owner::Version(version, service) => write!(f, "version `{version}` of `{service}`"),
             Owner::Gateway(name) => write!(f, "gateway `{name}`"),
         }
+    }
+}
+
+/// The index key of a reference: `service` in the referring namespace, or
+/// `service.namespace`.
+pub(crate) fn service_key(reference: &str, from_namespace: &str) -> (String, String) {
+    match reference.split_once('.') {
+        Some((service, namespace)) => (namespace.to_string(), service.to_string()),
+        None => (from_namespace.to_string(), reference.to_string()),
     }
 }
 

@@ -384,7 +384,7 @@ impl Checker<'_> {
                 None => false,
             },
             Condition::From { service, version, .. } => {
-                let Some(key) = self.lookup(service, cx, "source") else {
+                let Some(key) = self.resolve_service(service, cx.ns, cx.index) else {
                     return false;
                 };
                 let Some(facts) = cx.index.get(&key) else { return false };
@@ -481,22 +481,6 @@ impl Checker<'_> {
         self.error(d);
     }
 
-    /// Resolves a service name (`svc` or `svc.ns`) in the index.
-    fn lookup(&mut self, name: &ast::Name, cx: &Context<'_>, _what: &str) -> Option<(String, String)> {
-        self.resolve_service(
-            name,
-            cx.ns,
-            |n, s| cx.index.contains_key(&(n.to_string(), s.to_string())),
-            |n| {
-                cx.index
-                    .keys()
-                    .filter(|(kn, _)| kn == n)
-                    .map(|(_, s)| s.clone())
-                    .collect()
-            },
-        )
-    }
-
     /// `v1`, `ratings`, `reviews/v2`, `reviews.prod:9080`, as a destination.
     pub(super) fn target(&mut self, target: &ast::Name, kind: RouteKind, cx: &Context<'_>) -> Option<Destination> {
         let text = target.text.as_str();
@@ -520,13 +504,11 @@ impl Checker<'_> {
                     text: service.to_string(),
                     span: Span::new(target.span.source, target.span.start, target.span.start + service.len()),
                 };
-                let key = match self.lookup_quiet(&name, cx) {
-                    Some(key) => key,
-                    None => {
-                        self.unknown_target(&name, cx);
-                        return None;
-                    }
-                };
+                let key = super::service_key(&name.text, cx.ns);
+                if !cx.index.contains_key(&key) {
+                    self.unknown_target(&name, cx);
+                    return None;
+                }
                 (key, version.map(str::to_string))
             }
         };
@@ -652,15 +634,6 @@ impl Checker<'_> {
             .label("which port?")
             .help(format!("write one of {}", list.join(", "))),
         );
-    }
-
-    fn lookup_quiet(&mut self, name: &ast::Name, cx: &Context<'_>) -> Option<(String, String)> {
-        let (service, namespace) = match name.text.split_once('.') {
-            Some((s, n)) => (s, n),
-            None => (name.text.as_str(), cx.ns),
-        };
-        let key = (namespace.to_string(), service.to_string());
-        cx.index.contains_key(&key).then_some(key)
     }
 
     fn unknown_target(&mut self, name: &ast::Name, cx: &Context<'_>) {

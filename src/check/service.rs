@@ -91,12 +91,7 @@ impl Checker<'_> {
         let mut call_env: Vec<(ast::Name, String)> = Vec::new();
         let mut calls: Vec<(String, String)> = Vec::new();
         for call in &service.calls {
-            let target = self.resolve_service(
-                &call.service,
-                ns,
-                |n, s| index.contains_key(&(n.to_string(), s.to_string())),
-                |n| index.keys().filter(|(kn, _)| kn == n).map(|(_, s)| s.clone()).collect(),
-            );
+            let target = self.resolve_service(&call.service, ns, index);
             if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
                 calls.push((key.0.clone(), facts.fqdn.clone()));
                 if let Some(env) = &call.env {
@@ -180,7 +175,7 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        let fqdn = format!("{host}.{ns}.svc.{}", self.options.cluster_domain);
+        let fqdn = self.fqdn(&host, ns);
         Some(model::Service {
             name: name.to_string(),
             span: service.name.span,

@@ -16,7 +16,7 @@ use std::io::Write as _;
 use clap::ValueEnum;
 use meshc::codes::Code;
 use meshc::diagnostic::{self, Label};
-use meshc::source::line_col;
+use meshc::source::Locator;
 use meshc::{Diagnostic, Severity, Source};
 use serde_json::{json, Value};
 
@@ -82,37 +82,15 @@ fn plain_notices(notices: &[Notice]) -> String {
         .collect()
 }
 
-/// Where a label points: file name, then 1-based start and end line and column.
-struct Place<'a> {
-    file: &'a str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-}
-
-fn place<'a>(label: &Label, sources: &'a [Source]) -> Option<Place<'a>> {
-    let source = sources.get(label.span.source)?;
-    let (line, column) = line_col(&source.text, label.span.start);
-    let (end_line, end_column) = line_col(&source.text, label.span.end.max(label.span.start));
-    Some(Place {
-        file: &source.name,
-        line,
-        column,
-        end_line,
-        end_column,
-    })
-}
-
 /// The text of a diagnostic without its location: the message, the label, other places
 /// and the help line, one per line.
-fn message_text(d: &Diagnostic, sources: &[Source]) -> String {
+fn message_text(d: &Diagnostic, locator: &Locator<'_>) -> String {
     let mut text = d.message.clone();
     if !d.primary.text.is_empty() {
         text.push_str(&format!(" ({})", d.primary.text));
     }
     for label in &d.secondary {
-        if let Some(p) = place(label, sources) {
+        if let Some(p) = locator.locate(label.span) {
             text.push_str(&format!("\n{}:{}:{}: {}", p.file, p.line, p.column, label.text));
         }
     }
@@ -133,6 +111,7 @@ pub(crate) fn escape_property(s: &str) -> String {
 }
 
 fn github(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source]) -> String {
+    let locator = Locator::new(sources);
     let mut out = String::new();
     for d in diagnostics {
         let command = match d.severity {
@@ -140,7 +119,7 @@ fn github(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source]) ->
             Severity::Warning => "warning",
         };
         let mut properties = Vec::new();
-        if let Some(p) = place(&d.primary, sources) {
+        if let Some(p) = locator.locate(d.primary.span) {
             properties.push(format!("file={}", escape_property(p.file)));
             properties.push(format!("line={}", p.line));
             properties.push(format!("col={}", p.column));
@@ -154,7 +133,7 @@ fn github(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source]) ->
         out.push_str(&format!(
             "::{command} {}::{}\n",
             properties.join(","),
-            escape_data(&message_text(d, sources))
+            escape_data(&message_text(d, &locator))
         ));
     }
     for n in notices {
@@ -194,8 +173,8 @@ pub(crate) fn uri(name: &str) -> String {
     out
 }
 
-fn sarif_location(label: &Label, sources: &[Source]) -> Option<Value> {
-    let p = place(label, sources)?;
+fn sarif_location(label: &Label, locator: &Locator<'_>) -> Option<Value> {
+    let p = locator.locate(label.span)?;
     Some(json!({
         "physicalLocation": {
             "artifactLocation": { "uri": uri(p.file) },
@@ -219,6 +198,7 @@ fn level(severity: Severity) -> &'static str {
 
 /// The SARIF 2.1.0 log of a run.
 pub(crate) fn sarif(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source]) -> String {
+    let locator = Locator::new(sources);
     let rules: Vec<Value> = Code::ALL
         .iter()
         .map(|c| {
@@ -238,13 +218,13 @@ pub(crate) fn sarif(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[S
                 "ruleId": d.code.id(),
                 "ruleIndex": Code::ALL.iter().position(|c| *c == d.code),
                 "level": level(d.severity),
-                "message": { "text": message_text(d, sources) },
-                "locations": sarif_location(&d.primary, sources).into_iter().collect::<Vec<_>>(),
+                "message": { "text": message_text(d, &locator) },
+                "locations": sarif_location(&d.primary, &locator).into_iter().collect::<Vec<_>>(),
             });
             let related: Vec<Value> = d
                 .secondary
                 .iter()
-                .filter_map(|l| sarif_location(l, sources))
+                .filter_map(|l| sarif_location(l, &locator))
                 .enumerate()
                 .map(|(i, mut location)| {
                     location["id"] = json!(i);

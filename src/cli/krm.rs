@@ -54,7 +54,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 
 use meshc::emit::yaml::{parse_one, Value};
-use meshc::source::line_col;
+use meshc::source::Locator;
 use meshc::{ApiVersion, Diagnostic, Options, Severity, Source};
 use serde_json::{json, Value as Json};
 
@@ -337,14 +337,11 @@ fn generate(function_config: &Value) -> Result<(Vec<meshc::Document>, Vec<Json>)
 
 /// Diagnostics as KRM `results` entries.
 fn results(diagnostics: &[Diagnostic], sources: &[Source]) -> Vec<Json> {
+    let locator = Locator::new(sources);
     diagnostics
         .iter()
         .map(|d| {
-            let source = sources.get(d.primary.span.source);
-            let at = source.map(|s| {
-                let (line, column) = line_col(&s.text, d.primary.span.start);
-                (s.name.as_str(), line, column)
-            });
+            let at = locator.locate(d.primary.span).map(|l| (l.file, l.line, l.column));
             let mut message = match at {
                 Some((file, line, column)) => format!("{file}:{line}:{column}: "),
                 None => String::new(),

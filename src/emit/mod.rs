@@ -11,8 +11,6 @@ mod objects;
 mod tree;
 pub mod yaml;
 
-use std::collections::BTreeMap;
-
 use objects::*;
 
 use crate::model::{self, Action, Conditions, HeaderMatch, RouteKind, Workload};
@@ -39,19 +37,6 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: &'static [Kind] = &[
-        Kind::Namespace,
-        Kind::ServiceAccount,
-        Kind::Service,
-        Kind::Deployment,
-        Kind::WorkloadEntry,
-        Kind::ServiceEntry,
-        Kind::DestinationRule,
-        Kind::Gateway,
-        Kind::VirtualService,
-        Kind::Sidecar,
-    ];
-
     fn name(self) -> &'static str {
         match self {
             Kind::Namespace => "Namespace",
@@ -736,9 +721,4 @@ pub(crate) fn service_ports(service: &model::Service) -> Vec<ServicePort> {
             protocol: p.protocol.transport(),
         })
         .collect()
-}
-
-/// Kinds and the groups they belong to, for documentation and tests.
-pub fn kinds(api: ApiVersion) -> BTreeMap<&'static str, &'static str> {
-    Kind::ALL.iter().map(|k| (k.name(), k.api_version(api))).collect()
 }

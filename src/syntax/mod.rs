@@ -151,30 +151,17 @@ fn unterminated_string(text: &str, position: usize, source: SourceId) -> Option<
         }
     }
     let open = open.filter(|o| *o <= position)?;
+    // Up to the line break, without a `\r` before it.
+    let end = if text[..line_end].ends_with('\r') {
+        line_end - 1
+    } else {
+        line_end
+    };
     Some(
-        Diagnostic::error(
-            Code::Syntax,
-            Span::new(source, open, line_end.trim_end_matches_len(text)),
-            "this string is not closed",
-        )
-        .label("the string starts here and runs to the end of the line")
-        .help("close it with `\"` on the same line; write a line break inside a string as `\\n`"),
+        Diagnostic::error(Code::Syntax, Span::new(source, open, end), "this string is not closed")
+            .label("the string starts here and runs to the end of the line")
+            .help("close it with `\"` on the same line; write a line break inside a string as `\\n`"),
     )
-}
-
-trait TrimEnd {
-    fn trim_end_matches_len(self, text: &str) -> usize;
-}
-
-impl TrimEnd for usize {
-    /// The position with any `\r` before it dropped.
-    fn trim_end_matches_len(self, text: &str) -> usize {
-        if self > 0 && text.as_bytes().get(self - 1) == Some(&b'\r') {
-            self - 1
-        } else {
-            self
-        }
-    }
 }
 
 /// The innermost `{` that is never closed, skipping strings and comments.
