@@ -7,6 +7,30 @@ use crate::source::Span;
 
 pub type Labels = BTreeMap<String, String>;
 
+/// Where each part of a route is written, by keyword (`fault`, `retries`, `path`,
+/// `header x-user`, `from`, ...), so that a target refusing it can point at it. Not part of
+/// the value: two routes with the same options or conditions compare equal wherever they
+/// are written.
+#[derive(Debug, Clone, Default)]
+pub struct Spans(BTreeMap<String, Span>);
+
+impl Spans {
+    /// Records where `key` is written; the first place wins.
+    pub fn insert(&mut self, key: impl Into<String>, span: Span) {
+        self.0.entry(key.into()).or_insert(span);
+    }
+
+    pub fn get(&self, key: &str) -> Option<Span> {
+        self.0.get(key).copied()
+    }
+}
+
+impl PartialEq for Spans {
+    fn eq(&self, _: &Spans) -> bool {
+        true
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Mesh {
     /// Sorted by name.
@@ -245,6 +269,9 @@ pub struct Conditions {
     pub sni: Vec<String>,
     /// Gateway routes: the request host this route is for.
     pub host: Option<String>,
+    /// Where each condition is written: `path`, `method`, `port`, `from`, `sni`, `host`,
+    /// `header NAME`, `query NAME`.
+    pub spans: Spans,
 }
 
 impl Conditions {
@@ -362,6 +389,8 @@ pub struct RouteOptions {
     pub request_headers: HeaderOps,
     pub response_headers: HeaderOps,
     pub cors: Option<Cors>,
+    /// Where each option is written, by its keyword.
+    pub spans: Spans,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -98,13 +98,29 @@ impl<'m> Pass<'m> {
         }
     }
 
-    fn route_problem(&mut self, route: &Route, what: &str, help: &str) {
+    /// `what` (a noun phrase) at `span`.
+    fn cannot_express(&mut self, span: Span, what: &str, help: &str) {
         self.problem(
-            route.span,
+            span,
             format!("the Gateway API cannot express {what}"),
             "not expressible with the Gateway API",
             help,
         );
+    }
+
+    fn route_problem(&mut self, route: &Route, what: &str, help: &str) {
+        self.cannot_express(route.span, what, help);
+    }
+
+    /// A problem with one option of a route, at the option (at the route when the model
+    /// does not know where the option is written, as for a synthesised route).
+    fn option_problem(&mut self, route: &Route, key: &str, what: &str, help: &str) {
+        self.cannot_express(route.options.spans.get(key).unwrap_or(route.span), what, help);
+    }
+
+    /// A problem with one condition of a route, at the condition.
+    fn condition_problem(&mut self, route: &Route, c: &Conditions, key: &str, what: &str, help: &str) {
+        self.cannot_express(c.spans.get(key).unwrap_or(route.span), what, help);
     }
 
     fn layer4(&mut self, route: &Route) {
@@ -223,7 +239,7 @@ impl<'m> Pass<'m> {
                     );
                 }
                 for d in list {
-                    self.destination(object, route, d);
+                    self.destination(object, route, d, None);
                 }
             }
             Action::Redirect(r) => {
@@ -273,16 +289,18 @@ impl<'m> Pass<'m> {
         self.options(object, rule);
     }
 
-    fn destination(&mut self, object: &RouteObject<'m>, route: &Route, d: &Destination) {
+    /// A destination of a route; `at` is where it is written, when not at the route.
+    fn destination(&mut self, object: &RouteObject<'m>, route: &Route, d: &Destination, at: Option<Span>) {
+        let span = at.unwrap_or(route.span);
         if service_by_fqdn(self.mesh, &d.host).is_none() {
-            self.route_problem(
-                route,
+            self.cannot_express(
+                span,
                 &format!("a route to `{}`, which is not a service of the mesh", d.host),
                 "Gateway API backends are Kubernetes Services; an external service has none",
             );
         } else if backend(self.mesh, object, d).is_none() {
-            self.route_problem(
-                route,
+            self.cannot_express(
+                span,
                 &format!("a route to `{}` without a port", d.host),
                 "a Service backend needs a port; write `service:port`",
             );
@@ -292,15 +310,19 @@ impl<'m> Pass<'m> {
     fn conditions(&mut self, object: &RouteObject<'m>, route: &Route, c: &Conditions) {
         let grpc = object.flavor == Flavor::Grpc;
         if c.source.is_some() {
-            self.route_problem(
+            self.condition_problem(
                 route,
+                c,
+                "from",
                 "a `from` condition",
                 "Gateway API routes cannot match the workload a request comes from",
             );
         }
         if c.port.is_some() && object.gateway.is_some() {
-            self.route_problem(
+            self.condition_problem(
                 route,
+                c,
+                "port",
                 "a `port` condition on a gateway route",
                 "attach the route to listeners instead: give the gateway one HTTP listener per set of routes",
             );
@@ -308,17 +330,25 @@ impl<'m> Pass<'m> {
         match (&c.uri, grpc) {
             (uri, true) => {
                 if let Err(why) = grpc_method(uri.as_ref()) {
-                    self.route_problem(route, "this path match on a gRPC port", &why);
+                    self.condition_problem(route, c, "path", "this path match on a gRPC port", &why);
                 }
             }
             (Some(StringMatch::Exact(p) | StringMatch::Prefix(p)), false) => {
                 if let Some(why) = path_problem(p) {
-                    self.route_problem(route, &format!("the path `{p}`"), &format!("a Gateway API path {why}"));
+                    self.condition_problem(
+                        route,
+                        c,
+                        "path",
+                        &format!("the path `{p}`"),
+                        &format!("a Gateway API path {why}"),
+                    );
                 }
             }
             (Some(StringMatch::Regex(r)), false) if r.len() > MAX_PATH => {
-                self.route_problem(
+                self.condition_problem(
                     route,
+                    c,
+                    "path",
                     "a path expression this long",
                     &format!("it is at most {MAX_PATH} characters"),
                 );
@@ -326,15 +356,19 @@ impl<'m> Pass<'m> {
             _ => {}
         }
         if grpc && c.method.is_some() {
-            self.route_problem(
+            self.condition_problem(
                 route,
+                c,
+                "method",
                 "a `method` condition on a gRPC port",
                 "gRPC requests are all POST requests",
             );
         }
-        if grpc && !c.query.is_empty() {
-            self.route_problem(
+        if let (true, Some((name, _))) = (grpc, c.query.first()) {
+            self.condition_problem(
                 route,
+                c,
+                &format!("query {name}"),
                 "a `query` condition on a gRPC port",
                 "a GRPCRoute matches methods and headers only",
             );
@@ -348,38 +382,47 @@ impl<'m> Pass<'m> {
         }
         for (name, header) in &c.headers {
             match header {
-                HeaderMatch::Absent => self.route_problem(
+                HeaderMatch::Absent => self.condition_problem(
                     route,
+                    c,
+                    &format!("header {name}"),
                     &format!("a test that header `{name}` is absent"),
                     "Gateway API routes match headers by value only; match the value the header has instead",
                 ),
-                HeaderMatch::Is(m) => self.value_match(route, "header", name, m, MAX_HEADER_VALUE),
+                HeaderMatch::Is(m) => self.value_match(route, c, "header", name, m, MAX_HEADER_VALUE),
             }
         }
         for (name, m) in &c.query {
-            self.value_match(route, "query parameter", name, m, MAX_QUERY_VALUE);
+            self.value_match(route, c, "query parameter", name, m, MAX_QUERY_VALUE);
         }
     }
 
-    fn value_match(&mut self, route: &Route, what: &str, name: &str, m: &StringMatch, max: usize) {
+    fn value_match(&mut self, route: &Route, c: &Conditions, what: &str, name: &str, m: &StringMatch, max: usize) {
+        let key = format!("{} {name}", if what == "header" { "header" } else { "query" });
         if !header_name_ok(name) {
-            self.route_problem(
+            self.condition_problem(
                 route,
+                c,
+                &key,
                 &format!("the {what} name `{name}`"),
                 "names are HTTP tokens of 1 to 256 characters",
             );
         }
         match m {
-            StringMatch::Prefix(p) => self.route_problem(
+            StringMatch::Prefix(p) => self.condition_problem(
                 route,
+                c,
+                &key,
                 &format!("a prefix match on {what} `{name}`"),
                 &format!(
                     "the Gateway API matches {what}s exactly or by regular expression; write `regex \"{}.*\"`",
                     regex_escape(p)
                 ),
             ),
-            StringMatch::Exact(v) | StringMatch::Regex(v) if v.is_empty() || v.len() > max => self.route_problem(
+            StringMatch::Exact(v) | StringMatch::Regex(v) if v.is_empty() || v.len() > max => self.condition_problem(
                 route,
+                c,
+                &key,
                 &format!("an empty or over-long value for {what} `{name}`"),
                 &format!("the value has 1 to {max} characters"),
             ),
@@ -393,15 +436,21 @@ impl<'m> Pass<'m> {
         let grpc = object.flavor == Flavor::Grpc;
         let on_grpc = "on a gRPC port (a GRPCRoute)";
         if o.retries.is_some() {
-            self.route_problem(
+            self.option_problem(
                 route,
+                "retries",
                 "retries",
                 "HTTPRoute retries are experimental in Gateway API v1.4 and retry on status codes only; set \
                  retries with Istio",
             );
         }
         if o.delay.is_some() || o.abort.is_some() {
-            self.route_problem(route, "fault injection", "the Gateway API has no fault injection");
+            self.option_problem(
+                route,
+                "fault",
+                "fault injection",
+                "the Gateway API has no fault injection",
+            );
         }
         if let model::Action::Forward(destinations) = &route.action {
             if destinations
@@ -416,18 +465,25 @@ impl<'m> Pass<'m> {
             }
         }
         if o.cors.is_some() {
-            self.route_problem(
+            self.option_problem(
                 route,
+                "cors",
                 "a CORS policy",
                 "the HTTPRoute CORS filter is experimental before Gateway API v1.5",
             );
         }
         if let Some(timeout) = &o.timeout {
             if grpc {
-                self.route_problem(route, &format!("a timeout {on_grpc}"), "GRPCRoute has no timeouts");
-            } else if duration(timeout).is_none() {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    "timeout",
+                    &format!("a timeout {on_grpc}"),
+                    "GRPCRoute has no timeouts",
+                );
+            } else if duration(timeout).is_none() {
+                self.option_problem(
+                    route,
+                    "timeout",
                     &format!("the timeout `{timeout}`"),
                     "Gateway API durations are whole numbers of h, m, s and ms",
                 );
@@ -435,8 +491,9 @@ impl<'m> Pass<'m> {
         }
         if let Some(uri) = &o.rewrite_uri {
             if grpc {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    "rewrite",
                     &format!("a rewrite {on_grpc}"),
                     "GRPCRoute has no rewrite filter",
                 );
@@ -447,16 +504,18 @@ impl<'m> Pass<'m> {
                     rule.alternatives.iter().map(|c| c.uri.as_ref()).collect()
                 };
                 if uris.iter().any(|u| path_rewrite(*u, uri).is_none()) {
-                    self.route_problem(
+                    self.option_problem(
                         route,
+                        "rewrite",
                         &format!("the rewrite to `{uri}` of a route without a path prefix"),
                         "without a path match Istio replaces only the leading `/` (`/a` becomes `/v2a` for \
                          `rewrite \"/v2\"`); end the rewrite with `/`, or match a path prefix",
                     );
                 }
                 if uri.len() > MAX_PATH {
-                    self.route_problem(
+                    self.option_problem(
                         route,
+                        "rewrite",
                         "a rewrite path this long",
                         &format!("paths are at most {MAX_PATH} characters"),
                     );
@@ -465,24 +524,27 @@ impl<'m> Pass<'m> {
         }
         if let Some(authority) = &o.rewrite_authority {
             if grpc {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    "rewrite",
                     &format!("a rewrite {on_grpc}"),
                     "GRPCRoute has no rewrite filter",
                 );
             } else if !precise_hostname_ok(authority) {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    "rewrite",
                     &format!("the authority rewrite `{authority}`"),
                     "a URLRewrite hostname is a lowercase DNS name without a port",
                 );
             }
         }
         if let Some((d, share)) = &o.mirror {
-            self.destination(object, route, d);
+            self.destination(object, route, d, route.options.spans.get("mirror"));
             if share.is_some_and(|s| mirror_share(s).is_none()) {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    "mirror",
                     "this mirrored share",
                     "a mirrored share is a percentage with at most four decimals",
                 );
@@ -501,8 +563,9 @@ impl<'m> Pass<'m> {
                 }
             }
             if names.values().any(|n| *n > 1) {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    what,
                     &format!("two operations on one {what} header"),
                     "a header modifier acts once on each header name",
                 );
@@ -511,8 +574,9 @@ impl<'m> Pass<'m> {
                 .iter()
                 .any(|n| *n > MAX_LIST)
             {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    what,
                     &format!("more than {MAX_LIST} {what} header operations of one kind"),
                     &format!("a header modifier sets, adds or removes at most {MAX_LIST} headers"),
                 );
@@ -523,8 +587,9 @@ impl<'m> Pass<'m> {
                 .chain(ops.add.values())
                 .any(|v| v.is_empty() || v.len() > MAX_HEADER_VALUE)
             {
-                self.route_problem(
+                self.option_problem(
                     route,
+                    what,
                     &format!("an empty or over-long {what} header value"),
                     &format!("header values have 1 to {MAX_HEADER_VALUE} characters"),
                 );
