@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use crate::source::Span;
 
 pub type Labels = BTreeMap<String, String>;
@@ -11,7 +13,7 @@ pub type Labels = BTreeMap<String, String>;
 /// `header x-user`, `from`, ...), so that a target refusing it can point at it. Not part of
 /// the value: two routes with the same options or conditions compare equal wherever they
 /// are written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct Spans(BTreeMap<String, Span>);
 
 impl Spans {
@@ -31,13 +33,13 @@ impl PartialEq for Spans {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Mesh {
     /// Sorted by name.
     pub namespaces: Vec<Namespace>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Namespace {
     pub name: String,
     pub span: Span,
@@ -52,7 +54,7 @@ pub struct Namespace {
 }
 
 /// The protocols Istio selects by port name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
     Http,
     Http2,
@@ -138,7 +140,7 @@ impl Protocol {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Port {
     /// The Service port name: the protocol, suffixed with the number when the service has
     /// several ports of one protocol (`http`, `http-8080`).
@@ -149,7 +151,7 @@ pub struct Port {
     pub target: u16,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Service {
     /// The name in the `.mesh` file.
     pub name: String,
@@ -183,7 +185,7 @@ impl Service {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Version {
     pub name: String,
     /// Where the version is declared.
@@ -196,13 +198,13 @@ pub struct Version {
     pub workload: Workload,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Workload {
     Pod(Pod),
     Vm(Vec<VmEntry>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Pod {
     pub deployment: String,
     pub image: String,
@@ -213,14 +215,14 @@ pub struct Pod {
 }
 
 /// One VM address, registered as one WorkloadEntry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct VmEntry {
     pub name: String,
     pub address: String,
 }
 
 /// How a string is matched.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StringMatch {
     Exact(String),
     Prefix(String),
@@ -240,14 +242,14 @@ impl StringMatch {
 }
 
 /// A header condition: a match, or the header's absence.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HeaderMatch {
     Is(StringMatch),
     Absent,
 }
 
 /// Requests sent by a workload: `from reviews v2`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash)]
 pub struct SourceMatch {
     pub labels: Labels,
     /// Set when the source lives in another namespace than the route.
@@ -255,7 +257,7 @@ pub struct SourceMatch {
 }
 
 /// Conditions that must all hold. Empty means "everything".
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Conditions {
     pub uri: Option<StringMatch>,
     /// Sorted by header name.
@@ -317,7 +319,7 @@ impl Conditions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Http,
     Tcp,
@@ -346,7 +348,7 @@ impl RouteKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Route {
     pub kind: RouteKind,
     /// Where the route is written (its `route` keyword); for a synthesised default route,
@@ -361,14 +363,14 @@ pub struct Route {
     pub synthesised: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Action {
     Forward(Vec<Destination>),
     Redirect(Redirect),
     Respond { status: u16, body: Option<String> },
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Redirect {
     pub uri: String,
     pub authority: Option<String>,
@@ -377,7 +379,7 @@ pub struct Redirect {
 }
 
 /// What an HTTP route does besides choosing destinations.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct RouteOptions {
     pub timeout: Option<String>,
     pub retries: Option<Retries>,
@@ -393,14 +395,14 @@ pub struct RouteOptions {
     pub spans: Spans,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Retries {
     pub attempts: u32,
     pub per_try_timeout: Option<String>,
     pub retry_on: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct HeaderOps {
     pub set: Labels,
     pub add: Labels,
@@ -413,7 +415,7 @@ impl HeaderOps {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Cors {
     pub origins: Vec<StringMatch>,
     pub methods: Vec<String>,
@@ -423,7 +425,7 @@ pub struct Cors {
     pub credentials: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Destination {
     /// The FQDN of the service.
     pub host: String,
@@ -438,7 +440,7 @@ pub struct Destination {
 }
 
 /// DestinationRule traffic policy.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Policy {
     pub lb: Option<LoadBalancer>,
     pub tcp: Option<TcpPool>,
@@ -453,7 +455,7 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum LoadBalancer {
     Simple(&'static str),
     HashHeader(String),
@@ -462,13 +464,13 @@ pub enum LoadBalancer {
     HashQuery(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct TcpPool {
     pub max_connections: Option<u32>,
     pub connect_timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct HttpPool {
     pub max_pending: Option<u32>,
     pub max_requests: Option<u32>,
@@ -477,7 +479,7 @@ pub struct HttpPool {
     pub idle_timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Outlier {
     pub consecutive_errors: Option<u32>,
     pub gateway_errors: Option<u32>,
@@ -487,7 +489,7 @@ pub struct Outlier {
     pub min_health: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClientTls {
     /// `DISABLE`, `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
     pub mode: &'static str,
@@ -496,7 +498,7 @@ pub struct ClientTls {
 }
 
 /// A service outside the mesh, registered with a ServiceEntry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct External {
     pub name: String,
     pub span: Span,
@@ -513,7 +515,7 @@ pub struct External {
     pub virtual_service: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Gateway {
     pub name: String,
     /// Where the gateway is declared.
@@ -543,7 +545,7 @@ impl Gateway {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Server {
     pub name: String,
     pub protocol: Protocol,
@@ -555,7 +557,7 @@ pub struct Server {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerTls {
     /// `SIMPLE`, `MUTUAL`, `PASSTHROUGH`, `AUTO_PASSTHROUGH` or `ISTIO_MUTUAL`.
     pub mode: &'static str,
