@@ -7,6 +7,7 @@
 //! read, in this order of precedence, from its fence (```` ```mesh wrong --var TAG=1 ````),
 //! from an `<!-- args: --var TAG=1 -->` line right before the fence, or from the first
 //! inline command before the page's first block (`` `meshc check --var TAG=1` ``).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 

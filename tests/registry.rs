@@ -2,6 +2,7 @@
 //! output mode: for every example (with its `.vars` file) and every ok fixture, compiled for
 //! Istio, `--routes gateway-api` and `--sidecars` (each alone and together) and every
 //! `--api`. The keys come from the emitted YAML, not from meshc's own registry.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 

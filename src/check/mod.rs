@@ -10,7 +10,7 @@ pub(crate) mod rules;
 mod service;
 mod settings;
 pub(crate) mod suggest;
-pub mod vars;
+pub(crate) mod vars;
 
 use std::collections::BTreeMap;
 
@@ -24,10 +24,10 @@ use crate::source::Span;
 use naming::{Key, Naming};
 
 /// Variable definitions from every vars source, later sources overriding earlier ones.
-pub type Definitions = BTreeMap<String, vars::Definition>;
+pub(crate) type Definitions = BTreeMap<String, vars::Definition>;
 
 /// Reads a vars source into `definitions`, overriding earlier definitions of a name.
-pub fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut Definitions) -> Vec<Diagnostic> {
+pub(crate) fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut Definitions) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for (name, definition) in vars::parse(source, text, &mut diagnostics) {
         definitions.insert(name, definition);
@@ -37,7 +37,11 @@ pub fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut 
 
 /// Substitutes variables, checks the parsed files together and builds the mesh. The mesh
 /// is only meaningful when no error was reported.
-pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Options) -> (model::Mesh, Vec<Diagnostic>) {
+pub(crate) fn check(
+    files: &mut [ast::File],
+    definitions: &Definitions,
+    options: &Options,
+) -> (model::Mesh, Vec<Diagnostic>) {
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),

@@ -2,6 +2,7 @@
 //! and a tiny deterministic PRNG.
 //!
 //! Each test binary uses a different subset of these helpers.
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
