@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{cases, read, root, Case, Kind, Lcg};
+use common::{cases, read, root, Case, CaseKind, Lcg};
 use meshc::{diagnostic, Options, Source, SourceKind};
 
 const SEEDS: [u64; 8] = [1, 2, 3, 5, 8, 13, 21, 34];
@@ -336,7 +336,7 @@ fn token_bag(text: &str) -> Vec<String> {
 /// Every ok and warn fixture and every example, with their sources and options.
 fn inputs() -> Vec<(String, Vec<Source>, Options)> {
     let mut out: Vec<(String, Vec<Source>, Options)> = Vec::new();
-    for kind in [Kind::Ok, Kind::Warn] {
+    for kind in [CaseKind::Ok, CaseKind::Warn] {
         for case in cases(kind) {
             let Case { sources, options, .. } = case.clone();
             out.push((case.id(), sources, options));
@@ -400,7 +400,7 @@ fn compiling_twice_gives_the_same_bytes() {
         assert_eq!(first, second, "{label}");
     }
     // Failures too: the same diagnostics, rendered the same.
-    for case in cases(Kind::Err) {
+    for case in cases(CaseKind::Err) {
         let render = || match meshc::compile(&case.sources, &case.options) {
             Ok(_) => String::new(),
             Err(f) => diagnostic::render(&f.diagnostics, &case.sources, 100),

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{parse_yaml, root, Kind};
+use common::{parse_yaml, root, CaseKind};
 use meshc::{ApiVersion, Options, RouteApi, Source};
 
 /// Every output mode.
@@ -90,7 +90,7 @@ fn duplicate(yaml: &str) -> Option<(String, String, String, String)> {
 fn every_object_is_unique_in_every_mode() {
     let mut inputs = examples();
     assert!(!inputs.is_empty(), "no examples/*.mesh");
-    for case in common::cases(Kind::Ok) {
+    for case in common::cases(CaseKind::Ok) {
         inputs.push((format!("tests/cases/ok/{}", case.name), case.sources.clone()));
     }
     let mut compiled = BTreeMap::<String, usize>::new();

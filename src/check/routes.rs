@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::settings::{Arg, Kind};
+use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, ServiceFacts};
 use crate::ast::{self, Action as AstAction, Condition, RouteKind as AstKind, Value};
 use crate::codes::Code;

@@ -76,8 +76,10 @@ impl Checker<'_> {
         let (host, host_ok) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
         let (app, app_ok) = generate(self, Key::Workload, rules::label_value, "label value");
         let (account, account_ok) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
-        let (destination_rule, destination_rule_ok) = generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
-        let (virtual_service, virtual_service_ok) = generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
+        let (destination_rule, destination_rule_ok) =
+            generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
+        let (virtual_service, virtual_service_ok) =
+            generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
         let app_key_template = naming.template(Key::AppLabel);
         let app_key = app_key_template.expand(&[]);
         let version_key_template = naming.template(Key::VersionLabel);

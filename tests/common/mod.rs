@@ -99,7 +99,7 @@ pub fn mesh_string(s: &str) -> String {
 
 /// The folders of `tests/cases/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
+pub enum CaseKind {
     /// Compiles without any diagnostic.
     Ok,
     /// Fails with errors (possibly warnings too).
@@ -108,14 +108,14 @@ pub enum Kind {
     Warn,
 }
 
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Ok, Kind::Err, Kind::Warn];
+impl CaseKind {
+    pub const ALL: [CaseKind; 3] = [CaseKind::Ok, CaseKind::Err, CaseKind::Warn];
 
     pub fn folder(self) -> &'static str {
         match self {
-            Kind::Ok => "ok",
-            Kind::Err => "err",
-            Kind::Warn => "warn",
+            CaseKind::Ok => "ok",
+            CaseKind::Err => "err",
+            CaseKind::Warn => "warn",
         }
     }
 }
@@ -123,7 +123,7 @@ impl Kind {
 /// One fixture: `tests/cases/<kind>/<name>/`.
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub kind: Kind,
+    pub kind: CaseKind,
     pub name: String,
     pub dir: PathBuf,
     /// `input.mesh` first, then the files it imports (transitively, each once), then vars
@@ -162,7 +162,7 @@ pub fn cases_dir() -> PathBuf {
 }
 
 /// Every case of one kind, sorted by name.
-pub fn cases(kind: Kind) -> Vec<Case> {
+pub fn cases(kind: CaseKind) -> Vec<Case> {
     let dir = cases_dir().join(kind.folder());
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
@@ -176,7 +176,7 @@ pub fn cases(kind: Kind) -> Vec<Case> {
 }
 
 /// Reads one case folder. Panics, naming the folder, when it is malformed.
-pub fn load_case(kind: Kind, dir: &Path) -> Case {
+pub fn load_case(kind: CaseKind, dir: &Path) -> Case {
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())

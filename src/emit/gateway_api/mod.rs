@@ -27,7 +27,7 @@ mod refusals;
 mod values;
 
 use objects::*;
-use plan::{Backend, Flavor, RouteObject, VersionBackend};
+use plan::{Backend, RouteObject, RouteObjectKind, VersionBackend};
 use values::{GrpcMethod, PathRewrite, Share};
 
 pub(in crate::emit) use refusals::check;
@@ -111,8 +111,8 @@ impl<'m> Emitter<'_, 'm> {
             return;
         }
         let metadata = self.meta(&object.name, ns, Map::new());
-        match object.flavor {
-            Flavor::Http => {
+        match object.kind {
+            RouteObjectKind::Http => {
                 let spec = HttpRouteSpec {
                     parent_refs,
                     hostnames: object.hostnames.clone(),
@@ -120,7 +120,7 @@ impl<'m> Emitter<'_, 'm> {
                 };
                 self.push(ObjectKind::HttpRoute, Some(ns), metadata, Some(spec), owner);
             }
-            Flavor::Grpc => {
+            RouteObjectKind::Grpc => {
                 let spec = GrpcRouteSpec {
                     parent_refs,
                     rules: self.grpc_rules(mesh, ns, object),
@@ -219,7 +219,7 @@ impl<'m> Emitter<'_, 'm> {
         for rule in &object.rules {
             let route = rule.route;
             let o = &route.options;
-            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Http) {
+            if let Some(what) = unwritable(route, &rule.alternatives, RouteObjectKind::Http) {
                 self.fail(format!("{what} in `{}`", object.name));
             }
             for group in rule.groups() {
@@ -315,7 +315,7 @@ impl<'m> Emitter<'_, 'm> {
         let mut rules = Vec::new();
         for rule in &object.rules {
             let route = rule.route;
-            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Grpc) {
+            if let Some(what) = unwritable(route, &rule.alternatives, RouteObjectKind::Grpc) {
                 self.fail(format!("{what} in `{}`", object.name));
             }
             let mut matches = Vec::new();
@@ -428,7 +428,7 @@ impl<'m> Emitter<'_, 'm> {
             if reaches {
                 from.entry(route_ns.name.as_str())
                     .or_default()
-                    .insert(object.flavor.kind());
+                    .insert(object.kind.name());
             }
         }
         for (source, kinds) in from {
@@ -485,7 +485,7 @@ fn gateway_parents(gateway: &model::Gateway, redirects: bool) -> Vec<ParentRef> 
 }
 
 /// What of a route this emitter has no field for (the checker refuses all of it).
-fn unwritable(route: &model::Route, alternatives: &[&Conditions], flavor: Flavor) -> Option<&'static str> {
+fn unwritable(route: &model::Route, alternatives: &[&Conditions], kind: RouteObjectKind) -> Option<&'static str> {
     let o = &route.options;
     let prefix_or_absent = |c: &Conditions| {
         c.headers
@@ -493,7 +493,7 @@ fn unwritable(route: &model::Route, alternatives: &[&Conditions], flavor: Flavor
             .any(|(_, h)| matches!(h, HeaderMatch::Absent | HeaderMatch::Is(StringMatch::Prefix(_))))
             || c.query.iter().any(|(_, m)| matches!(m, StringMatch::Prefix(_)))
     };
-    let grpc = flavor == Flavor::Grpc;
+    let grpc = kind == RouteObjectKind::Grpc;
     if o.retries.is_some() {
         Some("retries")
     } else if o.delay.is_some() || o.abort.is_some() {

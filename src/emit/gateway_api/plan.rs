@@ -12,18 +12,18 @@ use crate::model::{
 
 /// Which route kind a set of rules becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Flavor {
+pub(super) enum RouteObjectKind {
     /// HTTPRoute.
     Http,
     /// GRPCRoute: for services' gRPC ports.
     Grpc,
 }
 
-impl Flavor {
-    pub(super) fn kind(self) -> &'static str {
+impl RouteObjectKind {
+    pub(super) fn name(self) -> &'static str {
         match self {
-            Flavor::Http => "HTTPRoute",
-            Flavor::Grpc => "GRPCRoute",
+            RouteObjectKind::Http => "HTTPRoute",
+            RouteObjectKind::Grpc => "GRPCRoute",
         }
     }
 }
@@ -53,7 +53,7 @@ impl<'m> Rule<'m> {
 #[derive(Debug, Clone)]
 pub(super) struct RouteObject<'m> {
     pub(super) name: String,
-    pub(super) flavor: Flavor,
+    pub(super) kind: RouteObjectKind,
     /// Mesh routes: the service they are for.
     pub(super) service: Option<&'m Service>,
     /// Mesh routes: the Service port the route attaches to; `None` attaches it to the whole
@@ -103,10 +103,10 @@ pub(super) fn mesh_routes(service: &Service) -> Vec<RouteObject<'_>> {
                 } else {
                     service.virtual_service.clone()
                 },
-                flavor: if port.protocol == Protocol::Grpc {
-                    Flavor::Grpc
+                kind: if port.protocol == Protocol::Grpc {
+                    RouteObjectKind::Grpc
                 } else {
-                    Flavor::Http
+                    RouteObjectKind::Http
                 },
                 service: Some(service),
                 parent_port: (service.ports.len() > 1).then_some(port.number),
@@ -134,7 +134,7 @@ pub(super) fn gateway_routes(gateway: &model::Gateway) -> Vec<RouteObject<'_>> {
     ) -> RouteObject<'m> {
         RouteObject {
             name,
-            flavor: Flavor::Http,
+            kind: RouteObjectKind::Http,
             service: None,
             parent_port: None,
             own_port: None,

@@ -1,7 +1,7 @@
 //! Match precedence: how the Gateway API ranks rules by how specific their match is, and
 //! whether two matches may take the same request.
 
-use super::plan::Flavor;
+use super::plan::RouteObjectKind;
 use super::values::{grpc_method, prefix_matches, GrpcMethod};
 use crate::model::{Conditions, HeaderMatch, StringMatch};
 
@@ -10,18 +10,18 @@ use crate::model::{Conditions, HeaderMatch, StringMatch};
 /// matches, number of query matches. A match without a path is a prefix match on `/`.
 pub(super) type Rank = (u8, usize, bool, usize, usize);
 
-pub(super) fn rank(c: Option<&Conditions>, flavor: Flavor) -> Rank {
+pub(super) fn rank(c: Option<&Conditions>, kind: RouteObjectKind) -> Rank {
     let any = Conditions::default();
     let c = c.unwrap_or(&any);
-    let (kind, len) = match flavor {
-        Flavor::Http => match &c.uri {
+    let (kind, len) = match kind {
+        RouteObjectKind::Http => match &c.uri {
             None => (2, 1),
             Some(StringMatch::Exact(e)) => (3, e.len()),
             Some(StringMatch::Prefix(p)) => (2, p.trim_end_matches('/').len().max(1)),
             Some(StringMatch::Regex(r)) => (1, r.len()),
         },
         // Service characters, then method characters (GRPCRoute precedence).
-        Flavor::Grpc => match grpc_method(c.uri.as_ref()) {
+        RouteObjectKind::Grpc => match grpc_method(c.uri.as_ref()) {
             Ok(GrpcMethod::Method(s, m)) => (2, s.len() * 4096 + m.len()),
             Ok(GrpcMethod::Service(s)) => (2, s.len() * 4096),
             _ => (2, 0),

@@ -22,8 +22,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::plan::{
-    backend, default_selector, gateway_routes, listeners, mesh_routes, service_by_fqdn, version_backends, Flavor,
-    RouteObject, Rule,
+    backend, default_selector, gateway_routes, listeners, mesh_routes, service_by_fqdn, version_backends, RouteObject,
+    RouteObjectKind, Rule,
 };
 use super::precedence::{gateway_covered, intersection, may_overlap, rank, rank_reason};
 use super::values::*;
@@ -39,7 +39,7 @@ const FALLBACK: &str = "or compile with `--routes istio`, which writes VirtualSe
 
 /// Reports every part of the mesh that `--routes gateway-api` cannot write.
 pub(in crate::emit) fn check(mesh: &Mesh, diagnostics: &mut Vec<Diagnostic>) {
-    let mut pass = Pass {
+    let mut refusals = Refusals {
         mesh,
         found: Vec::new(),
         seen: BTreeSet::new(),
@@ -51,15 +51,15 @@ pub(in crate::emit) fn check(mesh: &Mesh, diagnostics: &mut Vec<Diagnostic>) {
                 .iter()
                 .filter(|r| r.kind != RouteKind::Http && !r.synthesised)
             {
-                pass.layer4(route);
+                refusals.layer4(route);
             }
             for object in mesh_routes(service) {
-                pass.object(&object);
+                refusals.object(&object);
             }
         }
         for external in &ns.externals {
             for route in external.routes.iter().filter(|r| !r.synthesised) {
-                pass.problem(
+                refusals.problem(
                     route.span,
                     format!(
                         "the Gateway API cannot route traffic for external service `{}`",
@@ -72,14 +72,14 @@ pub(in crate::emit) fn check(mesh: &Mesh, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
         for gateway in &ns.gateways {
-            pass.gateway(gateway);
+            refusals.gateway(gateway);
         }
-        pass.names(ns);
+        refusals.names(ns);
     }
-    diagnostics.append(&mut pass.found);
+    diagnostics.append(&mut refusals.found);
 }
 
-struct Pass<'m> {
+struct Refusals<'m> {
     mesh: &'m Mesh,
     found: Vec<Diagnostic>,
     /// (span, message) of every problem reported, so that a route checked for several
@@ -87,7 +87,7 @@ struct Pass<'m> {
     seen: BTreeSet<(Span, String)>,
 }
 
-impl<'m> Pass<'m> {
+impl<'m> Refusals<'m> {
     fn problem(&mut self, span: Span, message: String, label: &str, help: &str) {
         if self.seen.insert((span, message.clone())) {
             self.found.push(
@@ -137,7 +137,7 @@ impl<'m> Pass<'m> {
             self.rule(object, rule);
         }
         // Limits of one route object.
-        let kind = object.flavor.kind();
+        let kind = object.kind.name();
         let mut rules = 0;
         let mut matches = 0;
         for rule in &object.rules {
@@ -185,15 +185,16 @@ impl<'m> Pass<'m> {
                 }
                 alternatives(earlier).into_iter().find_map(|a| {
                     alternatives(later).into_iter().find_map(|b| {
-                        let (ra, rb) = (rank(a, object.flavor), rank(b, object.flavor));
+                        let (ra, rb) = (rank(a, object.kind), rank(b, object.kind));
                         let taken = rb > ra && may_overlap(a, b);
                         // Requests both match that a route before both takes, outranking
                         // them, go there either way.
                         let settled = || {
                             intersection(a, b).is_some_and(|both| {
-                                object.rules[..i].iter().flat_map(alternatives).any(|c| {
-                                    rank(c, object.flavor) >= rb && c.is_none_or(|c| gateway_covered(&both, c))
-                                })
+                                object.rules[..i]
+                                    .iter()
+                                    .flat_map(alternatives)
+                                    .any(|c| rank(c, object.kind) >= rb && c.is_none_or(|c| gateway_covered(&both, c)))
                             })
                         };
                         (taken && !settled()).then(|| (later.route.span, later.route.synthesised, rank_reason(ra, rb)))
@@ -227,7 +228,7 @@ impl<'m> Pass<'m> {
 
     fn rule(&mut self, object: &RouteObject<'m>, rule: &Rule<'m>) {
         let route = rule.route;
-        let grpc = object.flavor == Flavor::Grpc;
+        let grpc = object.kind == RouteObjectKind::Grpc;
         let on_grpc = "a GRPCRoute (for the service's gRPC port)";
         match &route.action {
             Action::Forward(list) => {
@@ -308,7 +309,7 @@ impl<'m> Pass<'m> {
     }
 
     fn conditions(&mut self, object: &RouteObject<'m>, route: &Route, c: &Conditions) {
-        let grpc = object.flavor == Flavor::Grpc;
+        let grpc = object.kind == RouteObjectKind::Grpc;
         if c.source.is_some() {
             self.condition_problem(
                 route,
@@ -433,7 +434,7 @@ impl<'m> Pass<'m> {
     fn options(&mut self, object: &RouteObject<'m>, rule: &Rule<'m>) {
         let route = rule.route;
         let o = &route.options;
-        let grpc = object.flavor == Flavor::Grpc;
+        let grpc = object.kind == RouteObjectKind::Grpc;
         let on_grpc = "on a gRPC port (a GRPCRoute)";
         if o.retries.is_some() {
             self.option_problem(
