@@ -14,9 +14,13 @@
 //! * A route sending to a Service of another namespace is allowed by a ReferenceGrant in
 //!   that namespace.
 //!
-//! What to write is planned in [`crate::check::gateway_api`], whose checker pass has
-//! refused what cannot be written; anything that still cannot be (a bug) ends compilation
-//! with an internal error rather than a silently different route.
+//! Modules: [`plan`] (which objects, rules, listeners and version Services there are, and
+//! their names), [`values`] (the Gateway API's value rules and limits), [`precedence`]
+//! (how it ranks matches), [`refusals`] (M3024 and friends: what it cannot say, at the
+//! option or condition at fault), [`objects`] (the typed objects), and this file, which
+//! writes them. [`super::emit`] writes only when the refusals found nothing, so the writer
+//! does not restate them; a value it still cannot convert (a bug) ends compilation with an
+//! internal error rather than a silently different route.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,9 +223,6 @@ impl<'m> Emitter<'_, 'm> {
         for rule in &object.rules {
             let route = rule.route;
             let o = &route.options;
-            if let Some(what) = unwritable(route, &rule.alternatives, RouteObjectKind::Http) {
-                self.fail(format!("{what} in `{}`", object.name));
-            }
             for group in rule.groups() {
                 // The one path rewrite of this group (groups with a rewrite hold one
                 // alternative, or none).
@@ -315,9 +316,6 @@ impl<'m> Emitter<'_, 'm> {
         let mut rules = Vec::new();
         for rule in &object.rules {
             let route = rule.route;
-            if let Some(what) = unwritable(route, &rule.alternatives, RouteObjectKind::Grpc) {
-                self.fail(format!("{what} in `{}`", object.name));
-            }
             let mut matches = Vec::new();
             for c in &rule.alternatives {
                 let method = match values::grpc_method(c.uri.as_ref()) {
@@ -482,41 +480,6 @@ fn gateway_parents(gateway: &model::Gateway, redirects: bool) -> Vec<ParentRef> 
             ..ParentRef::default()
         })
         .collect()
-}
-
-/// What of a route this emitter has no field for (the checker refuses all of it).
-fn unwritable(route: &model::Route, alternatives: &[&Conditions], kind: RouteObjectKind) -> Option<&'static str> {
-    let o = &route.options;
-    let prefix_or_absent = |c: &Conditions| {
-        c.headers
-            .iter()
-            .any(|(_, h)| matches!(h, HeaderMatch::Absent | HeaderMatch::Is(StringMatch::Prefix(_))))
-            || c.query.iter().any(|(_, m)| matches!(m, StringMatch::Prefix(_)))
-    };
-    let grpc = kind == RouteObjectKind::Grpc;
-    if o.retries.is_some() {
-        Some("retries")
-    } else if o.delay.is_some() || o.abort.is_some() {
-        Some("fault injection")
-    } else if o.cors.is_some() {
-        Some("a CORS policy")
-    } else if matches!(route.action, Action::Respond { .. }) {
-        Some("a direct response")
-    } else if alternatives.iter().any(|c| c.source.is_some()) {
-        Some("a `from` condition")
-    } else if alternatives.iter().any(|c| prefix_or_absent(c)) {
-        Some("a prefix or absence match on a header or query parameter")
-    } else if grpc
-        && (o.timeout.is_some()
-            || o.rewrite_uri.is_some()
-            || o.rewrite_authority.is_some()
-            || matches!(route.action, Action::Redirect(_))
-            || alternatives.iter().any(|c| c.method.is_some() || !c.query.is_empty()))
-    {
-        Some("an HTTP-only feature on a gRPC port")
-    } else {
-        None
-    }
 }
 
 fn header_modifier(ops: &HeaderOps) -> Option<HeaderModifier> {
