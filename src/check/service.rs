@@ -15,6 +15,9 @@ use crate::source::Span;
 const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
 const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
 
+/// Environment variables set to the address of a called service: (name, address).
+type CallEnv = Vec<(ast::Name, String)>;
+
 /// What a version's properties say, gathered while reading them.
 struct VersionProperties<'v> {
     labels: Labels,
@@ -134,36 +137,7 @@ impl Checker<'_> {
             ok = false;
         }
 
-        // `calls X via env NAME` sets NAME to X's address in every pod version.
-        let mut call_env: Vec<(ast::Name, String)> = Vec::new();
-        let mut calls: Vec<(String, String)> = Vec::new();
-        for call in &service.calls {
-            let target = self.resolve_service(&call.service, ns, index);
-            if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
-                calls.push((key.0.clone(), facts.fqdn.clone()));
-                if let Some(env) = &call.env {
-                    if let Err(why) = rules::env_name(&env.text) {
-                        self.error(
-                            Diagnostic::error(
-                                Code::InvalidValue,
-                                env.span,
-                                format!("`{}` is not a valid environment variable name: {why}", env.text),
-                            )
-                            .label("invalid name")
-                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
-                        );
-                        ok = false;
-                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
-                        self.duplicate("environment variable", &env.text, env.span, first.span);
-                        ok = false;
-                    } else {
-                        call_env.push((env.clone(), facts.fqdn.clone()));
-                    }
-                }
-            }
-        }
-        calls.sort();
-        calls.dedup();
+        let (calls, call_env) = self.calls(service, ns, index, &mut ok);
 
         let mut versions: Vec<model::Version> = Vec::new();
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
@@ -238,6 +212,47 @@ impl Checker<'_> {
             routes,
             calls,
         })
+    }
+
+    /// The services a service calls (namespace, address), sorted, and the environment
+    /// variables `calls X via env NAME` sets to X's address in every pod version.
+    fn calls(
+        &mut self,
+        service: &ast::Service,
+        ns: &str,
+        index: &Index,
+        ok: &mut bool,
+    ) -> (Vec<(String, String)>, CallEnv) {
+        let mut call_env: CallEnv = Vec::new();
+        let mut calls: Vec<(String, String)> = Vec::new();
+        for call in &service.calls {
+            let target = self.resolve_service(&call.service, ns, index);
+            if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
+                calls.push((key.0.clone(), facts.fqdn.clone()));
+                if let Some(env) = &call.env {
+                    if let Err(why) = rules::env_name(&env.text) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                env.span,
+                                format!("`{}` is not a valid environment variable name: {why}", env.text),
+                            )
+                            .label("invalid name")
+                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                        );
+                        *ok = false;
+                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
+                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                        *ok = false;
+                    } else {
+                        call_env.push((env.clone(), facts.fqdn.clone()));
+                    }
+                }
+            }
+        }
+        calls.sort();
+        calls.dedup();
+        (calls, call_env)
     }
 
     /// Each kind of route needs a port it can apply to.
