@@ -31,7 +31,7 @@ use crate::check::rules;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
-    self, Action, Conditions, Destination, HeaderMatch, Mesh, Namespace, Route, RouteKind, StringMatch,
+    self, Action, Conditions, Destination, HeaderMatch, HeaderOps, Mesh, Namespace, Route, RouteKind, StringMatch,
 };
 use crate::source::Span;
 
@@ -490,6 +490,29 @@ impl<'m> Refusals<'m> {
                 );
             }
         }
+        self.rewrites(object, rule);
+        if let Some((d, share)) = &o.mirror {
+            self.destination(object, route, d, route.options.spans.get("mirror"));
+            if share.is_some_and(|s| mirror_share(s).is_none()) {
+                self.option_problem(
+                    route,
+                    "mirror",
+                    "this mirrored share",
+                    "a mirrored share is a percentage with at most four decimals",
+                );
+            }
+        }
+        for (what, ops) in [("request", &o.request_headers), ("response", &o.response_headers)] {
+            self.header_operations(route, what, ops);
+        }
+    }
+
+    /// The path and authority rewrites of a route.
+    fn rewrites(&mut self, object: &RouteObject<'m>, rule: &Rule<'m>) {
+        let route = rule.route;
+        let o = &route.options;
+        let grpc = object.kind == RouteObjectKind::Grpc;
+        let on_grpc = "on a gRPC port (a GRPCRoute)";
         if let Some(uri) = &o.rewrite_uri {
             if grpc {
                 self.option_problem(
@@ -540,61 +563,52 @@ impl<'m> Refusals<'m> {
                 );
             }
         }
-        if let Some((d, share)) = &o.mirror {
-            self.destination(object, route, d, route.options.spans.get("mirror"));
-            if share.is_some_and(|s| mirror_share(s).is_none()) {
-                self.option_problem(
+    }
+
+    /// The `request` or `response` header operations of a route.
+    fn header_operations(&mut self, route: &Route, what: &str, ops: &HeaderOps) {
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for name in ops.set.keys().chain(ops.add.keys()).chain(&ops.remove) {
+            *names.entry(name.to_ascii_lowercase()).or_default() += 1;
+            if !header_name_ok(name) {
+                self.route_problem(
                     route,
-                    "mirror",
-                    "this mirrored share",
-                    "a mirrored share is a percentage with at most four decimals",
+                    &format!("the {what} header name `{name}`"),
+                    "header names are HTTP tokens",
                 );
             }
         }
-        for (what, ops) in [("request", &o.request_headers), ("response", &o.response_headers)] {
-            let mut names: BTreeMap<String, usize> = BTreeMap::new();
-            for name in ops.set.keys().chain(ops.add.keys()).chain(&ops.remove) {
-                *names.entry(name.to_ascii_lowercase()).or_default() += 1;
-                if !header_name_ok(name) {
-                    self.route_problem(
-                        route,
-                        &format!("the {what} header name `{name}`"),
-                        "header names are HTTP tokens",
-                    );
-                }
-            }
-            if names.values().any(|n| *n > 1) {
-                self.option_problem(
-                    route,
-                    what,
-                    &format!("two operations on one {what} header"),
-                    "a header modifier acts once on each header name",
-                );
-            }
-            if [ops.set.len(), ops.add.len(), ops.remove.len()]
-                .iter()
-                .any(|n| *n > MAX_LIST)
-            {
-                self.option_problem(
-                    route,
-                    what,
-                    &format!("more than {MAX_LIST} {what} header operations of one kind"),
-                    &format!("a header modifier sets, adds or removes at most {MAX_LIST} headers"),
-                );
-            }
-            if ops
-                .set
-                .values()
-                .chain(ops.add.values())
-                .any(|v| v.is_empty() || v.len() > MAX_HEADER_VALUE)
-            {
-                self.option_problem(
-                    route,
-                    what,
-                    &format!("an empty or over-long {what} header value"),
-                    &format!("header values have 1 to {MAX_HEADER_VALUE} characters"),
-                );
-            }
+        if names.values().any(|n| *n > 1) {
+            self.option_problem(
+                route,
+                what,
+                &format!("two operations on one {what} header"),
+                "a header modifier acts once on each header name",
+            );
+        }
+        if [ops.set.len(), ops.add.len(), ops.remove.len()]
+            .iter()
+            .any(|n| *n > MAX_LIST)
+        {
+            self.option_problem(
+                route,
+                what,
+                &format!("more than {MAX_LIST} {what} header operations of one kind"),
+                &format!("a header modifier sets, adds or removes at most {MAX_LIST} headers"),
+            );
+        }
+        if ops
+            .set
+            .values()
+            .chain(ops.add.values())
+            .any(|v| v.is_empty() || v.len() > MAX_HEADER_VALUE)
+        {
+            self.option_problem(
+                route,
+                what,
+                &format!("an empty or over-long {what} header value"),
+                &format!("header values have 1 to {MAX_HEADER_VALUE} characters"),
+            );
         }
     }
 
