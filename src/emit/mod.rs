@@ -1,13 +1,13 @@
 //! Model → manifests. Each output target lives in a folder of its own, plans its objects
 //! from the model, owns its refusals (diagnostics with spans on the option or condition at
 //! fault) and writes typed objects; every planned object passes through one
-//! [`registry`](registry::Registry) with one collision check, and `yaml.rs` turns objects
+//! registry (`registry.rs`) with one collision check, and `yaml.rs` turns objects
 //! into text.
 //!
-//! * [`istio`]: the workloads (Namespace, ServiceAccounts, Services, Deployments,
+//! * `istio/`: the workloads (Namespace, ServiceAccounts, Services, Deployments,
 //!   WorkloadEntries), ServiceEntries, DestinationRules and Sidecars of every mode, and the
 //!   Istio Gateways and VirtualServices of the default mode;
-//! * [`gateway_api`]: `--routes gateway-api`, Gateway API Gateways, HTTPRoutes,
+//! * `gateway_api/`: `--routes gateway-api`, Gateway API Gateways, HTTPRoutes,
 //!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing.
 //!
 //! Canonical order: namespaces by name; within one, the Namespace, then ServiceAccounts,
