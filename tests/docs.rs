@@ -151,13 +151,7 @@ fn compile_block(label: &str, text: &str, options: &[String]) -> Outcome {
 
 #[test]
 fn every_example_compiles() {
-    let dir = root().join("examples");
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mesh"))
-        .collect();
-    examples.sort();
+    let examples = common::example_paths();
     assert!(!examples.is_empty(), "no examples/*.mesh");
     let mut failures = Vec::new();
     for path in &examples {

@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
 
 use common::{parse_yaml, root, CaseKind};
 use meshc::{ApiVersion, Options, RouteApi, Source};
@@ -33,13 +32,7 @@ fn modes() -> Vec<(String, Options)> {
 
 /// The examples, each with its vars file when there is one.
 fn examples() -> Vec<(String, Vec<Source>)> {
-    let dir = root().join("examples");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mesh"))
-        .collect();
-    paths.sort();
+    let paths = common::example_paths();
     paths
         .into_iter()
         .map(|path| {
@@ -56,7 +49,7 @@ fn examples() -> Vec<(String, Vec<Source>)> {
 
 /// `(group, kind, namespace, name)` of every document, and the first duplicate, if any.
 fn duplicate(yaml: &str) -> Option<(String, String, String, String)> {
-    let mut seen: BTreeMap<(String, String, String, String), ()> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     for doc in parse_yaml(yaml) {
         let text = |path: &str| {
             let mut value = &doc;
@@ -79,7 +72,7 @@ fn duplicate(yaml: &str) -> Option<(String, String, String, String)> {
             !key.1.is_empty() && !key.3.is_empty(),
             "a document without kind or name"
         );
-        if seen.insert(key.clone(), ()).is_some() {
+        if !seen.insert(key.clone()) {
             return Some(key);
         }
     }

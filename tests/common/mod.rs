@@ -18,6 +18,18 @@ pub fn root() -> PathBuf {
 }
 
 /// Reads a file of the crate, panicking with the path on failure.
+/// `examples/*.mesh`, sorted.
+pub fn example_paths() -> Vec<PathBuf> {
+    let dir = root().join("examples");
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mesh"))
+        .collect();
+    examples.sort();
+    examples
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }

@@ -513,55 +513,48 @@ impl<'m> Refusals<'m> {
         let o = &route.options;
         let grpc = object.kind == RouteObjectKind::Grpc;
         let on_grpc = "on a gRPC port (a GRPCRoute)";
-        if let Some(uri) = &o.rewrite_uri {
-            if grpc {
+        if grpc {
+            if o.rewrite_uri.is_some() || o.rewrite_authority.is_some() {
                 self.option_problem(
                     route,
                     "rewrite",
                     &format!("a rewrite {on_grpc}"),
                     "GRPCRoute has no rewrite filter",
                 );
+            }
+            return;
+        }
+        if let Some(uri) = &o.rewrite_uri {
+            let uris: Vec<Option<&StringMatch>> = if rule.alternatives.is_empty() {
+                vec![None]
             } else {
-                let uris: Vec<Option<&StringMatch>> = if rule.alternatives.is_empty() {
-                    vec![None]
-                } else {
-                    rule.alternatives.iter().map(|c| c.uri.as_ref()).collect()
-                };
-                if uris.iter().any(|u| path_rewrite(*u, uri).is_none()) {
-                    self.option_problem(
-                        route,
-                        "rewrite",
-                        &format!("the rewrite to `{uri}` of a route without a path prefix"),
-                        "without a path match Istio replaces only the leading `/` (`/a` becomes `/v2a` for \
-                         `rewrite \"/v2\"`); end the rewrite with `/`, or match a path prefix",
-                    );
-                }
-                if uri.len() > MAX_PATH {
-                    self.option_problem(
-                        route,
-                        "rewrite",
-                        "a rewrite path this long",
-                        &format!("paths are at most {MAX_PATH} characters"),
-                    );
-                }
+                rule.alternatives.iter().map(|c| c.uri.as_ref()).collect()
+            };
+            if uris.iter().any(|u| path_rewrite(*u, uri).is_none()) {
+                self.option_problem(
+                    route,
+                    "rewrite",
+                    &format!("the rewrite to `{uri}` of a route without a path prefix"),
+                    "without a path match Istio replaces only the leading `/` (`/a` becomes `/v2a` for \
+                     `rewrite \"/v2\"`); end the rewrite with `/`, or match a path prefix",
+                );
+            }
+            if uri.len() > MAX_PATH {
+                self.option_problem(
+                    route,
+                    "rewrite",
+                    "a rewrite path this long",
+                    &format!("paths are at most {MAX_PATH} characters"),
+                );
             }
         }
-        if let Some(authority) = &o.rewrite_authority {
-            if grpc {
-                self.option_problem(
-                    route,
-                    "rewrite",
-                    &format!("a rewrite {on_grpc}"),
-                    "GRPCRoute has no rewrite filter",
-                );
-            } else if !precise_hostname_ok(authority) {
-                self.option_problem(
-                    route,
-                    "rewrite",
-                    &format!("the authority rewrite `{authority}`"),
-                    "a URLRewrite hostname is a lowercase DNS name without a port",
-                );
-            }
+        if let Some(authority) = o.rewrite_authority.as_ref().filter(|a| !precise_hostname_ok(a)) {
+            self.option_problem(
+                route,
+                "rewrite",
+                &format!("the authority rewrite `{authority}`"),
+                "a URLRewrite hostname is a lowercase DNS name without a port",
+            );
         }
     }
 
