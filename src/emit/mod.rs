@@ -82,6 +82,13 @@ fn labels(pairs: &[(&str, &str)]) -> Map {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// The routes object of a gateway host with routes of its own, in every target:
+/// `<gateway routes name>-<host>`, the host with `.` as `-` and `*` as `x`
+/// (`gw-a-example-com` for `a.example.com`).
+fn host_routes_name(gateway: &model::Gateway, host: &str) -> String {
+    format!("{}-{}", gateway.virtual_service, host_suffix(host))
+}
+
 /// `a.example.com` → `a-example-com`, `*.example.com` → `x-example-com`: a host as part of
 /// an object or listener name.
 fn host_suffix(host: &str) -> String {

@@ -5,7 +5,7 @@
 //! disagree.
 use std::collections::BTreeSet;
 
-use crate::emit::host_suffix;
+use crate::emit::{host_routes_name, host_suffix};
 use crate::model::{
     self, Action, Conditions, Destination, Mesh, Namespace, Policy, Protocol, Route, RouteKind, Service, StringMatch,
 };
@@ -181,7 +181,7 @@ pub(super) fn gateway_routes(gateway: &model::Gateway) -> Vec<RouteObject<'_>> {
         if rules.is_empty() {
             continue;
         }
-        let name = format!("{}-{}", gateway.virtual_service, host_suffix(host));
+        let name = host_routes_name(gateway, host);
         out.push(object(gateway, name, vec![host.clone()], rules));
     }
     out

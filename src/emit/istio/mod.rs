@@ -8,7 +8,7 @@ mod virtual_service;
 use objects::*;
 use virtual_service::{gateway_virtual_service, mesh_virtual_service};
 
-use super::{host_suffix, labels, Emitter, ObjectKind, Owner};
+use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
 use crate::model::{self, Conditions, RouteKind, Workload};
 use crate::options::RouteApi;
 
@@ -269,7 +269,7 @@ impl<'m> Emitter<'_, 'm> {
                 &gateway.name,
                 routes.iter().chain(shared_http).chain(tls),
             );
-            let name = format!("{}-{}", gateway.virtual_service, host_suffix(host));
+            let name = host_routes_name(gateway, host);
             let metadata = self.meta(&name, ns, Map::new());
             self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
         }
