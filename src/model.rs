@@ -14,16 +14,19 @@ pub type Labels = BTreeMap<String, String>;
 /// the value: two routes with the same options or conditions compare equal wherever they
 /// are written.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Spans(BTreeMap<String, Span>);
+pub struct Spans(Vec<(String, Span)>);
 
 impl Spans {
     /// Records where `key` is written; the first place wins.
     pub fn insert(&mut self, key: impl Into<String>, span: Span) {
-        self.0.entry(key.into()).or_insert(span);
+        let key = key.into();
+        if self.get(&key).is_none() {
+            self.0.push((key, span));
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<Span> {
-        self.0.get(key).copied()
+        self.0.iter().find(|(k, _)| k == key).map(|(_, span)| *span)
     }
 }
 
