@@ -15,6 +15,17 @@ use crate::source::Span;
 const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
 const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
 
+/// The names a service generates.
+struct ServiceNames {
+    host: String,
+    app: String,
+    account: String,
+    destination_rule: String,
+    virtual_service: String,
+    app_key: String,
+    version_key: String,
+}
+
 /// Environment variables set to the address of a called service: (name, address).
 type CallEnv = Vec<(ast::Name, String)>;
 
@@ -68,60 +79,17 @@ impl Checker<'_> {
         let name = service.name.text.as_str();
         let mut ok = self.name_rule(&service.name, "service name", "DNS-1123 label", rules::dns_label);
         self.quiet_names = !ok;
-        let vars = [("service", name), ("namespace", ns)];
-        let naming = &scope.naming;
-        let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
-            let template = naming.template(key);
-            let value = template.expand(&vars);
-            let valid = this.generated_name(&value, template, key, service.name.span, rule, what);
-            (value, valid)
-        };
-        let (host, host_ok) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
-        let (app, app_ok) = generate(self, Key::Workload, rules::label_value, "label value");
-        let (account, account_ok) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
-        let (destination_rule, destination_rule_ok) =
-            generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
-        let (virtual_service, virtual_service_ok) =
-            generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
-        let app_key_template = naming.template(Key::AppLabel);
-        let app_key = app_key_template.expand(&[]);
-        let version_key_template = naming.template(Key::VersionLabel);
-        let version_key = version_key_template.expand(&[]);
-        let app_key_ok = self.generated_name(
-            &app_key,
-            app_key_template,
-            Key::AppLabel,
-            service.name.span,
-            rules::qualified_name,
-            "label key",
-        );
-        let version_key_ok = self.generated_name(
-            &version_key,
-            version_key_template,
-            Key::VersionLabel,
-            service.name.span,
-            rules::qualified_name,
-            "label key",
-        );
-        ok &= host_ok
-            && app_ok
-            && account_ok
-            && destination_rule_ok
-            && virtual_service_ok
-            && app_key_ok
-            && version_key_ok;
-        if app_key == version_key && app_key_ok {
-            self.error(
-                Diagnostic::error(
-                    Code::InvalidTemplate,
-                    version_key_template.span.unwrap_or(service.name.span),
-                    format!("the app label and the version label are both `{app_key}`"),
-                )
-                .label("same key as the app label")
-                .help("the Service selects on one label and subsets on the other; they must differ"),
-            );
-            ok = false;
-        }
+        let (names, names_ok) = self.service_names(scope, service);
+        ok &= names_ok;
+        let ServiceNames {
+            host,
+            app,
+            account,
+            destination_rule,
+            virtual_service,
+            app_key,
+            version_key,
+        } = names;
 
         let ports = self.ports(service);
         if service.ports.is_empty() {
@@ -212,6 +180,77 @@ impl Checker<'_> {
             routes,
             calls,
         })
+    }
+
+    /// The names a service generates, from the namespace's naming templates; false when
+    /// one is not valid (reported).
+    fn service_names(&mut self, scope: &Scope<'_>, service: &ast::Service) -> (ServiceNames, bool) {
+        let ns = scope.name.text.as_str();
+        let name = service.name.text.as_str();
+        let vars = [("service", name), ("namespace", ns)];
+        let naming = &scope.naming;
+        let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
+            let template = naming.template(key);
+            let value = template.expand(&vars);
+            let valid = this.generated_name(&value, template, key, service.name.span, rule, what);
+            (value, valid)
+        };
+        let (host, host_ok) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
+        let (app, app_ok) = generate(self, Key::Workload, rules::label_value, "label value");
+        let (account, account_ok) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
+        let (destination_rule, destination_rule_ok) =
+            generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
+        let (virtual_service, virtual_service_ok) =
+            generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
+        let app_key_template = naming.template(Key::AppLabel);
+        let app_key = app_key_template.expand(&[]);
+        let version_key_template = naming.template(Key::VersionLabel);
+        let version_key = version_key_template.expand(&[]);
+        let app_key_ok = self.generated_name(
+            &app_key,
+            app_key_template,
+            Key::AppLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
+        let version_key_ok = self.generated_name(
+            &version_key,
+            version_key_template,
+            Key::VersionLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
+        let mut ok = host_ok
+            && app_ok
+            && account_ok
+            && destination_rule_ok
+            && virtual_service_ok
+            && app_key_ok
+            && version_key_ok;
+        if app_key == version_key && app_key_ok {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidTemplate,
+                    version_key_template.span.unwrap_or(service.name.span),
+                    format!("the app label and the version label are both `{app_key}`"),
+                )
+                .label("same key as the app label")
+                .help("the Service selects on one label and subsets on the other; they must differ"),
+            );
+            ok = false;
+        }
+        let names = ServiceNames {
+            host,
+            app,
+            account,
+            destination_rule,
+            virtual_service,
+            app_key,
+            version_key,
+        };
+        (names, ok)
     }
 
     /// The services a service calls (namespace, address), sorted, and the environment
