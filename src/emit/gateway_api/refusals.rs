@@ -434,6 +434,21 @@ impl<'m> Refusals<'m> {
     fn options(&mut self, object: &RouteObject<'m>, rule: &Rule<'m>) {
         let route = rule.route;
         let o = &route.options;
+        // Every option, by name: a new one does not compile until this target writes it
+        // (in `mod.rs`) or refuses it (here).
+        let model::RouteOptions {
+            timeout: _,
+            retries: _,
+            delay: _,
+            abort: _,
+            rewrite_uri: _,
+            rewrite_authority: _,
+            mirror: _,
+            request_headers: _,
+            response_headers: _,
+            cors: _,
+            spans: _,
+        } = o;
         let grpc = object.kind == RouteObjectKind::Grpc;
         let on_grpc = "on a gRPC port (a GRPCRoute)";
         if o.retries.is_some() {

@@ -188,6 +188,20 @@ fn http_route(route: &model::Route, destinations: Vec<RouteDestination>, match_p
         });
     }
     let o = &route.options;
+    // Every option, by name: a new one does not compile until it is written here.
+    let model::RouteOptions {
+        timeout: _,
+        retries: _,
+        delay: _,
+        abort: _,
+        rewrite_uri: _,
+        rewrite_authority: _,
+        mirror: _,
+        request_headers: _,
+        response_headers: _,
+        cors: _,
+        spans: _,
+    } = o;
     let fault = (o.delay.is_some() || o.abort.is_some()).then(|| Fault {
         delay: o.delay.as_ref().map(|(d, p)| Delay {
             fixed_delay: d.clone(),
