@@ -171,3 +171,56 @@ pub(crate) fn collision(
     .note(first_span, format!("{first_owner} generates it too"))
     .help("include `{service}` (and `{version}`) in the naming templates, or rename one")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize) -> Span {
+        Span::new(0, start, start + 1)
+    }
+
+    fn finish(registry: &mut Registry<'_>) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        registry.finish(&mut Vec::new(), &mut diagnostics);
+        diagnostics
+    }
+
+    #[test]
+    fn one_kind_and_name_twice_is_a_collision_at_the_later_owner() {
+        let mut registry = Registry::default();
+        let (a, b) = (Owner::Service("a", span(1)), Owner::Gateway("gw", span(9)));
+        registry.add(ObjectKind::VirtualService, "x".into(), a, None);
+        registry.add(ObjectKind::Service, "x".into(), b, None);
+        registry.add(ObjectKind::VirtualService, "x".into(), b, None);
+        let found = finish(&mut registry);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, Code::NameCollision);
+        assert_eq!(found[0].primary.span, span(9));
+        assert_eq!(
+            found[0].message,
+            "gateway `gw` and service `a` both generate the VirtualService `x`"
+        );
+    }
+
+    #[test]
+    fn one_declaration_twice_and_kinds_of_one_name_are_not_collisions() {
+        let mut registry = Registry::default();
+        let owner = Owner::Version("v1", "web", span(3));
+        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
+        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
+        registry.add(
+            ObjectKind::IstioGateway,
+            "gw".into(),
+            Owner::Gateway("gw", span(5)),
+            None,
+        );
+        registry.add(
+            ObjectKind::KubeGateway,
+            "gw".into(),
+            Owner::Gateway("other", span(7)),
+            None,
+        );
+        assert!(finish(&mut registry).is_empty());
+    }
+}
