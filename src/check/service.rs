@@ -81,15 +81,6 @@ impl Checker<'_> {
         self.quiet_names = !ok;
         let (names, names_ok) = self.service_names(scope, service);
         ok &= names_ok;
-        let ServiceNames {
-            host,
-            app,
-            account,
-            destination_rule,
-            virtual_service,
-            app_key,
-            version_key,
-        } = names;
 
         let ports = self.ports(service);
         if service.ports.is_empty() {
@@ -120,10 +111,10 @@ impl Checker<'_> {
             let context = VersionContext {
                 scope,
                 service: name,
-                app_key: &app_key,
-                app: &app,
-                version_key: &version_key,
-                default_account: &account,
+                app_key: &names.app_key,
+                app: &names.app,
+                version_key: &names.version_key,
+                default_account: &names.account,
                 call_env: &call_env,
             };
             match self.version(&context, version, &mut seen_addresses) {
@@ -164,16 +155,16 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        let fqdn = self.fqdn(&host, ns);
+        let fqdn = self.fqdn(&names.host, ns);
         Some(model::Service {
             name: name.to_string(),
             span: service.name.span,
-            host,
+            host: names.host,
             fqdn,
-            selector: (app_key, app),
-            version_key,
-            destination_rule,
-            virtual_service,
+            selector: (names.app_key, names.app),
+            version_key: names.version_key,
+            destination_rule: names.destination_rule,
+            virtual_service: names.virtual_service,
             ports,
             versions,
             policy,
