@@ -502,3 +502,32 @@ test("a keyword glued to more identifier characters is a name", async () => {
   assert.ok(!keywordScope(await scopeAt("route { v1 50% route-b 50% }", "route-b")));
   assert.ok(has(await scopeAt("route { v1 50% route-b 50% }", "route"), "keyword.control.route.mesh"));
 });
+
+test("```mesh blocks in Markdown are highlighted as mesh", async () => {
+  // A stand-in for VS Code's Markdown grammar (the injection only needs its scope name).
+  const host = { scopeName: "text.html.markdown", patterns: [] };
+  const injection = path.join(EXT, "syntaxes", "mesh.markdown.tmLanguage.json");
+  const registry = new vsctm.Registry({
+    onigLib,
+    loadGrammar: async (scopeName) => {
+      if (scopeName === "source.mesh") return vsctm.parseRawGrammar(fs.readFileSync(GRAMMAR, "utf8"), GRAMMAR);
+      if (scopeName === "markdown.mesh.codeblock") return vsctm.parseRawGrammar(fs.readFileSync(injection, "utf8"), injection);
+      if (scopeName === "text.html.markdown") return vsctm.parseRawGrammar(JSON.stringify(host), "markdown.json");
+      return null;
+    },
+    getInjections: (scopeName) => (scopeName === "text.html.markdown" ? ["markdown.mesh.codeblock"] : undefined),
+  });
+  const md = await registry.loadGrammar("text.html.markdown");
+  const lines = ["Some text with service in it.", "```mesh", 'service web { port http 80 } # done', "```", "service after"];
+  let stack = vsctm.INITIAL;
+  const scopes = lines.map((line) => {
+    const r = md.tokenizeLine(line, stack);
+    stack = r.ruleStack;
+    return (i) => r.tokens.find((t) => t.startIndex <= i && i < t.endIndex).scopes;
+  });
+  assert.ok(!keywordScope(scopes[0](15)), "prose is not mesh");
+  assert.ok(has(scopes[2](0), "keyword.declaration.service.mesh"));
+  assert.ok(has(scopes[2](0), "meta.embedded.block.mesh"));
+  assert.ok(has(scopes[2](lines[2].indexOf("#")), "comment.line.number-sign.mesh"));
+  assert.ok(!keywordScope(scopes[4](0)), "the block ended");
+});
