@@ -1,6 +1,6 @@
 //! Services: ports, versions on pods and VMs, calls; and gateways.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::naming::Key;
@@ -89,6 +89,8 @@ impl Checker<'_> {
 
         // `calls X via env NAME` sets NAME to X's address in every pod version.
         let mut call_env: Vec<(ast::Name, String)> = Vec::new();
+        // Where each name was first set, so that repeats are found in constant time.
+        let mut call_env_first: HashMap<&str, Span> = HashMap::new();
         let mut calls: Vec<(String, String)> = Vec::new();
         for call in &service.calls {
             let target = self.resolve_service(&call.service, ns, index);
@@ -106,10 +108,11 @@ impl Checker<'_> {
                             .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                         );
                         ok = false;
-                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
-                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                    } else if let Some(first) = call_env_first.get(env.text.as_str()) {
+                        self.duplicate("environment variable", &env.text, env.span, *first);
                         ok = false;
                     } else {
+                        call_env_first.insert(&env.text, env.span);
                         call_env.push((env.clone(), facts.fqdn.clone()));
                     }
                 }
@@ -392,6 +395,8 @@ impl Checker<'_> {
         let mut addresses: Option<(Vec<&ast::Str>, bool)> = None;
         // Written order matters (a value may use `$(EARLIER)`), so keep it.
         let mut env: Vec<(String, String, Span)> = Vec::new();
+        // Where each of those names is set, so that repeats are found in constant time.
+        let mut env_first: HashMap<&str, Span> = HashMap::new();
         let mut once: BTreeMap<&str, Span> = BTreeMap::new();
 
         for property in &version.properties {
@@ -481,10 +486,11 @@ impl Checker<'_> {
                             .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                         );
                         ok = false;
-                    } else if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
+                    } else if let Some(first) = env_first.get(name.text.as_str()) {
                         self.duplicate("environment variable", &name.text, name.span, *first);
                         ok = false;
                     } else {
+                        env_first.insert(&name.text, name.span);
                         env.push((name.text.clone(), value.value.clone(), name.span));
                     }
                 }
@@ -529,7 +535,7 @@ impl Checker<'_> {
             if runtime == Runtime::Vm {
                 continue;
             }
-            if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
+            if let Some(first) = env_first.get(name.text.as_str()) {
                 let (again, first) = if *first > name.span {
                     (*first, name.span)
                 } else {
@@ -786,6 +792,18 @@ impl Checker<'_> {
             );
             return false;
         };
+        if let Err(why) = rules::vm_address(ip) {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidAddress,
+                    address.span,
+                    format!("Istio cannot route to `{text}`: {why}"),
+                )
+                .label("not a VM's address")
+                .help("write the address other workloads reach the VM at, such as its private network address"),
+            );
+            return false;
+        }
         let canonical = ip.to_string();
         if let Some(first) = seen.insert(canonical.clone(), address.span) {
             self.error(

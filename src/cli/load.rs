@@ -2,6 +2,7 @@
 //! files under named directories, the files they `import`, and variables.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use meshc::codes::Code;
@@ -54,23 +55,36 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     while next < loaded.sources.len() {
         let id = next;
         next += 1;
-        let imports = meshc::syntax::imports(id, &loaded.sources[id].text);
+        let (imports, problems) = meshc::syntax::imports(id, &loaded.sources[id].text);
+        loaded.problems.extend(problems);
         let base = Path::new(&loaded.sources[id].name)
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
         for import in imports {
+            if import.value.contains('\0') || import.value.is_empty() {
+                loaded.problems.push(
+                    Diagnostic::error(Code::ImportNotFound, import.span, "this import names no file")
+                        .label(if import.value.is_empty() {
+                            "empty path"
+                        } else {
+                            "a path cannot contain a NUL character"
+                        })
+                        .help("write the path of a .mesh file, relative to this file"),
+                );
+                continue;
+            }
             let path = base.join(&import.value);
             if !seen.insert(identity(&path)) {
                 continue;
             }
-            match std::fs::read(&path) {
+            match read_regular(&path) {
                 Ok(bytes) => loaded.push_bytes(&path, bytes),
-                Err(e) => loaded.problems.push(
+                Err(why) => loaded.problems.push(
                     Diagnostic::error(
                         Code::ImportNotFound,
                         import.span,
-                        format!("cannot read the imported file `{}`: {}", path.display(), reason(&e)),
+                        format!("cannot read the imported file `{}`: {why}", path.display()),
                     )
                     .label("imported here")
                     .help("import paths are relative to the importing file"),
@@ -90,8 +104,27 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     }
     if !vars.is_empty() {
         let mut text = String::new();
+        // The shell has already removed its quotes from `--var NAME=VALUE`: a value with
+        // anything but plain characters is quoted again, so that the vars reader takes it
+        // exactly as given.
         for var in vars {
-            text.push_str(var);
+            match var.split_once('=') {
+                Some((name, value)) => {
+                    text.push_str(name);
+                    text.push('=');
+                    let plain = value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+,=".contains(c));
+                    if plain {
+                        text.push_str(value);
+                    } else {
+                        text.push('\'');
+                        text.push_str(&value.replace('\'', "'\\''"));
+                        text.push('\'');
+                    }
+                }
+                None => text.push_str(var),
+            }
             text.push('\n');
         }
         loaded.sources.push(Source::vars("--var", text));
@@ -126,21 +159,101 @@ impl Loaded {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Status> {
-    std::fs::read(path).map_err(|e| {
-        eprintln!("meshc: cannot read {}: {e}", path.display());
+    read_regular(path).map_err(|why| {
+        eprintln!("meshc: cannot read {}: {why}", path.display());
         Status::Trouble
     })
 }
 
-/// `.mesh` files under `dir`, sorted by path.
-fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for path in entries {
+/// The largest file meshc reads: 256 MiB. Larger files, and files that grow past it while
+/// they are read, are refused.
+pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a regular file (a symlink to one is followed) of at most [`MAX_FILE_BYTES`].
+/// Devices, FIFOs, sockets and directories are refused before anything is read from
+/// them, so `/dev/zero` or a FIFO with no writer cannot exhaust memory or block. The error
+/// is in words, for a message naming the path.
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| reason(&e))?;
+    regular(&metadata)?;
+    let file = std::fs::File::open(path).map_err(|e| reason(&e))?;
+    // The file may have been replaced between the two looks: check what was opened.
+    let metadata = file.metadata().map_err(|e| reason(&e))?;
+    regular(&metadata)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len().min(MAX_FILE_BYTES)).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| reason(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> String {
+    format!("it is larger than the limit of {} MiB", MAX_FILE_BYTES >> 20)
+}
+
+/// Refuses what is not a regular file of an acceptable size.
+fn regular(metadata: &std::fs::Metadata) -> Result<(), String> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return if metadata.len() > MAX_FILE_BYTES {
+            Err(too_large())
+        } else {
+            Ok(())
+        };
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&kind)
+    };
+    Err(format!("it is {what}, not a regular file"))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// `.mesh` files under `dir`, sorted by path, depth first. Symlinks to directories are
+/// followed, but no directory is entered twice (so `a/up -> ..` cannot loop, and a folder
+/// reached by two links is read once); the walk keeps its own stack, so depth costs no
+/// recursion.
+pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut visited: BTreeSet<PathBuf> = BTreeSet::new();
+    // Each level holds the entries of one folder still to visit, last first.
+    let mut levels: Vec<Vec<PathBuf>> = vec![vec![dir.to_path_buf()]];
+    while let Some(level) = levels.last_mut() {
+        let Some(path) = level.pop() else {
+            levels.pop();
+            continue;
+        };
         if path.is_dir() {
-            mesh_files(&path, out)?;
+            if visited.insert(std::fs::canonicalize(&path)?) {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(&path)?
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()?;
+                entries.sort_by(|a, b| b.cmp(a));
+                levels.push(entries);
+            }
         } else if path.extension().is_some_and(|e| e == "mesh") {
             out.push(path);
         }
