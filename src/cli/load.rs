@@ -8,19 +8,52 @@ use std::path::{Path, PathBuf};
 use meshc::codes::Code;
 use meshc::{Diagnostic, Source, Span};
 
-use super::Status;
-
 /// The sources of one run and the problems met while reading them.
 pub(crate) struct Loaded {
     pub(crate) sources: Vec<Source>,
     pub(crate) problems: Vec<Diagnostic>,
 }
 
+/// Where files may be read from. The command line reads what it is told to; the KRM
+/// function and the kustomize plugin read only `.mesh` files inside the kustomization's
+/// folder, the way kustomize's own load restrictor confines a kustomization: every path,
+/// with `..` and symlinks resolved, must stay under the root.
+#[derive(Debug, Clone)]
+pub(crate) enum Reach {
+    Anywhere,
+    Under(PathBuf),
+}
+
+impl Reach {
+    /// Why `path` may not be read, if it may not.
+    fn refuse(&self, path: &Path) -> Option<String> {
+        let Reach::Under(root) = self else { return None };
+        if path.extension().is_none_or(|e| e != "mesh") {
+            return Some("only .mesh files are read from a kustomization".to_string());
+        }
+        match std::fs::canonicalize(path) {
+            Ok(real) if real.starts_with(root) => None,
+            Ok(_) => Some(format!(
+                "it is outside the kustomization's folder {} (symlinks and `..` resolved)",
+                root.display()
+            )),
+            Err(e) => Some(reason(&e)),
+        }
+    }
+}
+
 /// Reads the mesh named by `paths` (files, or directories searched for `*.mesh` files at
 /// any depth, in name order), then every file they import, transitively, each once. Vars
 /// files come next, then `--var` definitions as one more vars source named `--var`, so
-/// that later definitions override earlier ones.
-pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -> Result<Loaded, Status> {
+/// that later definitions override earlier ones. A file named here that cannot be read is
+/// an error in words (naming the path); an import that cannot be read is a diagnostic at
+/// the import.
+pub(crate) fn load(
+    paths: &[PathBuf],
+    vars_files: &[PathBuf],
+    vars: &[String],
+    reach: &Reach,
+) -> Result<Loaded, String> {
     let mut loaded = Loaded {
         sources: Vec::new(),
         problems: Vec::new(),
@@ -30,13 +63,10 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
-            if let Err(e) = mesh_files(path, &mut found) {
-                eprintln!("meshc: cannot read directory {}: {e}", path.display());
-                return Err(Status::Trouble);
-            }
+            mesh_files(path, &mut found, reach)
+                .map_err(|e| format!("cannot read directory {}: {}", path.display(), reason(&e)))?;
             if found.is_empty() {
-                eprintln!("meshc: no .mesh file under {}", path.display());
-                return Err(Status::Trouble);
+                return Err(format!("no .mesh file under {}", path.display()));
             }
             queue.extend(found);
         } else {
@@ -46,8 +76,11 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     // Files named on the command line must exist; imported ones are reported at the import.
     for path in queue {
         if seen.insert(identity(&path)) {
-            let text = read(&path)?;
-            loaded.push_mesh(&path, text);
+            if let Some(why) = reach.refuse(&path) {
+                return Err(format!("cannot read {}: {why}", path.display()));
+            }
+            let text = read_regular(&path).map_err(|why| format!("cannot read {}: {why}", path.display()))?;
+            loaded.push_bytes(&path, text);
         }
     }
     // Imports, breadth first, resolved against the importing file's directory.
@@ -78,7 +111,14 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
             if !seen.insert(identity(&path)) {
                 continue;
             }
-            match read_regular(&path) {
+            // Only .mesh files are imported, so that no other file's text is ever shown in
+            // a diagnostic.
+            let refused = if path.extension().is_none_or(|e| e != "mesh") {
+                Some("an import must name a .mesh file".to_string())
+            } else {
+                reach.refuse(&path)
+            };
+            match refused.map_or_else(|| read_regular(&path), Err) {
                 Ok(bytes) => loaded.push_bytes(&path, bytes),
                 Err(why) => loaded.problems.push(
                     Diagnostic::error(
@@ -93,13 +133,10 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
         }
     }
     for path in vars_files {
-        let text = read(path)?;
+        let text = read_regular(path).map_err(|why| format!("cannot read {}: {why}", path.display()))?;
         match String::from_utf8(text) {
             Ok(text) => loaded.sources.push(Source::vars(display(path), text)),
-            Err(_) => {
-                eprintln!("meshc: {} is not UTF-8", path.display());
-                return Err(Status::Trouble);
-            }
+            Err(_) => return Err(format!("{} is not UTF-8", path.display())),
         }
     }
     if !vars.is_empty() {
@@ -133,10 +170,6 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
 }
 
 impl Loaded {
-    fn push_mesh(&mut self, path: &Path, bytes: Vec<u8>) {
-        self.push_bytes(path, bytes);
-    }
-
     /// A file that is not UTF-8 becomes a diagnostic at its first bad byte.
     fn push_bytes(&mut self, path: &Path, bytes: Vec<u8>) {
         let name = display(path);
@@ -156,13 +189,6 @@ impl Loaded {
             }
         }
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, Status> {
-    read_regular(path).map_err(|why| {
-        eprintln!("meshc: cannot read {}: {why}", path.display());
-        Status::Trouble
-    })
 }
 
 /// The largest file meshc reads: 256 MiB. Larger files, and files that grow past it while
@@ -236,8 +262,8 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 /// `.mesh` files under `dir`, sorted by path, depth first. Symlinks to directories are
 /// followed, but no directory is entered twice (so `a/up -> ..` cannot loop, and a folder
 /// reached by two links is read once); the walk keeps its own stack, so depth costs no
-/// recursion.
-pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// recursion. Under [`Reach::Under`], a folder that leads outside the root is an error.
+pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> std::io::Result<()> {
     let mut visited: BTreeSet<PathBuf> = BTreeSet::new();
     // Each level holds the entries of one folder still to visit, last first.
     let mut levels: Vec<Vec<PathBuf>> = vec![vec![dir.to_path_buf()]];
@@ -247,7 +273,17 @@ pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<
             continue;
         };
         if path.is_dir() {
-            if visited.insert(std::fs::canonicalize(&path)?) {
+            let real = std::fs::canonicalize(&path)?;
+            if let Reach::Under(root) = reach {
+                if !real.starts_with(root) {
+                    return Err(std::io::Error::other(format!(
+                        "{} leads outside the kustomization's folder {}",
+                        path.display(),
+                        root.display()
+                    )));
+                }
+            }
+            if visited.insert(real) {
                 let mut entries: Vec<PathBuf> = std::fs::read_dir(&path)?
                     .map(|e| e.map(|e| e.path()))
                     .collect::<Result<_, _>>()?;
@@ -276,6 +312,7 @@ fn reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "it does not exist".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::Other => e.to_string(),
         kind => kind.to_string(),
     }
 }
