@@ -187,14 +187,14 @@ pub(crate) fn vm_address(ip: std::net::IpAddr) -> Result<(), &'static str> {
         v4 => v4,
     };
     let why = match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => "it is the unspecified address, which means any address",
-        IpAddr::V4(v4) if v4.is_loopback() => "it is a loopback address: every workload would reach itself",
+        IpAddr::V4(v4) if v4.is_unspecified() => "it is the unspecified address (it means any address)",
+        IpAddr::V4(v4) if v4.is_loopback() => "it is a loopback address (each workload would reach itself)",
         IpAddr::V4(v4) if v4.is_multicast() => "it is a multicast address",
         IpAddr::V4(v4) if v4.is_link_local() => "it is a link-local address, not routable beyond one link",
         IpAddr::V4(v4) if v4.is_broadcast() => "it is the broadcast address",
         IpAddr::V4(v4) if v4.octets()[0] == 0 => "addresses in 0.0.0.0/8 mean this host on this network",
-        IpAddr::V6(v6) if v6.is_unspecified() => "it is the unspecified address, which means any address",
-        IpAddr::V6(v6) if v6.is_loopback() => "it is a loopback address: every workload would reach itself",
+        IpAddr::V6(v6) if v6.is_unspecified() => "it is the unspecified address (it means any address)",
+        IpAddr::V6(v6) if v6.is_loopback() => "it is a loopback address (each workload would reach itself)",
         IpAddr::V6(v6) if v6.is_multicast() => "it is a multicast address",
         IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
             "it is a link-local address, not routable beyond one link"

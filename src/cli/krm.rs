@@ -44,6 +44,11 @@
 //!   sidecars: true                            # optional, as --sidecars
 //! ```
 //!
+//! Files are read the way kustomize's load restrictor lets a kustomization read them: only
+//! `.mesh` files under the working directory (the kustomization's folder), with `..` and
+//! symlinks resolved; an absolute path or one that leads outside is refused, and no other
+//! file's text can reach a message. Inline `data.mesh` cannot import.
+//!
 //! The output is YAML: the existing items, `functionConfig` and `results` are written as
 //! JSON (a subset of YAML, so no value can change type on the way), meshc's own items as
 //! meshc writes YAML. Problems in the mesh become `results` entries (severity, message
