@@ -1,8 +1,8 @@
 //! "Did you mean" suggestions.
 //!
 //! A name is suggested for a typo when it is at most one edit away for words up to five
-//! characters, and at most two edits away for longer words (Damerau–Levenshtein, so a
-//! swap of two letters counts once). Small fixed lists (keywords) are compared one by
+//! characters, and at most two edits away for longer words (optimal string alignment
+//! distance: an insertion, deletion, substitution or swap of two neighbours is one edit). Small fixed lists (keywords) are compared one by
 //! one; the names of a mesh, which can number in the hundred thousands, go through an
 //! [`Index`] built once, so that each unknown name costs a few lookups rather than a
 //! comparison with every name.
@@ -20,7 +20,8 @@ fn limit(length: usize) -> usize {
 /// The candidate closest to `word`, if it is close enough to be a likely typo (see the
 /// module documentation). Compares with each candidate: for short, fixed lists.
 pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let length = word.chars().count();
+    let chars: Vec<char> = word.chars().collect();
+    let length = chars.len();
     let limit = limit(length);
     candidates
         .into_iter()
@@ -28,8 +29,12 @@ pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
         .filter(|c| {
             *c != word && c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(length) <= limit
         })
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(distance, _)| *distance <= limit)
+        .filter_map(|c| {
+            Some((
+                distance_within(&chars, &c.chars().collect::<Vec<_>>(), limit, &mut Vec::new())?,
+                c,
+            ))
+        })
         .min()
         .map(|(_, c)| c)
 }
@@ -71,6 +76,8 @@ const LONG_BUDGET: u64 = 1 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     names: Vec<String>,
+    /// The characters of each name, for comparisons.
+    chars: Vec<Vec<char>>,
     filed: HashMap<u64, Vec<u32>>,
     long: Vec<u32>,
     answers: HashMap<String, Option<u32>>,
@@ -89,14 +96,14 @@ impl Index {
             names,
             ..Index::default()
         };
-        for (id, name) in index.names.iter().enumerate() {
+        index.chars = index.names.iter().map(|n| n.chars().collect()).collect();
+        for (id, chars) in index.chars.iter().enumerate() {
             let Ok(id) = u32::try_from(id) else { break };
-            let chars: Vec<char> = name.chars().collect();
             if chars.len() > INDEXED_LENGTH {
                 index.long.push(id);
                 continue;
             }
-            for key in deletions(&chars, MAX_EDITS) {
+            for key in deletions(chars, MAX_EDITS) {
                 index.filed.entry(key).or_default().push(id);
                 index.work += 1;
             }
@@ -116,12 +123,12 @@ impl Index {
         }
         let chars: Vec<char> = word.chars().collect();
         let limit = limit(chars.len());
-        let mut near: HashSet<u32> = HashSet::new();
+        let mut near: Vec<u32> = Vec::new();
         if chars.len() <= INDEXED_LENGTH + limit {
             for key in deletions(&chars, limit) {
                 self.work += 1;
                 if let Some(ids) = self.filed.get(&key) {
-                    near.extend(ids.iter().copied());
+                    near.extend_from_slice(ids);
                 }
             }
         }
@@ -131,20 +138,27 @@ impl Index {
                     break;
                 }
                 self.long_spent += 1;
-                if self.names[id as usize].chars().count().abs_diff(chars.len()) <= limit {
-                    near.insert(id);
+                if self.chars[id as usize].len().abs_diff(chars.len()) <= limit {
+                    near.push(id);
                 }
             }
         }
+        near.sort_unstable();
+        near.dedup();
         let mut best: Option<(usize, u32)> = None;
+        let mut rows = Vec::new();
         for id in near {
             let name = &self.names[id as usize];
             if name == word {
                 continue;
             }
             self.work += 1;
-            let distance = strsim::damerau_levenshtein(word, name);
-            if distance <= limit && best.is_none_or(|(d, b)| (distance, name) < (d, &self.names[b as usize])) {
+            // Only as close as the best so far can win: a tighter bound stops sooner.
+            let bound = best.map_or(limit, |(d, _)| d);
+            let Some(distance) = distance_within(&chars, &self.chars[id as usize], bound, &mut rows) else {
+                continue;
+            };
+            if best.is_none_or(|(d, b)| (distance, name) < (d, &self.names[b as usize])) {
                 best = Some((distance, id));
             }
         }
@@ -161,6 +175,52 @@ impl Index {
         let few: Vec<&str> = self.names.iter().take(9).map(String::as_str).collect();
         listing(&few, kind)
     }
+}
+
+/// The edit distance between `a` and `b` (insertions, deletions, substitutions and swaps
+/// of neighbours, each one edit: the optimal string alignment distance), if it is at most
+/// `limit`. Only the band of cells within `limit` of the diagonal is computed, and the
+/// computation stops as soon as a whole row exceeds `limit`: O(length × limit).
+fn distance_within(a: &[char], b: &[char], limit: usize, rows: &mut Vec<usize>) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    let far = limit + 1;
+    let width = b.len() + 1;
+    // Rows i-2, i-1 and i of the table side by side (reused between calls), cells outside
+    // the band held at `far`.
+    rows.clear();
+    rows.resize(3 * width, far);
+    for (j, cell) in rows[width..2 * width].iter_mut().enumerate().take(limit + 1) {
+        *cell = j;
+    }
+    let (mut two_up, mut up, mut row) = (0, width, 2 * width);
+    for i in 1..=a.len() {
+        rows[row..row + width].fill(far);
+        let low = i.saturating_sub(limit);
+        let high = (i + limit).min(b.len());
+        if low == 0 {
+            rows[row] = i;
+        }
+        let mut best = rows[row];
+        for j in low.max(1)..=high {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[up + j] + 1)
+                .min(rows[row + j - 1] + 1)
+                .min(rows[up + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[two_up + j - 2] + 1);
+            }
+            let d = d.min(far);
+            rows[row + j] = d;
+            best = best.min(d);
+        }
+        if best > limit {
+            return None;
+        }
+        (two_up, up, row) = (up, row, two_up);
+    }
+    Some(rows[up + b.len()]).filter(|d| *d <= limit)
 }
 
 /// The hashes of every string made by deleting at most `edits` (up to two) characters,
@@ -204,6 +264,26 @@ mod tests {
         assert_eq!(closest("imgae", ["image", "replicas"]), Some("image"));
         assert_eq!(closest("zzz", ["image", "replicas"]), None);
         assert_eq!(closest("v1", ["v1"]), None);
+    }
+
+    #[test]
+    fn distances() {
+        let d = |a: &str, b: &str, limit| {
+            super::distance_within(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+                limit,
+                &mut Vec::new(),
+            )
+        };
+        assert_eq!(d("hello", "hello", 1), Some(0));
+        assert_eq!(d("helo", "hello", 1), Some(1));
+        assert_eq!(d("imgae", "image", 1), Some(1));
+        assert_eq!(d("kitten", "sitting", 3), Some(3));
+        assert_eq!(d("kitten", "sitting", 2), None);
+        assert_eq!(d("", "ab", 2), Some(2));
+        assert_eq!(d("abcdef", "badcfe", 3), Some(3));
+        assert_eq!(d("abc", "xyz", 2), None);
     }
 
     #[test]

@@ -165,16 +165,8 @@ pub(crate) fn plugin(config: &std::path::Path) -> Status {
                 Status::Trouble
             }
         },
-        Err(results) => {
-            // Problems that are not diagnostics (the configuration, spec.files) are only in
-            // the results: show them too.
-            for result in results.iter().filter(|r| r.get("tags").is_none()) {
-                if let Some(message) = result.get("message").and_then(Json::as_str) {
-                    say.line(&format!("meshc: {message}"));
-                }
-            }
-            Status::InputErrors
-        }
+        // Everything is already on stderr, where kustomize shows it.
+        Err(_) => Status::InputErrors,
     }
 }
 
@@ -420,18 +412,47 @@ fn error_result(message: impl Into<String>) -> Json {
 
 /// meshc's documents and the warning results, or the error results. Files are read only
 /// under the working directory, which kustomize sets to the kustomization's folder.
+/// Problems that are not diagnostics (the configuration, spec.files) are written on stderr
+/// too, as `meshc:` lines.
 #[allow(clippy::type_complexity)]
 fn generate(function_config: &Value, say: Channel) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
+    generate_quietly(function_config, say).inspect_err(|results| {
+        for result in results.iter().filter(|r| r.get("tags").is_none()) {
+            if let Some(message) = result.get("message").and_then(Json::as_str) {
+                say.line(&format!("meshc: {message}"));
+            }
+        }
+    })
+}
+
+#[allow(clippy::type_complexity)]
+fn generate_quietly(function_config: &Value, say: Channel) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
     let config = config(function_config).map_err(|m| vec![error_result(m)])?;
     let root = std::env::current_dir()
         .and_then(std::fs::canonicalize)
         .map_err(|e| vec![error_result(format!("cannot find the working directory: {e}"))])?;
     let mut refused = Vec::new();
     for file in &config.files {
+        // `..` that climbs above the folder, before anything is looked up there.
+        let mut depth = 0i64;
+        let climbs = file.components().any(|c| {
+            depth += match c {
+                std::path::Component::ParentDir => -1,
+                std::path::Component::Normal(_) => 1,
+                _ => 0,
+            };
+            depth < 0
+        });
         if file.is_absolute() {
             refused.push(error_result(format!(
                 "spec.files: `{}` is an absolute path; name files relative to the kustomization's folder",
                 file.display()
+            )));
+        } else if climbs {
+            refused.push(error_result(format!(
+                "spec.files: `{}` is outside the kustomization's folder {} (`..` climbs out of it)",
+                file.display(),
+                root.display()
             )));
         } else if !root.join(file).exists() {
             refused.push(error_result(format!(

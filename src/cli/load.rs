@@ -259,10 +259,11 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
     "a special file"
 }
 
-/// `.mesh` files under `dir`, sorted by path, depth first. Symlinks to directories are
-/// followed, but no directory is entered twice (so `a/up -> ..` cannot loop, and a folder
-/// reached by two links is read once); the walk keeps its own stack, so depth costs no
-/// recursion. Under [`Reach::Under`], a folder that leads outside the root is an error.
+/// `.mesh` files under `dir`, sorted by path, depth first. Symlinks to folders inside it
+/// are not followed (as `find` and `git` do not), so a link to `..` or `/` cannot make the
+/// walk loop or wander; symlinks to files are kept, and read like any file. No folder is
+/// entered twice (bind mounts can loop too), and the walk keeps its own stack, so depth
+/// costs no recursion. Under [`Reach::Under`], a folder outside the root is an error.
 pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> std::io::Result<()> {
     let mut visited: BTreeSet<PathBuf> = BTreeSet::new();
     // Each level holds the entries of one folder still to visit, last first.
@@ -272,7 +273,13 @@ pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> s
             levels.pop();
             continue;
         };
-        if path.is_dir() {
+        // The folder named by the caller is followed if it is a link; those inside it not.
+        let folder = if levels.len() == 1 {
+            path.is_dir()
+        } else {
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+        };
+        if folder {
             let real = std::fs::canonicalize(&path)?;
             if let Reach::Under(root) = reach {
                 if !real.starts_with(root) {
