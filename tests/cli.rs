@@ -550,6 +550,18 @@ fn run_with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     out
 }
 
+/// Runs the binary in `dir` and requires the exit status and a text on stderr.
+fn fails_with(dir: &Path, args: &[&str], code: i32, text: &str) {
+    let out = run(dir, args);
+    assert_eq!(status(&out), code, "meshc {args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(text),
+        "meshc {args:?} lacks `{text}`: {}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "meshc {args:?} wrote on stdout");
+}
+
 const UNFORMATTED: &str = "namespace   shop {\nservice web { port http 8080 pod v1 image \"w\" }\n}\n";
 
 #[test]
@@ -624,9 +636,7 @@ fn fmt_refuses_what_is_not_a_regular_file() {
         .ok()
         .map(|m| m.file_type().is_symlink());
     // stdin is /dev/null here (the common runner): a character device.
-    let out = run(&dir, &["fmt", "/dev/stdin"]);
-    assert_eq!(status(&out), 2);
-    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+    fails_with(&dir, &["fmt", "/dev/stdin"], 2, "not a regular file");
     let after = std::fs::symlink_metadata("/dev/stdin")
         .ok()
         .map(|m| m.file_type().is_symlink());
@@ -657,9 +667,7 @@ fn special_files_are_refused_with_the_path_named() {
     );
     let out = run(&dir, &["build", "--vars", "/dev/zero", "input.mesh"]);
     assert_eq!(status(&out), 2);
-    let out = run(&dir, &["build", "input.mesh"]);
-    assert_eq!(status(&out), 1);
-    assert!(stderr(&out).contains("M2010"), "{}", stderr(&out));
+    fails_with(&dir, &["build", "input.mesh"], 1, "M2010");
     let fifo = dir.join("pipe.mesh");
     assert!(std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -667,9 +675,7 @@ fn special_files_are_refused_with_the_path_named() {
         .unwrap()
         .success());
     write(&dir, "imports-fifo.mesh", "import \"pipe.mesh\"\nnamespace a {\n}\n");
-    let out = run(&dir, &["build", "imports-fifo.mesh"]);
-    assert_eq!(status(&out), 1);
-    assert!(stderr(&out).contains("it is a FIFO"), "{}", stderr(&out));
+    fails_with(&dir, &["build", "imports-fifo.mesh"], 1, "it is a FIFO");
 }
 
 #[test]
@@ -739,9 +745,7 @@ fn classic_mac_line_ends_read_like_unix_ones() {
         "bad.mesh",
         "# c\rnamespace shop {\r  service web {\r    calls nope\r    port http 80\r    pod v1 image \"w\"\r  }\r}\r",
     );
-    let out = run(&dir, &["build", "bad.mesh"]);
-    assert_eq!(status(&out), 1);
-    assert!(stderr(&out).contains("bad.mesh:4:11"), "{}", stderr(&out));
+    fails_with(&dir, &["build", "bad.mesh"], 1, "bad.mesh:4:11");
 }
 
 /// Vars files mean what `sh` makes of them: each definition is sourced by /bin/sh and its

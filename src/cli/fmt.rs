@@ -7,7 +7,7 @@
 //! kept. Only regular files are formatted: a device, FIFO or socket (`/dev/stdin`
 //! included) is refused, never replaced.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use meshc::{diagnostic, Source};
@@ -55,18 +55,13 @@ pub(crate) fn run(paths: &[PathBuf], check: bool) -> Status {
 
 /// `meshc fmt -`: stdin formatted on stdout (with `--check`, the diff if it is not).
 fn stdin(check: bool) -> Status {
-    let mut bytes = Vec::new();
-    if let Err(e) = std::io::stdin().take(load::MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        eprintln!("meshc: cannot read stdin: {e}");
-        return Status::Trouble;
-    }
-    if bytes.len() as u64 > load::MAX_FILE_BYTES {
-        eprintln!(
-            "meshc: stdin is larger than the limit of {} MiB",
-            load::MAX_FILE_BYTES >> 20
-        );
-        return Status::Trouble;
-    }
+    let bytes = match load::read_stdin("stdin") {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
     let Some(text) = utf8(bytes, "stdin") else {
         return Status::InputErrors;
     };

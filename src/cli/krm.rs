@@ -55,7 +55,7 @@
 //! with `file:line:col` and code, `file.path`, `tags.code`), are also rendered on stderr,
 //! and make the exit status 1; an input that is not a ResourceList exits with 2.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use meshc::emit::yaml::{parse_one, Value};
@@ -82,18 +82,13 @@ pub(crate) fn run(invocation: Invocation) -> Status {
     if invocation == Invocation::Bare && stdin.is_terminal() {
         return missing_command();
     }
-    let mut bytes = Vec::new();
-    if let Err(e) = stdin.take(load::MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        eprintln!("meshc: cannot read the ResourceList on stdin: {e}");
-        return Status::Trouble;
-    }
-    if bytes.len() as u64 > load::MAX_FILE_BYTES {
-        eprintln!(
-            "meshc: the ResourceList on stdin is larger than the limit of {} MiB",
-            load::MAX_FILE_BYTES >> 20
-        );
-        return Status::Trouble;
-    }
+    let bytes = match load::read_stdin("the ResourceList on stdin") {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
     let Ok(text) = String::from_utf8(bytes) else {
         eprintln!("meshc: the ResourceList on stdin is not UTF-8");
         return Status::Trouble;

@@ -211,13 +211,27 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| reason(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large());
+        return Err(format!("it is {}", too_large()));
+    }
+    Ok(bytes)
+}
+
+/// Reads stdin, up to [`MAX_FILE_BYTES`]: an endless stream (`< /dev/zero`) is cut there
+/// and refused. The error is a message naming `what` was being read.
+pub(crate) fn read_stdin(what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("{what} is {}", too_large()));
     }
     Ok(bytes)
 }
 
 fn too_large() -> String {
-    format!("it is larger than the limit of {} MiB", MAX_FILE_BYTES >> 20)
+    format!("larger than the limit of {} MiB", MAX_FILE_BYTES >> 20)
 }
 
 /// Refuses what is not a regular file of an acceptable size.
@@ -225,7 +239,7 @@ fn regular(metadata: &std::fs::Metadata) -> Result<(), String> {
     let kind = metadata.file_type();
     if kind.is_file() {
         return if metadata.len() > MAX_FILE_BYTES {
-            Err(too_large())
+            Err(format!("it is {}", too_large()))
         } else {
             Ok(())
         };
