@@ -220,8 +220,8 @@ fn set_up(dir: &Path, step: &[String]) {
     }
 }
 
-/// Runs one case; the problems found, in words.
-fn run(case: &Case, scratch: &Path) -> Vec<String> {
+/// Runs one case; the problems found, in words, and how long it ran.
+fn run(case: &Case, scratch: &Path) -> (Vec<String>, Duration) {
     let dir = scratch.join(&case.name);
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&corpus().join(&case.name), &dir);
@@ -260,8 +260,9 @@ fn run(case: &Case, scratch: &Path) -> Vec<String> {
     let stdout = String::from_utf8_lossy(&std::fs::read(&out_path).unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&std::fs::read(&err_path).unwrap()).into_owned();
     let mut problems = Vec::new();
+    let took = started.elapsed();
     let Some(status) = status else {
-        return vec![format!("still running after {TIME_LIMIT:?}: killed")];
+        return (vec![format!("still running after {TIME_LIMIT:?}: killed")], took);
     };
     match status.code() {
         None => problems.push(format!("killed by a signal ({status}): a crash, or the memory limit")),
@@ -307,7 +308,7 @@ fn run(case: &Case, scratch: &Path) -> Vec<String> {
     if !problems.is_empty() {
         problems.push(format!("stderr:\n{}", stderr.chars().take(2000).collect::<String>()));
     }
-    problems
+    (problems, took)
 }
 
 #[test]
@@ -323,12 +324,14 @@ fn hostile_inputs_are_refused_cleanly() {
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile");
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
+    let times = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..2 {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
-                let problems = run(case, &scratch);
+                let (problems, took) = run(case, &scratch);
+                times.lock().unwrap().push((took, case.name.as_str()));
                 if !problems.is_empty() {
                     failures
                         .lock()
@@ -338,6 +341,11 @@ fn hostile_inputs_are_refused_cleanly() {
             });
         }
     });
+    let mut times = times.into_inner().unwrap();
+    times.sort();
+    for (took, name) in times.iter().rev().take(8) {
+        println!("{took:>10.2?}  {name}");
+    }
     let failures = failures.into_inner().unwrap();
     assert!(
         failures.is_empty(),
