@@ -164,3 +164,17 @@ impl<'a> Locator<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{lone_cr_to_lf, Source};
+
+    #[test]
+    fn lone_carriage_returns_become_line_feeds_in_place() {
+        assert_eq!(lone_cr_to_lf("a\rb\r\nc\r".to_string()), "a\nb\r\nc\n");
+        assert_eq!(lone_cr_to_lf("é\r€".to_string()), "é\n€");
+        let source = Source::new("x.mesh", "# c\rnamespace a {}");
+        assert_eq!(source.text.len(), "# c\rnamespace a {}".len());
+        assert_eq!(source.text, "# c\nnamespace a {}");
+    }
+}

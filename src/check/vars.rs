@@ -420,3 +420,57 @@ fn route_strings<'a>(route: &'a mut ast::Route, out: &mut Vec<&'a mut Str>) {
     }
     settings(&mut route.options, out);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    fn read(text: &str) -> (Vec<(String, String)>, Vec<(&'static str, usize, usize)>) {
+        let mut diagnostics = Vec::new();
+        let defs = parse(0, text, &mut diagnostics);
+        let values = defs.into_iter().map(|(n, d)| (n, d.value)).collect();
+        let problems = diagnostics
+            .iter()
+            .map(|d| (d.code.id(), d.primary.span.start, d.primary.span.end))
+            .collect();
+        (values, problems)
+    }
+
+    #[test]
+    fn values_read_as_a_shell_reads_them() {
+        let (values, problems) = read(
+            "IMAGE_TAG='1.0.1'  # pinned\nexport  A=\"x \\\"y\\\" \\$z\"\r\nB=a\\ b'c d'\"e\"\nC=\n\n  # note\nD=multi'\nline'\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let expected = [
+            ("IMAGE_TAG", "1.0.1"),
+            ("A", "x \"y\" $z"),
+            ("B", "a bc de"),
+            ("C", ""),
+            ("D", "multi\nline"),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn what_a_shell_would_run_is_refused_at_its_character() {
+        // (text, where the label starts)
+        for (text, at) in [
+            ("A=$HOME\n", 2),
+            ("A=x;y\n", 3),
+            ("A=1 B=2\n", 4),
+            ("A='open\n", 2),
+            ("A=\"a`b\"\n", 4),
+        ] {
+            let (values, problems) = read(text);
+            assert!(values.is_empty(), "{text:?}");
+            assert_eq!(problems.len(), 1, "{text:?}");
+            assert_eq!((problems[0].0, problems[0].1), ("M1004", at), "{text:?}");
+        }
+        // The next line is still read.
+        let (values, problems) = read("A=$X\nB=2\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(values, [("B".to_string(), "2".to_string())]);
+    }
+}
