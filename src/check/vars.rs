@@ -425,7 +425,10 @@ fn route_strings<'a>(route: &'a mut ast::Route, out: &mut Vec<&'a mut Str>) {
 mod tests {
     use super::parse;
 
-    fn read(text: &str) -> (Vec<(String, String)>, Vec<(&'static str, usize, usize)>) {
+    /// A problem: its code and where its label starts and ends.
+    type Problem = (&'static str, usize, usize);
+
+    fn read(text: &str) -> (Vec<(String, String)>, Vec<Problem>) {
         let mut diagnostics = Vec::new();
         let defs = parse(0, text, &mut diagnostics);
         let values = defs.into_iter().map(|(n, d)| (n, d.value)).collect();
