@@ -28,6 +28,7 @@
 //! | `setup deep PATH DEPTH` | make DEPTH nested folders `d/d/d/...` under PATH |
 //!
 //! The folder is copied to a scratch folder first, so setup never touches the source tree.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

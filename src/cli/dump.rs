@@ -15,8 +15,11 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
         return Status::InputErrors;
     }
     let mut diagnostics = Vec::new();
+    // JSON: the AST as an array of `{"source", "ast"}` (one per `.mesh` file), the model as
+    // one object; spans are byte ranges `{"source", "start", "end"}`.
     match stage {
         Stage::Ast => {
+            let mut files = Vec::new();
             for (id, source) in sources.iter().enumerate() {
                 if source.kind != meshc::SourceKind::Mesh {
                     continue;
@@ -24,16 +27,17 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
                 let (file, found) = meshc::syntax::parse(id, &source.text);
                 diagnostics.extend(found);
                 if let Some(file) = file {
-                    println!("# {}\n{file:#?}", source.name);
+                    files.push(serde_json::json!({ "source": source.name, "ast": file }));
                 }
             }
+            println!("{}", serde_json::Value::Array(files));
         }
         Stage::Model => {
             let (mesh, found) = meshc::analyze(&sources, &target.options());
             diagnostics = found;
             diagnostic::sort(&mut diagnostics);
             if let Some(mesh) = mesh {
-                println!("{mesh:#?}");
+                println!("{}", serde_json::to_value(&mesh).unwrap_or_default());
             }
         }
     }

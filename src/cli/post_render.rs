@@ -5,10 +5,10 @@ use std::io::Write as _;
 use super::args::{Input, Target};
 use super::{compile, finish, report, Status};
 
-/// `post-render`: stdin, then the mesh's manifests, to stdout.
+/// `post-render`: stdin, then the mesh's manifests, to stdout. Stdin is read to its end
+/// before the mesh is compiled, so that helm never writes into a closed pipe when the mesh
+/// has errors.
 pub(crate) fn run(input: &Input, target: &Target) -> Status {
-    // Helm writes every manifest before it reads: take them all first, so that it never
-    // meets a closed pipe, even when the mesh has errors.
     let rendered = match super::load::read_stdin("the manifests on stdin").map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => {
