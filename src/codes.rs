@@ -59,7 +59,7 @@ codes! {
     ImportNotFound = "M2010", "import-not-found", "an imported file cannot be read";
     UnknownPort = "M2011", "unknown-port", "a route names a port the target service does not have";
 
-    InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address";
+    InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address Istio can route to";
     PortRange = "M3002", "port-range", "a port number is outside 1..65535";
     ReservedPort = "M3003", "reserved-port", "a port collides with a port the Istio sidecar uses itself";
     UnknownProtocol = "M3004", "unknown-protocol", "a port protocol Istio does not know";

@@ -46,6 +46,7 @@ pub(crate) fn check(
         options,
         diagnostics: Vec::new(),
         quiet_names: false,
+        service_names: BTreeMap::new(),
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
@@ -58,6 +59,9 @@ pub(crate) struct Checker<'a> {
     /// Set while the declaration at hand has an invalid name (already reported): names
     /// generated from it are then invalid too, and saying so again would only be noise.
     pub(crate) quiet_names: bool,
+    /// The services of each namespace, indexed for "did you mean" once, when a reference
+    /// to an unknown service is first met there.
+    pub(crate) service_names: BTreeMap<String, suggest::Index>,
 }
 
 /// A namespace's declarations gathered from every block and file that opens it.
@@ -346,11 +350,6 @@ impl Checker<'_> {
             return Some(key);
         }
         let (namespace, service) = (key.0.as_str(), key.1.as_str());
-        let refs: Vec<&str> = index
-            .keys()
-            .filter(|(n, _)| n == namespace)
-            .map(|(_, s)| s.as_str())
-            .collect();
         let where_ = if namespace == from_namespace {
             "this namespace".to_string()
         } else {
@@ -362,9 +361,17 @@ impl Checker<'_> {
             format!("there is no service `{service}` in {where_}"),
         )
         .label("unknown service");
-        if let Some(help) = suggest::did_you_mean(service, &refs, "services") {
+        let names = self.service_names.entry(namespace.to_string()).or_insert_with(|| {
+            suggest::Index::new(
+                index
+                    .range((namespace.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == namespace)
+                    .map(|((_, s), _)| s.as_str()),
+            )
+        });
+        if let Some(help) = names.did_you_mean(service, "services") {
             d = d.help(help);
-        } else if refs.is_empty() && namespace != from_namespace {
+        } else if names.is_empty() && namespace != from_namespace {
             d = d.help(format!(
                 "no namespace `{namespace}` declares services; check the namespace's name"
             ));

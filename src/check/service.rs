@@ -1,6 +1,6 @@
 //! Services: ports, versions on pods and VMs, calls; and gateways.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::naming::Key;
@@ -43,6 +43,8 @@ struct VersionProperties<'v> {
     addresses: Option<(Vec<&'v ast::Str>, bool)>,
     /// Written order matters (a value may use `$(EARLIER)`), so keep it.
     env: Vec<(String, String, Span)>,
+    /// Where each name of `env` is set, so that repeats are found in constant time.
+    env_first: HashMap<String, Span>,
     /// Properties set at most once, where.
     once: BTreeMap<&'v str, Span>,
 }
@@ -63,6 +65,7 @@ impl VersionProperties<'_> {
             account: None,
             addresses: None,
             env: Vec::new(),
+            env_first: HashMap::new(),
             once: BTreeMap::new(),
         }
     }
@@ -254,6 +257,8 @@ impl Checker<'_> {
         ok: &mut bool,
     ) -> (Vec<(String, String)>, CallEnv) {
         let mut call_env: CallEnv = Vec::new();
+        // Where each name was first set, so that repeats are found in constant time.
+        let mut call_env_first: HashMap<&str, Span> = HashMap::new();
         let mut calls: Vec<(String, String)> = Vec::new();
         for call in &service.calls {
             let target = self.resolve_service(&call.service, ns, index);
@@ -271,10 +276,11 @@ impl Checker<'_> {
                             .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                         );
                         *ok = false;
-                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
-                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                    } else if let Some(first) = call_env_first.get(env.text.as_str()) {
+                        self.duplicate("environment variable", &env.text, env.span, *first);
                         *ok = false;
                     } else {
+                        call_env_first.insert(&env.text, env.span);
                         call_env.push((env.clone(), facts.fqdn.clone()));
                     }
                 }
@@ -592,10 +598,11 @@ impl Checker<'_> {
                         .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                     );
                     ok = false;
-                } else if let Some((_, _, first)) = found.env.iter().find(|(n, _, _)| *n == name.text) {
+                } else if let Some(first) = found.env_first.get(&name.text) {
                     self.duplicate("environment variable", &name.text, name.span, *first);
                     ok = false;
                 } else {
+                    found.env_first.insert(name.text.clone(), name.span);
                     found.env.push((name.text.clone(), value.value.clone(), name.span));
                 }
             }
@@ -645,11 +652,13 @@ impl Checker<'_> {
         ok: &mut bool,
     ) -> Vec<(String, String, Span)> {
         let mut from_calls: Vec<(String, String, Span)> = Vec::new();
+        // Where each name of `env` is set (each once), so that repeats are found in constant time.
+        let env_first: HashMap<&str, Span> = env.iter().map(|(n, _, span)| (n.as_str(), *span)).collect();
         for (name, fqdn) in cx.call_env {
             if runtime == Runtime::Vm {
                 continue;
             }
-            if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
+            if let Some(first) = env_first.get(name.text.as_str()) {
                 let (again, first) = if *first > name.span {
                     (*first, name.span)
                 } else {
@@ -910,6 +919,18 @@ impl Checker<'_> {
             );
             return false;
         };
+        if let Err(why) = rules::vm_address(ip) {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidAddress,
+                    address.span,
+                    format!("Istio cannot route to `{text}`: {why}"),
+                )
+                .label("not a VM's address")
+                .help("write the address other workloads reach the VM at, such as its private network address"),
+            );
+            return false;
+        }
         let canonical = ip.to_string();
         if let Some(first) = seen.insert(canonical.clone(), address.span) {
             self.error(

@@ -596,7 +596,7 @@ impl Lower {
 
     /// Decodes `\\`, `\"`, `\n`, `\t`, `\r`, `\$` and `\u{HEX}`, reports any other
     /// escape, and finds `${NAME}` references.
-    fn unescape(&mut self, raw: &str, offset: usize) -> (String, Vec<VarRef>) {
+    pub(super) fn unescape(&mut self, raw: &str, offset: usize) -> (String, Vec<VarRef>) {
         if !raw.contains(['\\', '$']) {
             return (raw.to_string(), Vec::new());
         }
