@@ -60,10 +60,161 @@ impl Context<'_> {
     }
 }
 
+/// Where the requests an owner routes arrive: for each kind of route, the ports that carry
+/// it (a service's ports, a gateway's listeners) with the hosts served there (`*` inside the
+/// mesh). A `port` condition means one of these, and a route whose conditions hold on every
+/// one of them matches every request. Empty when the ports are unknown (already reported).
+pub(super) struct Reach {
+    ports: Vec<(RouteKind, u16, Vec<String>)>,
+    /// "port" or "listener", for messages.
+    what: &'static str,
+}
+
+impl Reach {
+    /// The ports of a service or external service.
+    fn service(facts: Option<&ServiceFacts>) -> Reach {
+        let ports = facts
+            .map(|f| f.ports.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(n, p)| Some((*n, (*p)?)))
+            .flat_map(|(n, p)| {
+                [RouteKind::Http, RouteKind::Tcp, RouteKind::Tls]
+                    .into_iter()
+                    .filter(move |k| k.carries(p))
+                    .map(move |k| (k, n, vec!["*".to_string()]))
+            })
+            .collect();
+        Reach { ports, what: "port" }
+    }
+
+    /// The listeners of a gateway, each with the kinds of route it carries.
+    pub(super) fn gateway(servers: &[model::Server]) -> Reach {
+        let ports = servers
+            .iter()
+            .flat_map(|s| {
+                [RouteKind::Http, RouteKind::Tcp, RouteKind::Tls]
+                    .into_iter()
+                    .filter(|k| super::gateway::listener_carries(s, *k))
+                    .map(|k| (k, s.number, s.hosts.clone()))
+            })
+            .collect();
+        Reach {
+            ports,
+            what: "listener",
+        }
+    }
+
+    /// The ports a route of `kind` receives requests on, for `host` (any host when `None`).
+    fn ports(&self, kind: RouteKind, host: Option<&str>) -> Vec<u16> {
+        let mut out: Vec<u16> = self
+            .ports
+            .iter()
+            .filter(|(k, _, hosts)| {
+                *k == kind && host.is_none_or(|h| hosts.iter().any(|l| super::gateway::host_admits(l, h)))
+            })
+            .map(|(_, n, _)| *n)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The earlier routes that together take every request `alternative` matches, if they
+    /// do: on each port it can arrive on, some earlier alternative covers it.
+    fn shadowing<'r>(
+        &self,
+        alternative: &Conditions,
+        kind: RouteKind,
+        earlier: &[&'r Resolved<'r>],
+    ) -> Option<Vec<&'r Resolved<'r>>> {
+        let ports: Vec<Option<u16>> = match alternative.port {
+            Some(p) => vec![Some(p)],
+            None => {
+                let ports = self.ports(kind, alternative.host.as_deref());
+                if ports.is_empty() {
+                    vec![None]
+                } else {
+                    ports.into_iter().map(Some).collect()
+                }
+            }
+        };
+        let mut by: Vec<&Resolved<'_>> = Vec::new();
+        for port in ports {
+            let on_port = Conditions {
+                port,
+                ..alternative.clone()
+            };
+            let cover = earlier
+                .iter()
+                .find(|e| e.alternatives.is_empty() || e.alternatives.iter().any(|a| on_port.covered_by(a)))?;
+            if !by.iter().any(|b| std::ptr::eq(*b, *cover)) {
+                by.push(cover);
+            }
+        }
+        Some(by)
+    }
+
+    /// Makes a route's conditions say what they mean for the requests that arrive: a `port`
+    /// that every request of the kind (for the alternative's host) arrives on is no
+    /// condition, and a route whose alternatives together hold on every port is the default
+    /// route. Returns the ports that made the route match everything, if any did.
+    fn exhaust(&self, alternatives: &mut Vec<Conditions>, kind: RouteKind) -> Option<Vec<u16>> {
+        let mut implied = Vec::new();
+        for alternative in alternatives.iter_mut() {
+            let Some(port) = alternative.port else { continue };
+            if self.ports(kind, alternative.host.as_deref()) == [port] {
+                alternative.port = None;
+                implied.push(port);
+            }
+        }
+        if alternatives.iter().any(|a| *a == Conditions::default()) {
+            alternatives.clear();
+            return (!implied.is_empty()).then_some(implied);
+        }
+        let all = self.ports(kind, None);
+        let bare_on = |p: u16| {
+            alternatives.iter().any(|a| {
+                *a == Conditions {
+                    port: Some(p),
+                    ..Conditions::default()
+                }
+            })
+        };
+        if !all.is_empty() && all.iter().all(|p| bare_on(*p)) {
+            alternatives.clear();
+            return Some(all);
+        }
+        None
+    }
+}
+
+/// A route's conditions once read, for the reachability checks.
+struct Resolved<'a> {
+    route: &'a ast::Route,
+    kind: RouteKind,
+    alternatives: Vec<Conditions>,
+    /// Set when the route matches every request only because its `port` conditions name
+    /// every port of its kind.
+    exhausted: Option<Vec<u16>>,
+}
+
 impl Checker<'_> {
     /// Routes in order. HTTP and TCP routes end with a default route (written, or a
-    /// synthesised one to the whole service). `None` when any route is wrong.
+    /// synthesised one to the whole service) unless the routes already take every request.
+    /// `None` when any route is wrong.
     pub(super) fn routes(&mut self, routes: &[ast::Route], cx: &Context<'_>) -> Option<Vec<model::Route>> {
+        let reach = Reach::service(cx.own_facts());
+        self.routes_reaching(routes, cx, &reach)
+    }
+
+    /// [`Checker::routes`], for requests that arrive where `reach` says.
+    pub(super) fn routes_reaching(
+        &mut self,
+        routes: &[ast::Route],
+        cx: &Context<'_>,
+        reach: &Reach,
+    ) -> Option<Vec<model::Route>> {
         let mut ok = true;
         let mut out = Vec::new();
         let mut resolved = Vec::new();
@@ -73,7 +224,8 @@ impl Checker<'_> {
                 AstKind::Tcp => RouteKind::Tcp,
                 AstKind::Tls => RouteKind::Tls,
             };
-            let alternatives = self.conditions(route, kind, cx);
+            let mut alternatives = self.conditions(route, kind, cx, reach);
+            let exhausted = alternatives.as_mut().and_then(|a| reach.exhaust(a, kind));
             let mut action = self.action(route, kind, cx);
             let (name, options) = match &mut action {
                 Some(action) => self.route_options(route, kind, action, cx),
@@ -81,7 +233,12 @@ impl Checker<'_> {
             };
             // Reachability needs only the conditions: check it even when the action is wrong.
             if let Some(alternatives) = &alternatives {
-                resolved.push((route, kind, alternatives.clone()));
+                resolved.push(Resolved {
+                    route,
+                    kind,
+                    alternatives: alternatives.clone(),
+                    exhausted,
+                });
             }
             match (alternatives, action, options) {
                 (Some(alternatives), Some(action), Some(options)) => {
@@ -98,38 +255,74 @@ impl Checker<'_> {
                 _ => ok = false,
             }
         }
-        ok &= self.reachability(&resolved);
+        ok &= self.reachability(&resolved, reach, cx);
         if !ok {
             return None;
         }
         if let Some(facts) = cx.own_facts() {
             for kind in [RouteKind::Http, RouteKind::Tcp] {
-                let last = out.iter().rev().find(|r| r.kind == kind);
-                if last.is_some_and(|r| !r.alternatives.is_empty()) {
-                    out.push(model::Route {
-                        kind,
-                        span: cx.span,
-                        name: None,
-                        alternatives: Vec::new(),
-                        action: Action::Forward(vec![Destination {
-                            host: facts.fqdn.clone(),
-                            subset: None,
-                            port: None,
-                            weight: None,
-                            request_headers: HeaderOps::default(),
-                            response_headers: HeaderOps::default(),
-                        }]),
-                        options: RouteOptions::default(),
-                        synthesised: true,
-                    });
+                let earlier: Vec<&Resolved<'_>> = resolved.iter().filter(|r| r.kind == kind).collect();
+                // Istio never reaches a default route after routes that take every request:
+                // the default route takes the ports where some requests are left.
+                let ports = reach.ports(kind, None);
+                let open: Vec<u16> = ports
+                    .iter()
+                    .copied()
+                    .filter(|p| {
+                        let on_port = Conditions {
+                            port: Some(*p),
+                            ..Conditions::default()
+                        };
+                        reach.shadowing(&on_port, kind, &earlier).is_none()
+                    })
+                    .collect();
+                let left = if ports.is_empty() {
+                    reach.shadowing(&Conditions::default(), kind, &earlier).is_none()
+                } else {
+                    !open.is_empty()
+                };
+                if earlier.is_empty() || !left {
+                    continue;
                 }
+                let alternatives = if open.len() == ports.len() {
+                    Vec::new()
+                } else {
+                    open.iter()
+                        .map(|p| Conditions {
+                            port: Some(*p),
+                            ..Conditions::default()
+                        })
+                        .collect()
+                };
+                out.push(model::Route {
+                    kind,
+                    span: cx.span,
+                    name: None,
+                    alternatives,
+                    action: Action::Forward(vec![Destination {
+                        host: facts.fqdn.clone(),
+                        subset: None,
+                        port: None,
+                        weight: None,
+                        request_headers: HeaderOps::default(),
+                        response_headers: HeaderOps::default(),
+                    }]),
+                    options: RouteOptions::default(),
+                    synthesised: true,
+                });
             }
         }
         Some(out)
     }
 
     /// The alternatives of a route; empty for a route that matches everything.
-    fn conditions(&mut self, route: &ast::Route, kind: RouteKind, cx: &Context<'_>) -> Option<Vec<Conditions>> {
+    fn conditions(
+        &mut self,
+        route: &ast::Route,
+        kind: RouteKind,
+        cx: &Context<'_>,
+        reach: &Reach,
+    ) -> Option<Vec<Conditions>> {
         let mut ok = true;
         let mut alternatives = Vec::new();
         for alternative in &route.alternatives {
@@ -182,6 +375,9 @@ impl Checker<'_> {
                     }
                 }
                 ok &= self.condition(condition, &mut c, cx);
+                if let Condition::Port { number, .. } = condition {
+                    ok &= self.port_reached(c.port, number.span, kind, cx, reach);
+                }
             }
             let wrote_sni = alternative
                 .conditions
@@ -214,6 +410,38 @@ impl Checker<'_> {
             ok = false;
         }
         ok.then_some(alternatives)
+    }
+
+    /// A `port` condition names a port that routes of this kind receive requests on: any
+    /// other never matches.
+    fn port_reached(
+        &mut self,
+        port: Option<u16>,
+        span: Span,
+        kind: RouteKind,
+        cx: &Context<'_>,
+        reach: &Reach,
+    ) -> bool {
+        let ports = reach.ports(kind, None);
+        let Some(port) = port.filter(|p| !ports.is_empty() && !ports.contains(p)) else {
+            return true;
+        };
+        let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+        self.error(
+            Diagnostic::error(
+                Code::UnknownPort,
+                span,
+                format!("{} has no {} {} {port}", cx.owner, kind.word(), reach.what),
+            )
+            .label(format!("no {} {} here", kind.word(), reach.what))
+            .help(format!(
+                "this condition would never hold; the {} {}s are {}",
+                kind.word(),
+                reach.what,
+                list.join(", ")
+            )),
+        );
+        false
     }
 
     fn misplaced_condition(&mut self, condition: &Condition, kind: RouteKind, cx: &Context<'_>) {
@@ -1265,65 +1493,168 @@ impl Checker<'_> {
         })
     }
 
-    /// Reports routes that can never match: after a catch-all of the same kind, or whose
-    /// every alternative is matched by an earlier route's; warns about single alternatives
-    /// that can never match.
-    fn reachability(&mut self, routes: &[(&ast::Route, RouteKind, Vec<Conditions>)]) -> bool {
+    /// Reports routes that can never match: after a route of the same kind that matches
+    /// every request, or when every alternative is matched, on every port it can arrive on,
+    /// by earlier routes (one or several together); warns about single alternatives that can
+    /// never match.
+    fn reachability(&mut self, routes: &[Resolved<'_>], reach: &Reach, cx: &Context<'_>) -> bool {
         let mut ok = true;
-        for (i, (route, kind, alternatives)) in routes.iter().enumerate() {
-            let earlier: Vec<_> = routes[..i].iter().filter(|(_, k, _)| k == kind).collect();
-            let everything =
-                |alts: &Vec<Conditions>| alts.is_empty() || alts.iter().any(Conditions::matches_everything);
-            if let Some((catch_all, _, _)) = earlier.iter().find(|(_, _, alts)| everything(alts)) {
-                self.error(
-                    Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
-                        .label("unreachable")
-                        .note(catch_all.keyword, "this earlier route matches every request")
+        for (i, r) in routes.iter().enumerate() {
+            let earlier: Vec<&Resolved<'_>> = routes[..i].iter().filter(|e| e.kind == r.kind).collect();
+            let everything = |e: &&&Resolved<'_>| {
+                e.alternatives.is_empty() || e.alternatives.iter().any(Conditions::matches_everything)
+            };
+            if let Some(catch_all) = earlier.iter().find(everything) {
+                let mut d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
+                    .label("unreachable");
+                d = match &catch_all.exhausted {
+                    Some(ports) => d
+                        .note(
+                            catch_all.route.keyword,
+                            format!(
+                                "this earlier route matches every request: {}",
+                                every_port(ports, r.kind, reach, cx)
+                            ),
+                        )
+                        .help("`port` conditions that every request meets select nothing: remove them, or move that route last"),
+                    None => d
+                        .note(catch_all.route.keyword, "this earlier route matches every request")
                         .help("routes are tried in order: move the default route (the one without a condition) last"),
-                );
+                };
+                self.error(d);
                 ok = false;
                 continue;
             }
-            if alternatives.is_empty() {
-                continue;
-            }
-            let cover = |alt: &Conditions| {
-                earlier
-                    .iter()
-                    .find(|(_, _, alts)| alts.iter().any(|e| alt.covered_by(e)))
-            };
-            let covers: Vec<_> = alternatives.iter().map(cover).collect();
-            if covers.iter().all(Option::is_some) {
-                if let Some(Some((first, _, _))) = covers.first() {
-                    self.error(
-                        Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
-                            .label("shadowed")
-                            .note(
-                                first.keyword,
-                                "this earlier route already matches every request this one matches",
-                            )
-                            .help("routes are tried in order: put the more specific route first"),
-                    );
-                    ok = false;
-                }
+            let alternatives = if r.alternatives.is_empty() {
+                vec![Conditions::default()]
             } else {
-                for (alternative, cover) in route.alternatives.iter().zip(&covers) {
-                    if let Some((first, _, _)) = cover {
-                        self.error(
-                            Diagnostic::warning(
-                                Code::IneffectiveMatch,
-                                alternative.span,
-                                "this alternative can never match",
-                            )
-                            .label("already taken")
-                            .note(first.keyword, "an earlier route matches every request it matches")
-                            .help("remove this alternative, or move the route above the one that shadows it"),
+                r.alternatives.clone()
+            };
+            let covers: Vec<_> = alternatives
+                .iter()
+                .map(|a| reach.shadowing(a, r.kind, &earlier))
+                .collect();
+            if covers.iter().all(Option::is_some) {
+                let mut by: Vec<&Resolved<'_>> = Vec::new();
+                for cover in covers.iter().flatten().flatten() {
+                    if !by.iter().any(|b| std::ptr::eq(*b, *cover)) {
+                        by.push(cover);
+                    }
+                }
+                by.sort_by_key(|b| b.route.keyword);
+                let mut d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
+                    .label("shadowed");
+                if let [one] = by.as_slice() {
+                    d = d.note(
+                        one.route.keyword,
+                        "this earlier route already matches every request this one matches",
+                    );
+                } else {
+                    for b in &by {
+                        d = d.note(
+                            b.route.keyword,
+                            "with the other marked routes, this earlier route takes every request this one matches",
                         );
                     }
+                }
+                self.error(d.help("routes are tried in order: put the more specific route first"));
+                ok = false;
+            } else if !r.alternatives.is_empty() {
+                for (alternative, cover) in r.route.alternatives.iter().zip(&covers) {
+                    let Some(first) = cover.as_ref().and_then(|c| c.first()) else {
+                        continue;
+                    };
+                    self.error(
+                        Diagnostic::warning(
+                            Code::IneffectiveMatch,
+                            alternative.span,
+                            "this alternative can never match",
+                        )
+                        .label("already taken")
+                        .note(first.route.keyword, "an earlier route matches every request it matches")
+                        .help("remove this alternative, or move the route above the one that shadows it"),
+                    );
                 }
             }
         }
         ok
+    }
+}
+
+/// Where a service chooses among its versions: a route of `kind` that sends to one of them
+/// by name, when it has several. A caller that does not pass through the service's own
+/// VirtualService bypasses that choice.
+pub(super) fn version_routes(service: &model::Service, kind: RouteKind) -> Option<Span> {
+    if service.versions.len() < 2 {
+        return None;
+    }
+    service
+        .routes
+        .iter()
+        .filter(|r| r.kind == kind && !r.synthesised)
+        .find(|r| matches!(&r.action, Action::Forward(list) if list.iter().any(|d| d.host == service.fqdn && d.subset.is_some())))
+        .map(|r| r.span)
+}
+
+impl Checker<'_> {
+    /// Sidecars do not chain VirtualServices: a mesh route that sends to another service as
+    /// a whole goes straight to that service's workloads, past the version routes of its own
+    /// VirtualService. Warns at each such route (gateways: see `carry_over`).
+    pub(super) fn bypassed_routes(&mut self, mesh: &model::Mesh) {
+        let services: Vec<&model::Service> = mesh.namespaces.iter().flat_map(|n| &n.services).collect();
+        let owners = mesh.namespaces.iter().flat_map(|n| {
+            n.services.iter().map(|s| (s.fqdn.as_str(), &s.routes)).chain(
+                n.externals
+                    .iter()
+                    .map(|e| (e.hosts.first().map_or("", String::as_str), &e.routes)),
+            )
+        });
+        let mut found = Vec::new();
+        for (own, routes) in owners {
+            for route in routes.iter().filter(|r| !r.synthesised) {
+                let Action::Forward(list) = &route.action else { continue };
+                for d in list.iter().filter(|d| d.subset.is_none() && d.host != own) {
+                    let Some(target) = services.iter().find(|s| s.fqdn == d.host) else {
+                        continue;
+                    };
+                    if let Some(split) = version_routes(target, route.kind) {
+                        found.push((route.span, target.name.clone(), split));
+                    }
+                }
+            }
+        }
+        for (at, name, split) in found {
+            self.error(
+                Diagnostic::warning(
+                    Code::BypassedRoutes,
+                    at,
+                    format!("traffic from this route ignores the routes of service `{name}`"),
+                )
+                .label("sent to every version alike")
+                .note(split, format!("`{name}` chooses versions here, for requests addressed to it"))
+                .help(format!(
+                    "sidecars apply only the VirtualService of the host a request is addressed to; name the version (`{name}/v1`) or the split here, or let callers address `{name}` directly"
+                )),
+            );
+        }
+    }
+}
+
+/// Why `port` conditions on `ports` hold for every request: "8001 is the only HTTP port of
+/// service `hello2`".
+fn every_port(ports: &[u16], kind: RouteKind, reach: &Reach, cx: &Context<'_>) -> String {
+    match ports {
+        [one] => format!("{one} is the only {} {} of {}", kind.word(), reach.what, cx.owner),
+        _ => {
+            let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!(
+                "{} are all the {} {}s of {}",
+                list.join(", "),
+                kind.word(),
+                reach.what,
+                cx.owner
+            )
+        }
     }
 }
 
