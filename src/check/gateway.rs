@@ -124,8 +124,9 @@ impl Checker<'_> {
         } else {
             &[]
         };
-        let routes = self.routes_reaching(&gateway.routes, &cx, &Reach::gateway(known))?;
-        let routes = self.carry_over(gateway, routes, namespaces);
+        let reach = Reach::gateway(known);
+        let routes = self.routes_reaching(&gateway.routes, &cx, &reach)?;
+        let routes = self.carry_over(gateway, routes, namespaces, &reach);
         let mut general = Vec::new();
         let mut by_host: BTreeMap<String, Vec<model::Route>> = BTreeMap::new();
         for route in routes {
@@ -420,8 +421,9 @@ impl Checker<'_> {
         gateway: &ast::Gateway,
         routes: Vec<model::Route>,
         namespaces: &[model::Namespace],
+        reach: &Reach,
     ) -> Vec<model::Route> {
-        let mut out = Vec::new();
+        let mut out: Vec<model::Route> = Vec::new();
         for (route, written) in routes.into_iter().zip(&gateway.routes) {
             let target = match &route.action {
                 Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => {
@@ -477,7 +479,7 @@ impl Checker<'_> {
             };
             for carried in carried_routes(service, target.port) {
                 if carried.alternatives.is_empty() && route.alternatives.is_empty() {
-                    out.push(carried);
+                    push_reachable(&mut out, carried, reach);
                     continue;
                 }
                 let base = if carried.alternatives.is_empty() {
@@ -495,13 +497,27 @@ impl Checker<'_> {
                         })
                     })
                     .collect();
-                out.push(model::Route {
+                let carried = model::Route {
                     alternatives,
                     ..carried
-                });
+                };
+                push_reachable(&mut out, carried, reach);
             }
         }
         out
+    }
+}
+
+/// Adds a carried route unless the routes before it already take every request it matches
+/// (a gateway route on the same path, say): Istio would never reach it.
+fn push_reachable(out: &mut Vec<model::Route>, route: model::Route, reach: &Reach) {
+    let earlier: Vec<&[model::Conditions]> = out
+        .iter()
+        .filter(|r| r.kind == route.kind)
+        .map(|r| r.alternatives.as_slice())
+        .collect();
+    if !reach.unreachable(&route.alternatives, route.kind, &earlier) {
+        out.push(route);
     }
 }
 

@@ -120,14 +120,15 @@ impl Reach {
         out
     }
 
-    /// The earlier routes that together take every request `alternative` matches, if they
+    /// The earlier routes (by index, each given by its alternatives, none for a route that
+    /// matches everything) that together take every request `alternative` matches, if they
     /// do: on each port it can arrive on, some earlier alternative covers it.
-    fn shadowing<'r>(
+    pub(super) fn shadowing(
         &self,
         alternative: &Conditions,
         kind: RouteKind,
-        earlier: &[&'r Resolved<'r>],
-    ) -> Option<Vec<&'r Resolved<'r>>> {
+        earlier: &[&[Conditions]],
+    ) -> Option<Vec<usize>> {
         let ports: Vec<Option<u16>> = match alternative.port {
             Some(p) => vec![Some(p)],
             None => {
@@ -139,7 +140,7 @@ impl Reach {
                 }
             }
         };
-        let mut by: Vec<&Resolved<'_>> = Vec::new();
+        let mut by = Vec::new();
         for port in ports {
             let on_port = Conditions {
                 port,
@@ -147,12 +148,23 @@ impl Reach {
             };
             let cover = earlier
                 .iter()
-                .find(|e| e.alternatives.is_empty() || e.alternatives.iter().any(|a| on_port.covered_by(a)))?;
-            if !by.iter().any(|b| std::ptr::eq(*b, *cover)) {
+                .position(|e| e.is_empty() || e.iter().any(|a| on_port.covered_by(a)))?;
+            if !by.contains(&cover) {
                 by.push(cover);
             }
         }
         Some(by)
+    }
+
+    /// Whether a route with these alternatives takes no request the earlier ones leave.
+    pub(super) fn unreachable(&self, alternatives: &[Conditions], kind: RouteKind, earlier: &[&[Conditions]]) -> bool {
+        let everything = [Conditions::default()];
+        let alternatives = if alternatives.is_empty() {
+            &everything[..]
+        } else {
+            alternatives
+        };
+        alternatives.iter().all(|a| self.shadowing(a, kind, earlier).is_some())
     }
 
     /// Makes a route's conditions say what they mean for the requests that arrive: a `port`
@@ -261,7 +273,11 @@ impl Checker<'_> {
         }
         if let Some(facts) = cx.own_facts() {
             for kind in [RouteKind::Http, RouteKind::Tcp] {
-                let earlier: Vec<&Resolved<'_>> = resolved.iter().filter(|r| r.kind == kind).collect();
+                let earlier: Vec<&[Conditions]> = resolved
+                    .iter()
+                    .filter(|r| r.kind == kind)
+                    .map(|r| r.alternatives.as_slice())
+                    .collect();
                 // Istio never reaches a default route after routes that take every request:
                 // the default route takes the ports where some requests are left.
                 let ports = reach.ports(kind, None);
@@ -277,7 +293,7 @@ impl Checker<'_> {
                     })
                     .collect();
                 let left = if ports.is_empty() {
-                    reach.shadowing(&Conditions::default(), kind, &earlier).is_none()
+                    !reach.unreachable(&[], kind, &earlier)
                 } else {
                     !open.is_empty()
                 };
@@ -1530,9 +1546,14 @@ impl Checker<'_> {
             } else {
                 r.alternatives.clone()
             };
-            let covers: Vec<_> = alternatives
+            let lists: Vec<&[Conditions]> = earlier.iter().map(|e| e.alternatives.as_slice()).collect();
+            let covers: Vec<Option<Vec<&Resolved<'_>>>> = alternatives
                 .iter()
-                .map(|a| reach.shadowing(a, r.kind, &earlier))
+                .map(|a| {
+                    reach
+                        .shadowing(a, r.kind, &lists)
+                        .map(|by| by.into_iter().map(|i| earlier[i]).collect())
+                })
                 .collect();
             if covers.iter().all(Option::is_some) {
                 let mut by: Vec<&Resolved<'_>> = Vec::new();
