@@ -563,7 +563,8 @@ fn routes_after_an_exhaustive_route_are_errors() {
         r#"route port 8001 or header version "v1" -> v1
     route port 8001 or header version "v2" -> v2"#,
     );
-    assert_eq!(codes(&seed), ["M3012"]);
+    // The first route's header alternative never decides anything either (M3020).
+    assert_eq!(codes(&seed), ["M3012", "M3020"]);
     let cases = [
         (
             "port http 8080\n port tcp 7000",
@@ -778,4 +779,33 @@ fn a_gateway_route_past_a_single_version_is_not_reported() {
     assert_eq!(codes(&gateway(one, "web")), Vec::<String>::new());
     assert_eq!(codes(&gateway(two, "web")), ["M3018"]);
     assert_eq!(codes(&gateway(two, "web/v1")), Vec::<String>::new());
+}
+
+#[test]
+fn conditions_that_never_decide_or_never_hold_are_reported() {
+    // The header alternative of a route that matches everything never decides anything.
+    let redundant = service_with("port http 8001", "route port 8001 or header version \"v1\" -> v1");
+    assert_eq!(codes(&redundant), ["M3020"]);
+    let mesh = Mesh::compile_warned(&redundant);
+    assert_eq!(
+        mesh.go("web", &Request::on(8001, "/").header("version", "v2")),
+        forward(&[("web", Some("v1"), None, None)])
+    );
+    // A port of another kind, or none of the service's, never holds.
+    let tcp_port = service_with("port http 8080\n port tcp 7000", "route port 7000 -> v1");
+    assert_eq!(codes(&tcp_port), ["M2011"]);
+    let http_port = service_with("port http 8080\n port tcp 7000", "route tcp port 8080 -> v1");
+    assert_eq!(codes(&http_port), ["M2011"]);
+    // Requests through a gateway come from the gateway, never from a mesh service.
+    let from = r#"namespace shop {
+  service web {
+    port http 8080
+    pod v1 image "registry.example.com/web:1"
+  }
+  gateway edge {
+    listen http 80
+    route from web -> web
+  }
+}"#;
+    assert_eq!(codes(from), ["M3007"]);
 }

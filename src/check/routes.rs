@@ -199,6 +199,40 @@ impl Reach {
         }
         None
     }
+
+    /// Whether a route with these alternatives matches every request it can receive.
+    fn everything(&self, alternatives: &[Conditions], kind: RouteKind) -> bool {
+        let mut alternatives = alternatives.to_vec();
+        self.exhaust(&mut alternatives, kind);
+        alternatives.is_empty() || alternatives.iter().any(Conditions::matches_everything)
+    }
+
+    /// The alternatives of a route that matches every request which it would match as well
+    /// without: they never decide anything. Later ones go first, keeping what was written
+    /// first.
+    fn redundant(&self, alternatives: &[Conditions], kind: RouteKind) -> Vec<usize> {
+        let mut kept: Vec<usize> = (0..alternatives.len()).collect();
+        if kept.len() < 2 || !self.everything(alternatives, kind) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for i in (0..alternatives.len()).rev() {
+            if kept.len() < 2 {
+                break;
+            }
+            let without: Vec<Conditions> = kept
+                .iter()
+                .filter(|k| **k != i)
+                .map(|k| alternatives[*k].clone())
+                .collect();
+            if self.everything(&without, kind) {
+                kept.retain(|k| *k != i);
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
 }
 
 /// A route's conditions once read, for the reachability checks.
@@ -209,6 +243,8 @@ struct Resolved<'a> {
     /// Set when the route matches every request only because its `port` conditions name
     /// every port of its kind.
     exhausted: Option<Vec<u16>>,
+    /// The alternatives that never decide anything (see [`Reach::redundant`]).
+    redundant: Vec<usize>,
 }
 
 impl Checker<'_> {
@@ -237,6 +273,10 @@ impl Checker<'_> {
                 AstKind::Tls => RouteKind::Tls,
             };
             let mut alternatives = self.conditions(route, kind, cx, reach);
+            let redundant = alternatives
+                .as_ref()
+                .map(|a| reach.redundant(a, kind))
+                .unwrap_or_default();
             let exhausted = alternatives.as_mut().and_then(|a| reach.exhaust(a, kind));
             let mut action = self.action(route, kind, cx);
             let (name, options) = match &mut action {
@@ -250,6 +290,7 @@ impl Checker<'_> {
                     kind,
                     alternatives: alternatives.clone(),
                     exhausted,
+                    redundant,
                 });
             }
             match (alternatives, action, options) {
@@ -351,7 +392,8 @@ impl Checker<'_> {
                     Condition::Query { name, .. } => (format!("query {}", name.text), kind == RouteKind::Http),
                     Condition::Method { .. } => ("method".to_string(), kind == RouteKind::Http),
                     Condition::Port { .. } => ("port".to_string(), true),
-                    Condition::From { .. } => ("from".to_string(), true),
+                    // Requests through a gateway come from the gateway's own workloads.
+                    Condition::From { .. } => ("from".to_string(), !cx.gateway),
                     Condition::Sni { .. } => ("sni".to_string(), kind == RouteKind::Tls),
                     Condition::Host { .. } => ("host".to_string(), cx.gateway && kind == RouteKind::Http),
                     Condition::Other { kind: word, .. } => {
@@ -466,6 +508,10 @@ impl Checker<'_> {
                 "`sni`",
                 "SNI is matched by TLS routes: `route tls sni \"a.example.com\" -> v1`",
             ),
+            (Condition::From { .. }, _) if cx.gateway => (
+                "`from`",
+                "requests through a gateway come from the gateway's own workloads, never from a service of the mesh; `from` applies to the routes of services",
+            ),
             (Condition::Host { .. }, _) if !cx.gateway => (
                 "`host`",
                 "hosts are chosen on gateways; inside the mesh a service is its own host",
@@ -479,7 +525,8 @@ impl Checker<'_> {
             RouteKind::Tcp => "a TCP route",
             RouteKind::Tls => "a TLS route",
         };
-        let route = if cx.gateway && kind == RouteKind::Http {
+        let from = matches!(condition, Condition::From { .. });
+        let route = if cx.gateway && kind == RouteKind::Http && !from {
             route.to_string()
         } else {
             format!("{route} of {}", cx.owner)
@@ -1580,7 +1627,25 @@ impl Checker<'_> {
                 }
                 self.error(d.help("routes are tried in order: put the more specific route first"));
                 ok = false;
-            } else if !r.alternatives.is_empty() {
+            } else {
+                for written in r.redundant.iter().filter_map(|i| r.route.alternatives.get(*i)) {
+                    self.error(
+                        Diagnostic::warning(
+                            Code::IneffectiveMatch,
+                            written.span,
+                            "this alternative never decides anything",
+                        )
+                        .label("redundant")
+                        .note(
+                            r.route.keyword,
+                            "the route's other alternatives already match every request it can receive",
+                        )
+                        .help("remove this alternative; to route on it, give it a route of its own before this one"),
+                    );
+                }
+                if r.alternatives.is_empty() {
+                    continue;
+                }
                 for (alternative, cover) in r.route.alternatives.iter().zip(&covers) {
                     let Some(first) = cover.as_ref().and_then(|c| c.first()) else {
                         continue;
