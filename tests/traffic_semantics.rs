@@ -809,3 +809,34 @@ fn conditions_that_never_decide_or_never_hold_are_reported() {
 }"#;
     assert_eq!(codes(from), ["M3007"]);
 }
+
+#[test]
+fn a_hosts_own_routes_come_before_the_routes_for_every_host() {
+    let text = r#"namespace shop {
+  service web {
+    port http 8080
+    pod v1 image "registry.example.com/web:1"
+    pod v2 image "registry.example.com/web:2"
+  }
+  gateway edge {
+    listen http 80 hosts "a.example.com", "b.example.com"
+    route prefix "/y" -> web/v1
+    route -> web/v2
+    route host "a.example.com" prefix "/y" -> web/v2
+  }
+}"#;
+    // Written after the routes for every host, the host's route is still reached: it is
+    // tried first for its host.
+    assert_eq!(codes(text), Vec::<String>::new());
+    let mesh = Mesh::compile(text);
+    let v = |subset| forward(&[("web", Some(subset), Some(8080), None)]);
+    assert_eq!(mesh.go("edge-a-example-com", &Request::on(80, "/y")), v("v2"));
+    assert_eq!(mesh.go("edge", &Request::on(80, "/y")), v("v1"));
+    assert_eq!(mesh.go("edge", &Request::on(80, "/other")), v("v2"));
+    // Its own earlier routes do shadow it.
+    let shadowed = text.replace(
+        "route host \"a.example.com\" prefix \"/y\" -> web/v2",
+        "route host \"a.example.com\" prefix \"/y\" -> web/v2\n    route host \"a.example.com\" prefix \"/y/z\" -> web/v1",
+    );
+    assert_eq!(codes(&shadowed), ["M3012"]);
+}

@@ -68,6 +68,9 @@ pub(super) struct Reach {
     ports: Vec<(RouteKind, u16, Vec<String>)>,
     /// "port" or "listener", for messages.
     what: &'static str,
+    /// Gateways: the routes of one host are tried before the routes for every host,
+    /// wherever they are written, so only that host's earlier routes can shadow them.
+    hosts_first: bool,
 }
 
 impl Reach {
@@ -85,7 +88,11 @@ impl Reach {
                     .map(move |k| (k, n, vec!["*".to_string()]))
             })
             .collect();
-        Reach { ports, what: "port" }
+        Reach {
+            ports,
+            what: "port",
+            hosts_first: false,
+        }
     }
 
     /// The listeners of a gateway, each with the kinds of route it carries.
@@ -102,6 +109,7 @@ impl Reach {
         Reach {
             ports,
             what: "listener",
+            hosts_first: true,
         }
     }
 
@@ -146,9 +154,13 @@ impl Reach {
                 port,
                 ..alternative.clone()
             };
+            // On gateways, a host's own routes come first: routes for every host written
+            // before them do not take their requests.
+            let own_host = |a: &Conditions| !self.hosts_first || on_port.host.is_none() || a.host == on_port.host;
+            let catch_all = |e: &[Conditions]| e.is_empty() && (!self.hosts_first || on_port.host.is_none());
             let cover = earlier
                 .iter()
-                .position(|e| e.is_empty() || e.iter().any(|a| on_port.covered_by(a)))?;
+                .position(|e| catch_all(e) || e.iter().any(|a| own_host(a) && on_port.covered_by(a)))?;
             if !by.contains(&cover) {
                 by.push(cover);
             }
@@ -1567,27 +1579,6 @@ impl Checker<'_> {
             let everything = |e: &&&Resolved<'_>| {
                 e.alternatives.is_empty() || e.alternatives.iter().any(Conditions::matches_everything)
             };
-            if let Some(catch_all) = earlier.iter().find(everything) {
-                let mut d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
-                    .label("unreachable");
-                d = match &catch_all.exhausted {
-                    Some(ports) => d
-                        .note(
-                            catch_all.route.keyword,
-                            format!(
-                                "this earlier route matches every request: {}",
-                                every_port(ports, r.kind, reach, cx)
-                            ),
-                        )
-                        .help("`port` conditions that every request meets select nothing: remove them, or move that route last"),
-                    None => d
-                        .note(catch_all.route.keyword, "this earlier route matches every request")
-                        .help("routes are tried in order: move the default route (the one without a condition) last"),
-                };
-                self.error(d);
-                ok = false;
-                continue;
-            }
             let alternatives = if r.alternatives.is_empty() {
                 vec![Conditions::default()]
             } else {
@@ -1610,6 +1601,27 @@ impl Checker<'_> {
                     }
                 }
                 by.sort_by_key(|b| b.route.keyword);
+                if let Some(catch_all) = by.iter().find(everything) {
+                    let d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
+                        .label("unreachable");
+                    let d = match &catch_all.exhausted {
+                        Some(ports) => d
+                            .note(
+                                catch_all.route.keyword,
+                                format!(
+                                    "this earlier route matches every request: {}",
+                                    every_port(ports, r.kind, reach, cx)
+                                ),
+                            )
+                            .help("`port` conditions that every request meets select nothing: remove them, or move that route last"),
+                        None => d
+                            .note(catch_all.route.keyword, "this earlier route matches every request")
+                            .help("routes are tried in order: move the default route (the one without a condition) last"),
+                    };
+                    self.error(d);
+                    ok = false;
+                    continue;
+                }
                 let mut d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
                     .label("shadowed");
                 if let [one] = by.as_slice() {
