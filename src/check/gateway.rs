@@ -425,25 +425,7 @@ impl Checker<'_> {
     ) -> Vec<model::Route> {
         let mut out: Vec<model::Route> = Vec::new();
         for (route, written) in routes.into_iter().zip(&gateway.routes) {
-            let target = match &route.action {
-                Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => {
-                    d[0].clone()
-                }
-                _ => {
-                    out.push(route);
-                    continue;
-                }
-            };
-            let service = namespaces
-                .iter()
-                .flat_map(|n| &n.services)
-                .find(|s| s.fqdn == target.host);
-            let Some(service) =
-                service.filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
-            else {
-                out.push(route);
-                continue;
-            };
+            let services = namespaces.iter().flat_map(|n| &n.services);
             // The gateway route's own `host` and `port` (a listener port) stay on every
             // carried alternative; any other condition cannot be combined with the service's.
             let only_place = route.alternatives.iter().all(|a| {
@@ -453,25 +435,34 @@ impl Checker<'_> {
                     ..model::Conditions::default()
                 }
             });
-            if !only_place {
-                if let Some(split) = super::routes::version_routes(service, RouteKind::Http) {
-                    self.error(
-                        Diagnostic::warning(
-                            Code::IngressSplit,
-                            written.keyword,
-                            format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
-                        )
-                        .label("sent to every version alike")
-                        .note(split, format!("`{}` chooses versions here, for mesh traffic only", service.name))
-                        .help(format!(
-                            "ingress traffic does not pass through the mesh routes of `{}`; send everything to it (no path condition) to carry its routes over, or name a version (`{}/v1`)",
-                            service.name, service.name
-                        )),
-                    );
+            let carried = match &route.action {
+                Action::Forward(d)
+                    if only_place && d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http =>
+                {
+                    let target = d[0].clone();
+                    let service = services.clone().find(|s| s.fqdn == target.host);
+                    service
+                        .filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
+                        .map(|s| (s, target))
+                }
+                _ => None,
+            };
+            let Some((service, target)) = carried else {
+                // Not carried over: every destination that names no version bypasses the
+                // version routes of its service (TCP and TLS routes, splits, conditions).
+                if let Action::Forward(list) = &route.action {
+                    for d in list.iter().filter(|d| d.subset.is_none()) {
+                        let bypassed = services.clone().find(|s| s.fqdn == d.host);
+                        let split =
+                            bypassed.and_then(|s| super::routes::version_routes(s, route.kind).map(|at| (s, at)));
+                        if let Some((service, split)) = split {
+                            self.ingress_split(written.keyword, service, split);
+                        }
+                    }
                 }
                 out.push(route);
                 continue;
-            }
+            };
             let places = if route.alternatives.is_empty() {
                 vec![model::Conditions::default()]
             } else {
@@ -518,6 +509,24 @@ fn push_reachable(out: &mut Vec<model::Route>, route: model::Route, reach: &Reac
         .collect();
     if !reach.unreachable(&route.alternatives, route.kind, &earlier) {
         out.push(route);
+    }
+}
+
+impl Checker<'_> {
+    fn ingress_split(&mut self, at: Span, service: &model::Service, split: Span) {
+        self.error(
+            Diagnostic::warning(
+                Code::IngressSplit,
+                at,
+                format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
+            )
+            .label("sent to every version alike")
+            .note(split, format!("`{}` chooses versions here, for mesh traffic only", service.name))
+            .help(format!(
+                "ingress traffic does not pass through the mesh routes of `{}`; send everything to it (no path condition) to carry its routes over, or name a version (`{}/v1`)",
+                service.name, service.name
+            )),
+        );
     }
 }
 
