@@ -840,3 +840,33 @@ fn a_hosts_own_routes_come_before_the_routes_for_every_host() {
     );
     assert_eq!(codes(&shadowed), ["M3012"]);
 }
+
+#[test]
+fn port_alternatives_that_name_every_listener_of_a_host_take_that_host() {
+    let text = r#"namespace shop {
+  service web {
+    port http 8080
+    pod v1 image "registry.example.com/web:1"
+    pod v2 image "registry.example.com/web:2"
+  }
+  gateway edge {
+    listen http 80 hosts "a.example.com", "b.example.com"
+    listen http 81 hosts "a.example.com"
+    listen http 82 hosts "b.example.com"
+    route host "a.example.com" port 80 or host "a.example.com" port 81 -> web/v1
+    route -> web/v2
+  }
+}"#;
+    assert_eq!(codes(text), Vec::<String>::new());
+    let mesh = Mesh::compile(text);
+    let a = mesh.object("VirtualService", "edge-a-example-com");
+    assert_eq!(
+        http_routes(a).len(),
+        1,
+        "the routes for every host are never reached for `a`"
+    );
+    let v = |subset| forward(&[("web", Some(subset), Some(8080), None)]);
+    assert_eq!(mesh.go("edge-a-example-com", &Request::on(81, "/")), v("v1"));
+    assert_eq!(mesh.go("edge", &Request::on(82, "/")), v("v2"));
+    assert_every_route_reachable(&mesh, "hosts");
+}

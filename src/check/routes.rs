@@ -192,22 +192,30 @@ impl Reach {
                 implied.push(port);
             }
         }
+        // `port` alternatives that together name every port a host is served on: that host.
+        let mut hosts: Vec<Option<String>> = alternatives.iter().map(|a| a.host.clone()).collect();
+        hosts.sort();
+        hosts.dedup();
+        let mut every = Vec::new();
+        for host in hosts {
+            let ports = self.ports(kind, host.as_deref());
+            let bare = |p: Option<u16>| Conditions {
+                host: host.clone(),
+                port: p,
+                ..Conditions::default()
+            };
+            if ports.len() > 1 && ports.iter().all(|p| alternatives.contains(&bare(Some(*p)))) {
+                alternatives.retain(|a| a.host != host);
+                alternatives.push(bare(None));
+                if host.is_none() {
+                    every = ports;
+                }
+            }
+        }
         if alternatives.iter().any(|a| *a == Conditions::default()) {
             alternatives.clear();
+            implied.extend(every);
             return (!implied.is_empty()).then_some(implied);
-        }
-        let all = self.ports(kind, None);
-        let bare_on = |p: u16| {
-            alternatives.iter().any(|a| {
-                *a == Conditions {
-                    port: Some(p),
-                    ..Conditions::default()
-                }
-            })
-        };
-        if !all.is_empty() && all.iter().all(|p| bare_on(*p)) {
-            alternatives.clear();
-            return Some(all);
         }
         None
     }
@@ -1655,7 +1663,8 @@ impl Checker<'_> {
                         .help("remove this alternative; to route on it, give it a route of its own before this one"),
                     );
                 }
-                if r.alternatives.is_empty() {
+                // Alternatives merged by `exhaust` no longer line up with the written ones.
+                if r.alternatives.is_empty() || r.alternatives.len() != r.route.alternatives.len() {
                     continue;
                 }
                 for (alternative, cover) in r.route.alternatives.iter().zip(&covers) {
