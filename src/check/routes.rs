@@ -215,6 +215,8 @@ impl Reach {
         if alternatives.iter().any(|a| *a == Conditions::default()) {
             alternatives.clear();
             implied.extend(every);
+            implied.sort_unstable();
+            implied.dedup();
             return (!implied.is_empty()).then_some(implied);
         }
         None
