@@ -810,21 +810,30 @@ fn conditions_that_never_decide_or_never_hold_are_reported() {
     assert_eq!(codes(from), ["M3007"]);
 }
 
-#[test]
-fn a_hosts_own_routes_come_before_the_routes_for_every_host() {
-    let text = r#"namespace shop {
-  service web {
+/// A service `web` with versions v1 and v2 behind a gateway `edge` with this body.
+fn gateway_to_web(body: &str) -> String {
+    format!(
+        r#"namespace shop {{
+  service web {{
     port http 8080
     pod v1 image "registry.example.com/web:1"
     pod v2 image "registry.example.com/web:2"
-  }
-  gateway edge {
-    listen http 80 hosts "a.example.com", "b.example.com"
+  }}
+  gateway edge {{
+    {body}
+  }}
+}}"#
+    )
+}
+
+#[test]
+fn a_hosts_own_routes_come_before_the_routes_for_every_host() {
+    let text = &gateway_to_web(
+        r#"listen http 80 hosts "a.example.com", "b.example.com"
     route prefix "/y" -> web/v1
     route -> web/v2
-    route host "a.example.com" prefix "/y" -> web/v2
-  }
-}"#;
+    route host "a.example.com" prefix "/y" -> web/v2"#,
+    );
     // Written after the routes for every host, the host's route is still reached: it is
     // tried first for its host.
     assert_eq!(codes(text), Vec::<String>::new());
@@ -843,20 +852,13 @@ fn a_hosts_own_routes_come_before_the_routes_for_every_host() {
 
 #[test]
 fn port_alternatives_that_name_every_listener_of_a_host_take_that_host() {
-    let text = r#"namespace shop {
-  service web {
-    port http 8080
-    pod v1 image "registry.example.com/web:1"
-    pod v2 image "registry.example.com/web:2"
-  }
-  gateway edge {
-    listen http 80 hosts "a.example.com", "b.example.com"
+    let text = &gateway_to_web(
+        r#"listen http 80 hosts "a.example.com", "b.example.com"
     listen http 81 hosts "a.example.com"
     listen http 82 hosts "b.example.com"
     route host "a.example.com" port 80 or host "a.example.com" port 81 -> web/v1
-    route -> web/v2
-  }
-}"#;
+    route -> web/v2"#,
+    );
     assert_eq!(codes(text), Vec::<String>::new());
     let mesh = Mesh::compile(text);
     let a = mesh.object("VirtualService", "edge-a-example-com");
