@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{code_ids, compile_ok, diagnostics_of, parse_yaml, read, root, string_map};
+use common::{code_ids, compile_ok, diagnostics_of, parse_yaml, read, root, string_map, Lcg};
 use meshc::Options;
 use regex_syntax::hir::{Class, Hir, HirKind};
 use serde_yaml::Value;
@@ -383,21 +383,29 @@ fn requests_for(m: &Value, ports: &[u16]) -> Vec<Request> {
         Some(uri) if uri.get("prefix").is_some() => paths.push(format!("{}meshc-unmatched", base.path)),
         Some(_) => {}
     }
+    // Likewise the method: two that routes name, and one they rarely do.
+    let methods: Vec<String> = match m.get("method") {
+        Some(_) => vec![base.method.clone()],
+        None => ["GET", "POST", "PATCH"].map(str::to_string).to_vec(),
+    };
     let ports = match m.get("port").and_then(Value::as_u64) {
         Some(p) => vec![u16::try_from(p).unwrap_or_default()],
         None => ports.to_vec(),
     };
-    ports
-        .into_iter()
-        .flat_map(|port| {
-            let base = &base;
-            paths.iter().map(move |path| Request {
-                port,
-                path: path.clone(),
-                ..base.clone()
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for port in ports {
+        for path in &paths {
+            for method in &methods {
+                out.push(Request {
+                    port,
+                    path: path.clone(),
+                    method: method.clone(),
+                    ..base.clone()
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Every HTTP route of every VirtualService is reached by some request built from its own
@@ -533,6 +541,15 @@ fn a_port_of_several_is_no_catch_all() {
         mesh.go("api", &Request::on(9090, "/")),
         forward(&[("api", None, Some(9090), None)])
     );
+    // A written default route after it is written for 9090 only: on 8080 it takes nothing.
+    let text = service_with("port http 8080\n port http 9090", "route port 8080 -> v1\n route -> v2");
+    let mesh = Mesh::compile(&text);
+    assert_eq!(http_routes(mesh.object("VirtualService", "web")).len(), 2);
+    assert_eq!(
+        mesh.go("web", &Request::on(9090, "/")),
+        forward(&[("web", Some("v2"), Some(9090), None)])
+    );
+    assert_every_route_reachable(&mesh, &text);
 }
 
 fn codes(text: &str) -> Vec<String> {
@@ -871,4 +888,125 @@ fn port_alternatives_that_name_every_listener_of_a_host_take_that_host() {
     assert_eq!(mesh.go("edge-a-example-com", &Request::on(81, "/")), v("v1"));
     assert_eq!(mesh.go("edge", &Request::on(82, "/")), v("v2"));
     assert_every_route_reachable(&mesh, "hosts");
+}
+
+/// Random services with one or two HTTP ports and routes on ports, paths, a header and
+/// methods: whenever meshc accepts the routes, Istio reaches every route it writes and every
+/// request to the service reaches a route.
+#[test]
+fn random_routes_are_reachable_whenever_meshc_accepts_them() {
+    const CONDITIONS: &[&str] = &[
+        "port 8080",
+        "port 9090",
+        "prefix \"/a\"",
+        "prefix \"/a/b\"",
+        "exact \"/a\"",
+        "prefix \"/\"",
+        "header x-a \"1\"",
+        "header x-a \"2\"",
+        "method GET",
+        "method POST",
+    ];
+    const TARGETS: &[&str] = &["v1", "v2", "{ v1 50% v2 50% }"];
+    let mut accepted = 0;
+    for seed in 0..300 {
+        let mut rng = Lcg::new(seed);
+        let ports = if rng.below(2) == 0 {
+            "port http 8080"
+        } else {
+            "port http 8080\n    port http 9090"
+        };
+        let routes = random_routes(&mut rng, CONDITIONS, TARGETS);
+        let text = service_with(ports, &routes.join("\n    ")).replace("-> {", "{");
+        accepted += usize::from(reachable_when_accepted(seed, &text));
+    }
+    assert!(accepted > 100, "only {accepted} of 300 random meshes compiled");
+}
+
+/// The same for gateways with one or two HTTP listeners (and a TLS one carrying no HTTP).
+#[test]
+fn random_gateway_routes_are_reachable_whenever_meshc_accepts_them() {
+    const CONDITIONS: &[&str] = &[
+        "port 80",
+        "port 81",
+        "prefix \"/a\"",
+        "exact \"/a\"",
+        "prefix \"/\"",
+        "header x-a \"1\"",
+        "method GET",
+    ];
+    const TARGETS: &[&str] = &["web/v1", "web/v2", "web"];
+    let mut accepted = 0;
+    for seed in 0..300 {
+        let mut rng = Lcg::new(seed);
+        let listeners = if rng.below(2) == 0 {
+            "listen http 80\n    listen tls 443 hosts \"a.example.com\" tls passthrough"
+        } else {
+            "listen http 80\n    listen http 81"
+        };
+        let routes = random_routes(&mut rng, CONDITIONS, TARGETS);
+        let text = gateway_to_web(&format!("{listeners}\n    {}", routes.join("\n    ")));
+        accepted += usize::from(reachable_when_accepted(seed, &text));
+    }
+    assert!(accepted > 100, "only {accepted} of 300 random gateways compiled");
+}
+
+/// Compiles; when meshc accepts the mesh, every route is reachable. Otherwise only routing
+/// findings are allowed. Whether it was accepted.
+fn reachable_when_accepted(seed: u64, text: &str) -> bool {
+    let sources = [meshc::Source::new("input.mesh", text)];
+    match meshc::compile(&sources, &Options::default()) {
+        Ok(output) => {
+            let mesh = Mesh {
+                docs: parse_yaml(&output.to_yaml()),
+            };
+            assert_every_route_reachable(&mesh, &format!("seed {seed}:\n{text}"));
+            true
+        }
+        Err(failure) => {
+            let codes = code_ids(&failure.diagnostics);
+            let known = ["M2011", "M3012", "M3018", "M3020"];
+            assert!(
+                codes.iter().all(|c| known.contains(&c.as_str())),
+                "seed {seed}: unexpected {codes:?}\n{text}"
+            );
+            false
+        }
+    }
+}
+
+/// One to four routes, each with up to two alternatives of one or two conditions (each
+/// testing a different thing).
+fn random_routes(rng: &mut Lcg, conditions: &[&str], targets: &[&str]) -> Vec<String> {
+    let mut routes = Vec::new();
+    for _ in 0..1 + rng.below(4) {
+        let mut alternatives = Vec::new();
+        for _ in 0..rng.below(3) {
+            let mut words: Vec<&str> = Vec::new();
+            for _ in 0..1 + rng.below(2) {
+                let c = conditions[rng.below(conditions.len())];
+                // One test of each thing per alternative.
+                let thing = c.split(' ').next().unwrap_or_default();
+                let thing = if matches!(thing, "prefix" | "exact") {
+                    "path"
+                } else {
+                    thing
+                };
+                let taken = words.iter().any(|w| {
+                    let t = w.split(' ').next().unwrap_or_default();
+                    (if matches!(t, "prefix" | "exact") { "path" } else { t }) == thing
+                });
+                if !taken {
+                    words.push(c);
+                }
+            }
+            alternatives.push(words.join(" "));
+        }
+        routes.push(format!(
+            "route {} -> {}",
+            alternatives.join(" or "),
+            targets[rng.below(targets.len())]
+        ));
+    }
+    routes
 }

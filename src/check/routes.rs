@@ -179,6 +179,62 @@ impl Reach {
         alternatives.iter().all(|a| self.shadowing(a, kind, earlier).is_some())
     }
 
+    /// A route's alternatives limited to the ports where the earlier routes leave it some
+    /// requests (unchanged where they leave it all of them); `None` when they leave it
+    /// nothing.
+    fn narrow(
+        &self,
+        alternatives: &[Conditions],
+        kind: RouteKind,
+        earlier: &[&[Conditions]],
+    ) -> Option<Vec<Conditions>> {
+        let everything = [Conditions::default()];
+        let written = if alternatives.is_empty() {
+            &everything[..]
+        } else {
+            alternatives
+        };
+        let mut out = Vec::new();
+        for alternative in written {
+            let ports = self.ports(kind, alternative.host.as_deref());
+            // One copy per port only where there are several: elsewhere a written
+            // alternative stays as it is (M3020 reports it when shadowed).
+            if ports.len() < 2 {
+                if !alternatives.is_empty() || self.shadowing(alternative, kind, earlier).is_none() {
+                    out.push(alternative.clone());
+                }
+                continue;
+            }
+            if alternative.port.is_some() {
+                if self.shadowing(alternative, kind, earlier).is_none() {
+                    out.push(alternative.clone());
+                }
+                continue;
+            }
+            let on = |p: u16| Conditions {
+                port: Some(p),
+                ..alternative.clone()
+            };
+            let open: Vec<u16> = ports
+                .iter()
+                .copied()
+                .filter(|p| self.shadowing(&on(*p), kind, earlier).is_none())
+                .collect();
+            if open.len() == ports.len() {
+                out.push(alternative.clone());
+            } else {
+                out.extend(open.into_iter().map(on));
+            }
+        }
+        if out.is_empty() {
+            return None;
+        }
+        if alternatives.is_empty() && out.len() == 1 && out[0] == Conditions::default() {
+            out.clear();
+        }
+        Some(out)
+    }
+
     /// Makes a route's conditions say what they mean for the requests that arrive: a `port`
     /// that every request of the kind (for the alternative's host) arrives on is no
     /// condition, and a route whose alternatives together hold on every port is the default
@@ -255,6 +311,15 @@ impl Reach {
         out.sort_unstable();
         out
     }
+}
+
+/// The alternatives of the routes of one kind, for [`Reach::shadowing`].
+fn earlier_of<'r>(resolved: &'r [Resolved<'_>], kind: RouteKind) -> Vec<&'r [Conditions]> {
+    resolved
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.alternatives.as_slice())
+        .collect()
 }
 
 /// A route's conditions once read, for the reachability checks.
@@ -334,62 +399,43 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        if let Some(facts) = cx.own_facts() {
-            for kind in [RouteKind::Http, RouteKind::Tcp] {
-                let earlier: Vec<&[Conditions]> = resolved
-                    .iter()
-                    .filter(|r| r.kind == kind)
-                    .map(|r| r.alternatives.as_slice())
-                    .collect();
-                // Istio never reaches a default route after routes that take every request:
-                // the default route takes the ports where some requests are left.
-                let ports = reach.ports(kind, None);
-                let open: Vec<u16> = ports
-                    .iter()
-                    .copied()
-                    .filter(|p| {
-                        let on_port = Conditions {
-                            port: Some(*p),
-                            ..Conditions::default()
-                        };
-                        reach.shadowing(&on_port, kind, &earlier).is_none()
-                    })
-                    .collect();
-                let left = if ports.is_empty() {
-                    !reach.unreachable(&[], kind, &earlier)
-                } else {
-                    !open.is_empty()
-                };
-                if earlier.is_empty() || !left {
-                    continue;
-                }
-                let alternatives = if open.len() == ports.len() {
-                    Vec::new()
-                } else {
-                    open.iter()
-                        .map(|p| Conditions {
-                            port: Some(*p),
-                            ..Conditions::default()
-                        })
-                        .collect()
-                };
-                out.push(model::Route {
-                    kind,
-                    span: cx.span,
-                    name: None,
-                    alternatives,
-                    action: Action::Forward(vec![Destination {
-                        host: facts.fqdn.clone(),
-                        subset: None,
-                        port: None,
-                        weight: None,
-                        request_headers: HeaderOps::default(),
-                        response_headers: HeaderOps::default(),
-                    }]),
-                    options: RouteOptions::default(),
-                    synthesised: true,
-                });
+        let Some(facts) = cx.own_facts() else {
+            return Some(out);
+        };
+        // A service's VirtualService is written once per port: each route keeps the ports
+        // where it still takes requests, so no copy of it goes where Istio never reaches.
+        for (i, route) in out.iter_mut().enumerate() {
+            let earlier = earlier_of(&resolved[..i], route.kind);
+            if let Some(narrowed) = reach.narrow(&route.alternatives, route.kind, &earlier) {
+                route.alternatives = narrowed;
             }
+        }
+        for kind in [RouteKind::Http, RouteKind::Tcp] {
+            let earlier = earlier_of(&resolved, kind);
+            // Istio never reaches a default route after routes that take every request: the
+            // default route takes the ports where some requests are left, if any.
+            if earlier.is_empty() {
+                continue;
+            }
+            let Some(alternatives) = reach.narrow(&[], kind, &earlier) else {
+                continue;
+            };
+            out.push(model::Route {
+                kind,
+                span: cx.span,
+                name: None,
+                alternatives,
+                action: Action::Forward(vec![Destination {
+                    host: facts.fqdn.clone(),
+                    subset: None,
+                    port: None,
+                    weight: None,
+                    request_headers: HeaderOps::default(),
+                    response_headers: HeaderOps::default(),
+                }]),
+                options: RouteOptions::default(),
+                synthesised: true,
+            });
         }
         Some(out)
     }
