@@ -501,9 +501,13 @@ impl Checker<'_> {
                     }
                 }
                 ok &= self.condition(condition, &mut c, cx);
-                if let Condition::Port { number, .. } = condition {
-                    ok &= self.port_reached(c.port, number.span, kind, cx, reach);
-                }
+            }
+            let port_span = alternative.conditions.iter().find_map(|c| match c {
+                Condition::Port { number, .. } => Some(number.span),
+                _ => None,
+            });
+            if let Some(span) = port_span {
+                ok &= self.port_reached(&c, span, kind, cx, reach);
             }
             let wrote_sni = alternative
                 .conditions
@@ -538,33 +542,55 @@ impl Checker<'_> {
         ok.then_some(alternatives)
     }
 
-    /// A `port` condition names a port that routes of this kind receive requests on: any
-    /// other never matches.
-    fn port_reached(
-        &mut self,
-        port: Option<u16>,
-        span: Span,
-        kind: RouteKind,
-        cx: &Context<'_>,
-        reach: &Reach,
-    ) -> bool {
+    /// A `port` condition names a port that routes of this kind receive requests on (for the
+    /// alternative's host, on gateways): any other never matches.
+    fn port_reached(&mut self, c: &Conditions, span: Span, kind: RouteKind, cx: &Context<'_>, reach: &Reach) -> bool {
         let ports = reach.ports(kind, None);
-        let Some(port) = port.filter(|p| !ports.is_empty() && !ports.contains(p)) else {
+        let Some(port) = c.port.filter(|_| !ports.is_empty()) else {
             return true;
         };
-        let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+        let list = |ports: &[u16]| -> String {
+            let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+            list.join(", ")
+        };
+        if !ports.contains(&port) {
+            self.error(
+                Diagnostic::error(
+                    Code::UnknownPort,
+                    span,
+                    format!("{} has no {} {} {port}", cx.owner, kind.word(), reach.what),
+                )
+                .label(format!("no {} {} here", kind.word(), reach.what))
+                .help(format!(
+                    "this condition would never hold; the {} {}s are {}",
+                    kind.word(),
+                    reach.what,
+                    list(&ports)
+                )),
+            );
+            return false;
+        }
+        let Some(host) = c.host.as_deref() else { return true };
+        let serving = reach.ports(kind, Some(host));
+        // A host no listener serves is reported as such (M3015).
+        if serving.is_empty() || serving.contains(&port) {
+            return true;
+        }
         self.error(
             Diagnostic::error(
                 Code::UnknownPort,
                 span,
-                format!("{} has no {} {} {port}", cx.owner, kind.word(), reach.what),
+                format!(
+                    "the {} {} {port} of {} does not serve host `{host}`",
+                    kind.word(),
+                    reach.what,
+                    cx.owner
+                ),
             )
-            .label(format!("no {} {} here", kind.word(), reach.what))
+            .label(format!("`{host}` is not served here"))
             .help(format!(
-                "this condition would never hold; the {} {}s are {}",
-                kind.word(),
-                reach.what,
-                list.join(", ")
+                "this condition would never hold; `{host}` is served on {}, or add it to the listener's `hosts`",
+                list(&serving)
             )),
         );
         false
