@@ -135,6 +135,15 @@ impl Checker<'_> {
                 general.push(route);
                 continue;
             }
+            // `route host "a.example.com" or prefix "/a"`: the alternatives for every host
+            // stay with the routes for every host.
+            if route.alternatives.iter().any(|a| a.host.is_none()) {
+                let mut r = route.clone();
+                r.alternatives.retain(|a| a.host.is_none());
+                if !r.taken_by(&general) {
+                    general.push(r);
+                }
+            }
             for host in hosts {
                 let mut r = route.clone();
                 r.alternatives.retain(|a| a.host.as_deref() == Some(host.as_str()));
@@ -145,7 +154,12 @@ impl Checker<'_> {
                 if r.alternatives.iter().any(|a| *a == model::Conditions::default()) {
                     r.alternatives.clear();
                 }
-                by_host.entry(host).or_default().push(r);
+                // The host's part of a route whose other parts are reached elsewhere may be
+                // taken by the host's earlier routes: Istio would never reach it there.
+                let own = by_host.entry(host).or_default();
+                if !r.taken_by(own) {
+                    own.push(r);
+                }
             }
         }
         for (host, span) in gateway

@@ -353,16 +353,16 @@ impl Emitter<'_> {
             self.push(Kind::VirtualService, Some(ns), metadata, Some(spec));
         }
         for (host, routes) in &gateway.host_routes {
-            // The shared HTTP routes apply to this host too, after its own, unless one of
-            // its own takes every request.
-            let own_catch_all = routes.iter().any(|r| {
-                r.kind == RouteKind::Http
-                    && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything))
-            });
-            let shared_http = gateway
-                .routes
-                .iter()
-                .filter(|r| r.kind == RouteKind::Http && !own_catch_all);
+            // The shared HTTP routes apply to this host too, after its own, except those the
+            // routes before them already take.
+            let mut before: Vec<model::Route> = routes.clone();
+            let mut shared_http: Vec<&model::Route> = Vec::new();
+            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                if !r.taken_by(&before) {
+                    before.push(r.clone());
+                    shared_http.push(r);
+                }
+            }
             let tls = gateway
                 .routes
                 .iter()
