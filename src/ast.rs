@@ -1,10 +1,12 @@
 //! The abstract syntax tree: what the file says, with a span on every node. Nothing here is
 //! validated beyond the grammar; `check` decides what it means.
 
+use serde::Serialize;
+
 use crate::source::Span;
 
 /// An identifier as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Name {
     pub text: String,
     pub span: Span,
@@ -12,7 +14,7 @@ pub struct Name {
 
 /// A string literal, escapes decoded. Variable references (`${NAME}`) are still in
 /// `value`, listed in `vars`, until `check` substitutes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Str {
     pub value: String,
     pub span: Span,
@@ -20,7 +22,7 @@ pub struct Str {
 }
 
 /// `${NAME}` inside a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VarRef {
     pub name: String,
     /// Where it is written in the source.
@@ -31,7 +33,7 @@ pub struct VarRef {
 }
 
 /// A number literal: `8001`, `30%`, `-5`, `2.5`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Number {
     /// The digits as written, without a sign or `%`.
     pub text: String,
@@ -59,7 +61,7 @@ impl Number {
 }
 
 /// One parsed source file.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct File {
     /// `import "path"` statements; the command line loads these files, the library only
     /// sees the sources it is given.
@@ -67,7 +69,7 @@ pub struct File {
     pub namespaces: Vec<Namespace>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Namespace {
     pub name: Name,
     pub naming: Vec<NamingBlock>,
@@ -77,20 +79,20 @@ pub struct Namespace {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NamingBlock {
     pub entries: Vec<NamingEntry>,
     pub span: Span,
 }
 
 /// `deployment "{service}-{version}"`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NamingEntry {
     pub key: Name,
     pub template: Str,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Service {
     pub name: Name,
     pub ports: Vec<Port>,
@@ -102,7 +104,7 @@ pub struct Service {
 }
 
 /// `port http 8003 -> 8001`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Port {
     pub protocol: Name,
     pub number: Number,
@@ -111,14 +113,14 @@ pub struct Port {
 }
 
 /// `calls hello2 via env HTTP_HELLO_BACKEND`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Call {
     pub service: Name,
     pub env: Option<Name>,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq)]
 pub enum Runtime {
     Pod,
     Vm,
@@ -134,7 +136,7 @@ impl Runtime {
 }
 
 /// `pod v1 image "..."`, `vm v2 at 10.0.0.2`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Version {
     pub runtime: Runtime,
     pub runtime_span: Span,
@@ -145,7 +147,7 @@ pub struct Version {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Property {
     pub kind: PropertyKind,
     /// The keyword.
@@ -153,7 +155,7 @@ pub struct Property {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum PropertyKind {
     Image(Str),
     Replicas(Number),
@@ -176,7 +178,7 @@ pub enum PropertyKind {
     Other(Vec<Literal>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Literal {
     Str(Str),
     Number(Number),
@@ -192,7 +194,7 @@ impl Literal {
 }
 
 /// A duration literal: `500ms`, `5s`, `1.5m`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Duration {
     pub text: String,
     pub span: Span,
@@ -216,7 +218,7 @@ impl Duration {
 }
 
 /// One value of an option or setting list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Value {
     Str(Str),
     Number(Number),
@@ -238,7 +240,7 @@ impl Value {
 
 /// `key value value ...`: a policy setting, a route option, a listener option, an
 /// external service setting.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Setting {
     pub key: Name,
     pub values: Vec<Value>,
@@ -246,13 +248,13 @@ pub struct Setting {
 }
 
 /// `policy { ... }`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PolicyBlock {
     pub settings: Vec<Setting>,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Http,
     Tcp,
@@ -260,7 +262,7 @@ pub enum RouteKind {
 }
 
 /// `route prefix "/hello" { v1 30% v2 70% }`; no condition means the default route.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Route {
     pub keyword: Span,
     pub kind: RouteKind,
@@ -272,21 +274,21 @@ pub struct Route {
 }
 
 /// Conditions that must all hold: `prefix "/api" method GET`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Alternative {
     pub conditions: Vec<Condition>,
     pub span: Span,
 }
 
 /// A string condition: `"jason"`, `prefix "ja"`, `regex "^j"`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StrMatch {
     /// `exact`, `prefix` or `regex`; `None` means exact.
     pub kind: Option<Name>,
     pub value: Str,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Condition {
     /// `prefix "/a"`, `exact "/a"`, `regex "/a.*"`
     Uri {
@@ -348,7 +350,7 @@ impl Condition {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Action {
     /// `{ v1 30% v2 70% }`
     Split { entries: Vec<Weighted>, span: Span },
@@ -364,13 +366,13 @@ pub enum Action {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Weighted {
     pub name: Name,
     pub weight: Number,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Gateway {
     pub name: Name,
     pub listeners: Vec<Listener>,
@@ -380,7 +382,7 @@ pub struct Gateway {
 }
 
 /// `listen http 8003 hosts "*"`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Listener {
     pub protocol: Name,
     pub port: Number,
@@ -390,7 +392,7 @@ pub struct Listener {
 }
 
 /// `external NAME { hosts "..." port https 443 resolution dns }`
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct External {
     pub name: Name,
     pub settings: Vec<Setting>,

@@ -3,17 +3,46 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use crate::source::Span;
 
 pub type Labels = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Where each part of a route is written, by keyword (`fault`, `retries`, `path`,
+/// `header x-user`, `from`, ...), so that a target refusing it can point at it. Not part of
+/// the value: two routes with the same options or conditions compare equal wherever they
+/// are written.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Spans(Vec<(String, Span)>);
+
+impl Spans {
+    /// Records where `key` is written; the first place wins.
+    pub fn insert(&mut self, key: impl Into<String>, span: Span) {
+        let key = key.into();
+        if self.get(&key).is_none() {
+            self.0.push((key, span));
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Span> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, span)| *span)
+    }
+}
+
+impl PartialEq for Spans {
+    fn eq(&self, _: &Spans) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Mesh {
     /// Sorted by name.
     pub namespaces: Vec<Namespace>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Namespace {
     pub name: String,
     pub span: Span,
@@ -28,7 +57,7 @@ pub struct Namespace {
 }
 
 /// The protocols Istio selects by port name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
     Http,
     Http2,
@@ -114,7 +143,7 @@ impl Protocol {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Port {
     /// The Service port name: the protocol, suffixed with the number when the service has
     /// several ports of one protocol (`http`, `http-8080`).
@@ -125,7 +154,7 @@ pub struct Port {
     pub target: u16,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Service {
     /// The name in the `.mesh` file.
     pub name: String,
@@ -159,7 +188,7 @@ impl Service {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Version {
     pub name: String,
     /// Where the version is declared.
@@ -172,13 +201,13 @@ pub struct Version {
     pub workload: Workload,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Workload {
     Pod(Pod),
     Vm(Vec<VmEntry>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Pod {
     pub deployment: String,
     pub image: String,
@@ -189,14 +218,14 @@ pub struct Pod {
 }
 
 /// One VM address, registered as one WorkloadEntry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct VmEntry {
     pub name: String,
     pub address: String,
 }
 
 /// How a string is matched.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StringMatch {
     Exact(String),
     Prefix(String),
@@ -216,14 +245,14 @@ impl StringMatch {
 }
 
 /// A header condition: a match, or the header's absence.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HeaderMatch {
     Is(StringMatch),
     Absent,
 }
 
 /// Requests sent by a workload: `from reviews v2`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Hash)]
 pub struct SourceMatch {
     pub labels: Labels,
     /// Set when the source lives in another namespace than the route.
@@ -231,7 +260,7 @@ pub struct SourceMatch {
 }
 
 /// Conditions that must all hold. Empty means "everything".
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Conditions {
     pub uri: Option<StringMatch>,
     /// Sorted by header name.
@@ -245,6 +274,9 @@ pub struct Conditions {
     pub sni: Vec<String>,
     /// Gateway routes: the request host this route is for.
     pub host: Option<String>,
+    /// Where each condition is written: `path`, `method`, `port`, `from`, `sni`, `host`,
+    /// `header NAME`, `query NAME`.
+    pub spans: Spans,
 }
 
 impl Conditions {
@@ -290,7 +322,7 @@ impl Conditions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Http,
     Tcp,
@@ -319,7 +351,7 @@ impl RouteKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Route {
     pub kind: RouteKind,
     /// Where the route is written (its `route` keyword); for a synthesised default route,
@@ -352,14 +384,14 @@ impl Route {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Action {
     Forward(Vec<Destination>),
     Redirect(Redirect),
     Respond { status: u16, body: Option<String> },
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Redirect {
     pub uri: String,
     pub authority: Option<String>,
@@ -368,7 +400,7 @@ pub struct Redirect {
 }
 
 /// What an HTTP route does besides choosing destinations.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct RouteOptions {
     pub timeout: Option<String>,
     pub retries: Option<Retries>,
@@ -380,16 +412,18 @@ pub struct RouteOptions {
     pub request_headers: HeaderOps,
     pub response_headers: HeaderOps,
     pub cors: Option<Cors>,
+    /// Where each option is written, by its keyword.
+    pub spans: Spans,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Retries {
     pub attempts: u32,
     pub per_try_timeout: Option<String>,
     pub retry_on: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct HeaderOps {
     pub set: Labels,
     pub add: Labels,
@@ -402,7 +436,7 @@ impl HeaderOps {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Cors {
     pub origins: Vec<StringMatch>,
     pub methods: Vec<String>,
@@ -412,7 +446,7 @@ pub struct Cors {
     pub credentials: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Destination {
     /// The FQDN of the service.
     pub host: String,
@@ -427,7 +461,7 @@ pub struct Destination {
 }
 
 /// DestinationRule traffic policy.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Policy {
     pub lb: Option<LoadBalancer>,
     pub tcp: Option<TcpPool>,
@@ -442,7 +476,7 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum LoadBalancer {
     Simple(&'static str),
     HashHeader(String),
@@ -451,13 +485,13 @@ pub enum LoadBalancer {
     HashQuery(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct TcpPool {
     pub max_connections: Option<u32>,
     pub connect_timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct HttpPool {
     pub max_pending: Option<u32>,
     pub max_requests: Option<u32>,
@@ -466,7 +500,7 @@ pub struct HttpPool {
     pub idle_timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Outlier {
     pub consecutive_errors: Option<u32>,
     pub gateway_errors: Option<u32>,
@@ -476,7 +510,7 @@ pub struct Outlier {
     pub min_health: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClientTls {
     /// `DISABLE`, `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
     pub mode: &'static str,
@@ -485,7 +519,7 @@ pub struct ClientTls {
 }
 
 /// A service outside the mesh, registered with a ServiceEntry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct External {
     pub name: String,
     pub span: Span,
@@ -502,7 +536,7 @@ pub struct External {
     pub virtual_service: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Gateway {
     pub name: String,
     /// Where the gateway is declared.
@@ -532,7 +566,7 @@ impl Gateway {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Server {
     pub name: String,
     pub protocol: Protocol,
@@ -544,7 +578,7 @@ pub struct Server {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerTls {
     /// `SIMPLE`, `MUTUAL`, `PASSTHROUGH`, `AUTO_PASSTHROUGH` or `ISTIO_MUTUAL`.
     pub mode: &'static str,

@@ -43,7 +43,7 @@ pub type SourceId = usize;
 
 /// A byte range in one source. Every AST node carries one, and the model keeps them on
 /// names, so a diagnostic can point at the token that caused it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct Span {
     pub source: SourceId,
     pub start: usize,

@@ -12,18 +12,19 @@
 //! Every case is also run through the real `meshc` binary, which must agree with the library
 //! byte for byte (YAML on stdout, the same rendering plus one summary line on stderr) and, in
 //! `--message-format json`, report the same codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use common::{cases, cases_dir, code_ids, meshc, parse_yaml, Case, Kind};
+use common::{cases, cases_dir, code_ids, meshc, parse_yaml, Case, CaseKind};
 use meshc::{diagnostic, Code, Diagnostic, Severity, Source};
 
 /// Runs `check` on every case of `kind`, collecting failures so that one broken case does
 /// not hide the others; fails listing them all.
-fn for_each_case(kind: Kind, check: impl Fn(&Case)) {
+fn for_each_case(kind: CaseKind, check: impl Fn(&Case)) {
     let cases = cases(kind);
     assert!(!cases.is_empty(), "no case under tests/cases/{}", kind.folder());
     let mut failures = Vec::new();
@@ -380,7 +381,7 @@ fn check_manifests(docs: &[serde_yaml::Value], cluster_domain: &str) {
 
 #[test]
 fn ok_cases() {
-    for_each_case(Kind::Ok, |case| {
+    for_each_case(CaseKind::Ok, |case| {
         assert!(case.expect.is_none(), "an ok case has no `expect` file");
         assert!(
             case.missing_imports.is_empty(),
@@ -430,7 +431,7 @@ fn ok_cases() {
 
 #[test]
 fn err_cases() {
-    for_each_case(Kind::Err, |case| {
+    for_each_case(CaseKind::Err, |case| {
         let expect = case
             .expect
             .as_ref()
@@ -491,7 +492,7 @@ fn err_cases() {
 
 #[test]
 fn warn_cases() {
-    for_each_case(Kind::Warn, |case| {
+    for_each_case(CaseKind::Warn, |case| {
         let expect = case
             .expect
             .as_ref()
@@ -567,7 +568,7 @@ fn produced(case: &Case) -> BTreeSet<String> {
 #[test]
 fn every_code_is_produced_by_a_case() {
     let mut by_code: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for kind in [Kind::Err, Kind::Warn] {
+    for kind in [CaseKind::Err, CaseKind::Warn] {
         for case in cases(kind) {
             for code in produced(&case) {
                 by_code.entry(code).or_default().push(case.id());
@@ -586,8 +587,8 @@ fn every_code_is_produced_by_a_case() {
 fn every_warning_code_has_a_warn_case() {
     // A code raised as a warning needs a case where compilation still succeeds, so that the
     // YAML written despite the warning is reviewed too.
-    let mut severities: BTreeMap<String, BTreeSet<Kind>> = BTreeMap::new();
-    for kind in [Kind::Err, Kind::Warn] {
+    let mut severities: BTreeMap<String, BTreeSet<CaseKind>> = BTreeMap::new();
+    for kind in [CaseKind::Err, CaseKind::Warn] {
         for case in cases(kind) {
             if !case.missing_imports.is_empty() {
                 continue;
@@ -597,17 +598,17 @@ fn every_warning_code_has_a_warn_case() {
                 Err(failure) => failure.diagnostics,
             };
             for d in diagnostics {
-                let k = if d.is_error() { Kind::Err } else { Kind::Warn };
+                let k = if d.is_error() { CaseKind::Err } else { CaseKind::Warn };
                 severities.entry(d.code.id().to_string()).or_default().insert(k);
             }
         }
     }
     let warn_codes: Vec<&String> = severities
         .iter()
-        .filter(|(_, k)| k.contains(&Kind::Warn))
+        .filter(|(_, k)| k.contains(&CaseKind::Warn))
         .map(|(c, _)| c)
         .collect();
-    let warn_case_codes: BTreeSet<String> = cases(Kind::Warn).iter().flat_map(produced).collect();
+    let warn_case_codes: BTreeSet<String> = cases(CaseKind::Warn).iter().flat_map(produced).collect();
     for code in warn_codes {
         assert!(warn_case_codes.contains(code), "warning {code} has no case under warn/");
     }
@@ -615,7 +616,7 @@ fn every_warning_code_has_a_warn_case() {
 
 #[test]
 fn case_folders_are_well_formed() {
-    let known_kinds: BTreeSet<&str> = Kind::ALL.iter().map(|k| k.folder()).collect();
+    let known_kinds: BTreeSet<&str> = CaseKind::ALL.iter().map(|k| k.folder()).collect();
     for entry in std::fs::read_dir(cases_dir()).expect("tests/cases exists") {
         let path = entry.expect("readable").path();
         let name = path
@@ -629,7 +630,7 @@ fn case_folders_are_well_formed() {
         );
     }
     let valid: BTreeSet<String> = common::all_code_ids();
-    for kind in Kind::ALL {
+    for kind in CaseKind::ALL {
         for case in cases(kind) {
             let name_ok = case
                 .name
@@ -641,8 +642,8 @@ fn case_folders_are_well_formed() {
                 case.id()
             );
             match (kind, &case.expect) {
-                (Kind::Ok, Some(_)) => panic!("case {}: ok cases have no `expect` file", case.id()),
-                (Kind::Err | Kind::Warn, None) => panic!("case {}: no `expect` file", case.id()),
+                (CaseKind::Ok, Some(_)) => panic!("case {}: ok cases have no `expect` file", case.id()),
+                (CaseKind::Err | CaseKind::Warn, None) => panic!("case {}: no `expect` file", case.id()),
                 (_, Some(expect)) => {
                     assert!(!expect.is_empty(), "case {}: empty `expect` file", case.id());
                     for code in expect {
@@ -675,10 +676,10 @@ fn case_folders_are_well_formed() {
 #[test]
 fn no_orphan_snapshots() {
     let mut expected: BTreeSet<String> = BTreeSet::new();
-    for kind in Kind::ALL {
+    for kind in CaseKind::ALL {
         for case in cases(kind) {
             expected.insert(case.snapshot_name());
-            if kind == Kind::Warn {
+            if kind == CaseKind::Warn {
                 expected.insert(format!("{}__yaml", case.snapshot_name()));
             }
         }

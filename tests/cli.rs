@@ -1,5 +1,6 @@
 //! The `meshc` binary: exit statuses (0 ok, 1 input errors, 2 usage or I/O trouble), what
 //! goes to stdout (manifests) and stderr (diagnostics), and the `explain` pages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 
@@ -519,6 +520,18 @@ fn dump_prints_the_stages() {
     for stage in ["ast", "model"] {
         let out = run(&root(), &["dump", stage, SEED]);
         assert_eq!(status(&out), 0, "dump {stage}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("dump prints JSON");
+        let namespaces = match stage {
+            "ast" => &json[0]["ast"]["namespaces"],
+            _ => &json["namespaces"],
+        };
+        assert_eq!(
+            namespaces[0]["name"]
+                .as_str()
+                .or(namespaces[0]["name"]["text"].as_str()),
+            Some("hybrid-hello"),
+            "dump {stage}"
+        );
         assert!(stdout(&out).contains("hello2"), "dump {stage}");
     }
     let dir = scratch("dump");

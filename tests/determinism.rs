@@ -4,12 +4,13 @@
 //! versions and policy of each service, the listeners of each gateway and the declarations
 //! of each external service — or with each namespace split over two blocks. Routes are
 //! never reordered: their order is their meaning.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use common::{cases, read, root, Case, Kind, Lcg};
+use common::{cases, read, root, Case, CaseKind, Lcg};
 use meshc::{diagnostic, Options, Source, SourceKind};
 
 const SEEDS: [u64; 8] = [1, 2, 3, 5, 8, 13, 21, 34];
@@ -335,7 +336,7 @@ fn token_bag(text: &str) -> Vec<String> {
 /// Every ok and warn fixture and every example, with their sources and options.
 fn inputs() -> Vec<(String, Vec<Source>, Options)> {
     let mut out: Vec<(String, Vec<Source>, Options)> = Vec::new();
-    for kind in [Kind::Ok, Kind::Warn] {
+    for kind in [CaseKind::Ok, CaseKind::Warn] {
         for case in cases(kind) {
             let Case { sources, options, .. } = case.clone();
             out.push((case.id(), sources, options));
@@ -399,7 +400,7 @@ fn compiling_twice_gives_the_same_bytes() {
         assert_eq!(first, second, "{label}");
     }
     // Failures too: the same diagnostics, rendered the same.
-    for case in cases(Kind::Err) {
+    for case in cases(CaseKind::Err) {
         let render = || match meshc::compile(&case.sources, &case.options) {
             Ok(_) => String::new(),
             Err(f) => diagnostic::render(&f.diagnostics, &case.sources, 100),

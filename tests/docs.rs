@@ -7,6 +7,7 @@
 //! read, in this order of precedence, from its fence (```` ```mesh wrong --var TAG=1 ````),
 //! from an `<!-- args: --var TAG=1 -->` line right before the fence, or from the first
 //! inline command before the page's first block (`` `meshc check --var TAG=1` ``).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 
@@ -150,13 +151,7 @@ fn compile_block(label: &str, text: &str, options: &[String]) -> Outcome {
 
 #[test]
 fn every_example_compiles() {
-    let dir = root().join("examples");
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("examples/")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mesh"))
-        .collect();
-    examples.sort();
+    let examples = common::example_paths();
     assert!(!examples.is_empty(), "no examples/*.mesh");
     let mut failures = Vec::new();
     for path in &examples {

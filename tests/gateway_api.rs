@@ -4,6 +4,7 @@
 //! the per-version Services select exactly their version's workloads; the other documents
 //! pass that validator (when python3 is there); and what the Gateway API cannot express is
 //! refused with M3024 at the route.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! Tools are found on PATH, or through `MESHC_KUBECTL`, `MESHC_KUSTOMIZE` (a standalone
 //! kustomize binary: kubectl's built-in kustomize has no `--enable-exec`, so it cannot run
 //! exec functions) and `MESHC_PRE_COMMIT`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 
@@ -333,8 +334,8 @@ fn pre_commit() -> Option<String> {
 }
 
 /// The hooks of `.pre-commit-hooks.yaml` as a `repo: local` config. The hooks say
-/// `language: rust`, with which pre-commit builds meshc from the hook repository with
-/// `cargo install` (a clone of a committed revision, and crates from the network); the
+/// `language: python`, with which pre-commit pip-installs meshc as a wheel (built by maturin
+/// from the hook repository, or a prebuilt one; `.ci/packaging` runs that path for real); the
 /// test uses `language: system` with the same entry, files and options, pointing the entry
 /// at the meshc just built, so it checks the hook definitions without a network or a commit.
 fn local_config(args: &[&str]) -> String {
@@ -346,7 +347,7 @@ fn local_config(args: &[&str]) -> String {
         .unwrap();
     let mut config = String::from("repos:\n- repo: local\n  hooks:\n");
     for mut hook in hooks {
-        assert_eq!(hook["language"], "rust");
+        assert_eq!(hook["language"], "python");
         let entry = hook["entry"].as_str().unwrap().to_string();
         let rest = entry.strip_prefix("meshc").expect("the entry runs meshc");
         hook["entry"] = format!("'{}'{rest}", meshc_path()).into();

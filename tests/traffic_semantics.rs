@@ -6,6 +6,7 @@
 //! entry when all of its fields hold. `port` is the port the request was addressed to: a
 //! port of the Service for a mesh VirtualService, a listener port of the Gateway for a
 //! gateway VirtualService.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod common;
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::naming::Key;
 use super::routes::{Context, Reach};
-use super::settings::{Arg, Kind};
+use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, Value};
 use crate::codes::Code;

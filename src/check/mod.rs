@@ -3,7 +3,6 @@
 
 mod external;
 mod gateway;
-pub(crate) mod gateway_api;
 mod naming;
 mod policy;
 mod routes;
@@ -11,7 +10,7 @@ pub(crate) mod rules;
 mod service;
 mod settings;
 pub(crate) mod suggest;
-pub mod vars;
+pub(crate) mod vars;
 
 use std::collections::BTreeMap;
 
@@ -19,16 +18,16 @@ use crate::ast;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model;
+use crate::options::Options;
 use crate::source::Span;
-use crate::Options;
 
 use naming::{Key, Naming};
 
 /// Variable definitions from every vars source, later sources overriding earlier ones.
-pub type Definitions = BTreeMap<String, vars::Definition>;
+pub(crate) type Definitions = BTreeMap<String, vars::Definition>;
 
 /// Reads a vars source into `definitions`, overriding earlier definitions of a name.
-pub fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut Definitions) -> Vec<Diagnostic> {
+pub(crate) fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut Definitions) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for (name, definition) in vars::parse(source, text, &mut diagnostics) {
         definitions.insert(name, definition);
@@ -38,7 +37,11 @@ pub fn read_vars(source: crate::source::SourceId, text: &str, definitions: &mut 
 
 /// Substitutes variables, checks the parsed files together and builds the mesh. The mesh
 /// is only meaningful when no error was reported.
-pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Options) -> (model::Mesh, Vec<Diagnostic>) {
+pub(crate) fn check(
+    files: &mut [ast::File],
+    definitions: &Definitions,
+    options: &Options,
+) -> (model::Mesh, Vec<Diagnostic>) {
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),
@@ -46,9 +49,6 @@ pub fn check(files: &mut [ast::File], definitions: &Definitions, options: &Optio
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
-    if options.routes == crate::RouteApi::GatewayApi {
-        gateway_api::check(&mesh, &mut checker.diagnostics);
-    }
     (mesh, checker.diagnostics)
 }
 
@@ -374,58 +374,29 @@ impl Checker<'_> {
         None
     }
 
-    /// Generated objects of one kind that share a namespace and name, and services whose
-    /// selectors would pick each other's workloads.
+    /// Services whose selectors would pick each other's workloads. (Objects that share a
+    /// kind, namespace and name are reported by the output target's registry.)
     fn collisions(&mut self, mesh: &model::Mesh) {
         for ns in &mesh.namespaces {
-            // (kind, name, what generates it, where that is declared); the owner's words are
-            // only put together when there is something to report.
-            let mut owners: Vec<(&'static str, &str, Owner<'_>, Span)> = Vec::new();
+            let mut seen: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
             for service in &ns.services {
-                let owner = Owner::Service(&service.name);
-                let span = service.span;
-                owners.push(("Service", &service.host, owner, span));
-                owners.push(("app label value", &service.selector.1, owner, span));
-                owners.push(("DestinationRule", &service.destination_rule, owner, span));
-                if !service.routes.is_empty() {
-                    owners.push(("VirtualService", &service.virtual_service, owner, span));
-                }
-                for version in &service.versions {
-                    let owner = Owner::Version(&version.name, &service.name);
-                    match &version.workload {
-                        model::Workload::Pod(pod) => owners.push(("Deployment", &pod.deployment, owner, version.span)),
-                        model::Workload::Vm(entries) => {
-                            for entry in entries {
-                                owners.push(("WorkloadEntry", &entry.name, owner, version.span));
-                            }
-                        }
-                    }
-                }
-            }
-            for gateway in &ns.gateways {
-                if !gateway.routes.is_empty() {
-                    let owner = Owner::Gateway(&gateway.name);
-                    owners.push(("VirtualService", &gateway.virtual_service, owner, gateway.span));
-                }
-            }
-            let mut seen: BTreeMap<(&str, &str), (Owner<'_>, Span)> = BTreeMap::new();
-            for (kind, name, owner, span) in &owners {
-                let Some(&(first_owner, first_span)) = seen.get(&(*kind, *name)) else {
-                    seen.insert((kind, name), (*owner, *span));
+                let (name, span) = (service.selector.1.as_str(), service.span);
+                let Some(&(first, first_span)) = seen.get(name) else {
+                    seen.insert(name, (&service.name, span));
                     continue;
                 };
-                // One declaration generating one name twice is reported where it happens.
-                if first_span == *span {
-                    continue;
-                }
+                let kind = "app label value";
                 self.error(
                     Diagnostic::error(
                         Code::NameCollision,
-                        *span,
-                        format!("{owner} and {first_owner} both generate the {kind} `{name}`"),
+                        span,
+                        format!(
+                            "service `{}` and service `{first}` both generate the {kind} `{name}`",
+                            service.name
+                        ),
                     )
                     .label(format!("generates {kind} `{name}`"))
-                    .note(first_span, format!("{first_owner} generates it too"))
+                    .note(first_span, format!("service `{first}` generates it too"))
                     .help("include `{service}` (and `{version}`) in the naming templates, or rename one"),
                 );
             }
@@ -505,24 +476,6 @@ impl Checker<'_> {
                 }
                 seen.push((&gateway.selector, &gateway.name, server));
             }
-        }
-    }
-}
-
-/// What generated an object, for messages.
-#[derive(Debug, Clone, Copy)]
-enum Owner<'a> {
-    Service(&'a str),
-    Version(&'a str, &'a str),
-    Gateway(&'a str),
-}
-
-impl std::fmt::Display for Owner<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Owner::Service(name) => write!(f, "service `{name}`"),
-            Owner::Version(version, service) => write!(f, "version `{version}` of `{service}`"),
-            Owner::Gateway(name) => write!(f, "gateway `{name}`"),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::settings::{Arg, Kind};
+use super::settings::{Arg, ValueKind};
 use super::{suggest, Checker};
 use crate::ast::{PolicyBlock, Setting, Value};
 use crate::codes::Code;
@@ -21,21 +21,21 @@ const TLS_MODES: &[(&str, &str)] = &[
     ("mutual", "MUTUAL"),
     ("istio-mutual", "ISTIO_MUTUAL"),
 ];
-const CONNECTIONS: &[(&str, Kind)] = &[("max", Kind::Whole), ("connect-timeout", Kind::Duration)];
-const HTTP: &[(&str, Kind)] = &[
-    ("max-pending", Kind::Whole),
-    ("max-requests", Kind::Whole),
-    ("per-connection", Kind::Whole),
-    ("max-retries", Kind::Whole),
-    ("idle-timeout", Kind::Duration),
+const CONNECTIONS: &[(&str, ValueKind)] = &[("max", ValueKind::Whole), ("connect-timeout", ValueKind::Duration)];
+const HTTP: &[(&str, ValueKind)] = &[
+    ("max-pending", ValueKind::Whole),
+    ("max-requests", ValueKind::Whole),
+    ("per-connection", ValueKind::Whole),
+    ("max-retries", ValueKind::Whole),
+    ("idle-timeout", ValueKind::Duration),
 ];
-const OUTLIER: &[(&str, Kind)] = &[
-    ("consecutive-errors", Kind::Whole),
-    ("gateway-errors", Kind::Whole),
-    ("interval", Kind::Duration),
-    ("base-ejection", Kind::Duration),
-    ("max-ejection", Kind::Percent),
-    ("min-health", Kind::Percent),
+const OUTLIER: &[(&str, ValueKind)] = &[
+    ("consecutive-errors", ValueKind::Whole),
+    ("gateway-errors", ValueKind::Whole),
+    ("interval", ValueKind::Duration),
+    ("base-ejection", ValueKind::Duration),
+    ("max-ejection", ValueKind::Percent),
+    ("min-health", ValueKind::Percent),
 ];
 
 impl Checker<'_> {
@@ -147,7 +147,7 @@ impl Checker<'_> {
                 let name = on(rest.get(1))?;
                 let ttl = match rest.get(2..) {
                     Some([Value::Word(t), value]) if t.text == "ttl" => {
-                        match self.arg(value, Kind::Duration, "`ttl`")? {
+                        match self.arg(value, ValueKind::Duration, "`ttl`")? {
                             Arg::Duration(d) => Some(d),
                             _ => None,
                         }
@@ -225,7 +225,7 @@ impl Checker<'_> {
         let args = self.pairs(
             setting,
             &setting.values[1..],
-            &[("credential", Kind::Str), ("sni", Kind::Str)],
+            &[("credential", ValueKind::Str), ("sni", ValueKind::Str)],
         )?;
         let credential = args.get("credential").and_then(Arg::text);
         if *mode == "MUTUAL" && credential.is_none() {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::settings::{Arg, Kind};
+use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, ServiceFacts};
 use crate::ast::{self, Action as AstAction, Condition, RouteKind as AstKind, Value};
 use crate::codes::Code;
@@ -500,6 +500,7 @@ impl Checker<'_> {
                         continue;
                     }
                 }
+                c.spans.insert(key, condition.span());
                 ok &= self.condition(condition, &mut c, cx);
             }
             let port_span = alternative.conditions.iter().find_map(|c| match c {
@@ -1244,6 +1245,7 @@ impl Checker<'_> {
                 ok = false;
                 continue;
             }
+            options.spans.insert(key, option.key.span);
             let read = match key {
                 "name" => self
                     .single(option, Kind::Str)

@@ -15,6 +15,59 @@ use crate::source::Span;
 const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
 const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
 
+/// The names a service generates.
+struct ServiceNames {
+    host: String,
+    app: String,
+    account: String,
+    destination_rule: String,
+    virtual_service: String,
+    app_key: String,
+    version_key: String,
+}
+
+/// Environment variables set to the address of a called service: (name, address).
+type CallEnv = Vec<(ast::Name, String)>;
+
+/// What a version's properties say, gathered while reading them.
+struct VersionProperties<'v> {
+    labels: Labels,
+    /// Labels the user set, where.
+    user_labels: BTreeMap<String, Span>,
+    annotations: Labels,
+    annotation_spans: BTreeMap<String, Span>,
+    image: Option<&'v ast::Str>,
+    replicas: Option<i32>,
+    account: Option<&'v ast::Name>,
+    /// The valid addresses, and whether the list was empty.
+    addresses: Option<(Vec<&'v ast::Str>, bool)>,
+    /// Written order matters (a value may use `$(EARLIER)`), so keep it.
+    env: Vec<(String, String, Span)>,
+    /// Properties set at most once, where.
+    once: BTreeMap<&'v str, Span>,
+}
+
+impl VersionProperties<'_> {
+    /// Nothing read yet: the app and version labels only.
+    fn new(cx: &VersionContext<'_>, version: &str) -> Self {
+        let mut labels: Labels = BTreeMap::new();
+        labels.insert(cx.app_key.to_string(), cx.app.to_string());
+        labels.insert(cx.version_key.to_string(), version.to_string());
+        VersionProperties {
+            labels,
+            user_labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            annotation_spans: BTreeMap::new(),
+            image: None,
+            replicas: None,
+            account: None,
+            addresses: None,
+            env: Vec::new(),
+            once: BTreeMap::new(),
+        }
+    }
+}
+
 impl Checker<'_> {
     pub(super) fn service(
         &mut self,
@@ -26,52 +79,8 @@ impl Checker<'_> {
         let name = service.name.text.as_str();
         let mut ok = self.name_rule(&service.name, "service name", "DNS-1123 label", rules::dns_label);
         self.quiet_names = !ok;
-        let vars = [("service", name), ("namespace", ns)];
-        let naming = &scope.naming;
-        let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
-            let template = naming.template(key);
-            let value = template.expand(&vars);
-            let valid = this.generated_name(&value, template, key, service.name.span, rule, what);
-            (value, valid)
-        };
-        let (host, v1) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
-        let (app, v2) = generate(self, Key::Workload, rules::label_value, "label value");
-        let (account, v3) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
-        let (destination_rule, v4) = generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
-        let (virtual_service, v5) = generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
-        let app_key_template = naming.template(Key::AppLabel);
-        let app_key = app_key_template.expand(&[]);
-        let version_key_template = naming.template(Key::VersionLabel);
-        let version_key = version_key_template.expand(&[]);
-        let v6 = self.generated_name(
-            &app_key,
-            app_key_template,
-            Key::AppLabel,
-            service.name.span,
-            rules::qualified_name,
-            "label key",
-        );
-        let v7 = self.generated_name(
-            &version_key,
-            version_key_template,
-            Key::VersionLabel,
-            service.name.span,
-            rules::qualified_name,
-            "label key",
-        );
-        ok &= v1 && v2 && v3 && v4 && v5 && v6 && v7;
-        if app_key == version_key && v6 {
-            self.error(
-                Diagnostic::error(
-                    Code::InvalidTemplate,
-                    version_key_template.span.unwrap_or(service.name.span),
-                    format!("the app label and the version label are both `{app_key}`"),
-                )
-                .label("same key as the app label")
-                .help("the Service selects on one label and subsets on the other; they must differ"),
-            );
-            ok = false;
-        }
+        let (names, names_ok) = self.service_names(scope, service);
+        ok &= names_ok;
 
         let ports = self.ports(service);
         if service.ports.is_empty() {
@@ -87,36 +96,7 @@ impl Checker<'_> {
             ok = false;
         }
 
-        // `calls X via env NAME` sets NAME to X's address in every pod version.
-        let mut call_env: Vec<(ast::Name, String)> = Vec::new();
-        let mut calls: Vec<(String, String)> = Vec::new();
-        for call in &service.calls {
-            let target = self.resolve_service(&call.service, ns, index);
-            if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
-                calls.push((key.0.clone(), facts.fqdn.clone()));
-                if let Some(env) = &call.env {
-                    if let Err(why) = rules::env_name(&env.text) {
-                        self.error(
-                            Diagnostic::error(
-                                Code::InvalidValue,
-                                env.span,
-                                format!("`{}` is not a valid environment variable name: {why}", env.text),
-                            )
-                            .label("invalid name")
-                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
-                        );
-                        ok = false;
-                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
-                        self.duplicate("environment variable", &env.text, env.span, first.span);
-                        ok = false;
-                    } else {
-                        call_env.push((env.clone(), facts.fqdn.clone()));
-                    }
-                }
-            }
-        }
-        calls.sort();
-        calls.dedup();
+        let (calls, call_env) = self.calls(service, ns, index, &mut ok);
 
         let mut versions: Vec<model::Version> = Vec::new();
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
@@ -131,10 +111,10 @@ impl Checker<'_> {
             let context = VersionContext {
                 scope,
                 service: name,
-                app_key: &app_key,
-                app: &app,
-                version_key: &version_key,
-                default_account: &account,
+                app_key: &names.app_key,
+                app: &names.app,
+                version_key: &names.version_key,
+                default_account: &names.account,
                 call_env: &call_env,
             };
             match self.version(&context, version, &mut seen_addresses) {
@@ -175,22 +155,134 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        let fqdn = self.fqdn(&host, ns);
+        let fqdn = self.fqdn(&names.host, ns);
         Some(model::Service {
             name: name.to_string(),
             span: service.name.span,
-            host,
+            host: names.host,
             fqdn,
-            selector: (app_key, app),
-            version_key,
-            destination_rule,
-            virtual_service,
+            selector: (names.app_key, names.app),
+            version_key: names.version_key,
+            destination_rule: names.destination_rule,
+            virtual_service: names.virtual_service,
             ports,
             versions,
             policy,
             routes,
             calls,
         })
+    }
+
+    /// The names a service generates, from the namespace's naming templates; false when
+    /// one is not valid (reported).
+    fn service_names(&mut self, scope: &Scope<'_>, service: &ast::Service) -> (ServiceNames, bool) {
+        let ns = scope.name.text.as_str();
+        let name = service.name.text.as_str();
+        let vars = [("service", name), ("namespace", ns)];
+        let naming = &scope.naming;
+        let generate = |this: &mut Self, key: Key, rule: fn(&str) -> Result<(), String>, what: &str| {
+            let template = naming.template(key);
+            let value = template.expand(&vars);
+            let valid = this.generated_name(&value, template, key, service.name.span, rule, what);
+            (value, valid)
+        };
+        let (host, host_ok) = generate(self, Key::Service, rules::dns1035_label, "Kubernetes Service name");
+        let (app, app_ok) = generate(self, Key::Workload, rules::label_value, "label value");
+        let (account, account_ok) = generate(self, Key::Account, rules::dns_subdomain, "ServiceAccount name");
+        let (destination_rule, destination_rule_ok) =
+            generate(self, Key::DestinationRule, rules::dns_subdomain, "DestinationRule name");
+        let (virtual_service, virtual_service_ok) =
+            generate(self, Key::VirtualService, rules::dns_subdomain, "VirtualService name");
+        let app_key_template = naming.template(Key::AppLabel);
+        let app_key = app_key_template.expand(&[]);
+        let version_key_template = naming.template(Key::VersionLabel);
+        let version_key = version_key_template.expand(&[]);
+        let app_key_ok = self.generated_name(
+            &app_key,
+            app_key_template,
+            Key::AppLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
+        let version_key_ok = self.generated_name(
+            &version_key,
+            version_key_template,
+            Key::VersionLabel,
+            service.name.span,
+            rules::qualified_name,
+            "label key",
+        );
+        let mut ok = host_ok
+            && app_ok
+            && account_ok
+            && destination_rule_ok
+            && virtual_service_ok
+            && app_key_ok
+            && version_key_ok;
+        if app_key == version_key && app_key_ok {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidTemplate,
+                    version_key_template.span.unwrap_or(service.name.span),
+                    format!("the app label and the version label are both `{app_key}`"),
+                )
+                .label("same key as the app label")
+                .help("the Service selects on one label and subsets on the other; they must differ"),
+            );
+            ok = false;
+        }
+        let names = ServiceNames {
+            host,
+            app,
+            account,
+            destination_rule,
+            virtual_service,
+            app_key,
+            version_key,
+        };
+        (names, ok)
+    }
+
+    /// The services a service calls (namespace, address), sorted, and the environment
+    /// variables `calls X via env NAME` sets to X's address in every pod version.
+    fn calls(
+        &mut self,
+        service: &ast::Service,
+        ns: &str,
+        index: &Index,
+        ok: &mut bool,
+    ) -> (Vec<(String, String)>, CallEnv) {
+        let mut call_env: CallEnv = Vec::new();
+        let mut calls: Vec<(String, String)> = Vec::new();
+        for call in &service.calls {
+            let target = self.resolve_service(&call.service, ns, index);
+            if let Some((key, facts)) = target.as_ref().and_then(|key| index.get(key).map(|f| (key, f))) {
+                calls.push((key.0.clone(), facts.fqdn.clone()));
+                if let Some(env) = &call.env {
+                    if let Err(why) = rules::env_name(&env.text) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                env.span,
+                                format!("`{}` is not a valid environment variable name: {why}", env.text),
+                            )
+                            .label("invalid name")
+                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                        );
+                        *ok = false;
+                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
+                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                        *ok = false;
+                    } else {
+                        call_env.push((env.clone(), facts.fqdn.clone()));
+                    }
+                }
+            }
+        }
+        calls.sort();
+        calls.dedup();
+        (calls, call_env)
     }
 
     /// Each kind of route needs a port it can apply to.
@@ -374,156 +466,184 @@ impl Checker<'_> {
     ) -> Option<model::Version> {
         let mut ok = name_ok;
         let vname = version.name.text.as_str();
+        let mut found = VersionProperties::new(cx, vname);
+        for property in &version.properties {
+            ok &= self.version_property(cx, version, property, &mut found, seen_addresses);
+        }
+        let env = self.version_env(cx, version.runtime, std::mem::take(&mut found.env), &mut ok);
+        let account = found
+            .account
+            .map(|a| a.text.clone())
+            .unwrap_or_else(|| cx.default_account.to_string());
+        let workload = match version.runtime {
+            Runtime::Pod => self.pod(cx, version, &found, env, &mut ok)?,
+            Runtime::Vm => self.vm(cx, version, found.addresses.take(), &mut ok)?,
+        };
+        let policy = self.policy(&version.policies);
+        let policy = policy.filter(|_| ok)?;
+        Some(model::Version {
+            name: vname.to_string(),
+            span: version.name.span,
+            labels: found.labels,
+            annotations: found.annotations,
+            account,
+            policy,
+            workload,
+        })
+    }
+
+    /// Reads one property of a version into `found`; false when it is wrong (reported).
+    fn version_property<'v>(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &'v ast::Version,
+        property: &'v ast::Property,
+        found: &mut VersionProperties<'v>,
+        seen_addresses: &mut BTreeMap<String, Span>,
+    ) -> bool {
         let runtime = version.runtime;
         let allowed = match runtime {
             Runtime::Pod => POD_PROPERTIES,
             Runtime::Vm => VM_PROPERTIES,
         };
-
-        let mut labels: Labels = BTreeMap::new();
-        labels.insert(cx.app_key.to_string(), cx.app.to_string());
-        labels.insert(cx.version_key.to_string(), vname.to_string());
-        let mut user_labels: BTreeMap<String, Span> = BTreeMap::new();
-        let mut annotations: Labels = BTreeMap::new();
-        let mut annotation_spans: BTreeMap<String, Span> = BTreeMap::new();
-        let mut image: Option<&ast::Str> = None;
-        let mut replicas: Option<i32> = None;
-        let mut account: Option<&ast::Name> = None;
-        let mut addresses: Option<(Vec<&ast::Str>, bool)> = None;
-        // Written order matters (a value may use `$(EARLIER)`), so keep it.
-        let mut env: Vec<(String, String, Span)> = Vec::new();
-        let mut once: BTreeMap<&str, Span> = BTreeMap::new();
-
-        for property in &version.properties {
-            let key = property.key.text.as_str();
-            if let PropertyKind::Other(_) = property.kind {
-                let mut d = Diagnostic::error(
-                    Code::UnknownKeyword,
+        let key = property.key.text.as_str();
+        if let PropertyKind::Other(_) = property.kind {
+            let mut d = Diagnostic::error(
+                Code::UnknownKeyword,
+                property.key.span,
+                format!("unknown property `{key}` on a {} version", runtime.keyword()),
+            )
+            .label("unknown property");
+            if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
+                d = d.help(help);
+            }
+            self.error(d);
+            return false;
+        }
+        if !allowed.contains(&key) {
+            let why = match key {
+                "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
+                "env" => "a VM's environment is set on the VM itself",
+                "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
+                _ => "it does not apply here",
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::MisplacedProperty,
                     property.key.span,
-                    format!("unknown property `{key}` on a {} version", runtime.keyword()),
+                    format!("`{key}` does not apply to a {} version", runtime.keyword()),
                 )
-                .label("unknown property");
-                if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
-                    d = d.help(help);
-                }
-                self.error(d);
-                ok = false;
-                continue;
-            }
-            if !allowed.contains(&key) {
-                let why = match key {
-                    "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
-                    "env" => "a VM's environment is set on the VM itself",
-                    "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
-                    _ => "it does not apply here",
-                };
+                .label(format!("not for `{}`", runtime.keyword()))
+                .note(
+                    version.runtime_span,
+                    format!("this version runs on a {}", runtime.keyword()),
+                )
+                .help(why),
+            );
+            return false;
+        }
+        if matches!(key, "image" | "replicas" | "account" | "at") {
+            if let Some(first) = found.once.insert(key, property.key.span) {
                 self.error(
-                    Diagnostic::error(
-                        Code::MisplacedProperty,
-                        property.key.span,
-                        format!("`{key}` does not apply to a {} version", runtime.keyword()),
-                    )
-                    .label(format!("not for `{}`", runtime.keyword()))
-                    .note(
-                        version.runtime_span,
-                        format!("this version runs on a {}", runtime.keyword()),
-                    )
-                    .help(why),
+                    Diagnostic::error(Code::Duplicate, property.key.span, format!("`{key}` is set twice"))
+                        .label("set again here")
+                        .note(first, "first set here")
+                        .help("keep one of them"),
                 );
-                ok = false;
-                continue;
-            }
-            if matches!(key, "image" | "replicas" | "account" | "at") {
-                if let Some(first) = once.insert(key, property.key.span) {
-                    self.error(
-                        Diagnostic::error(Code::Duplicate, property.key.span, format!("`{key}` is set twice"))
-                            .label("set again here")
-                            .note(first, "first set here")
-                            .help("keep one of them"),
-                    );
-                    ok = false;
-                    continue;
-                }
-            }
-            match &property.kind {
-                PropertyKind::Image(s) => {
-                    if s.value.trim().is_empty() {
-                        self.error(
-                            Diagnostic::error(Code::MissingImage, s.span, "the image is empty")
-                                .label("empty image")
-                                .help("give the container image, such as \"registry.example.com/app:1.0\""),
-                        );
-                        ok = false;
-                    }
-                    image = Some(s);
-                }
-                PropertyKind::Replicas(n) if n.too_large() => ok = false,
-                PropertyKind::Replicas(n) => match n.whole() {
-                    Some(r) if !n.percent && (0..=i64::from(i32::MAX)).contains(&r) => replicas = i32::try_from(r).ok(),
-                    _ => {
-                        self.error(
-                            Diagnostic::error(Code::InvalidValue, n.span, "replicas must be a whole number, 0 or more")
-                                .label("not a replica count")
-                                .help("write the number of pods, such as `replicas 2`"),
-                        );
-                        ok = false;
-                    }
-                },
-                PropertyKind::Env { name, value } => {
-                    if let Err(why) = rules::env_name(&name.text) {
-                        self.error(
-                            Diagnostic::error(
-                                Code::InvalidValue,
-                                name.span,
-                                format!("`{}` is not a valid environment variable name: {why}", name.text),
-                            )
-                            .label("invalid name")
-                            .help("use letters, digits and `_`, such as `BACKEND_URL`"),
-                        );
-                        ok = false;
-                    } else if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
-                        self.duplicate("environment variable", &name.text, name.span, *first);
-                        ok = false;
-                    } else {
-                        env.push((name.text.clone(), value.value.clone(), name.span));
-                    }
-                }
-                PropertyKind::Label { key, value } => {
-                    ok &= self.label(cx, version, key, value, &mut labels, &mut user_labels);
-                }
-                PropertyKind::Annotation { key, value } => {
-                    if let Err(why) = rules::qualified_name(&key.text) {
-                        self.invalid_key(key, "annotation key", &why);
-                        ok = false;
-                    } else if let Some(first) = annotation_spans.insert(key.text.clone(), key.span) {
-                        self.duplicate("annotation", &key.text, key.span, first);
-                        ok = false;
-                    } else {
-                        annotations.insert(key.text.clone(), value.value.clone());
-                    }
-                }
-                PropertyKind::Account(name) => {
-                    ok &= self.name_rule(name, "service account name", "DNS-1123 subdomain", rules::dns_subdomain);
-                    account = Some(name);
-                }
-                PropertyKind::At(list) => {
-                    let mut valid = Vec::new();
-                    for address in list {
-                        if self.address(address, cx.service, seen_addresses) {
-                            valid.push(address);
-                        } else {
-                            ok = false;
-                        }
-                    }
-                    // A list whose every address was wrong is reported as wrong, not missing.
-                    addresses = Some((valid, list.is_empty()));
-                }
-                PropertyKind::Other(_) => {}
+                return false;
             }
         }
+        let mut ok = true;
+        match &property.kind {
+            PropertyKind::Image(s) => {
+                if s.value.trim().is_empty() {
+                    self.error(
+                        Diagnostic::error(Code::MissingImage, s.span, "the image is empty")
+                            .label("empty image")
+                            .help("give the container image, such as \"registry.example.com/app:1.0\""),
+                    );
+                    ok = false;
+                }
+                found.image = Some(s);
+            }
+            PropertyKind::Replicas(n) if n.too_large() => ok = false,
+            PropertyKind::Replicas(n) => match n.whole() {
+                Some(r) if !n.percent && (0..=i64::from(i32::MAX)).contains(&r) => {
+                    found.replicas = i32::try_from(r).ok();
+                }
+                _ => {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, n.span, "replicas must be a whole number, 0 or more")
+                            .label("not a replica count")
+                            .help("write the number of pods, such as `replicas 2`"),
+                    );
+                    ok = false;
+                }
+            },
+            PropertyKind::Env { name, value } => {
+                if let Err(why) = rules::env_name(&name.text) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            name.span,
+                            format!("`{}` is not a valid environment variable name: {why}", name.text),
+                        )
+                        .label("invalid name")
+                        .help("use letters, digits and `_`, such as `BACKEND_URL`"),
+                    );
+                    ok = false;
+                } else if let Some((_, _, first)) = found.env.iter().find(|(n, _, _)| *n == name.text) {
+                    self.duplicate("environment variable", &name.text, name.span, *first);
+                    ok = false;
+                } else {
+                    found.env.push((name.text.clone(), value.value.clone(), name.span));
+                }
+            }
+            PropertyKind::Label { key, value } => {
+                ok &= self.label(cx, version, key, value, &mut found.labels, &mut found.user_labels);
+            }
+            PropertyKind::Annotation { key, value } => {
+                if let Err(why) = rules::qualified_name(&key.text) {
+                    self.invalid_key(key, "annotation key", &why);
+                    ok = false;
+                } else if let Some(first) = found.annotation_spans.insert(key.text.clone(), key.span) {
+                    self.duplicate("annotation", &key.text, key.span, first);
+                    ok = false;
+                } else {
+                    found.annotations.insert(key.text.clone(), value.value.clone());
+                }
+            }
+            PropertyKind::Account(name) => {
+                ok &= self.name_rule(name, "service account name", "DNS-1123 subdomain", rules::dns_subdomain);
+                found.account = Some(name);
+            }
+            PropertyKind::At(list) => {
+                let mut valid = Vec::new();
+                for address in list {
+                    if self.address(address, cx.service, seen_addresses) {
+                        valid.push(address);
+                    } else {
+                        ok = false;
+                    }
+                }
+                // A list whose every address was wrong is reported as wrong, not missing.
+                found.addresses = Some((valid, list.is_empty()));
+            }
+            PropertyKind::Other(_) => {}
+        }
+        ok
+    }
 
-        // Addresses of called services come first, sorted by name (`calls` lines are
-        // declarations, in any order), then the version's own `env`, as written.
+    /// A pod version's environment: addresses of called services first, sorted by name
+    /// (`calls` lines are declarations, in any order), then the version's own `env`, as
+    /// written. VMs get none.
+    fn version_env(
+        &mut self,
+        cx: &VersionContext<'_>,
+        runtime: Runtime,
+        mut env: Vec<(String, String, Span)>,
+        ok: &mut bool,
+    ) -> Vec<(String, String, Span)> {
         let mut from_calls: Vec<(String, String, Span)> = Vec::new();
         for (name, fqdn) in cx.call_env {
             if runtime == Runtime::Vm {
@@ -536,137 +656,141 @@ impl Checker<'_> {
                     (name.span, *first)
                 };
                 self.duplicate("environment variable", &name.text, again, first);
-                ok = false;
+                *ok = false;
             } else {
                 from_calls.push((name.text.clone(), fqdn.clone(), name.span));
             }
         }
         from_calls.sort();
         from_calls.append(&mut env);
-        let env = from_calls;
+        from_calls
+    }
 
-        let account = account
-            .map(|a| a.text.clone())
-            .unwrap_or_else(|| cx.default_account.to_string());
-        let ns = cx.scope.name.text.as_str();
-        let workload = match runtime {
-            Runtime::Pod => {
-                let Some(image) = image else {
-                    self.error(
-                        Diagnostic::error(
-                            Code::MissingImage,
-                            version.name.span,
-                            format!("pod version `{vname}` has no image"),
-                        )
-                        .label("no `image`")
-                        .help(format!(
-                            "add the container image: `pod {vname} image \"registry.example.com/app:1.0\"`"
-                        )),
-                    );
-                    return None;
-                };
-                let template = cx.scope.naming.template(Key::Deployment);
-                let deployment = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
-                ok &= self.generated_name(
-                    &deployment,
-                    template,
-                    Key::Deployment,
+    /// The Deployment of a pod version; `None` without an image (reported).
+    fn pod(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &ast::Version,
+        found: &VersionProperties<'_>,
+        env: Vec<(String, String, Span)>,
+        ok: &mut bool,
+    ) -> Option<model::Workload> {
+        let vname = version.name.text.as_str();
+        let Some(image) = found.image else {
+            self.error(
+                Diagnostic::error(
+                    Code::MissingImage,
                     version.name.span,
-                    rules::dns_subdomain,
-                    "Deployment name",
-                );
-                model::Workload::Pod(model::Pod {
-                    deployment,
-                    image: image.value.clone(),
-                    replicas: replicas.unwrap_or(1),
-                    env: env.into_iter().map(|(k, v, _)| (k, v)).collect(),
-                })
-            }
-            Runtime::Vm => {
-                let addresses = match addresses {
-                    Some((valid, _)) if !valid.is_empty() => valid,
-                    Some((_, false)) => return None,
-                    _ => Vec::new(),
-                };
-                if addresses.is_empty() {
-                    self.error(
-                        Diagnostic::error(
-                            Code::MissingAddress,
-                            version.name.span,
-                            format!("VM version `{vname}` has no address"),
-                        )
-                        .label("no `at`")
-                        .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
-                    );
-                    return None;
-                }
-                let template = cx.scope.naming.template(Key::Entry);
-                let mut entries = Vec::new();
-                for (i, address) in addresses.iter().enumerate() {
-                    if !address.vars.is_empty() {
-                        ok = false;
-                        continue;
-                    }
-                    let dashed: String = address
-                        .value
-                        .chars()
-                        .map(|c| if c == '.' || c == ':' { '-' } else { c })
-                        .collect();
-                    let index = (i + 1).to_string();
-                    let name = template.expand(&[
-                        ("service", cx.service),
-                        ("version", vname),
-                        ("namespace", ns),
-                        ("address", dashed.trim_matches('-')),
-                        ("index", &index),
-                    ]);
-                    ok &= self.generated_name(
-                        &name,
-                        template,
-                        Key::Entry,
-                        address.span,
-                        rules::dns_subdomain,
-                        "WorkloadEntry name",
-                    );
-                    entries.push(model::VmEntry {
-                        name,
-                        address: address.value.clone(),
-                    });
-                }
-                let mut names = BTreeSet::new();
-                for e in &entries {
-                    if !names.insert(e.name.as_str()) {
-                        let span = template.span.unwrap_or(version.name.span);
-                        self.error(
-                            Diagnostic::error(
-                                Code::NameCollision,
-                                span,
-                                format!(
-                                    "the `entry` template gives two addresses of `{vname}` the same name `{}`",
-                                    e.name
-                                ),
-                            )
-                            .label("same name for several addresses")
-                            .help("include `{address}` or `{index}` in the `entry` template"),
-                        );
-                        ok = false;
-                        break;
-                    }
-                }
-                model::Workload::Vm(entries)
-            }
+                    format!("pod version `{vname}` has no image"),
+                )
+                .label("no `image`")
+                .help(format!(
+                    "add the container image: `pod {vname} image \"registry.example.com/app:1.0\"`"
+                )),
+            );
+            return None;
         };
-        let policy = self.policy(&version.policies);
-        let policy = policy.filter(|_| ok)?;
-        Some(model::Version {
-            name: vname.to_string(),
-            span: version.name.span,
-            labels,
-            annotations,
-            account,
-            policy,
-            workload,
-        })
+        let ns = cx.scope.name.text.as_str();
+        let template = cx.scope.naming.template(Key::Deployment);
+        let deployment = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
+        *ok &= self.generated_name(
+            &deployment,
+            template,
+            Key::Deployment,
+            version.name.span,
+            rules::dns_subdomain,
+            "Deployment name",
+        );
+        Some(model::Workload::Pod(model::Pod {
+            deployment,
+            image: image.value.clone(),
+            replicas: found.replicas.unwrap_or(1),
+            env: env.into_iter().map(|(k, v, _)| (k, v)).collect(),
+        }))
+    }
+
+    /// The WorkloadEntries of a VM version, one per address; `None` without a valid
+    /// address (reported).
+    fn vm(
+        &mut self,
+        cx: &VersionContext<'_>,
+        version: &ast::Version,
+        addresses: Option<(Vec<&ast::Str>, bool)>,
+        ok: &mut bool,
+    ) -> Option<model::Workload> {
+        let vname = version.name.text.as_str();
+        let addresses = match addresses {
+            Some((valid, _)) if !valid.is_empty() => valid,
+            Some((_, false)) => return None,
+            _ => Vec::new(),
+        };
+        if addresses.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    Code::MissingAddress,
+                    version.name.span,
+                    format!("VM version `{vname}` has no address"),
+                )
+                .label("no `at`")
+                .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
+            );
+            return None;
+        }
+        let ns = cx.scope.name.text.as_str();
+        let template = cx.scope.naming.template(Key::Entry);
+        let mut entries = Vec::new();
+        for (i, address) in addresses.iter().enumerate() {
+            if !address.vars.is_empty() {
+                *ok = false;
+                continue;
+            }
+            let dashed: String = address
+                .value
+                .chars()
+                .map(|c| if c == '.' || c == ':' { '-' } else { c })
+                .collect();
+            let index = (i + 1).to_string();
+            let name = template.expand(&[
+                ("service", cx.service),
+                ("version", vname),
+                ("namespace", ns),
+                ("address", dashed.trim_matches('-')),
+                ("index", &index),
+            ]);
+            *ok &= self.generated_name(
+                &name,
+                template,
+                Key::Entry,
+                address.span,
+                rules::dns_subdomain,
+                "WorkloadEntry name",
+            );
+            entries.push(model::VmEntry {
+                name,
+                address: address.value.clone(),
+            });
+        }
+        let mut names = BTreeSet::new();
+        for e in &entries {
+            if !names.insert(e.name.as_str()) {
+                let span = template.span.unwrap_or(version.name.span);
+                self.error(
+                    Diagnostic::error(
+                        Code::NameCollision,
+                        span,
+                        format!(
+                            "the `entry` template gives two addresses of `{vname}` the same name `{}`",
+                            e.name
+                        ),
+                    )
+                    .label("same name for several addresses")
+                    .help("include `{address}` or `{index}` in the `entry` template"),
+                );
+                *ok = false;
+                break;
+            }
+        }
+        Some(model::Workload::Vm(entries))
     }
 
     fn invalid_key(&mut self, key: &ast::Name, what: &str, why: &str) {

@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 
 /// What a sub-key takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(super) enum ValueKind {
     /// A whole number, 0 or more.
     Whole,
     /// A percentage from 0% to 100%, fractions allowed.
@@ -24,14 +24,14 @@ pub(super) enum Kind {
     Flag,
 }
 
-impl Kind {
+impl ValueKind {
     fn describe(self) -> &'static str {
         match self {
-            Kind::Whole => "a whole number such as `5`",
-            Kind::Percent => "a percentage such as `10%`",
-            Kind::Duration => "a duration such as `5s` or `250ms`",
-            Kind::Str => "a string in double quotes",
-            Kind::Flag => "nothing",
+            ValueKind::Whole => "a whole number such as `5`",
+            ValueKind::Percent => "a percentage such as `10%`",
+            ValueKind::Duration => "a duration such as `5s` or `250ms`",
+            ValueKind::Str => "a string in double quotes",
+            ValueKind::Flag => "nothing",
         }
     }
 }
@@ -73,7 +73,7 @@ pub(super) type Args = BTreeMap<String, Arg>;
 
 impl Checker<'_> {
     /// Reads one value as `kind`, reporting a value of another kind.
-    pub(super) fn arg(&mut self, value: &Value, kind: Kind, what: &str) -> Option<Arg> {
+    pub(super) fn arg(&mut self, value: &Value, kind: ValueKind, what: &str) -> Option<Arg> {
         let wrong = |this: &mut Self| {
             this.error(
                 Diagnostic::error(
@@ -87,14 +87,14 @@ impl Checker<'_> {
             None
         };
         match (kind, value) {
-            (Kind::Whole, Value::Number(n)) if !n.percent && !n.negative && !n.is_fraction() => {
+            (ValueKind::Whole, Value::Number(n)) if !n.percent && !n.negative && !n.is_fraction() => {
                 match n.whole().and_then(|w| u32::try_from(w).ok()) {
                     Some(w) => Some(Arg::Whole(w)),
                     None if n.too_large() => None,
                     None => wrong(self),
                 }
             }
-            (Kind::Percent, Value::Number(n)) if n.percent => {
+            (ValueKind::Percent, Value::Number(n)) if n.percent => {
                 let parsed: Option<f64> = n.text.parse().ok();
                 match parsed {
                     Some(p) if !n.negative && p <= 100.0 => Some(Arg::Percent(p)),
@@ -108,7 +108,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            (Kind::Duration, Value::Duration(d)) => match d.millis() {
+            (ValueKind::Duration, Value::Duration(d)) => match d.millis() {
                 Some(ms) if ms >= 1.0 && ms.fract() == 0.0 => Some(Arg::Duration(d.text.clone())),
                 _ => {
                     self.error(
@@ -123,14 +123,14 @@ impl Checker<'_> {
                     None
                 }
             },
-            (Kind::Str, Value::Str(s)) => s.vars.is_empty().then(|| Arg::Str(s.value.clone())),
+            (ValueKind::Str, Value::Str(s)) => s.vars.is_empty().then(|| Arg::Str(s.value.clone())),
             _ => wrong(self),
         }
     }
 
     /// Reads `sub-key value sub-key value ...` against a schema. Reports unknown and
     /// repeated sub-keys and values of the wrong kind; `None` when anything was wrong.
-    pub(super) fn pairs(&mut self, setting: &Setting, values: &[Value], schema: &[(&str, Kind)]) -> Option<Args> {
+    pub(super) fn pairs(&mut self, setting: &Setting, values: &[Value], schema: &[(&str, ValueKind)]) -> Option<Args> {
         let mut out = Args::new();
         let mut ok = true;
         let mut i = 0;
@@ -161,7 +161,7 @@ impl Checker<'_> {
                 }
                 continue;
             };
-            let arg = if *kind == Kind::Flag {
+            let arg = if *kind == ValueKind::Flag {
                 Some(Arg::Flag)
             } else {
                 match values.get(i) {
@@ -196,7 +196,7 @@ impl Checker<'_> {
         ok.then_some(out)
     }
 
-    pub(super) fn unknown_word(&mut self, word: &Name, context: &str, schema: &[(&str, Kind)]) {
+    pub(super) fn unknown_word(&mut self, word: &Name, context: &str, schema: &[(&str, ValueKind)]) {
         let words: Vec<&str> = schema.iter().map(|(w, _)| *w).collect();
         let mut d = Diagnostic::error(
             Code::UnknownKeyword,
@@ -229,7 +229,7 @@ impl Checker<'_> {
     }
 
     /// The single value of `key value`, read as `kind`.
-    pub(super) fn single(&mut self, setting: &Setting, kind: Kind) -> Option<Arg> {
+    pub(super) fn single(&mut self, setting: &Setting, kind: ValueKind) -> Option<Arg> {
         let key = setting.key.text.as_str();
         match setting.values.as_slice() {
             [value] => self.arg(value, kind, &format!("`{key}`")),

@@ -10,7 +10,7 @@ use crate::source::{SourceId, Span};
 
 /// One definition, with where it was written.
 #[derive(Debug, Clone)]
-pub struct Definition {
+pub(crate) struct Definition {
     pub value: String,
     pub span: Span,
 }

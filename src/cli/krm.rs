@@ -58,7 +58,7 @@ use meshc::source::Locator;
 use meshc::{ApiVersion, Diagnostic, Options, Severity, Source};
 use serde_json::{json, Value as Json};
 
-use super::format::{self, MessageFormat};
+use super::report::{self, MessageFormat};
 use super::{load, Status};
 
 /// How `meshc krm` was reached.
@@ -320,16 +320,16 @@ fn generate(function_config: &Value) -> Result<(Vec<meshc::Document>, Vec<Json>)
         sources.push(Source::vars("functionConfig data.vars", text.clone()));
     }
     if !loaded.problems.is_empty() {
-        format::report(&loaded.problems, &[], &sources, MessageFormat::Human);
+        report::report(&loaded.problems, &[], &sources, MessageFormat::Human);
         return Err(results(&loaded.problems, &sources));
     }
     match meshc::compile(&sources, &config.options) {
         Ok(output) => {
-            format::report(&output.warnings, &[], &sources, MessageFormat::Human);
+            report::report(&output.warnings, &[], &sources, MessageFormat::Human);
             Ok((output.documents, results(&output.warnings, &sources)))
         }
         Err(failure) => {
-            format::report(&failure.diagnostics, &[], &sources, MessageFormat::Human);
+            report::report(&failure.diagnostics, &[], &sources, MessageFormat::Human);
             Err(results(&failure.diagnostics, &sources))
         }
     }

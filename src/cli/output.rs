@@ -17,8 +17,8 @@ use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::format::Notice;
 use super::layout;
+use super::report::Notice;
 
 /// Where `-o` sends the output.
 #[derive(Debug, Clone, PartialEq, Eq)]

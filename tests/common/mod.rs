@@ -2,6 +2,7 @@
 //! and a tiny deterministic PRNG.
 //!
 //! Each test binary uses a different subset of these helpers.
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
@@ -17,6 +18,18 @@ pub fn root() -> PathBuf {
 }
 
 /// Reads a file of the crate, panicking with the path on failure.
+/// `examples/*.mesh`, sorted.
+pub fn example_paths() -> Vec<PathBuf> {
+    let dir = root().join("examples");
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mesh"))
+        .collect();
+    examples.sort();
+    examples
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
@@ -98,7 +111,7 @@ pub fn mesh_string(s: &str) -> String {
 
 /// The folders of `tests/cases/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
+pub enum CaseKind {
     /// Compiles without any diagnostic.
     Ok,
     /// Fails with errors (possibly warnings too).
@@ -107,14 +120,14 @@ pub enum Kind {
     Warn,
 }
 
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Ok, Kind::Err, Kind::Warn];
+impl CaseKind {
+    pub const ALL: [CaseKind; 3] = [CaseKind::Ok, CaseKind::Err, CaseKind::Warn];
 
     pub fn folder(self) -> &'static str {
         match self {
-            Kind::Ok => "ok",
-            Kind::Err => "err",
-            Kind::Warn => "warn",
+            CaseKind::Ok => "ok",
+            CaseKind::Err => "err",
+            CaseKind::Warn => "warn",
         }
     }
 }
@@ -122,7 +135,7 @@ impl Kind {
 /// One fixture: `tests/cases/<kind>/<name>/`.
 #[derive(Debug, Clone)]
 pub struct Case {
-    pub kind: Kind,
+    pub kind: CaseKind,
     pub name: String,
     pub dir: PathBuf,
     /// `input.mesh` first, then the files it imports (transitively, each once), then vars
@@ -161,7 +174,7 @@ pub fn cases_dir() -> PathBuf {
 }
 
 /// Every case of one kind, sorted by name.
-pub fn cases(kind: Kind) -> Vec<Case> {
+pub fn cases(kind: CaseKind) -> Vec<Case> {
     let dir = cases_dir().join(kind.folder());
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
@@ -175,7 +188,7 @@ pub fn cases(kind: Kind) -> Vec<Case> {
 }
 
 /// Reads one case folder. Panics, naming the folder, when it is malformed.
-pub fn load_case(kind: Kind, dir: &Path) -> Case {
+pub fn load_case(kind: CaseKind, dir: &Path) -> Case {
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())

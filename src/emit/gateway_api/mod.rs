@@ -14,295 +14,36 @@
 //! * A route sending to a Service of another namespace is allowed by a ReferenceGrant in
 //!   that namespace.
 //!
-//! What to write is planned in [`crate::check::gateway_api`], whose checker pass has
-//! refused what cannot be written; anything that still cannot be (a bug) ends compilation
-//! with an internal error rather than a silently different route.
+//! Modules: [`plan`] (which objects, rules, listeners and version Services there are, and
+//! their names), [`values`] (the Gateway API's value rules and limits), [`precedence`]
+//! (how it ranks matches), [`refusals`] (M3024 and friends: what it cannot say, at the
+//! option or condition at fault), [`objects`] (the typed objects), and this file, which
+//! writes them. [`super::emit`] writes only when the refusals found nothing, so the writer
+//! does not restate them; a value it still cannot convert (a bug) ends compilation with an
+//! internal error rather than a silently different route.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+mod objects;
+mod plan;
+mod precedence;
+mod refusals;
+mod values;
 
-use super::objects::{DestinationRuleSpec, EgressListener, Map, ServiceSpec, SidecarSpec, WorkloadSelector};
-use super::{labels, traffic_policy, Emitter, Kind};
-use crate::check::gateway_api::{
-    self as plan, Backend, Flavor, GrpcMethod, PathRewrite, RouteObject, Share, VersionBackend,
-};
+use objects::*;
+use plan::{Backend, RouteObject, RouteObjectKind, VersionBackend};
+use values::{GrpcMethod, PathRewrite, Share};
+
+pub(in crate::emit) use refusals::check;
+
+use super::istio::objects::{DestinationRuleSpec, Map, ServiceSpec};
+use super::istio::{service_ports, traffic_policy};
+use super::{labels, Emitter, ObjectKind, Owner};
 use crate::model::{self, Action, Conditions, HeaderMatch, HeaderOps, Mesh, StringMatch};
 
-// ------------------------------------------------------------------ objects
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HttpRouteSpec {
-    parent_refs: Vec<ParentRef>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    hostnames: Vec<String>,
-    rules: Vec<HttpRule>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct GrpcRouteSpec {
-    parent_refs: Vec<ParentRef>,
-    rules: Vec<GrpcRule>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct ParentRef {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    section_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct HttpRule {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    matches: Vec<HttpMatch>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    filters: Vec<Filter>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    backend_refs: Vec<BackendRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timeouts: Option<Timeouts>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct GrpcRule {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    matches: Vec<GrpcMatch>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    filters: Vec<Filter>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    backend_refs: Vec<BackendRef>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct HttpMatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<PathMatch>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    headers: Vec<ValueMatch>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    query_params: Vec<ValueMatch>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<String>,
-}
-
-#[derive(Serialize, Default)]
-struct GrpcMatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<MethodMatch>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    headers: Vec<ValueMatch>,
-}
-
-#[derive(Serialize)]
-struct PathMatch {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct ValueMatch {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    name: String,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct MethodMatch {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Filter {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_header_modifier: Option<HeaderModifier>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_header_modifier: Option<HeaderModifier>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_mirror: Option<Mirror>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_redirect: Option<Redirect>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url_rewrite: Option<Rewrite>,
-}
-
-impl Filter {
-    fn of(kind: &'static str) -> Filter {
-        Filter {
-            kind,
-            request_header_modifier: None,
-            response_header_modifier: None,
-            request_mirror: None,
-            request_redirect: None,
-            url_rewrite: None,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct HeaderModifier {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    set: Vec<Header>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    add: Vec<Header>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    remove: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Header {
-    name: String,
-    value: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Mirror {
-    backend_ref: BackendRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    percent: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fraction: Option<Fraction>,
-}
-
-#[derive(Serialize)]
-struct Fraction {
-    numerator: i32,
-    denominator: i32,
-}
-
-/// A backendRef, or (without a weight) a mirror's backend: a Service (the default group
-/// and kind) with its port.
-#[derive(Serialize)]
-struct BackendRef {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<String>,
-    port: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    weight: Option<u32>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Redirect {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scheme: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<PathModifier>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-    status_code: u16,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PathModifier {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replace_full_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replace_prefix_match: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Rewrite {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<PathModifier>,
-}
-
-#[derive(Serialize)]
-struct Timeouts {
-    request: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct GatewaySpec {
-    gateway_class_name: &'static str,
-    listeners: Vec<Listener>,
-}
-
-#[derive(Serialize)]
-struct Listener {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hostname: Option<String>,
-    port: u16,
-    protocol: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tls: Option<ListenerTls>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListenerTls {
-    mode: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    certificate_refs: Vec<SecretRef>,
-}
-
-#[derive(Serialize)]
-struct SecretRef {
-    kind: &'static str,
-    name: String,
-}
-
-#[derive(Serialize)]
-struct ReferenceGrantSpec {
-    from: Vec<GrantFrom>,
-    to: Vec<GrantTo>,
-}
-
-#[derive(Serialize)]
-struct GrantFrom {
-    group: &'static str,
-    kind: &'static str,
-    namespace: String,
-}
-
-#[derive(Serialize)]
-struct GrantTo {
-    group: &'static str,
-    kind: &'static str,
-}
-
-const GROUP: &str = "gateway.networking.k8s.io";
-/// The Istio default, for redirects that name no code (the Gateway API's is 302).
-const REDIRECT_CODE: u16 = 301;
-
-// ------------------------------------------------------------------ writing
-
-impl Emitter<'_> {
+impl<'m> Emitter<'_, 'm> {
     /// Every Gateway API object of one namespace, and what they need besides.
-    pub(super) fn gateway_api(&mut self, mesh: &Mesh, ns: &model::Namespace) {
+    pub(super) fn gateway_api(&mut self, mesh: &'m Mesh, ns: &'m model::Namespace) {
         let name = ns.name.as_str();
         let backends: Vec<VersionBackend<'_>> = plan::version_backends(mesh);
         for backend in backends.iter().filter(|b| std::ptr::eq(b.namespace, ns)) {
@@ -313,7 +54,9 @@ impl Emitter<'_> {
                 self.route_object(mesh, name, &object);
             }
             if self.options.sidecars {
-                self.sidecar(name, service, &backends);
+                // Routes send to the version Services of the services it calls.
+                let extra: Vec<(&str, String)> = backends.iter().map(|b| (b.service.fqdn.as_str(), b.fqdn())).collect();
+                self.sidecar(name, service, &extra);
             }
         }
         for gateway in &ns.gateways {
@@ -328,16 +71,17 @@ impl Emitter<'_> {
         ));
     }
 
-    fn version_service(&mut self, ns: &str, backend: &VersionBackend<'_>) {
+    fn version_service(&mut self, ns: &str, backend: &VersionBackend<'m>) {
         let service = backend.service;
+        let owner = Owner::Version(&backend.version.name, &service.name, backend.version.span);
         let (app_key, app) = (&service.selector.0, &service.selector.1);
         let selector = labels(&[(app_key, app), (&service.version_key, &backend.version.name)]);
         let spec = ServiceSpec {
             selector: selector.clone(),
-            ports: super::service_ports(service),
+            ports: service_ports(service),
         };
         let metadata = self.meta(&backend.name(), ns, selector);
-        self.push(Kind::Service, Some(ns), metadata, Some(spec));
+        self.push(ObjectKind::Service, Some(ns), metadata, Some(spec), owner);
         let policy = backend.policy();
         if !policy.is_empty() {
             let spec = DestinationRuleSpec {
@@ -346,31 +90,16 @@ impl Emitter<'_> {
                 subsets: Vec::new(),
             };
             let metadata = self.meta(&backend.destination_rule(), ns, Map::new());
-            self.push(Kind::DestinationRule, Some(ns), metadata, Some(spec));
+            self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
         }
     }
 
-    /// The Sidecar of Istio mode, which also lets the proxy reach the version Services of
-    /// the services it calls (their routes send there).
-    fn sidecar(&mut self, ns: &str, service: &model::Service, backends: &[VersionBackend<'_>]) {
-        let mut hosts = vec!["istio-system/*".to_string()];
-        for (n, h) in &service.calls {
-            hosts.push(format!("{n}/{h}"));
-            for backend in backends.iter().filter(|b| &b.service.fqdn == h) {
-                hosts.push(format!("{n}/{}", backend.fqdn()));
-            }
-        }
-        let spec = SidecarSpec {
-            workload_selector: WorkloadSelector {
-                labels: labels(&[(&service.selector.0, &service.selector.1)]),
-            },
-            egress: vec![EgressListener { hosts }],
+    fn route_object(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'m>) {
+        let owner = match (object.service, object.gateway) {
+            (Some(service), _) => Owner::Service(&service.name, service.span),
+            (None, Some(gateway)) => Owner::Gateway(&gateway.name, gateway.span),
+            (None, None) => Owner::Namespace,
         };
-        let metadata = self.meta(&service.host, ns, Map::new());
-        self.push(Kind::Sidecar, Some(ns), metadata, Some(spec));
-    }
-
-    fn route_object(&mut self, mesh: &Mesh, ns: &str, object: &RouteObject<'_>) {
         let parent_refs = match (object.service, object.gateway) {
             (Some(service), _) => vec![ParentRef {
                 group: Some(""),
@@ -386,21 +115,21 @@ impl Emitter<'_> {
             return;
         }
         let metadata = self.meta(&object.name, ns, Map::new());
-        match object.flavor {
-            Flavor::Http => {
+        match object.kind {
+            RouteObjectKind::Http => {
                 let spec = HttpRouteSpec {
                     parent_refs,
                     hostnames: object.hostnames.clone(),
                     rules: self.http_rules(mesh, ns, object),
                 };
-                self.push(Kind::HttpRoute, Some(ns), metadata, Some(spec));
+                self.push(ObjectKind::HttpRoute, Some(ns), metadata, Some(spec), owner);
             }
-            Flavor::Grpc => {
+            RouteObjectKind::Grpc => {
                 let spec = GrpcRouteSpec {
                     parent_refs,
                     rules: self.grpc_rules(mesh, ns, object),
                 };
-                self.push(Kind::GrpcRoute, Some(ns), metadata, Some(spec));
+                self.push(ObjectKind::GrpcRoute, Some(ns), metadata, Some(spec), owner);
             }
         }
     }
@@ -463,7 +192,7 @@ impl Emitter<'_> {
             let backend_ref = self.backend_ref(mesh, ns, object, d);
             let share = match share {
                 None => None,
-                Some(p) => match plan::mirror_share(*p) {
+                Some(p) => match values::mirror_share(*p) {
                     Some(s) => Some(s),
                     None => {
                         self.fail(format!("the mirrored share {p}%"));
@@ -494,9 +223,6 @@ impl Emitter<'_> {
         for rule in &object.rules {
             let route = rule.route;
             let o = &route.options;
-            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Http) {
-                self.fail(format!("{what} in `{}`", object.name));
-            }
             for group in rule.groups() {
                 // The one path rewrite of this group (groups with a rewrite hold one
                 // alternative, or none).
@@ -504,7 +230,7 @@ impl Emitter<'_> {
                     None => None,
                     Some(value) => {
                         let uri = group.first().and_then(|c| c.uri.as_ref());
-                        match plan::path_rewrite(uri, value) {
+                        match values::path_rewrite(uri, value) {
                             Some(kind) => Some((kind, value.clone())),
                             None => {
                                 self.fail(format!("the rewrite to `{value}` in `{}`", object.name));
@@ -522,7 +248,7 @@ impl Emitter<'_> {
                 if let Action::Redirect(r) = &route.action {
                     let (hostname, port) = match &r.authority {
                         None => (None, None),
-                        Some(authority) => match plan::split_authority(authority) {
+                        Some(authority) => match values::split_authority(authority) {
                             Some((host, port)) => (Some(host), port),
                             None => {
                                 self.fail(format!("the redirect authority `{authority}`"));
@@ -567,7 +293,7 @@ impl Emitter<'_> {
                 }
                 let timeouts = match &o.timeout {
                     None => None,
-                    Some(t) => match plan::duration(t) {
+                    Some(t) => match values::duration(t) {
                         Some(request) => Some(Timeouts { request }),
                         None => {
                             self.fail(format!("the timeout `{t}`"));
@@ -590,12 +316,9 @@ impl Emitter<'_> {
         let mut rules = Vec::new();
         for rule in &object.rules {
             let route = rule.route;
-            if let Some(what) = unwritable(route, &rule.alternatives, Flavor::Grpc) {
-                self.fail(format!("{what} in `{}`", object.name));
-            }
             let mut matches = Vec::new();
             for c in &rule.alternatives {
-                let method = match plan::grpc_method(c.uri.as_ref()) {
+                let method = match values::grpc_method(c.uri.as_ref()) {
                     Ok(GrpcMethod::Any) => None,
                     Ok(GrpcMethod::Service(service)) => Some(MethodMatch {
                         kind: "Exact",
@@ -627,7 +350,8 @@ impl Emitter<'_> {
         rules
     }
 
-    fn kube_gateway(&mut self, mesh: &Mesh, ns: &str, gateway: &model::Gateway) {
+    fn kube_gateway(&mut self, mesh: &Mesh, ns: &str, gateway: &'m model::Gateway) {
+        let owner = Owner::Gateway(&gateway.name, gateway.span);
         let mut listeners = Vec::new();
         for listener in plan::listeners(gateway) {
             let Some(protocol) = listener.protocol else {
@@ -656,7 +380,7 @@ impl Emitter<'_> {
             listeners,
         };
         let metadata = self.meta(&gateway.name, ns, Map::new());
-        self.push(Kind::KubeGateway, Some(ns), metadata, Some(spec));
+        self.push(ObjectKind::KubeGateway, Some(ns), metadata, Some(spec), owner);
 
         for object in plan::gateway_routes(gateway) {
             self.route_object(mesh, ns, &object);
@@ -681,7 +405,7 @@ impl Emitter<'_> {
                 }],
             };
             let metadata = self.meta(&plan::redirect_route_name(gateway), ns, Map::new());
-            self.push(Kind::HttpRoute, Some(ns), metadata, Some(spec));
+            self.push(ObjectKind::HttpRoute, Some(ns), metadata, Some(spec), owner);
         }
     }
 
@@ -702,7 +426,7 @@ impl Emitter<'_> {
             if reaches {
                 from.entry(route_ns.name.as_str())
                     .or_default()
-                    .insert(object.flavor.kind());
+                    .insert(object.kind.name());
             }
         }
         for (source, kinds) in from {
@@ -721,7 +445,13 @@ impl Emitter<'_> {
                 }],
             };
             let metadata = self.meta(&format!("routes-from-{source}"), &ns.name, Map::new());
-            self.push(Kind::ReferenceGrant, Some(&ns.name), metadata, Some(spec));
+            self.push(
+                ObjectKind::ReferenceGrant,
+                Some(&ns.name),
+                metadata,
+                Some(spec),
+                Owner::Namespace,
+            );
         }
     }
 }
@@ -750,41 +480,6 @@ fn gateway_parents(gateway: &model::Gateway, redirects: bool) -> Vec<ParentRef> 
             ..ParentRef::default()
         })
         .collect()
-}
-
-/// What of a route this emitter has no field for (the checker refuses all of it).
-fn unwritable(route: &model::Route, alternatives: &[&Conditions], flavor: Flavor) -> Option<&'static str> {
-    let o = &route.options;
-    let prefix_or_absent = |c: &Conditions| {
-        c.headers
-            .iter()
-            .any(|(_, h)| matches!(h, HeaderMatch::Absent | HeaderMatch::Is(StringMatch::Prefix(_))))
-            || c.query.iter().any(|(_, m)| matches!(m, StringMatch::Prefix(_)))
-    };
-    let grpc = flavor == Flavor::Grpc;
-    if o.retries.is_some() {
-        Some("retries")
-    } else if o.delay.is_some() || o.abort.is_some() {
-        Some("fault injection")
-    } else if o.cors.is_some() {
-        Some("a CORS policy")
-    } else if matches!(route.action, Action::Respond { .. }) {
-        Some("a direct response")
-    } else if alternatives.iter().any(|c| c.source.is_some()) {
-        Some("a `from` condition")
-    } else if alternatives.iter().any(|c| prefix_or_absent(c)) {
-        Some("a prefix or absence match on a header or query parameter")
-    } else if grpc
-        && (o.timeout.is_some()
-            || o.rewrite_uri.is_some()
-            || o.rewrite_authority.is_some()
-            || matches!(route.action, Action::Redirect(_))
-            || alternatives.iter().any(|c| c.method.is_some() || !c.query.is_empty()))
-    {
-        Some("an HTTP-only feature on a gRPC port")
-    } else {
-        None
-    }
 }
 
 fn header_modifier(ops: &HeaderOps) -> Option<HeaderModifier> {

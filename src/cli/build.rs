@@ -1,0 +1,134 @@
+//! `build`, `build --check`, `diff` and `check`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::args::{Input, Target};
+use super::output::{self, Destination, Drift};
+use super::report::{self, MessageFormat, Notice};
+use super::{compile, finish, layout, Status};
+
+/// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
+pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
+    let (sources, compiled) = match compile(input, target) {
+        Ok(compiled) => compiled,
+        Err(status) => return status,
+    };
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let header = layout::header(&names, helm);
+    let mut notices = Vec::new();
+    let status = match (output, check) {
+        (None, true) => Status::Ok,
+        (None, false) if !helm => {
+            // Document by document through one buffer: no second copy of a large output.
+            finish(output::write_documents(&compiled.documents))
+        }
+        (None, false) => {
+            let text = layout::helm_escape(&compiled.to_yaml());
+            let mut stdout = std::io::stdout().lock();
+            finish(stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()))
+        }
+        (Some(path), _) => {
+            let destination = Destination::of(path);
+            let result = if check {
+                check_output(&destination, &compiled, &header, helm, &mut notices, &input.files)
+            } else {
+                write_output(
+                    &destination,
+                    &compiled,
+                    &header,
+                    helm,
+                    &mut notices,
+                    input.message_format,
+                )
+            };
+            match result {
+                Ok(status) => status,
+                Err(message) => {
+                    report::report(&compiled.warnings, &notices, &sources, input.message_format);
+                    eprintln!("meshc: {message}");
+                    return Status::Trouble;
+                }
+            }
+        }
+    };
+    report::report(&compiled.warnings, &notices, &sources, input.message_format);
+    status
+}
+
+fn write_output(
+    destination: &Destination,
+    compiled: &meshc::Output,
+    header: &str,
+    helm: bool,
+    notices: &mut Vec<Notice>,
+    format: MessageFormat,
+) -> Result<Status, String> {
+    match destination {
+        Destination::Dir(dir) => {
+            let files = layout::plan_dir(&compiled.documents, header, helm)?;
+            let changes = output::write_dir(dir, &files, notices)?;
+            if format == MessageFormat::Human {
+                eprintln!(
+                    "meshc: {}: {} written, {} unchanged, {} stale removed",
+                    dir.display(),
+                    changes.written,
+                    changes.unchanged,
+                    changes.removed
+                );
+            }
+        }
+        Destination::File(path) => {
+            let text = layout::plan_file(&compiled.to_yaml(), header, helm);
+            let changed = output::write_file(path, &text)?;
+            if format == MessageFormat::Human {
+                let what = if changed { "written" } else { "unchanged" };
+                eprintln!("meshc: {}: {what}", path.display());
+            }
+        }
+    }
+    Ok(Status::Ok)
+}
+
+fn check_output(
+    destination: &Destination,
+    compiled: &meshc::Output,
+    header: &str,
+    helm: bool,
+    notices: &mut Vec<Notice>,
+    inputs: &[PathBuf],
+) -> Result<Status, String> {
+    let (target, differences) = match destination {
+        Destination::Dir(dir) => {
+            let files = layout::plan_dir(&compiled.documents, header, helm)?;
+            (dir, output::check_dir(dir, &files, notices)?)
+        }
+        Destination::File(path) => {
+            let text = layout::plan_file(&compiled.to_yaml(), header, helm);
+            (path, output::check_file(path, &text)?.into_iter().collect())
+        }
+    };
+    if differences.is_empty() {
+        return Ok(Status::Ok);
+    }
+    let mut stdout = std::io::stdout().lock();
+    for difference in &differences {
+        stdout
+            .write_all(difference.diff.as_bytes())
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+    }
+    stdout.flush().map_err(|e| format!("cannot write the output: {e}"))?;
+    let count = |drift: Drift| differences.iter().filter(|d| d.drift == drift).count();
+    let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "meshc: {} is out of date: {} changed, {} missing, {} stale; run `meshc build{} -o {} {}` to update it",
+        target.display(),
+        count(Drift::Changed),
+        count(Drift::Missing),
+        count(Drift::Stale),
+        if helm { " --helm" } else { "" },
+        target.display(),
+        inputs.join(" ")
+    );
+    Ok(Status::InputErrors)
+}

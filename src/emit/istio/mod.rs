@@ -1,0 +1,357 @@
+//! The Istio target: the workloads of every mode (Namespace, ServiceAccounts, Services,
+//! Deployments, WorkloadEntries), ServiceEntries, DestinationRules, Sidecars, and in the
+//! default mode the Istio Gateways and VirtualServices.
+
+pub(super) mod objects;
+mod virtual_service;
+
+use objects::*;
+use virtual_service::{gateway_virtual_service, mesh_virtual_service};
+
+use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
+use crate::model::{self, RouteKind, Workload};
+use crate::options::RouteApi;
+
+impl<'m> Emitter<'_, 'm> {
+    /// Every object of one namespace that the Istio target writes.
+    pub(super) fn istio(&mut self, ns: &'m model::Namespace) {
+        let name = ns.name.as_str();
+        let metadata = Metadata {
+            name: name.to_string(),
+            labels: labels(&[("istio-injection", "enabled")]),
+            ..Metadata::default()
+        };
+        self.push::<NoSpec>(ObjectKind::Namespace, None, metadata, None, Owner::Namespace);
+        for account in &ns.accounts {
+            let metadata = self.meta(account, name, Map::new());
+            self.push::<NoSpec>(ObjectKind::ServiceAccount, Some(name), metadata, None, Owner::Namespace);
+        }
+        for service in &ns.services {
+            self.service(name, service);
+        }
+        for external in &ns.externals {
+            self.external(name, external);
+        }
+        for gateway in ns.gateways.iter().filter(|_| self.options.routes == RouteApi::Istio) {
+            self.gateway(name, gateway);
+        }
+    }
+
+    fn service(&mut self, ns: &str, service: &'m model::Service) {
+        let owner = Owner::Service(&service.name, service.span);
+        let (app_key, app) = (&service.selector.0, &service.selector.1);
+        let selector = labels(&[(app_key, app)]);
+        let spec = ServiceSpec {
+            selector: selector.clone(),
+            ports: service_ports(service),
+        };
+        let metadata = self.meta(&service.host, ns, selector.clone());
+        self.push(ObjectKind::Service, Some(ns), metadata, Some(spec), owner);
+
+        let mut target_ports: Vec<(u16, &'static str)> = service
+            .ports
+            .iter()
+            .map(|p| (p.target, p.protocol.transport()))
+            .collect();
+        target_ports.sort();
+        target_ports.dedup();
+        for version in &service.versions {
+            let owner = Owner::Version(&version.name, &service.name, version.span);
+            match &version.workload {
+                Workload::Pod(pod) => {
+                    let match_labels = labels(&[(app_key, app), (&service.version_key, &version.name)]);
+                    let spec = DeploymentSpec {
+                        replicas: pod.replicas,
+                        selector: LabelSelector {
+                            match_labels: match_labels.clone(),
+                        },
+                        template: PodTemplate {
+                            metadata: TemplateMetadata {
+                                labels: version.labels.clone(),
+                                annotations: version.annotations.clone(),
+                            },
+                            spec: PodSpec {
+                                service_account_name: version.account.clone(),
+                                containers: vec![Container {
+                                    name: service.name.clone(),
+                                    image: pod.image.clone(),
+                                    ports: target_ports
+                                        .iter()
+                                        .map(|&(container_port, protocol)| ContainerPort {
+                                            container_port,
+                                            protocol,
+                                        })
+                                        .collect(),
+                                    env: pod
+                                        .env
+                                        .iter()
+                                        .map(|(name, value)| EnvVar {
+                                            name: name.clone(),
+                                            value: value.clone(),
+                                        })
+                                        .collect(),
+                                }],
+                            },
+                        },
+                    };
+                    let metadata = self.meta(&pod.deployment, ns, version.labels.clone());
+                    self.push(ObjectKind::Deployment, Some(ns), metadata, Some(spec), owner);
+                }
+                Workload::Vm(entries) => {
+                    for entry in entries {
+                        let spec = WorkloadEntrySpec {
+                            address: entry.address.clone(),
+                            labels: version.labels.clone(),
+                            ports: service.ports.iter().map(|p| (p.name.clone(), p.target)).collect(),
+                            service_account: version.account.clone(),
+                        };
+                        // Labels go in the spec only: Istio merges metadata labels over
+                        // spec labels, so one place avoids any disagreement.
+                        let mut metadata = self.meta(&entry.name, ns, Map::new());
+                        metadata.annotations = version.annotations.clone();
+                        self.push(ObjectKind::WorkloadEntry, Some(ns), metadata, Some(spec), owner);
+                    }
+                }
+            }
+        }
+
+        let spec = DestinationRuleSpec {
+            host: service.fqdn.clone(),
+            traffic_policy: traffic_policy(&service.policy),
+            subsets: service
+                .versions
+                .iter()
+                .map(|v| Subset {
+                    name: v.name.clone(),
+                    labels: labels(&[(&service.version_key, &v.name)]),
+                    traffic_policy: traffic_policy(&v.policy),
+                })
+                .collect(),
+        };
+        let metadata = self.meta(&service.destination_rule, ns, Map::new());
+        self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
+
+        if !service.routes.is_empty() && self.options.routes == RouteApi::Istio {
+            let spec = mesh_virtual_service(&service.fqdn, &service.ports, &service.routes);
+            let metadata = self.meta(&service.virtual_service, ns, Map::new());
+            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
+        }
+        if self.options.sidecars && self.options.routes == RouteApi::Istio {
+            self.sidecar(ns, service, &[]);
+        }
+    }
+
+    /// The Sidecar of a service, with `--sidecars`: its proxy's outbound configuration
+    /// limited to the control plane's namespace and the services it `calls`, and of those
+    /// the `extra` hosts (service address, further host) that a target sends to as well.
+    pub(in crate::emit) fn sidecar(&mut self, ns: &str, service: &'m model::Service, extra: &[(&str, String)]) {
+        let mut hosts = vec!["istio-system/*".to_string()];
+        for (n, h) in &service.calls {
+            hosts.push(format!("{n}/{h}"));
+            for (_, host) in extra.iter().filter(|(called, _)| called == h) {
+                hosts.push(format!("{n}/{host}"));
+            }
+        }
+        let spec = SidecarSpec {
+            workload_selector: WorkloadSelector {
+                labels: labels(&[(&service.selector.0, &service.selector.1)]),
+            },
+            egress: vec![EgressListener { hosts }],
+        };
+        let metadata = self.meta(&service.host, ns, Map::new());
+        let owner = Owner::Service(&service.name, service.span);
+        self.push(ObjectKind::Sidecar, Some(ns), metadata, Some(spec), owner);
+    }
+
+    fn external(&mut self, ns: &str, external: &'m model::External) {
+        let owner = Owner::Service(&external.name, external.span);
+        let spec = ServiceEntrySpec {
+            hosts: external.hosts.clone(),
+            addresses: external.addresses.clone(),
+            ports: external
+                .ports
+                .iter()
+                .map(|p| ServiceEntryPort {
+                    number: p.number,
+                    protocol: p.protocol.istio_name(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            location: external.location,
+            resolution: external.resolution,
+        };
+        let metadata = self.meta(&external.name, ns, Map::new());
+        self.push(ObjectKind::ServiceEntry, Some(ns), metadata, Some(spec), owner);
+        let Some(host) = external.hosts.first() else { return };
+        if !external.policy.is_empty() {
+            let spec = DestinationRuleSpec {
+                host: host.clone(),
+                traffic_policy: traffic_policy(&external.policy),
+                subsets: Vec::new(),
+            };
+            let metadata = self.meta(&external.destination_rule, ns, Map::new());
+            self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
+        }
+        if !external.routes.is_empty() && self.options.routes == RouteApi::Istio {
+            let spec = mesh_virtual_service(host, &external.ports, &external.routes);
+            let metadata = self.meta(&external.virtual_service, ns, Map::new());
+            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
+        }
+    }
+
+    fn gateway(&mut self, ns: &str, gateway: &'m model::Gateway) {
+        let owner = Owner::Gateway(&gateway.name, gateway.span);
+        let spec = GatewaySpec {
+            selector: gateway.selector.clone(),
+            servers: gateway
+                .servers
+                .iter()
+                .map(|s| GatewayServer {
+                    port: GatewayPort {
+                        number: s.number,
+                        name: s.name.clone(),
+                        protocol: s.protocol.istio_name(),
+                    },
+                    hosts: s.hosts.clone(),
+                    tls: match (&s.tls, s.https_redirect) {
+                        (Some(tls), _) => Some(ServerTls {
+                            mode: Some(tls.mode),
+                            credential_name: tls.credential.clone(),
+                            ..ServerTls::default()
+                        }),
+                        (None, true) => Some(ServerTls {
+                            https_redirect: Some(true),
+                            ..ServerTls::default()
+                        }),
+                        (None, false) => None,
+                    },
+                })
+                .collect(),
+        };
+        let metadata = self.meta(&gateway.name, ns, Map::new());
+        self.push(ObjectKind::IstioGateway, Some(ns), metadata, Some(spec), owner);
+
+        // Hosts with routes of their own get a VirtualService each: their own routes first,
+        // then the gateway's routes for every host.
+        let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
+        let shared_hosts = gateway.shared_hosts();
+        // A TLS route belongs with the VirtualService that lists its SNI host.
+        let tls_host = |r: &model::Route| -> Option<String> {
+            r.alternatives
+                .iter()
+                .flat_map(|a| &a.sni)
+                .find(|h| own.contains(&h.as_str()))
+                .cloned()
+        };
+        let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
+        if !shared.is_empty() && !shared_hosts.is_empty() {
+            let spec = gateway_virtual_service(shared_hosts, &gateway.name, shared.into_iter());
+            let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
+            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
+        }
+        for (host, routes) in &gateway.host_routes {
+            // The shared HTTP routes apply to this host too, after its own, except those the
+            // routes before them already take.
+            let mut before: Vec<model::Route> = routes.clone();
+            let mut shared_http: Vec<&model::Route> = Vec::new();
+            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                if !r.taken_by(&before) {
+                    before.push(r.clone());
+                    shared_http.push(r);
+                }
+            }
+            let tls = gateway
+                .routes
+                .iter()
+                .filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
+            let spec = gateway_virtual_service(
+                vec![host.clone()],
+                &gateway.name,
+                routes.iter().chain(shared_http).chain(tls),
+            );
+            let name = host_routes_name(gateway, host);
+            let metadata = self.meta(&name, ns, Map::new());
+            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
+        }
+    }
+}
+
+pub(in crate::emit) fn traffic_policy(p: &model::Policy) -> Option<TrafficPolicy> {
+    if p.is_empty() {
+        return None;
+    }
+    let load_balancer = p.lb.as_ref().map(|lb| match lb {
+        model::LoadBalancer::Simple(mode) => LoadBalancer {
+            simple: Some(mode),
+            ..LoadBalancer::default()
+        },
+        hash => LoadBalancer {
+            consistent_hash: Some(match hash {
+                model::LoadBalancer::HashHeader(h) => ConsistentHash {
+                    http_header_name: Some(h.clone()),
+                    ..ConsistentHash::default()
+                },
+                model::LoadBalancer::HashCookie { name, ttl } => ConsistentHash {
+                    http_cookie: Some(HttpCookie {
+                        name: name.clone(),
+                        ttl: ttl.clone(),
+                    }),
+                    ..ConsistentHash::default()
+                },
+                model::LoadBalancer::HashQuery(q) => ConsistentHash {
+                    http_query_parameter_name: Some(q.clone()),
+                    ..ConsistentHash::default()
+                },
+                _ => ConsistentHash {
+                    use_source_ip: Some(true),
+                    ..ConsistentHash::default()
+                },
+            }),
+            ..LoadBalancer::default()
+        },
+    });
+    let connection_pool = (p.tcp.is_some() || p.http.is_some()).then(|| ConnectionPool {
+        tcp: p.tcp.as_ref().map(|t| TcpSettings {
+            max_connections: t.max_connections,
+            connect_timeout: t.connect_timeout.clone(),
+        }),
+        http: p.http.as_ref().map(|h| HttpSettings {
+            http1_max_pending_requests: h.max_pending,
+            http2_max_requests: h.max_requests,
+            max_requests_per_connection: h.per_connection,
+            max_retries: h.max_retries,
+            idle_timeout: h.idle_timeout.clone(),
+        }),
+    });
+    Some(TrafficPolicy {
+        load_balancer,
+        connection_pool,
+        outlier_detection: p.outlier.as_ref().map(|o| OutlierDetection {
+            consecutive_5xx_errors: o.consecutive_errors,
+            consecutive_gateway_errors: o.gateway_errors,
+            interval: o.interval.clone(),
+            base_ejection_time: o.base_ejection.clone(),
+            max_ejection_percent: o.max_ejection,
+            min_health_percent: o.min_health,
+        }),
+        tls: p.tls.as_ref().map(|t| ClientTls {
+            mode: t.mode,
+            credential_name: t.credential.clone(),
+            sni: t.sni.clone(),
+        }),
+    })
+}
+
+/// A Service's ports, named after their protocol.
+pub(in crate::emit) fn service_ports(service: &model::Service) -> Vec<ServicePort> {
+    service
+        .ports
+        .iter()
+        .map(|p| ServicePort {
+            name: p.name.clone(),
+            port: p.number,
+            target_port: p.target,
+            protocol: p.protocol.transport(),
+        })
+        .collect()
+}

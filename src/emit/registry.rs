@@ -1,0 +1,226 @@
+//! The one registry every planned object passes through, whichever target planned it: it
+//! keeps each namespace's documents in canonical order and reports two objects of one kind,
+//! namespace and name (M2006), pointing at both declarations.
+
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::options::ApiVersion;
+use crate::output::Document;
+use crate::source::Span;
+
+/// The kinds meshc writes, in canonical document order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ObjectKind {
+    Namespace,
+    ServiceAccount,
+    Service,
+    Deployment,
+    WorkloadEntry,
+    ServiceEntry,
+    DestinationRule,
+    /// `networking.istio.io` Gateway.
+    IstioGateway,
+    VirtualService,
+    /// `gateway.networking.k8s.io` Gateway (`--routes gateway-api`).
+    KubeGateway,
+    HttpRoute,
+    GrpcRoute,
+    ReferenceGrant,
+    Sidecar,
+}
+
+impl ObjectKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Namespace => "Namespace",
+            ObjectKind::ServiceAccount => "ServiceAccount",
+            ObjectKind::Service => "Service",
+            ObjectKind::Deployment => "Deployment",
+            ObjectKind::WorkloadEntry => "WorkloadEntry",
+            ObjectKind::ServiceEntry => "ServiceEntry",
+            ObjectKind::DestinationRule => "DestinationRule",
+            ObjectKind::IstioGateway | ObjectKind::KubeGateway => "Gateway",
+            ObjectKind::VirtualService => "VirtualService",
+            ObjectKind::HttpRoute => "HTTPRoute",
+            ObjectKind::GrpcRoute => "GRPCRoute",
+            ObjectKind::ReferenceGrant => "ReferenceGrant",
+            ObjectKind::Sidecar => "Sidecar",
+        }
+    }
+
+    pub(crate) fn api_version(self, api: ApiVersion) -> &'static str {
+        match self {
+            ObjectKind::Namespace | ObjectKind::ServiceAccount | ObjectKind::Service => "v1",
+            ObjectKind::Deployment => "apps/v1",
+            ObjectKind::KubeGateway | ObjectKind::HttpRoute | ObjectKind::GrpcRoute => "gateway.networking.k8s.io/v1",
+            ObjectKind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1",
+            ObjectKind::WorkloadEntry
+            | ObjectKind::ServiceEntry
+            | ObjectKind::DestinationRule
+            | ObjectKind::IstioGateway
+            | ObjectKind::VirtualService
+            | ObjectKind::Sidecar => api.networking(),
+        }
+    }
+}
+
+/// The declaration an object is generated from, for collision messages; the words are only
+/// put together when there is something to report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner<'m> {
+    /// Objects of the namespace itself (the Namespace, ServiceAccounts), unique by
+    /// construction.
+    Namespace,
+    Service(&'m str, Span),
+    Version(&'m str, &'m str, Span),
+    Gateway(&'m str, Span),
+}
+
+impl Owner<'_> {
+    fn span(self) -> Option<Span> {
+        match self {
+            Owner::Namespace => None,
+            Owner::Service(_, span) | Owner::Version(_, _, span) | Owner::Gateway(_, span) => Some(span),
+        }
+    }
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Namespace => write!(f, "the namespace"),
+            Owner::Service(name, _) => write!(f, "service `{name}`"),
+            Owner::Version(version, service, _) => write!(f, "version `{version}` of `{service}`"),
+            Owner::Gateway(name, _) => write!(f, "gateway `{name}`"),
+        }
+    }
+}
+
+/// One planned object: its key, who generated it, and (when writing) its document.
+struct Entry<'m> {
+    kind: ObjectKind,
+    name: String,
+    owner: Owner<'m>,
+    document: Option<Document>,
+}
+
+/// The objects planned for the namespace at hand.
+#[derive(Default)]
+pub(crate) struct Registry<'m> {
+    entries: Vec<Entry<'m>>,
+}
+
+impl<'m> Registry<'m> {
+    pub(crate) fn add(&mut self, kind: ObjectKind, name: String, owner: Owner<'m>, document: Option<Document>) {
+        self.entries.push(Entry {
+            kind,
+            name,
+            owner,
+            document,
+        });
+    }
+
+    /// Closes the namespace: its documents in canonical order (kind, then name) go to `out`;
+    /// two objects with one kind and name are reported, once per later owner.
+    pub(crate) fn finish(&mut self, out: &mut Vec<Document>, diagnostics: &mut Vec<Diagnostic>) {
+        let mut entries = std::mem::take(&mut self.entries);
+        // Stable: among objects with one key, the one planned first comes first.
+        entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        let mut first = 0;
+        for i in 1..entries.len() {
+            let (earlier, entry) = (&entries[first], &entries[i]);
+            if (earlier.kind, &earlier.name) != (entry.kind, &entry.name) {
+                first = i;
+                continue;
+            }
+            // One declaration generating one name twice is reported where it happens.
+            let (Some(first_span), Some(span)) = (earlier.owner.span(), entry.owner.span()) else {
+                continue;
+            };
+            if first_span == span {
+                continue;
+            }
+            diagnostics.push(collision(
+                entry.kind.name(),
+                &entry.name,
+                entry.owner,
+                span,
+                earlier.owner,
+                first_span,
+            ));
+        }
+        out.extend(entries.into_iter().filter_map(|e| e.document));
+    }
+}
+
+/// M2006: two declarations generate one object.
+pub(crate) fn collision(
+    kind: &str,
+    name: &str,
+    owner: Owner<'_>,
+    span: Span,
+    first_owner: Owner<'_>,
+    first_span: Span,
+) -> Diagnostic {
+    Diagnostic::error(
+        Code::NameCollision,
+        span,
+        format!("{owner} and {first_owner} both generate the {kind} `{name}`"),
+    )
+    .label(format!("generates {kind} `{name}`"))
+    .note(first_span, format!("{first_owner} generates it too"))
+    .help("include `{service}` (and `{version}`) in the naming templates, or rename one")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize) -> Span {
+        Span::new(0, start, start + 1)
+    }
+
+    fn finish(registry: &mut Registry<'_>) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        registry.finish(&mut Vec::new(), &mut diagnostics);
+        diagnostics
+    }
+
+    #[test]
+    fn one_kind_and_name_twice_is_a_collision_at_the_later_owner() {
+        let mut registry = Registry::default();
+        let (a, b) = (Owner::Service("a", span(1)), Owner::Gateway("gw", span(9)));
+        registry.add(ObjectKind::VirtualService, "x".into(), a, None);
+        registry.add(ObjectKind::Service, "x".into(), b, None);
+        registry.add(ObjectKind::VirtualService, "x".into(), b, None);
+        let found = finish(&mut registry);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, Code::NameCollision);
+        assert_eq!(found[0].primary.span, span(9));
+        assert_eq!(
+            found[0].message,
+            "gateway `gw` and service `a` both generate the VirtualService `x`"
+        );
+    }
+
+    #[test]
+    fn one_declaration_twice_and_kinds_of_one_name_are_not_collisions() {
+        let mut registry = Registry::default();
+        let owner = Owner::Version("v1", "web", span(3));
+        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
+        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
+        registry.add(
+            ObjectKind::IstioGateway,
+            "gw".into(),
+            Owner::Gateway("gw", span(5)),
+            None,
+        );
+        registry.add(
+            ObjectKind::KubeGateway,
+            "gw".into(),
+            Owner::Gateway("other", span(7)),
+            None,
+        );
+        assert!(finish(&mut registry).is_empty());
+    }
+}
