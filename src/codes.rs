@@ -83,6 +83,7 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+    BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
 }
 
 impl std::str::FromStr for Code {

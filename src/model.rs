@@ -366,6 +366,24 @@ pub struct Route {
     pub synthesised: bool,
 }
 
+impl Route {
+    /// Whether every request this route matches is matched by one of `earlier` of its kind.
+    pub fn taken_by(&self, earlier: &[Route]) -> bool {
+        let everything = [Conditions::default()];
+        let alternatives = if self.alternatives.is_empty() {
+            &everything[..]
+        } else {
+            &self.alternatives
+        };
+        let earlier: Vec<&Route> = earlier.iter().filter(|r| r.kind == self.kind).collect();
+        alternatives.iter().all(|a| {
+            earlier
+                .iter()
+                .any(|e| e.alternatives.is_empty() || e.alternatives.iter().any(|b| a.covered_by(b)))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Action {
     Forward(Vec<Destination>),

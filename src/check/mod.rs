@@ -283,6 +283,7 @@ impl Checker<'_> {
         self.collisions(&mesh);
         self.duplicate_hosts(&mesh);
         self.conflicting_listeners(&mesh);
+        self.bypassed_routes(&mesh);
         mesh
     }
 

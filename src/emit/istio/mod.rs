@@ -9,7 +9,7 @@ use objects::*;
 use virtual_service::{gateway_virtual_service, mesh_virtual_service};
 
 use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
-use crate::model::{self, Conditions, RouteKind, Workload};
+use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
 
 impl<'m> Emitter<'_, 'm> {
@@ -250,16 +250,16 @@ impl<'m> Emitter<'_, 'm> {
             self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
         }
         for (host, routes) in &gateway.host_routes {
-            // The shared HTTP routes apply to this host too, after its own, unless one of
-            // its own takes every request.
-            let own_catch_all = routes.iter().any(|r| {
-                r.kind == RouteKind::Http
-                    && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything))
-            });
-            let shared_http = gateway
-                .routes
-                .iter()
-                .filter(|r| r.kind == RouteKind::Http && !own_catch_all);
+            // The shared HTTP routes apply to this host too, after its own, except those the
+            // routes before them already take.
+            let mut before: Vec<model::Route> = routes.clone();
+            let mut shared_http: Vec<&model::Route> = Vec::new();
+            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                if !r.taken_by(&before) {
+                    before.push(r.clone());
+                    shared_http.push(r);
+                }
+            }
             let tls = gateway
                 .routes
                 .iter()
