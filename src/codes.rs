@@ -83,6 +83,7 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+    EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
 }
 
 impl std::str::FromStr for Code {

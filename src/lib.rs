@@ -32,7 +32,7 @@ pub mod syntax;
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};
 pub use options::{ApiVersion, Options, RouteApi};
-pub use output::{Document, Failure, Output};
+pub use output::{Document, Failure, GeneratedFile, Output};
 pub use source::{Source, SourceKind, Span};
 
 /// Parses and checks every source, plans the output target's objects, then writes the
@@ -54,6 +54,7 @@ pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure>
     match emitted.error {
         None => Ok(Output {
             documents: emitted.documents,
+            files: emitted.files,
             warnings: diagnostics,
         }),
         Some(message) => {
