@@ -236,6 +236,7 @@ pub struct Vm {
     pub image: Option<String>,
     /// As for a pod: called services' addresses, then the version's own variables.
     pub env: Vec<(String, String)>,
+    /// Written, or else the cluster's.
     pub network: Option<String>,
     pub locality: Option<String>,
     pub weight: Option<u32>,

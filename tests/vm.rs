@@ -184,3 +184,51 @@ fn build_writes_vm_files_beside_the_manifests_but_not_in_the_kustomization() {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+#[test]
+fn vm_files_do_not_depend_on_declaration_order() {
+    let text = read(&root().join("examples/vm-other-network.mesh"));
+    let first = compile_ok(&text, &Options::default());
+    // The same mesh with v3 declared before v2 and the services swapped.
+    let v3 = "    vm v3 auto-register network dc-net image \"registry.example.com/web:3.0\"\n";
+    let moved = text.replace(v3, "").replace(
+        "    pod v1 image \"registry.example.com/web:1.0\"\n",
+        &format!("{v3}    pod v1 image \"registry.example.com/web:1.0\"\n"),
+    );
+    assert_ne!(moved, text);
+    let second = compile_ok(&moved, &Options::default());
+    assert_eq!(first.files, second.files);
+    assert_eq!(first.to_yaml(), second.to_yaml());
+}
+
+#[test]
+fn a_vm_that_names_no_network_is_on_the_clusters() {
+    let text = "namespace shop {\n  cluster { network kube-net }\n  service web {\n    port http 8080\n    vm v1 at 10.0.0.5\n  }\n}\n";
+    let output = compile_ok(text, &Options::default());
+    let docs = parse_yaml(&output.to_yaml());
+    assert_eq!(group(&docs, "web-v1")["spec"]["template"]["network"], "kube-net");
+    let md = parse_yaml(file(&output, "vm/shop/web-v1/10.0.0.5/mesh.yaml"));
+    assert_eq!(
+        md[0]["defaultConfig"]["proxyMetadata"]["ISTIO_META_NETWORK"],
+        "kube-net"
+    );
+}
+
+#[test]
+fn helm_output_has_no_vm_files() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm-helm-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = common::meshc(
+        &root(),
+        &[
+            "build",
+            "--helm",
+            "examples/hybrid-hello.mesh",
+            "-o",
+            dir.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("hybrid-hello").is_dir());
+    assert!(!dir.join("vm").exists());
+}

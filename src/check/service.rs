@@ -860,7 +860,11 @@ impl Checker<'_> {
                 Vec::new()
             },
             image,
-            network: found.network.map(|n| n.value.clone()),
+            // A VM that names no network is on the cluster's.
+            network: found
+                .network
+                .map(|n| n.value.clone())
+                .or_else(|| cx.scope.cluster.network.clone()),
             locality: found.locality.take(),
             weight: found.weight,
         }))
