@@ -112,10 +112,28 @@ impl Lower {
         ClusterBlock { settings, span }
     }
 
-    /// A value written as a string or as a bare word (a name, an address).
+    /// A bare `${NAME}`: a value that is only a variable reference.
+    fn var_ref(&self, pair: &Pair<'_, Rule>) -> Str {
+        let text = pair.as_str();
+        let at = self.span(pair);
+        Str {
+            value: text.to_string(),
+            span: at,
+            vars: vec![VarRef {
+                name: text[2..text.len() - 1].to_string(),
+                span: at,
+                start: 0,
+                end: text.len(),
+            }],
+        }
+    }
+
+    /// A value written as a string, a variable or a bare word (a name, an address).
     fn word_or_string(&mut self, pair: Pair<'_, Rule>, span: Span) -> Option<Str> {
-        if pair.as_rule() == Rule::string {
-            return self.string(Some(pair), span);
+        match pair.as_rule() {
+            Rule::string => return self.string(Some(pair), span),
+            Rule::var_ref => return Some(self.var_ref(&pair)),
+            _ => {}
         }
         Some(Str {
             value: pair.as_str().to_string(),
@@ -269,20 +287,7 @@ impl Lower {
                 let addresses = inner
                     .filter_map(|p| match p.as_rule() {
                         Rule::string => self.string(Some(p), span),
-                        Rule::var_ref => {
-                            let text = p.as_str();
-                            let at = self.span(&p);
-                            Some(Str {
-                                value: text.to_string(),
-                                span: at,
-                                vars: vec![VarRef {
-                                    name: text[2..text.len() - 1].to_string(),
-                                    span: at,
-                                    start: 0,
-                                    end: text.len(),
-                                }],
-                            })
-                        }
+                        Rule::var_ref => Some(self.var_ref(&p)),
                         _ => Some(Str {
                             value: p.as_str().to_string(),
                             span: self.span(&p),
