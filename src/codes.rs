@@ -84,6 +84,7 @@ codes! {
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
     BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
+    EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
 }
 
 impl std::str::FromStr for Code {

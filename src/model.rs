@@ -54,6 +54,21 @@ pub struct Namespace {
     pub gateways: Vec<Gateway>,
     /// ServiceAccounts to create, sorted and unique.
     pub accounts: Vec<String>,
+    /// What the namespace's VMs need to know about the cluster (`cluster { ... }`).
+    pub cluster: Cluster,
+}
+
+/// `cluster { network kube-net  eastwest 203.0.113.10  revision canary }`: unset fields
+/// take Istio's defaults (no network name, istiod without revision).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Cluster {
+    /// The cluster's network (`topology.istio.io/network`).
+    pub network: Option<String>,
+    /// The east-west gateway's address: how VMs reach istiod and, across networks, the
+    /// services.
+    pub eastwest: Option<String>,
+    /// The istiod revision the VMs' agents connect to.
+    pub revision: Option<String>,
 }
 
 /// The protocols Istio selects by port name.
@@ -204,7 +219,27 @@ pub struct Version {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Workload {
     Pod(Pod),
-    Vm(Vec<VmEntry>),
+    Vm(Vm),
+}
+
+/// The VMs of one version: a WorkloadGroup, a WorkloadEntry per static address, and what
+/// runs on them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vm {
+    /// One per address, in written order; empty when the VMs only auto-register.
+    pub entries: Vec<VmEntry>,
+    /// The WorkloadGroup's name (the `deployment` naming template).
+    pub group: String,
+    /// `auto-register`: further VMs may join the group on their own.
+    pub auto_register: bool,
+    /// The container the VM runs with `docker run`, when the `.mesh` says.
+    pub image: Option<String>,
+    /// As for a pod: called services' addresses, then the version's own variables.
+    pub env: Vec<(String, String)>,
+    /// Written, or else the cluster's.
+    pub network: Option<String>,
+    pub locality: Option<String>,
+    pub weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -11,6 +11,7 @@ mod service;
 mod settings;
 pub(crate) mod suggest;
 pub(crate) mod vars;
+mod vm;
 
 use std::collections::BTreeMap;
 
@@ -71,6 +72,7 @@ pub(crate) struct Scope<'f> {
     pub(crate) services: BTreeMap<&'f str, &'f ast::Service>,
     pub(crate) externals: BTreeMap<&'f str, &'f ast::External>,
     pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
+    pub(crate) cluster: model::Cluster,
 }
 
 /// What other declarations need to know about a service (or external service) before
@@ -258,6 +260,7 @@ impl Checker<'_> {
                 externals,
                 gateways: Vec::new(),
                 accounts: Vec::new(),
+                cluster: scope.cluster.clone(),
             });
         }
         // Gateways route to services, possibly in other namespaces: build them last.
@@ -330,12 +333,14 @@ impl Checker<'_> {
                 }
             }
         }
+        let cluster = self.cluster(blocks);
         Scope {
             name: &first.name,
             naming,
             services,
             externals,
             gateways,
+            cluster,
         }
     }
 

@@ -335,6 +335,9 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
         for block in &mut ns.naming {
             out.extend(block.entries.iter_mut().map(|e| &mut e.template));
         }
+        for block in &mut ns.clusters {
+            out.extend(block.settings.iter_mut().map(|(_, value)| value));
+        }
         for service in &mut ns.services {
             for version in &mut service.versions {
                 for property in &mut version.properties {
@@ -344,11 +347,15 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
                         | PropertyKind::Label { value, .. }
                         | PropertyKind::Annotation { value, .. } => out.push(value),
                         PropertyKind::At(list) => out.extend(list.iter_mut()),
+                        PropertyKind::Network(s) | PropertyKind::Locality(s) => out.push(s),
                         PropertyKind::Other(literals) => out.extend(literals.iter_mut().filter_map(|l| match l {
                             ast::Literal::Str(s) => Some(s),
                             ast::Literal::Number(_) => None,
                         })),
-                        PropertyKind::Replicas(_) | PropertyKind::Account(_) => {}
+                        PropertyKind::Replicas(_)
+                        | PropertyKind::Account(_)
+                        | PropertyKind::Weight(_)
+                        | PropertyKind::AutoRegister => {}
                     }
                 }
                 for block in &mut version.policies {

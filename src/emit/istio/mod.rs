@@ -97,12 +97,15 @@ impl<'m> Emitter<'_, 'm> {
                     let metadata = self.meta(&pod.deployment, ns, version.labels.clone());
                     self.push(ObjectKind::Deployment, Some(ns), metadata, Some(spec), owner);
                 }
-                Workload::Vm(entries) => {
-                    for entry in entries {
+                Workload::Vm(vm) => {
+                    for entry in &vm.entries {
                         let spec = WorkloadEntrySpec {
                             address: entry.address.clone(),
                             labels: version.labels.clone(),
                             ports: service.ports.iter().map(|p| (p.name.clone(), p.target)).collect(),
+                            network: vm.network.clone(),
+                            locality: vm.locality.clone(),
+                            weight: vm.weight,
                             service_account: version.account.clone(),
                         };
                         // Labels go in the spec only: Istio merges metadata labels over
