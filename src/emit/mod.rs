@@ -19,7 +19,6 @@
 mod gateway_api;
 mod istio;
 mod registry;
-mod tree;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
