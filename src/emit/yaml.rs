@@ -22,11 +22,27 @@ use serde::Serialize;
 /// A YAML value as read back (tests and the KRM function's ResourceList).
 pub use serde_yaml::Value;
 
-/// Serialises one object as one YAML document (without the `---` separator).
+/// Serialises one object as one YAML document (without the `---` separator). The text is
+/// written into a buffer kept for the thread and copied out at its exact size: a mesh makes
+/// tens of thousands of documents of a few hundred bytes, and a growing `String` each would
+/// hold twice their size on average.
 pub(crate) fn document<T: Serialize + ?Sized>(object: &T) -> Result<String, String> {
-    let mut out = String::with_capacity(1024);
-    document_into(&mut out, object)?;
-    Ok(out)
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            document_into(&mut buffer, object)?;
+            Ok(buffer.as_str().to_owned())
+        }
+        // Only if a `Serialize` implementation wrote a document itself.
+        Err(_) => {
+            let mut out = String::new();
+            document_into(&mut out, object)?;
+            Ok(out)
+        }
+    })
 }
 
 /// Appends one object as one YAML document (without the `---` separator) to `out`. On an
