@@ -76,10 +76,10 @@ def peak_rss_mib(cmd):
     return int(p.stderr.split()[-1]) / 1024
 
 
-def interleaved(commands, runs):
+def interleaved(commands, runs, warmup=True):
     """Times every command `runs` times, rotating the order each round. name -> list of runs."""
     names = list(commands)
-    for name in names:  # warm-up: page cache, binary in memory
+    for name in names if warmup else ():  # page cache, binary in memory
         timed(commands[name])
     results = {name: [] for name in names}
     for i in range(runs):
@@ -102,9 +102,10 @@ def mib(value):
 
 
 
-def pair_ratio(a, b):
-    """Median of the per-round ratios a/b: both ran back to back under the same load."""
-    return statistics.median(x[0] / y[0] for x, y in zip(a, b))
+def pair_ratio(a, b, column=0):
+    """Median of the per-round ratios a/b (column 0: wall clock, 1: CPU time): both ran back
+    to back under the same load."""
+    return statistics.median(x[column] / max(y[column], 1e-3) for x, y in zip(a, b))
 
 
 # Stage split from callgrind: (label, inclusive cost of function, minus these functions).
@@ -190,10 +191,12 @@ def main():
         results = interleaved(commands, runs)
         row = dict(n=n, mesh_bytes=os.path.getsize(mesh), output_bytes=printed['meshc'][1], runs=runs,
                    load=f'{before}–{load()}', **{name: summary(r, commands[name]) for name, r in results.items()},
-                   ratio=pair_ratio(results['meshc'], results['reference']))
+                   ratio=pair_ratio(results['meshc'], results['reference']),
+                   cpu_ratio=pair_ratio(results['meshc'], results['reference'], 1))
         if args.baseline:
             row['baseline_ratio'] = pair_ratio(results['baseline'], results['reference'])
             row['speedup'] = pair_ratio(results['baseline'], results['meshc'])
+            row['cpu_speedup'] = pair_ratio(results['baseline'], results['meshc'], 1)
         rows.append(row)
         print(f'N={n}: meshc {row["meshc"]["median_ms"]:.1f} ms, reference {row["reference"]["median_ms"]:.1f} ms, '
               f'ratio {row["ratio"]:.1f}, peak RSS {mib(row["meshc"]["peak_rss_mib"])} MiB', file=sys.stderr)
@@ -207,22 +210,24 @@ def main():
     for shape in STRESS if args.stress else ():
         mesh = generate(args.workdir, shape, args.stress)
         cmd = [args.meshc, 'build', mesh]
-        r = interleaved({shape: cmd}, 3)[shape]
+        r = interleaved({shape: cmd}, 2, warmup=False)[shape]
         stress_rows.append(dict(shape=shape, n=args.stress, status=r[0][2], **summary(r, cmd)))
         print(f'{shape} {args.stress}: {stress_rows[-1]["median_ms"]:.0f} ms (exit {r[0][2]})', file=sys.stderr)
         os.remove(mesh)
 
     lines = [head + f', {load()} at the end.', '',
-             'Time: median wall clock of interleaved runs; ratio: median of the per-round ratios '
-             'meshc / reference (bench/lower-bound, same output bytes).', '']
-    baseline = ' | baseline ms | baseline ratio | speed-up' if args.baseline else ''
-    lines += [f'| N | .mesh | output | runs | meshc ms | reference ms | ratio{baseline} | meshc peak RSS MiB | reference peak RSS MiB | load |',
-              '|---:|---:|---:|---:|---:|---:|---:|' + ('---:|---:|---:|' if args.baseline else '') + '---:|---:|---|']
+             'Wall: median wall clock of interleaved runs; CPU: median user + system time; ratios: median of '
+             'the per-round ratios meshc / reference (bench/lower-bound, same output bytes).', '']
+    baseline = ' | baseline wall ms | baseline ratio | speed-up wall, CPU' if args.baseline else ''
+    lines += [f'| N | .mesh | output | runs | meshc wall ms | meshc CPU ms | reference wall ms | ratio wall | ratio CPU'
+              f'{baseline} | meshc peak RSS MiB | reference peak RSS MiB | load |',
+              '|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + ('---:|---:|---:|' if args.baseline else '') + '---:|---:|---|']
     for r in rows:
-        extra = (f' | {r["baseline"]["median_ms"]:.1f} | {r["baseline_ratio"]:.1f}× | {r["speedup"]:.2f}×'
+        extra = (f' | {r["baseline"]["median_ms"]:.1f} | {r["baseline_ratio"]:.1f}× | {r["speedup"]:.2f}×, {r["cpu_speedup"]:.2f}×'
                  if args.baseline else '')
         lines.append(f'| {r["n"]} | {human(r["mesh_bytes"])} | {human(r["output_bytes"])} | {r["runs"]} '
-                     f'| {r["meshc"]["median_ms"]:.1f} | {r["reference"]["median_ms"]:.1f} | {r["ratio"]:.1f}×{extra} '
+                     f'| {r["meshc"]["median_ms"]:.1f} | {r["meshc"]["cpu_ms"]:.1f} | {r["reference"]["median_ms"]:.1f} '
+                     f'| {r["ratio"]:.1f}× | {r["cpu_ratio"]:.1f}×{extra} '
                      f'| {mib(r["meshc"]["peak_rss_mib"])} | {mib(r["reference"]["peak_rss_mib"])} | {r["load"]} |')
     if stage_rows:
         labels = list(stage_rows[0][2])
@@ -231,9 +236,10 @@ def main():
         for n, total, split in stage_rows:
             lines.append(f'| {n} | {total / 1e6:.0f} M | ' + ' | '.join(f'{100 * split[k] / total:.1f} %' for k in labels) + ' |')
     if stress_rows:
-        lines += ['', '| stress case | N | exit | median ms | peak RSS MiB |', '|---|---:|---:|---:|---:|']
+        lines += ['', '| stress case | N | exit | wall ms | CPU ms | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|']
         for s in stress_rows:
-            lines.append(f'| {s["shape"]} | {s["n"]} | {s["status"]} | {s["median_ms"]:.0f} | {mib(s["peak_rss_mib"])} |')
+            lines.append(f'| {s["shape"]} | {s["n"]} | {s["status"]} | {s["median_ms"]:.0f} | {s["cpu_ms"]:.0f} '
+                         f'| {mib(s["peak_rss_mib"])} |')
     table = '\n'.join(lines) + '\n'
     print()
     print(table, end='')
