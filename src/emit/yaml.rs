@@ -74,7 +74,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    match SPACES.get(..n) {
+        Some(spaces) => out.push_str(spaces),
+        None => out.extend(std::iter::repeat_n(' ', n)),
+    }
 }
 
 /// Why a value could not be written.
@@ -565,21 +569,29 @@ fn write_string(out: &mut String, s: &str) {
         return;
     }
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
+    // Runs of characters that need no escape are copied whole.
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\r' => "\\r",
             // Control characters, and the characters YAML readers treat as line breaks or
             // byte-order marks, are escaped so they survive any reader.
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04X}", c as u32);
+        } else {
+            out.push_str(escape);
         }
+        run = i + c.len_utf8();
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -688,6 +700,13 @@ mod tests {
         ] {
             assert!(!plain_is_safe(s), "{s:?} must be quoted");
         }
+    }
+
+    #[test]
+    fn escapes_between_plain_runs() {
+        let mut out = String::new();
+        write_string(&mut out, "a\"b\\c\nd\u{7}é\u{2028}\tz\r");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0007é\\u2028\\tz\\r\"");
     }
 
     #[test]
