@@ -523,6 +523,19 @@ fn write_float(out: &mut String, f: f64) {
     }
 }
 
+/// The bytes a plain scalar may hold: ASCII letters and digits, `-`, `_`, `.` and `/` (a table:
+/// every scalar of the output goes through this test).
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let c = byte as u8;
+        table[byte] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/');
+        byte += 1;
+    }
+    table
+};
+
 /// Words that some YAML reader takes for a boolean or null when unquoted.
 const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
 
@@ -537,8 +550,7 @@ pub(crate) fn plain_is_safe(s: &str) -> bool {
         return false;
     };
     (first.is_ascii_alphabetic() || first == b'/')
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+        && s.bytes().all(|c| PLAIN[usize::from(c)])
         && (s.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)))
 }
 
