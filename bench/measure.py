@@ -1,31 +1,33 @@
 #!/usr/bin/env python3
-"""measure.py --meshc BIN [--sizes 10,1000,...] [--workdir DIR] -- time `meshc build` end to end.
+"""measure.py --meshc BIN --reference BIN [options] -- meshc against a fixed reference, in one run.
 
-Called by bench/run.sh (which builds meshc first); see bench/README.md. For each N it generates
-a .mesh file with bench/gen-mesh.py, checks that meshc compiles it, measures the output size,
-times `meshc build FILE > /dev/null` (hyperfine with its JSON export when on PATH, else a
-Python loop), and measures peak RSS (/usr/bin/time -f %M when present, else wait4's rusage).
-Prints a Markdown table and writes it, with the raw numbers, under the work folder.
+Called by bench/run.sh (which builds both first); see bench/README.md. For each N it generates
+`gen-mesh.py N --shape hello-chain`, checks that meshc and the reference program
+(bench/lower-bound) print the same bytes, then times both in one interleaved loop (meshc,
+reference, reference, meshc, ...) so that the machine's other load hits both alike, and reports
+the ratio of the two, peak RSS and the load average. Optionally a second meshc binary
+(--baseline, e.g. an older build) runs in the same loop. The stage split (parse, check, emit,
+write, freeing) comes from callgrind's instruction counts, which the load does not change.
+Two stress cases (100 000 unknown `calls`, 100 000 `env` lines) are timed on their own.
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
-import shlex
+import re
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# N -> (runs, warmup runs); sizes not listed get 10 runs (3 when N > 10000).
-RUNS = {10: (100, 5), 1000: (30, 3), 10000: (10, 1), 100000: (3, 0)}
-# Targets on a 2-core machine: N -> (median ms, peak RSS MiB or None).
-TARGETS = {10: (3, None), 1000: (30, None), 10000: (200, 150)}
+# N -> timed repetitions of each program (after one warm-up run of each).
+RUNS = {10: 60, 1000: 20, 10000: 7, 100000: 2}
+STRESS = ('unknown-calls', 'env-lines')
 
 
 def human(n):
@@ -35,128 +37,227 @@ def human(n):
         n /= 1024
 
 
-def output_size(cmd):
-    """Runs cmd once, counting its stdout; fails loudly if meshc rejects the input."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    total = 0
+def load():
+    with open('/proc/loadavg') as f:
+        return f.read().split()[0]
+
+
+def generate(workdir, shape, n):
+    path = os.path.join(workdir, f'{shape}-{n}.mesh')
+    subprocess.run([sys.executable, os.path.join(HERE, 'gen-mesh.py'), str(n), '--shape', shape, '-o', path], check=True)
+    return path
+
+
+def digest(cmd):
+    """(exit status, bytes printed, sha256 of them) of one run."""
+    h, total = hashlib.sha256(), 0
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     while chunk := p.stdout.read(1 << 20):
+        h.update(chunk)
         total += len(chunk)
-    err = p.stderr.read()
-    if p.wait() != 0:
-        sys.exit(f'measure: {shlex.join(cmd)} exited {p.returncode}:\n{err.decode(errors="replace")}')
-    return total
+    return p.wait(), total, h.hexdigest()
 
 
-def time_hyperfine(cmd, runs, warmup, json_path):
-    subprocess.run(['hyperfine', '-N', '--style', 'basic', '--warmup', str(warmup), '--runs', str(runs),
-                    '--export-json', json_path, shlex.join(cmd)], check=True, stdout=sys.stderr)
-    with open(json_path) as f:
-        return [t * 1000 for t in json.load(f)['results'][0]['times']]
-
-
-def time_loop(cmd, runs, warmup):
-    times = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def peak_rss_kib(cmd, gnu_time):
-    """Peak RSS of one run of cmd, in KiB."""
-    if gnu_time:
-        with tempfile.NamedTemporaryFile('r') as out:
-            subprocess.run([gnu_time, '-f', '%M', '-o', out.name, *cmd], stdout=subprocess.DEVNULL, check=True)
-            return int(out.read().split()[-1])
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+def timed(cmd):
+    """(wall ms, cpu ms, exit status) of one run, output to /dev/null."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.exit(f'measure: {shlex.join(cmd)} exited {p.returncode}')
-    return usage.ru_maxrss  # KiB on Linux
+    wall = (time.perf_counter() - start) * 1000
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000, os.waitstatus_to_exitcode(status)
 
 
-def verdict(n, median, rss_mib):
-    if n not in TARGETS:
-        return ''
-    t_ms, t_mib = TARGETS[n]
-    goal = f'< {t_ms} ms' + (f', < {t_mib} MiB' if t_mib else '')
-    ok = median < t_ms and (t_mib is None or rss_mib < t_mib)
-    return f'{goal}: {"met" if ok else "MISSED"}'
+def peak_rss_mib(cmd):
+    """Peak RSS of one run, by GNU time (a child of this Python process would report the
+    resident size it inherited at fork), or None without /usr/bin/time."""
+    if not os.access('/usr/bin/time', os.X_OK):
+        return None
+    p = subprocess.run(['/usr/bin/time', '-f', '%M', *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(p.stderr.split()[-1]) / 1024
+
+
+def interleaved(commands, runs, warmup=True):
+    """Times every command `runs` times, rotating the order each round. name -> list of runs."""
+    names = list(commands)
+    for name in names if warmup else ():  # page cache, binary in memory
+        timed(commands[name])
+    results = {name: [] for name in names}
+    for i in range(runs):
+        order = names[i % len(names):] + names[:i % len(names)]
+        if i % 2:
+            order.reverse()
+        for name in order:
+            results[name].append(timed(commands[name]))
+    return results
+
+
+def summary(runs, cmd):
+    walls = [r[0] for r in runs]
+    return dict(median_ms=statistics.median(walls), min_ms=min(walls),
+                cpu_ms=statistics.median(r[1] for r in runs), peak_rss_mib=peak_rss_mib(cmd), times_ms=walls)
+
+
+def mib(value):
+    return '?' if value is None else f'{value:.1f}'
+
+
+
+def pair_ratio(a, b, column=0):
+    """Median of the per-round ratios a/b (column 0: wall clock, 1: CPU time): both ran back
+    to back under the same load."""
+    return statistics.median(x[column] / max(y[column], 1e-3) for x, y in zip(a, b))
+
+
+# Stage split from callgrind: the functions whose inclusive counts are read (the first of
+# several names that callgrind lists; the stages are differences of these).
+STAGE_FUNCTIONS = {
+    'total': ('PROGRAM TOTALS',),
+    'build': ('meshc::cli::build::run', 'meshc::cli::build'),
+    'compile': ('meshc::compile',),
+    'analyze': ('meshc::check_sources', 'meshc::analyze'),
+    'parse': ('meshc::syntax::parse',),
+    'pest': ('meshc::syntax::parse_tree',),
+    'drop_ast': ('core::ptr::drop_in_place<meshc::ast::File>',),
+    'emit': ('meshc::emit::emit',),
+    'write': ('meshc::cli::output::write_documents',),
+}
+
+
+def stages(meshc, mesh, workdir):
+    """Instruction counts per stage of one `meshc build` under callgrind, or None."""
+    if not shutil.which('valgrind') or not shutil.which('callgrind_annotate'):
+        return None
+    out = os.path.join(workdir, 'callgrind.out')
+    subprocess.run(['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}', meshc, 'build', mesh],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    text = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--threshold=100', out],
+                          capture_output=True, text=True, check=True).stdout
+    os.remove(out)
+    counts = {}
+    for label, functions in STAGE_FUNCTIONS.items():
+        for function in functions:
+            pattern = re.escape(function) + (r'\s*$' if function == 'PROGRAM TOTALS' else r' \[')
+            found = [int(m.group(1).replace(',', '')) for m in
+                     re.finditer(r'^\s*([\d,]+) \([^)]*\)\s+(?:\?\?\?:)?' + pattern, text, re.M)]
+            if found:
+                counts[label] = max(found)
+                break
+        else:
+            if label == 'drop_ast':  # inlined: counted with the check
+                counts[label] = 0
+                continue
+            print(f'measure: callgrind lists none of {functions}; the stage split is left out', file=sys.stderr)
+            return None
+    c = counts
+    split = {
+        'parse: pest': c['pest'],
+        'parse: lowering': c['parse'] - c['pest'],
+        # Parsing and checking without the parser: the checker (whatever of it is inlined).
+        'check': c['analyze'] - c['parse'] - c['drop_ast'],
+        'emit': c['emit'],
+        'write': c['write'],
+        'free AST, model, output': c['drop_ast'] + (c['compile'] - c['analyze'] - c['emit'])
+                                   + (c['build'] - c['compile'] - c['write']),
+        'rest (start, read, exit)': c['total'] - c['build'],
+    }
+    return c['total'], split
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--meshc', default=os.path.join(ROOT, 'target', 'release', 'meshc'))
-    ap.add_argument('--sizes', default='10,1000,10000,100000',
-                    help='comma-separated N; the largest is skipped when its predicted run time is too long')
+    ap.add_argument('--reference', default=os.path.join(ROOT, 'target', 'lower-bound', 'release', 'lower-bound'))
+    ap.add_argument('--baseline', help='another meshc binary timed in the same loop (e.g. an older build)')
+    ap.add_argument('--sizes', default='10,1000,10000,100000')
+    ap.add_argument('--stages', default='1000,10000', help='sizes to split into stages under callgrind ("" for none)')
+    ap.add_argument('--stress', type=int, default=100000, help='N of the stress cases (0 to skip them)')
     ap.add_argument('--workdir', default=os.path.join(ROOT, 'target', 'bench'))
-    ap.add_argument('--max-run-seconds', type=float, default=float(os.environ.get('BENCH_MAX_RUN_SECONDS', 30)),
-                    help='skip an N whose single run is predicted (linearly, x1.5) to take longer than this')
-    ap.add_argument('--api', default='v1', help='the --api passed to meshc build')
     args = ap.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
+    stage_sizes = {int(s) for s in args.stages.split(',') if s.strip()}
     os.makedirs(args.workdir, exist_ok=True)
 
-    hyperfine = shutil.which('hyperfine')
-    gnu_time = '/usr/bin/time' if os.access('/usr/bin/time', os.X_OK) else None
-    timer = 'hyperfine -N (JSON export)' if hyperfine else 'Python subprocess loop (no hyperfine on PATH)'
-    rss_tool = '/usr/bin/time -f %M' if gnu_time else 'os.wait4 rusage (no /usr/bin/time)'
     commit = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
     cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')), platform.processor())
-    print(f'meshc {args.meshc} (commit {commit or "?"}), {os.cpu_count()} CPUs: {cpu}', file=sys.stderr)
-    print(f'timing: {timer}; peak RSS: {rss_tool}', file=sys.stderr)
+    head = f'meshc at commit {commit or "?"}, {os.cpu_count()} CPUs ({cpu}), load average {load()} at the start'
+    print(head, file=sys.stderr)
 
-    rows, raw = [], []
-    last = None  # (n, median ms) of the previous size, for the skip prediction
+    rows, stage_rows, stress_rows = [], [], []
     for n in sizes:
-        if last and n > last[0]:
-            predicted = last[1] * n / last[0] * 1.5 / 1000
-            if predicted > args.max_run_seconds:
-                print(f'N={n}: skipped, a run is predicted to take ~{predicted:.0f} s '
-                      f'(> --max-run-seconds {args.max_run_seconds:g})', file=sys.stderr)
-                continue
-        runs, warmup = RUNS.get(n, (10 if n <= 10000 else 3, 1 if n <= 10000 else 0))
-        mesh = os.path.join(args.workdir, f'bench-{n}.mesh')
-        subprocess.run([sys.executable, os.path.join(HERE, 'gen-mesh.py'), str(n), '-o', mesh], check=True)
-        cmd = [args.meshc, 'build', mesh, '--api', args.api]
-        print(f'N={n}: {human(os.path.getsize(mesh))} of .mesh, {runs} runs', file=sys.stderr)
-        out_bytes = output_size(cmd)
-        if hyperfine:
-            times = time_hyperfine(cmd, runs, warmup, os.path.join(args.workdir, f'hyperfine-{n}.json'))
-        else:
-            times = time_loop(cmd, runs, warmup)
-        rss = max(peak_rss_kib(cmd, gnu_time) for _ in range(1 if n > 10000 else 3)) / 1024
-        median = statistics.median(times)
-        last = (n, median)
-        row = dict(n=n, mesh_bytes=os.path.getsize(mesh), output_bytes=out_bytes, runs=len(times),
-                   median_ms=median, min_ms=min(times), mean_ms=statistics.fmean(times), peak_rss_mib=rss,
-                   target=verdict(n, median, rss))
-        raw.append({**row, 'times_ms': times})
+        mesh = generate(args.workdir, 'hello-chain', n)
+        commands = {'meshc': [args.meshc, 'build', mesh], 'reference': [args.reference, str(n), mesh]}
+        if args.baseline:
+            commands['baseline'] = [args.baseline, 'build', mesh]
+        printed = {name: digest(cmd) for name, cmd in commands.items()}
+        for name, (status, size, sha) in printed.items():
+            if status != 0:
+                sys.exit(f'measure: {" ".join(commands[name])} exited {status}')
+            if sha != printed['meshc'][2]:
+                sys.exit(f'measure: N={n}: {name} printed other bytes than meshc ({size} vs {printed["meshc"][1]})')
+        runs = RUNS.get(n, 10 if n <= 10000 else 2)
+        before = load()
+        print(f'N={n}: {human(os.path.getsize(mesh))} of .mesh, {human(printed["meshc"][1])} of identical output; '
+              f'{runs} interleaved runs each', file=sys.stderr)
+        results = interleaved(commands, runs)
+        row = dict(n=n, mesh_bytes=os.path.getsize(mesh), output_bytes=printed['meshc'][1], runs=runs,
+                   load=f'{before}–{load()}', **{name: summary(r, commands[name]) for name, r in results.items()},
+                   ratio=pair_ratio(results['meshc'], results['reference']),
+                   cpu_ratio=pair_ratio(results['meshc'], results['reference'], 1))
+        if args.baseline:
+            row['baseline_ratio'] = pair_ratio(results['baseline'], results['reference'])
+            row['speedup'] = pair_ratio(results['baseline'], results['meshc'])
+            row['cpu_speedup'] = pair_ratio(results['baseline'], results['meshc'], 1)
         rows.append(row)
-        print(f'N={n}: median {median:.2f} ms, min {min(times):.2f} ms, peak RSS {rss:.1f} MiB', file=sys.stderr)
+        print(f'N={n}: meshc {row["meshc"]["median_ms"]:.1f} ms, reference {row["reference"]["median_ms"]:.1f} ms, '
+              f'ratio {row["ratio"]:.1f}, peak RSS {mib(row["meshc"]["peak_rss_mib"])} MiB', file=sys.stderr)
+        if n in stage_sizes:
+            split = stages(args.meshc, mesh, args.workdir)
+            if split:
+                stage_rows.append((n, *split))
         if n > 10000:
-            os.remove(mesh)  # large; regenerate with bench/gen-mesh.py
+            os.remove(mesh)
 
-    lines = [
-        f'meshc build, commit {commit or "?"}, {os.cpu_count()} CPUs ({cpu}); timing: {timer}; peak RSS: {rss_tool}',
-        '',
-        '| N | .mesh size | output size | runs | median ms | min ms | peak RSS MiB | target |',
-        '|---:|---:|---:|---:|---:|---:|---:|---|',
-    ]
+    for shape in STRESS if args.stress else ():
+        mesh = generate(args.workdir, shape, args.stress)
+        cmd = [args.meshc, 'build', mesh]
+        r = interleaved({shape: cmd}, 2, warmup=False)[shape]
+        stress_rows.append(dict(shape=shape, n=args.stress, status=r[0][2], **summary(r, cmd)))
+        print(f'{shape} {args.stress}: {stress_rows[-1]["median_ms"]:.0f} ms (exit {r[0][2]})', file=sys.stderr)
+        os.remove(mesh)
+
+    lines = [head + f', {load()} at the end.', '',
+             'Wall: median wall clock of interleaved runs; CPU: median user + system time; ratios: median of '
+             'the per-round ratios meshc / reference (bench/lower-bound, same output bytes).', '']
+    baseline = ' | baseline wall ms | baseline ratio | speed-up wall, CPU' if args.baseline else ''
+    lines += [f'| N | .mesh | output | runs | meshc wall ms | meshc CPU ms | reference wall ms | ratio wall | ratio CPU'
+              f'{baseline} | meshc peak RSS MiB | reference peak RSS MiB | load |',
+              '|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + ('---:|---:|---:|' if args.baseline else '') + '---:|---:|---|']
     for r in rows:
+        extra = (f' | {r["baseline"]["median_ms"]:.1f} | {r["baseline_ratio"]:.1f}× | {r["speedup"]:.2f}×, {r["cpu_speedup"]:.2f}×'
+                 if args.baseline else '')
         lines.append(f'| {r["n"]} | {human(r["mesh_bytes"])} | {human(r["output_bytes"])} | {r["runs"]} '
-                     f'| {r["median_ms"]:.2f} | {r["min_ms"]:.2f} | {r["peak_rss_mib"]:.1f} | {r["target"]} |')
+                     f'| {r["meshc"]["median_ms"]:.1f} | {r["meshc"]["cpu_ms"]:.1f} | {r["reference"]["median_ms"]:.1f} '
+                     f'| {r["ratio"]:.1f}× | {r["cpu_ratio"]:.1f}×{extra} '
+                     f'| {mib(r["meshc"]["peak_rss_mib"])} | {mib(r["reference"]["peak_rss_mib"])} | {r["load"]} |')
+    if stage_rows:
+        labels = list(stage_rows[0][2])
+        lines += ['', 'Stage split of meshc (callgrind instructions, % of the whole process):', '',
+                  '| N | instructions | ' + ' | '.join(labels) + ' |', '|---:|---:|' + '---:|' * len(labels)]
+        for n, total, split in stage_rows:
+            lines.append(f'| {n} | {total / 1e6:.0f} M | ' + ' | '.join(f'{100 * split[k] / total:.1f} %' for k in labels) + ' |')
+    if stress_rows:
+        lines += ['', '| stress case | N | exit | wall ms | CPU ms | peak RSS MiB |', '|---|---:|---:|---:|---:|---:|']
+        for s in stress_rows:
+            lines.append(f'| {s["shape"]} | {s["n"]} | {s["status"]} | {s["median_ms"]:.0f} | {s["cpu_ms"]:.0f} '
+                         f'| {mib(s["peak_rss_mib"])} |')
     table = '\n'.join(lines) + '\n'
     print()
     print(table, end='')
     with open(os.path.join(args.workdir, 'results.md'), 'w') as f:
         f.write(table)
     with open(os.path.join(args.workdir, 'results.json'), 'w') as f:
-        json.dump({'commit': commit, 'cpus': os.cpu_count(), 'cpu': cpu, 'timer': timer, 'rss': rss_tool,
-                   'results': raw}, f, indent=1)
+        json.dump({'commit': commit, 'cpus': os.cpu_count(), 'cpu': cpu, 'results': rows,
+                   'stages': stage_rows, 'stress': stress_rows}, f, indent=1)
     print(f'\n(written to {args.workdir}/results.md and results.json)', file=sys.stderr)
 
 

@@ -6,6 +6,11 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than the C library's allocator: meshc makes and frees many small strings,
+/// and glibc's malloc and free (with its chunk consolidation) took about a third of the time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match <cli::Args as clap::Parser>::try_parse() {
         Ok(args) => args,

@@ -21,7 +21,6 @@
 mod gateway_api;
 mod istio;
 mod registry;
-mod tree;
 mod vm;
 pub mod yaml;
 

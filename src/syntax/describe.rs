@@ -64,9 +64,10 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::listen_decl => "a `listen` line",
         Rule::selector_prop => "a `selector`",
         Rule::WHITESPACE
-        | Rule::COMMENT
+        | Rule::comment_text
         | Rule::ident_char
         | Rule::keyword
+        | Rule::version_end
         | Rule::property
         | Rule::address_value
         | Rule::value
