@@ -83,6 +83,11 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+
+    BadQuantity = "M3060", "bad-quantity", "a resource quantity Kubernetes would not accept, or one that cannot be meant";
+    RequestOverLimit = "M3061", "request-over-limit", "a resource request larger than its limit";
+    ProbePort = "M3062", "probe-port", "a probe checks a port the workload does not listen on";
+    RunsAsRoot = "M3063", "runs-as-root", "a pod version turns off the hardening that keeps it from running as root";
 }
 
 impl std::str::FromStr for Code {

@@ -11,6 +11,7 @@ mod service;
 mod settings;
 pub(crate) mod suggest;
 pub(crate) mod vars;
+mod workload;
 
 use std::collections::BTreeMap;
 

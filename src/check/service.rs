@@ -5,14 +5,25 @@ use std::net::IpAddr;
 
 use super::naming::Key;
 use super::routes::Context;
-use super::{rules, suggest, Checker, Index, Scope};
+use super::{rules, suggest, workload, Checker, Index, Scope};
 use crate::ast::{self, PropertyKind, Runtime};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
-const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
+const POD_PROPERTIES: &[&str] = &[
+    "image",
+    "replicas",
+    "env",
+    "label",
+    "annotation",
+    "account",
+    "resources",
+    "probe",
+    "relax",
+    "hardening",
+];
 const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
 
 /// The names a service generates.
@@ -45,6 +56,8 @@ struct VersionProperties<'v> {
     env: Vec<(String, String, Span)>,
     /// Properties set at most once, where.
     once: BTreeMap<&'v str, Span>,
+    /// `resources`, `probe`, `relax`, `hardening`.
+    workload: Vec<&'v ast::Property>,
 }
 
 impl VersionProperties<'_> {
@@ -64,6 +77,7 @@ impl VersionProperties<'_> {
             addresses: None,
             env: Vec::new(),
             once: BTreeMap::new(),
+            workload: Vec::new(),
         }
     }
 }
@@ -97,6 +111,11 @@ impl Checker<'_> {
         }
 
         let (calls, call_env) = self.calls(service, ns, index, &mut ok);
+        let settings: Vec<&ast::Property> = service.settings.iter().collect();
+        let workload = self.workload_settings(&settings, &ports).unwrap_or_else(|| {
+            ok = false;
+            workload::Written::default()
+        });
 
         let mut versions: Vec<model::Version> = Vec::new();
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
@@ -116,6 +135,8 @@ impl Checker<'_> {
                 version_key: &names.version_key,
                 default_account: &names.account,
                 call_env: &call_env,
+                workload: &workload,
+                ports: &ports,
             };
             match self.version(&context, version, &mut seen_addresses) {
                 Some(v) => versions.push(v),
@@ -522,7 +543,9 @@ impl Checker<'_> {
         }
         if !allowed.contains(&key) {
             let why = match key {
-                "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
+                "image" | "replicas" | "resources" | "probe" | "relax" | "hardening" => {
+                    "a VM runs its own software; meshc only registers it in the mesh"
+                }
                 "env" => "a VM's environment is set on the VM itself",
                 "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
                 _ => "it does not apply here",
@@ -629,6 +652,12 @@ impl Checker<'_> {
                 // A list whose every address was wrong is reported as wrong, not missing.
                 found.addresses = Some((valid, list.is_empty()));
             }
+            PropertyKind::Resources(_)
+            | PropertyKind::Probe(_)
+            | PropertyKind::Relax(_)
+            | PropertyKind::Hardening(_) => {
+                found.workload.push(property);
+            }
             PropertyKind::Other(_) => {}
         }
         ok
@@ -701,11 +730,17 @@ impl Checker<'_> {
             rules::dns_subdomain,
             "Deployment name",
         );
+        let own = self.workload_settings(&found.workload, cx.ports).unwrap_or_else(|| {
+            *ok = false;
+            workload::Written::default()
+        });
+        let container = self.container_settings(cx.workload, &own, cx.ports);
         Some(model::Workload::Pod(model::Pod {
             deployment,
             image: image.value.clone(),
             replicas: found.replicas.unwrap_or(1),
             env: env.into_iter().map(|(k, v, _)| (k, v)).collect(),
+            container,
         }))
     }
 
@@ -937,4 +972,7 @@ struct VersionContext<'a> {
     version_key: &'a str,
     default_account: &'a str,
     call_env: &'a [(ast::Name, String)],
+    /// The service's workload settings, the default of its pod versions.
+    workload: &'a workload::Written,
+    ports: &'a [model::Port],
 }

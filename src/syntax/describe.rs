@@ -31,6 +31,13 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::account_prop
         | Rule::at_prop
         | Rule::other_prop => "a property",
+        Rule::resources_prop | Rule::resource_entry => "resources such as `cpu 100m..500m`",
+        Rule::quantity => "a quantity such as `100m`, `128Mi` or `100m..500m`",
+        Rule::probe_prop | Rule::probe_setting => "a probe such as `probe readiness http \"/healthz\"`",
+        Rule::probe_port => "a probe `port`",
+        Rule::relax_prop => "what to relax (`writable-root`, `image-user`, `root`, `token`)",
+        Rule::hardening_prop => "`hardening off`",
+        Rule::workload_setting => "a workload setting (`resources`, `probe`, `relax`, `hardening`)",
         Rule::route_decl => "a `route`",
         Rule::alternative => "a condition",
         Rule::uri_cond | Rule::match_type => "a path match such as `prefix \"/path\"`",
