@@ -139,12 +139,7 @@ impl Checker<'_> {
                 }
                 PropertyKind::Hardening(word) => {
                     if let Some(first) = hardening_span.replace(property.key.span) {
-                        self.error(
-                            Diagnostic::error(Code::Duplicate, property.key.span, "`hardening` is set twice")
-                                .label("set again here")
-                                .note(first, "first set here")
-                                .help("keep one of them"),
-                        );
+                        self.duplicate("setting", "hardening", property.key.span, first);
                         ok = false;
                     } else if word.text == "off" {
                         written.hardening.off = true;
