@@ -107,6 +107,9 @@ pub struct Service {
     pub name: Name,
     pub ports: Vec<Port>,
     pub calls: Vec<Call>,
+    /// Workload settings written on the service (`resources`, `probe`, `relax`,
+    /// `hardening`): the default of its pod versions.
+    pub settings: Vec<Property>,
     pub versions: Vec<Version>,
     pub policies: Vec<PolicyBlock>,
     pub routes: Vec<Route>,
@@ -192,8 +195,30 @@ pub enum PropertyKind {
     Weight(Number),
     /// `auto-register`
     AutoRegister,
+    /// `resources cpu 100m..500m memory 128Mi`: each resource and its quantity as written.
+    Resources(Vec<(Name, Name)>),
+    /// `probe readiness http "/healthz" port 8080 period 5s`
+    Probe(Probe),
+    /// `relax writable-root token`
+    Relax(Vec<Name>),
+    /// `hardening off`
+    Hardening(Name),
     /// A property meshc does not know, kept for a precise diagnostic.
     Other(Vec<Literal>),
+}
+
+/// `probe KIND METHOD ["arg"...] [port N] [SETTING VALUE...]`
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Probe {
+    /// `readiness`, `liveness` or `startup`.
+    pub kind: Name,
+    /// `http`, `tcp` or `exec`.
+    pub method: Name,
+    /// The path of `http`, the command of `exec`.
+    pub args: Vec<Str>,
+    pub port: Option<Number>,
+    /// `delay 10s`, `period 5s`, `timeout 2s`, `failures 3`.
+    pub settings: Vec<(Name, Value)>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

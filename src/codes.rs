@@ -85,6 +85,10 @@ codes! {
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
     BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
     EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
+    BadQuantity = "M3060", "bad-quantity", "a resource quantity Kubernetes would not accept, or one that cannot be meant";
+    RequestOverLimit = "M3061", "request-over-limit", "a resource request larger than its limit";
+    ProbePort = "M3062", "probe-port", "a probe checks a port the workload does not listen on";
+    RunsAsRoot = "M3063", "runs-as-root", "a pod version turns off the hardening that keeps it from running as root";
 }
 
 impl std::str::FromStr for Code {

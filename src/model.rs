@@ -250,6 +250,72 @@ pub struct Pod {
     /// Addresses of called services (sorted by name), then the version's own variables as
     /// written.
     pub env: Vec<(String, String)>,
+    /// How the container runs: resources, probes, hardening.
+    pub container: ContainerSettings,
+}
+
+/// A pod version's `resources`, `probe`s, `relax` and `hardening`, with the service's as
+/// defaults and meshc's defaults for what neither says.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ContainerSettings {
+    /// Resource name → quantity as written (`cpu` → `100m`).
+    pub requests: Labels,
+    pub limits: Labels,
+    /// At most one per kind, sorted by kind.
+    pub probes: Vec<Probe>,
+    pub hardening: Hardening,
+}
+
+/// Which parts of the default hardening apply.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct Hardening {
+    /// `hardening off`: no security context, the token mounted.
+    pub off: bool,
+    /// `relax writable-root`: a writable root filesystem.
+    pub writable_root: bool,
+    /// `relax image-user`: the image's own (non-root) user instead of meshc's UID.
+    pub image_user: bool,
+    /// `relax root`: the image's user, which may be root.
+    pub root: bool,
+    /// `relax token`: the service account token mounted.
+    pub token: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProbeKind {
+    Startup,
+    Readiness,
+    Liveness,
+}
+
+impl ProbeKind {
+    pub const ALL: &'static [ProbeKind] = &[ProbeKind::Startup, ProbeKind::Readiness, ProbeKind::Liveness];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Liveness => "liveness",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Probe {
+    pub kind: ProbeKind,
+    pub action: ProbeAction,
+    /// Whole seconds.
+    pub delay: Option<u32>,
+    pub period: Option<u32>,
+    pub timeout: Option<u32>,
+    pub failures: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub enum ProbeAction {
+    Http { path: String, port: u16 },
+    Tcp { port: u16 },
+    Exec(Vec<String>),
 }
 
 /// One VM address, registered as one WorkloadEntry.

@@ -145,7 +145,18 @@ fn assert_written_safely(written: &str, value: &str, context: &str) {
     }
 }
 
-/// No line carries a hostile value as a plain scalar, whatever its key.
+/// Fields that are booleans in the Kubernetes schema, which meshc writes as plain `true` and
+/// `false` on purpose.
+const BOOLEAN_FIELDS: &[&str] = &[
+    "automountServiceAccountToken",
+    "allowPrivilegeEscalation",
+    "privileged",
+    "readOnlyRootFilesystem",
+    "runAsNonRoot",
+];
+
+/// No line carries a hostile value as a plain scalar, whatever its key (but the boolean
+/// fields).
 fn assert_no_plain_hostile(yaml: &str) {
     for line in yaml.lines().filter(|l| *l != "---") {
         let body = line.trim_start().trim_start_matches("- ");
@@ -154,6 +165,9 @@ fn assert_no_plain_hostile(yaml: &str) {
             None => body,
         };
         let key = body.split_once(':').map(|(k, _)| k).unwrap_or("");
+        if BOOLEAN_FIELDS.contains(&key) && matches!(value, "true" | "false") {
+            continue;
+        }
         for hostile in MUST_QUOTE.iter().filter(|h| !h.is_empty() && !h.contains(['\n', '\r'])) {
             assert_ne!(value, *hostile, "plain hostile value in line `{line}`");
             assert_ne!(key, *hostile, "plain hostile key in line `{line}`");

@@ -12,6 +12,7 @@ mod settings;
 pub(crate) mod suggest;
 pub(crate) mod vars;
 mod vm;
+mod workload;
 
 use std::collections::BTreeMap;
 

@@ -5,14 +5,25 @@ use std::net::IpAddr;
 
 use super::naming::Key;
 use super::routes::Context;
-use super::{rules, suggest, Checker, Index, Scope};
+use super::{rules, suggest, workload, Checker, Index, Scope};
 use crate::ast::{self, PropertyKind, Runtime};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
-const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
+const POD_PROPERTIES: &[&str] = &[
+    "image",
+    "replicas",
+    "env",
+    "label",
+    "annotation",
+    "account",
+    "resources",
+    "probe",
+    "relax",
+    "hardening",
+];
 const VM_PROPERTIES: &[&str] = &[
     "at",
     "label",
@@ -65,6 +76,8 @@ struct VersionProperties<'v> {
     env_first: HashMap<String, Span>,
     /// Properties set at most once, where.
     once: BTreeMap<&'v str, Span>,
+    /// `resources`, `probe`, `relax`, `hardening`.
+    workload: Vec<&'v ast::Property>,
 }
 
 impl VersionProperties<'_> {
@@ -90,6 +103,7 @@ impl VersionProperties<'_> {
             env: Vec::new(),
             env_first: HashMap::new(),
             once: BTreeMap::new(),
+            workload: Vec::new(),
         }
     }
 }
@@ -123,6 +137,11 @@ impl Checker<'_> {
         }
 
         let (calls, call_env) = self.calls(service, ns, index, &mut ok);
+        let settings: Vec<&ast::Property> = service.settings.iter().collect();
+        let workload = self.workload_settings(&settings, &ports).unwrap_or_else(|| {
+            ok = false;
+            workload::Written::default()
+        });
 
         let mut versions: Vec<model::Version> = Vec::new();
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
@@ -142,6 +161,8 @@ impl Checker<'_> {
                 version_key: &names.version_key,
                 default_account: &names.account,
                 call_env: &call_env,
+                workload: &workload,
+                ports: &ports,
             };
             match self.version(&context, version, &mut seen_addresses) {
                 Some(v) => versions.push(v),
@@ -555,6 +576,9 @@ impl Checker<'_> {
                 "network" | "locality" | "weight" | "auto-register" => {
                     "a pod's network, locality and registration come from its cluster and node"
                 }
+                "resources" | "probe" | "relax" | "hardening" => {
+                    "resources, probes and hardening are pod settings; a VM's own limits and checks are set on the VM"
+                }
                 "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
                 _ => "it does not apply here",
             };
@@ -684,6 +708,12 @@ impl Checker<'_> {
                 None => ok = false,
             },
             PropertyKind::AutoRegister => found.auto_register = true,
+            PropertyKind::Resources(_)
+            | PropertyKind::Probe(_)
+            | PropertyKind::Relax(_)
+            | PropertyKind::Hardening(_) => {
+                found.workload.push(property);
+            }
             PropertyKind::Other(_) => {}
         }
         ok
@@ -744,11 +774,17 @@ impl Checker<'_> {
             return None;
         };
         let deployment = self.workload_name(cx, version, "Deployment name", ok);
+        let own = self.workload_settings(&found.workload, cx.ports).unwrap_or_else(|| {
+            *ok = false;
+            workload::Written::default()
+        });
+        let container = self.container_settings(cx.workload, &own, cx.ports);
         Some(model::Workload::Pod(model::Pod {
             deployment,
             image: image.value.clone(),
             replicas: found.replicas.unwrap_or(1),
             env: env.into_iter().map(|(k, v, _)| (k, v)).collect(),
+            container,
         }))
     }
 
@@ -1053,4 +1089,7 @@ struct VersionContext<'a> {
     version_key: &'a str,
     default_account: &'a str,
     call_env: &'a [(ast::Name, String)],
+    /// The service's workload settings, the default of its pod versions.
+    workload: &'a workload::Written,
+    ports: &'a [model::Port],
 }

@@ -328,6 +328,30 @@ pub(crate) fn substitute(
     }
 }
 
+/// The string values of a version or service property.
+fn property_strings<'a>(kind: &'a mut PropertyKind, out: &mut Vec<&'a mut Str>) {
+    match kind {
+        PropertyKind::Image(s) => out.push(s),
+        PropertyKind::Env { value, .. }
+        | PropertyKind::Label { value, .. }
+        | PropertyKind::Annotation { value, .. } => out.push(value),
+        PropertyKind::At(list) => out.extend(list.iter_mut()),
+        PropertyKind::Network(s) | PropertyKind::Locality(s) => out.push(s),
+        PropertyKind::Probe(probe) => out.extend(probe.args.iter_mut()),
+        PropertyKind::Other(literals) => out.extend(literals.iter_mut().filter_map(|l| match l {
+            ast::Literal::Str(s) => Some(s),
+            ast::Literal::Number(_) => None,
+        })),
+        PropertyKind::Replicas(_)
+        | PropertyKind::Account(_)
+        | PropertyKind::Resources(_)
+        | PropertyKind::Relax(_)
+        | PropertyKind::Hardening(_)
+        | PropertyKind::Weight(_)
+        | PropertyKind::AutoRegister => {}
+    }
+}
+
 /// Every string value of a file, for substitution.
 fn strings(file: &mut ast::File) -> Vec<&mut Str> {
     let mut out: Vec<&mut Str> = Vec::new();
@@ -341,26 +365,14 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
         for service in &mut ns.services {
             for version in &mut service.versions {
                 for property in &mut version.properties {
-                    match &mut property.kind {
-                        PropertyKind::Image(s) => out.push(s),
-                        PropertyKind::Env { value, .. }
-                        | PropertyKind::Label { value, .. }
-                        | PropertyKind::Annotation { value, .. } => out.push(value),
-                        PropertyKind::At(list) => out.extend(list.iter_mut()),
-                        PropertyKind::Network(s) | PropertyKind::Locality(s) => out.push(s),
-                        PropertyKind::Other(literals) => out.extend(literals.iter_mut().filter_map(|l| match l {
-                            ast::Literal::Str(s) => Some(s),
-                            ast::Literal::Number(_) => None,
-                        })),
-                        PropertyKind::Replicas(_)
-                        | PropertyKind::Account(_)
-                        | PropertyKind::Weight(_)
-                        | PropertyKind::AutoRegister => {}
-                    }
+                    property_strings(&mut property.kind, &mut out);
                 }
                 for block in &mut version.policies {
                     settings(&mut block.settings, &mut out);
                 }
+            }
+            for property in &mut service.settings {
+                property_strings(&mut property.kind, &mut out);
             }
             for block in &mut service.policies {
                 settings(&mut block.settings, &mut out);

@@ -131,6 +131,7 @@ impl<'m> Emitter<'_, 'm> {
                 api_version: kind.api_version(self.options.api),
                 kind: kind.name(),
                 metadata,
+                automount_service_account_token: (kind == ObjectKind::ServiceAccount).then_some(false),
                 spec,
             };
             match yaml::document(&object) {

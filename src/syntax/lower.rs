@@ -165,6 +165,7 @@ impl Lower {
             name,
             ports: Vec::new(),
             calls: Vec::new(),
+            settings: Vec::new(),
             versions: Vec::new(),
             policies: Vec::new(),
             routes: Vec::new(),
@@ -177,6 +178,9 @@ impl Lower {
                 Rule::version_decl => service.versions.extend(self.version(child)),
                 Rule::policy_block => service.policies.push(self.policy(child)),
                 Rule::route_decl => service.routes.extend(self.route(child)),
+                Rule::resources_prop | Rule::probe_prop | Rule::relax_prop | Rule::hardening_prop => {
+                    service.settings.extend(self.property(child));
+                }
                 _ => {}
             }
         }
@@ -256,6 +260,10 @@ impl Lower {
             Rule::locality_prop => "locality",
             Rule::weight_prop => "weight",
             Rule::autoregister_prop => "auto-register",
+            Rule::resources_prop => "resources",
+            Rule::probe_prop => "probe",
+            Rule::relax_prop => "relax",
+            Rule::hardening_prop => "hardening",
             _ => "",
         };
         let key = self.keyword(&pair, word);
@@ -297,6 +305,23 @@ impl Lower {
                     .collect();
                 (key, PropertyKind::At(addresses))
             }
+            Rule::resources_prop => {
+                let mut entries = Vec::new();
+                for entry in inner {
+                    let entry_span = self.span(&entry);
+                    let mut parts = entry.into_inner();
+                    let name = self.name(parts.next(), entry_span)?;
+                    let quantity = self.name(parts.next(), entry_span)?;
+                    entries.push((name, quantity));
+                }
+                (key, PropertyKind::Resources(entries))
+            }
+            Rule::probe_prop => (key, PropertyKind::Probe(self.probe(inner, span)?)),
+            Rule::relax_prop => {
+                let words = inner.filter_map(|p| self.name(Some(p), span)).collect();
+                (key, PropertyKind::Relax(words))
+            }
+            Rule::hardening_prop => (key, PropertyKind::Hardening(self.name(inner.next(), span)?)),
             _ => {
                 let key = self.name(inner.next(), span)?;
                 let values = inner
@@ -309,6 +334,33 @@ impl Lower {
             }
         };
         Some(Property { kind, key, span })
+    }
+
+    /// The parts of `probe KIND METHOD ...` after the keyword.
+    fn probe<'i>(&mut self, mut inner: impl Iterator<Item = Pair<'i, Rule>>, span: Span) -> Option<Probe> {
+        let kind = self.name(inner.next(), span)?;
+        let method = self.name(inner.next(), span)?;
+        let mut probe = Probe {
+            kind,
+            method,
+            args: Vec::new(),
+            port: None,
+            settings: Vec::new(),
+        };
+        for part in inner {
+            let part_span = self.span(&part);
+            match part.as_rule() {
+                Rule::string => probe.args.extend(self.string(Some(part), span)),
+                Rule::probe_port => probe.port = Some(self.number(part.into_inner().next(), part_span)?),
+                _ => {
+                    let mut setting = part.into_inner();
+                    let name = self.name(setting.next(), part_span)?;
+                    let value = self.value(setting.next()?, part_span)?;
+                    probe.settings.push((name, value));
+                }
+            }
+        }
+        Some(probe)
     }
 
     fn route(&mut self, pair: Pair<'_, Rule>) -> Option<Route> {

@@ -4,6 +4,7 @@
 
 pub(super) mod objects;
 mod virtual_service;
+mod workload;
 
 use objects::*;
 use virtual_service::{gateway_virtual_service, mesh_virtual_service};
@@ -70,28 +71,7 @@ impl<'m> Emitter<'_, 'm> {
                                 labels: version.labels.clone(),
                                 annotations: version.annotations.clone(),
                             },
-                            spec: PodSpec {
-                                service_account_name: version.account.clone(),
-                                containers: vec![Container {
-                                    name: service.name.clone(),
-                                    image: pod.image.clone(),
-                                    ports: target_ports
-                                        .iter()
-                                        .map(|&(container_port, protocol)| ContainerPort {
-                                            container_port,
-                                            protocol,
-                                        })
-                                        .collect(),
-                                    env: pod
-                                        .env
-                                        .iter()
-                                        .map(|(name, value)| EnvVar {
-                                            name: name.clone(),
-                                            value: value.clone(),
-                                        })
-                                        .collect(),
-                                }],
-                            },
+                            spec: workload::pod_spec(service, version, pod, &target_ports),
                         },
                     };
                     let metadata = self.meta(&pod.deployment, ns, version.labels.clone());

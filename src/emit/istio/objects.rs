@@ -13,6 +13,9 @@ pub(crate) struct Object<S: Serialize> {
     pub(crate) api_version: &'static str,
     pub(crate) kind: &'static str,
     pub(crate) metadata: Metadata,
+    /// ServiceAccounts only: `false`, so pods get the API token only when they ask.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) automount_service_account_token: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) spec: Option<S>,
 }
@@ -64,18 +67,128 @@ pub(crate) struct TemplateMetadata {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PodSpec {
-    pub(crate) service_account_name: String,
+    pub(crate) automount_service_account_token: bool,
     pub(crate) containers: Vec<Container>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) security_context: Option<PodSecurityContext>,
+    pub(crate) service_account_name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) volumes: Vec<Volume>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PodSecurityContext {
+    pub(crate) run_as_non_root: bool,
+    pub(crate) seccomp_profile: SeccompProfile,
+}
+
+#[derive(Serialize)]
+pub(crate) struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Volume {
+    pub(crate) name: &'static str,
+    pub(crate) empty_dir: EmptyDir,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EmptyDir {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Container {
     pub(crate) name: String,
     pub(crate) image: String,
+    pub(crate) image_pull_policy: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<ContainerPort>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) env: Vec<EnvVar>,
+    pub(crate) resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) startup_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) readiness_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) liveness_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) security_context: Option<ContainerSecurityContext>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) volume_mounts: Vec<VolumeMount>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Resources {
+    pub(crate) limits: Map,
+    pub(crate) requests: Map,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Probe {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exec: Option<ExecAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) http_get: Option<HttpGetAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tcp_socket: Option<TcpSocketAction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) initial_delay_seconds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) period_seconds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) timeout_seconds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) failure_threshold: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ExecAction {
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct HttpGetAction {
+    pub(crate) path: String,
+    pub(crate) port: u16,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TcpSocketAction {
+    pub(crate) port: u16,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ContainerSecurityContext {
+    pub(crate) allow_privilege_escalation: bool,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) privileged: bool,
+    pub(crate) read_only_root_filesystem: bool,
+    pub(crate) run_as_non_root: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run_as_user: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run_as_group: Option<i64>,
+    pub(crate) seccomp_profile: SeccompProfile,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Capabilities {
+    pub(crate) drop: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VolumeMount {
+    pub(crate) name: &'static str,
+    pub(crate) mount_path: &'static str,
 }
 
 #[derive(Serialize)]
