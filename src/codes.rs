@@ -83,6 +83,11 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+
+    PlaintextCaller = "M3050", "plaintext-caller", "a VM without the Istio agent calls a service that accepts mutual TLS only";
+    OptionalToken = "M3051", "optional-token", "a JWT setting lets requests without a token through";
+    InvalidJwt = "M3052", "invalid-jwt", "a JWT issuer or key set that Istio cannot use";
+    InsecureJwks = "M3053", "insecure-jwks", "a JWT key set fetched over plain HTTP";
 }
 
 impl std::str::FromStr for Code {

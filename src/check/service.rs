@@ -13,7 +13,7 @@ use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
 const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
-const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account"];
+const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account", "agent"];
 
 /// The names a service generates.
 struct ServiceNames {
@@ -39,6 +39,8 @@ struct VersionProperties<'v> {
     image: Option<&'v ast::Str>,
     replicas: Option<i32>,
     account: Option<&'v ast::Name>,
+    /// `agent none` (false) or `agent istio`.
+    agent: bool,
     /// The valid addresses, and whether the list was empty.
     addresses: Option<(Vec<&'v ast::Str>, bool)>,
     /// Written order matters (a value may use `$(EARLIER)`), so keep it.
@@ -61,6 +63,7 @@ impl VersionProperties<'_> {
             image: None,
             replicas: None,
             account: None,
+            agent: true,
             addresses: None,
             env: Vec::new(),
             once: BTreeMap::new(),
@@ -151,6 +154,7 @@ impl Checker<'_> {
         };
         let routes = self.routes(&service.routes, &cx)?;
         let policy = policy?;
+        let security = self.service_security(scope, &service.security, &ports, index)?;
 
         if !ok {
             return None;
@@ -170,6 +174,7 @@ impl Checker<'_> {
             policy,
             routes,
             calls,
+            security,
         })
     }
 
@@ -489,6 +494,7 @@ impl Checker<'_> {
             account,
             policy,
             workload,
+            agent: found.agent,
         })
     }
 
@@ -525,6 +531,7 @@ impl Checker<'_> {
                 "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
                 "env" => "a VM's environment is set on the VM itself",
                 "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
+                "agent" => "Istio injects the agent into every pod; `agent` says whether a VM runs it",
                 _ => "it does not apply here",
             };
             self.error(
@@ -542,7 +549,7 @@ impl Checker<'_> {
             );
             return false;
         }
-        if matches!(key, "image" | "replicas" | "account" | "at") {
+        if matches!(key, "image" | "replicas" | "account" | "at" | "agent") {
             if let Some(first) = found.once.insert(key, property.key.span) {
                 self.error(
                     Diagnostic::error(Code::Duplicate, property.key.span, format!("`{key}` is set twice"))
@@ -629,6 +636,18 @@ impl Checker<'_> {
                 // A list whose every address was wrong is reported as wrong, not missing.
                 found.addresses = Some((valid, list.is_empty()));
             }
+            PropertyKind::Agent(word) => match word.text.as_str() {
+                "istio" => found.agent = true,
+                "none" => found.agent = false,
+                _ => {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, word.span, "`agent` takes `istio` or `none`")
+                            .label("not an agent")
+                            .help("write `agent none` for a VM without the Istio agent; `agent istio` is the default"),
+                    );
+                    ok = false;
+                }
+            },
             PropertyKind::Other(_) => {}
         }
         ok

@@ -178,7 +178,7 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
                             ast::Literal::Str(s) => Some(s),
                             ast::Literal::Number(_) => None,
                         })),
-                        PropertyKind::Replicas(_) | PropertyKind::Account(_) => {}
+                        PropertyKind::Replicas(_) | PropertyKind::Account(_) | PropertyKind::Agent(_) => {}
                     }
                 }
                 for block in &mut version.policies {
@@ -191,6 +191,7 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
             for route in &mut service.routes {
                 route_strings(route, &mut out);
             }
+            settings(&mut service.security, &mut out);
         }
         for external in &mut ns.externals {
             settings(&mut external.settings, &mut out);
@@ -212,6 +213,7 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
             for route in &mut gateway.routes {
                 route_strings(route, &mut out);
             }
+            settings(&mut gateway.security, &mut out);
         }
     }
     out

@@ -8,17 +8,21 @@
 //!   WorkloadEntries), ServiceEntries, DestinationRules and Sidecars of every mode, and the
 //!   Istio Gateways and VirtualServices of the default mode;
 //! * `gateway_api/`: `--routes gateway-api`, Gateway API Gateways, HTTPRoutes,
-//!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing.
+//!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing;
+//! * `security/`: PeerAuthentications, RequestAuthentications and AuthorizationPolicies,
+//!   in every mode.
 //!
 //! Canonical order: namespaces by name; within one, the Namespace, then ServiceAccounts,
 //! Services, Deployments, WorkloadEntries, ServiceEntries, DestinationRules, Gateways,
 //! VirtualServices (with `--routes gateway-api`: Gateway API Gateways, HTTPRoutes,
-//! GRPCRoutes and ReferenceGrants instead of the two) and Sidecars, each kind sorted by
-//! name. Routes keep the order of the `.mesh` file.
+//! GRPCRoutes and ReferenceGrants instead of the two), Sidecars, PeerAuthentications,
+//! RequestAuthentications and AuthorizationPolicies, each kind sorted by name. Routes keep
+//! the order of the `.mesh` file.
 
 mod gateway_api;
 mod istio;
 mod registry;
+mod security;
 mod tree;
 pub mod yaml;
 
@@ -57,6 +61,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         if options.routes == RouteApi::GatewayApi {
             emitter.gateway_api(mesh, ns);
         }
+        emitter.security(mesh, ns);
         emitter.registry.finish(&mut documents, &mut diagnostics);
     }
     if diagnostics.iter().any(Diagnostic::is_error) {

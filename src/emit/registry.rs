@@ -27,6 +27,9 @@ pub(crate) enum ObjectKind {
     GrpcRoute,
     ReferenceGrant,
     Sidecar,
+    PeerAuthentication,
+    RequestAuthentication,
+    AuthorizationPolicy,
 }
 
 impl ObjectKind {
@@ -45,6 +48,9 @@ impl ObjectKind {
             ObjectKind::GrpcRoute => "GRPCRoute",
             ObjectKind::ReferenceGrant => "ReferenceGrant",
             ObjectKind::Sidecar => "Sidecar",
+            ObjectKind::PeerAuthentication => "PeerAuthentication",
+            ObjectKind::RequestAuthentication => "RequestAuthentication",
+            ObjectKind::AuthorizationPolicy => "AuthorizationPolicy",
         }
     }
 
@@ -60,6 +66,9 @@ impl ObjectKind {
             | ObjectKind::IstioGateway
             | ObjectKind::VirtualService
             | ObjectKind::Sidecar => api.networking(),
+            ObjectKind::PeerAuthentication | ObjectKind::RequestAuthentication | ObjectKind::AuthorizationPolicy => {
+                api.security()
+            }
         }
     }
 }

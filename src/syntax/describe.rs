@@ -30,7 +30,9 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::annotation_prop
         | Rule::account_prop
         | Rule::at_prop
+        | Rule::agent_prop
         | Rule::other_prop => "a property",
+        Rule::security_decl | Rule::security_key => "a security setting",
         Rule::route_decl => "a `route`",
         Rule::alternative => "a condition",
         Rule::uri_cond | Rule::match_type => "a path match such as `prefix \"/path\"`",

@@ -81,10 +81,12 @@ impl Lower {
             services: Vec::new(),
             externals: Vec::new(),
             gateways: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
             match child.as_rule() {
+                Rule::security_decl => ns.security.extend(self.setting(child)),
                 Rule::naming_block => ns.naming.push(self.naming(child)),
                 Rule::service_decl => ns.services.extend(self.service(child)),
                 Rule::external_decl => ns.externals.extend(self.external(child)),
@@ -121,10 +123,12 @@ impl Lower {
             versions: Vec::new(),
             policies: Vec::new(),
             routes: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
             match child.as_rule() {
+                Rule::security_decl => service.security.extend(self.setting(child)),
                 Rule::port_decl => service.ports.extend(self.port(child)),
                 Rule::calls_decl => service.calls.extend(self.calls(child)),
                 Rule::version_decl => service.versions.extend(self.version(child)),
@@ -204,6 +208,7 @@ impl Lower {
             Rule::label_prop => "label",
             Rule::annotation_prop => "annotation",
             Rule::account_prop => "account",
+            Rule::agent_prop => "agent",
             Rule::at_prop => "at",
             _ => "",
         };
@@ -228,6 +233,7 @@ impl Lower {
                 (key, kind)
             }
             Rule::account_prop => (key, PropertyKind::Account(self.name(inner.next(), span)?)),
+            Rule::agent_prop => (key, PropertyKind::Agent(self.name(inner.next(), span)?)),
             Rule::at_prop => {
                 let addresses = inner
                     .filter_map(|p| match p.as_rule() {
@@ -500,6 +506,7 @@ impl Lower {
             listeners: Vec::new(),
             routes: Vec::new(),
             selector: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
@@ -528,6 +535,7 @@ impl Lower {
                     }
                 }
                 Rule::route_decl => gateway.routes.extend(self.route(child)),
+                Rule::security_decl => gateway.security.extend(self.setting(child)),
                 Rule::selector_prop => {
                     let mut parts = child.into_inner();
                     let key = self.name(parts.next(), child_span);

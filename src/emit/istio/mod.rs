@@ -99,9 +99,15 @@ impl<'m> Emitter<'_, 'm> {
                 }
                 Workload::Vm(entries) => {
                     for entry in entries {
+                        let mut labels = version.labels.clone();
+                        if version.agent {
+                            // Clients send mutual TLS only to endpoints with this label
+                            // (auto mTLS); the sidecar injector sets it on pods.
+                            labels.insert("security.istio.io/tlsMode".to_string(), "istio".to_string());
+                        }
                         let spec = WorkloadEntrySpec {
                             address: entry.address.clone(),
-                            labels: version.labels.clone(),
+                            labels,
                             ports: service.ports.iter().map(|p| (p.name.clone(), p.target)).collect(),
                             service_account: version.account.clone(),
                         };
