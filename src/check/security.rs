@@ -642,10 +642,16 @@ impl Checker<'_> {
             .iter()
             .flat_map(|ns| ns.services.iter().map(move |s| (ns, s)))
             .collect();
-        for (_, caller) in &services {
+        for (caller_ns, caller) in &services {
             for version in caller.versions.iter().filter(|v| !v.agent) {
                 for (callee_ns, callee) in &services {
-                    if !caller.calls.iter().any(|(_, host)| *host == callee.fqdn) {
+                    let calls = caller.calls.iter().any(|(_, host)| *host == callee.fqdn);
+                    let allowed = callee
+                        .security
+                        .allow
+                        .iter()
+                        .any(|a| a.from.0 == caller_ns.name && a.from.1 == caller.name);
+                    if !calls && !allowed {
                         continue;
                     }
                     let strict: Vec<String> = callee
