@@ -630,6 +630,20 @@ pub struct GatewaySecurity {
 }
 
 impl Gateway {
+    /// The hosts its routes send to, mirrors included.
+    pub fn destinations(&self) -> std::collections::BTreeSet<&str> {
+        let mut out = std::collections::BTreeSet::new();
+        for route in self.routes.iter().chain(self.host_routes.iter().flat_map(|(_, r)| r)) {
+            if let Action::Forward(destinations) = &route.action {
+                out.extend(destinations.iter().map(|d| d.host.as_str()));
+            }
+            if let Some((mirror, _)) = &route.options.mirror {
+                out.insert(mirror.host.as_str());
+            }
+        }
+        out
+    }
+
     /// The hosts that have no routes of their own: the shared VirtualService's hosts.
     pub fn shared_hosts(&self) -> Vec<String> {
         let own: Vec<&str> = self.host_routes.iter().map(|(h, _)| h.as_str()).collect();

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use common::{at, cases, example_paths, parse_yaml, read, str_at, string_map, CaseKind, Lcg};
-use meshc::model::{self, Action, Mesh};
+use meshc::model::{self, Mesh};
 use meshc::{Options, Source};
 use serde_yaml::Value;
 
@@ -237,24 +237,6 @@ fn selects(service: &model::Service, labels: &BTreeMap<String, String>) -> bool 
     labels.get(&service.selector.0) == Some(&service.selector.1)
 }
 
-/// The hosts a gateway's routes send to.
-fn gateway_targets(gateway: &model::Gateway) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for route in gateway
-        .routes
-        .iter()
-        .chain(gateway.host_routes.iter().flat_map(|(_, r)| r))
-    {
-        if let Action::Forward(destinations) = &route.action {
-            out.extend(destinations.iter().map(|d| d.host.clone()));
-        }
-        if let Some((mirror, _)) = &route.options.mirror {
-            out.insert(mirror.host.clone());
-        }
-    }
-    out
-}
-
 /// A concrete path an Istio path pattern matches.
 fn sample_path(pattern: &str) -> String {
     if pattern == "*" {
@@ -311,7 +293,10 @@ fn check_mesh(name: &str, mesh: &Mesh, docs: &[Value], options: &Options) -> usi
             "{}/ns/{}/sa/{}",
             options.trust_domain, security.identity.0, security.identity.1
         );
-        gateways.entry(principal).or_default().extend(gateway_targets(gateway));
+        gateways
+            .entry(principal)
+            .or_default()
+            .extend(gateway.destinations().into_iter().map(str::to_string));
     }
     let stranger = Workload {
         namespace: "elsewhere".into(),

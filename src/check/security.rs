@@ -147,16 +147,7 @@ impl Checker<'_> {
     }
 
     fn duplicate_setting(&mut self, setting: &Setting, first: Span) {
-        self.error(
-            Diagnostic::error(
-                Code::Duplicate,
-                setting.key.span,
-                format!("`{}` is set twice", setting.key.text),
-            )
-            .label("set again here")
-            .note(first, "first set here")
-            .help("keep one of them"),
-        );
+        self.set_twice(setting, first, "keep one of them");
     }
 
     /// A service's `mtls`, `allow` and `jwt` lines; `None` when one is wrong (reported).
@@ -198,6 +189,9 @@ impl Checker<'_> {
             }
         }
         out.port_mtls.sort();
+        // Lines are alternatives: their order does not matter, so it does not reach output.
+        out.allow
+            .sort_by(|a, b| (&a.from, &a.methods, &a.paths).cmp(&(&b.from, &b.methods, &b.paths)));
         ok.then_some(out)
     }
 

@@ -49,6 +49,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
     if options.routes == RouteApi::GatewayApi {
         gateway_api::check(mesh, &mut diagnostics);
     }
+    security::check(mesh, &mut diagnostics);
     let mut emitter = Emitter {
         options,
         write: write && !diagnostics.iter().any(Diagnostic::is_error),

@@ -15,12 +15,35 @@ use std::collections::BTreeSet;
 use super::istio::objects::Map;
 use super::registry::{ObjectKind, Owner};
 use super::Emitter;
-use crate::model::{self, Action, Jwt, Workload};
+use crate::model::{self, Jwt, Workload};
 use crate::options::RouteApi;
 use objects::{
     AuthorizationPolicySpec, Condition, From, JwtHeader, JwtRule, Mtls, Operation, PeerAuthenticationSpec,
     RequestAuthenticationSpec, Rule, Selector, Source, To,
 };
+
+/// The namespace's own objects take two names: a service whose objects would take one
+/// of them is reported (M2006), at the service.
+pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic::Diagnostic>) {
+    for ns in &mesh.namespaces {
+        for service in &ns.services {
+            let security = &service.security;
+            let clash = match service.host.as_str() {
+                "default" if security.mtls.is_some() || !security.port_mtls.is_empty() => "PeerAuthentication",
+                "allow-nothing" => "AuthorizationPolicy",
+                _ => continue,
+            };
+            diagnostics.push(super::registry::collision(
+                clash,
+                &service.host,
+                Owner::Service(&service.name, service.span),
+                service.span,
+                Owner::Namespace,
+                ns.span,
+            ));
+        }
+    }
+}
 
 /// Who calls a service: principals of callers with the agent, addresses of callers
 /// without it.
@@ -56,24 +79,6 @@ impl Callers {
         }
         out.into_iter().map(|source| From { source }).collect()
     }
-}
-
-/// The services a gateway's routes send to (mirrors included), by address.
-fn gateway_destinations(gateway: &model::Gateway) -> BTreeSet<&str> {
-    let mut out = BTreeSet::new();
-    for route in gateway
-        .routes
-        .iter()
-        .chain(gateway.host_routes.iter().flat_map(|(_, r)| r))
-    {
-        if let Action::Forward(destinations) = &route.action {
-            out.extend(destinations.iter().map(|d| d.host.as_str()));
-        }
-        if let Some((mirror, _)) = &route.options.mirror {
-            out.insert(mirror.host.as_str());
-        }
-    }
-    out
 }
 
 /// `request.auth.claims[NAME]` conditions of a token's required claims; `negate` for a
@@ -249,7 +254,7 @@ impl<'m> Emitter<'_, 'm> {
                 }
             }
             for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
-                if gateway_destinations(gateway).contains(service.fqdn.as_str()) {
+                if gateway.destinations().contains(service.fqdn.as_str()) {
                     callers
                         .principals
                         .insert(self.principal(&security.identity.0, &security.identity.1));
