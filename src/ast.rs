@@ -73,6 +73,8 @@ pub struct File {
 pub struct Namespace {
     pub name: Name,
     pub naming: Vec<NamingBlock>,
+    /// `cluster { ... }` blocks, in order.
+    pub clusters: Vec<ClusterBlock>,
     pub services: Vec<Service>,
     pub externals: Vec<External>,
     pub gateways: Vec<Gateway>,
@@ -84,6 +86,14 @@ pub struct Namespace {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NamingBlock {
     pub entries: Vec<NamingEntry>,
+    pub span: Span,
+}
+
+/// `cluster { network kube-net  eastwest 203.0.113.10 }`
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClusterBlock {
+    /// Each setting's key and value, as written.
+    pub settings: Vec<(Name, Str)>,
     pub span: Span,
 }
 
@@ -180,6 +190,14 @@ pub enum PropertyKind {
     Agent(Name),
     /// VM addresses, as written (unquoted or quoted).
     At(Vec<Str>),
+    /// `network net2`: the VM's network.
+    Network(Str),
+    /// `locality "region/zone/subzone"`
+    Locality(Str),
+    /// `weight 10`
+    Weight(Number),
+    /// `auto-register`
+    AutoRegister,
     /// A property meshc does not know, kept for a precise diagnostic.
     Other(Vec<Literal>),
 }

@@ -59,7 +59,7 @@ codes! {
     ImportNotFound = "M2010", "import-not-found", "an imported file cannot be read";
     UnknownPort = "M2011", "unknown-port", "a route names a port the target service does not have";
 
-    InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address";
+    InvalidAddress = "M3001", "invalid-address", "a VM address is not an IP address Istio can route to";
     PortRange = "M3002", "port-range", "a port number is outside 1..65535";
     ReservedPort = "M3003", "reserved-port", "a port collides with a port the Istio sidecar uses itself";
     UnknownProtocol = "M3004", "unknown-protocol", "a port protocol Istio does not know";
@@ -83,6 +83,8 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+    BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
+    EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
 
     PlaintextCaller = "M3050", "plaintext-caller", "a VM without the Istio agent calls a service that accepts mutual TLS only";
     OptionalToken = "M3051", "optional-token", "a JWT setting lets requests without a token through";

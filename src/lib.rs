@@ -8,12 +8,12 @@
 //! |---|---|---|---|
 //! | read | [`syntax`] | text → [`ast::File`] (spans on every node) | M1xxx |
 //! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral) | M2xxx, M3xxx |
-//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security` | model → the output target's typed objects, and its refusals | M3024 |
+//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the output target's typed objects (and the VMs' files), and its refusals | M3024 |
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | [`emit::yaml`] | typed objects → YAML [`Document`]s | — |
 //!
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
-//! [`Document`], [`Output`] and [`Failure`] in `output`.
+//! [`Document`], [`GeneratedFile`], [`Output`] and [`Failure`] in `output`.
 //!
 //! The library does no I/O: [`compile`] takes the sources' text and returns documents or
 //! diagnostics; the `meshc` binary reads files, writes output and picks exit codes.
@@ -32,7 +32,7 @@ pub mod syntax;
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};
 pub use options::{ApiVersion, Options, RouteApi};
-pub use output::{Document, Failure, Output};
+pub use output::{Document, Failure, GeneratedFile, Output};
 pub use source::{Source, SourceKind, Span};
 
 /// Parses and checks every source, plans the output target's objects, then writes the
@@ -54,6 +54,7 @@ pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure>
     match emitted.error {
         None => Ok(Output {
             documents: emitted.documents,
+            files: emitted.files,
             warnings: diagnostics,
         }),
         Some(message) => {

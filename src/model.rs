@@ -58,6 +58,8 @@ pub struct Namespace {
     pub mtls: MtlsMode,
     /// One per gateway, sorted by gateway name.
     pub gateway_security: Vec<GatewaySecurity>,
+    /// What the namespace's VMs need to know about the cluster (`cluster { ... }`).
+    pub cluster: Cluster,
 }
 
 /// The mutual TLS a workload accepts (PeerAuthentication `mtls.mode`).
@@ -132,6 +134,19 @@ pub struct Jwt {
     /// Claims the token must carry: (claim, accepted values).
     pub claims: Vec<(String, Vec<String>)>,
     pub span: Span,
+}
+
+/// `cluster { network kube-net  eastwest 203.0.113.10  revision canary }`: unset fields
+/// take Istio's defaults (no network name, istiod without revision).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Cluster {
+    /// The cluster's network (`topology.istio.io/network`).
+    pub network: Option<String>,
+    /// The east-west gateway's address: how VMs reach istiod and, across networks, the
+    /// services.
+    pub eastwest: Option<String>,
+    /// The istiod revision the VMs' agents connect to.
+    pub revision: Option<String>,
 }
 
 /// The protocols Istio selects by port name.
@@ -285,7 +300,27 @@ pub struct Version {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Workload {
     Pod(Pod),
-    Vm(Vec<VmEntry>),
+    Vm(Vm),
+}
+
+/// The VMs of one version: a WorkloadGroup, a WorkloadEntry per static address, and what
+/// runs on them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vm {
+    /// One per address, in written order; empty when the VMs only auto-register.
+    pub entries: Vec<VmEntry>,
+    /// The WorkloadGroup's name (the `deployment` naming template).
+    pub group: String,
+    /// `auto-register`: further VMs may join the group on their own.
+    pub auto_register: bool,
+    /// The container the VM runs with `docker run`, when the `.mesh` says.
+    pub image: Option<String>,
+    /// As for a pod: called services' addresses, then the version's own variables.
+    pub env: Vec<(String, String)>,
+    /// Written, or else the cluster's.
+    pub network: Option<String>,
+    pub locality: Option<String>,
+    pub weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -445,6 +480,24 @@ pub struct Route {
     pub options: RouteOptions,
     /// True for the catch-all meshc adds when the file has no default route.
     pub synthesised: bool,
+}
+
+impl Route {
+    /// Whether every request this route matches is matched by one of `earlier` of its kind.
+    pub fn taken_by(&self, earlier: &[Route]) -> bool {
+        let everything = [Conditions::default()];
+        let alternatives = if self.alternatives.is_empty() {
+            &everything[..]
+        } else {
+            &self.alternatives
+        };
+        let earlier: Vec<&Route> = earlier.iter().filter(|r| r.kind == self.kind).collect();
+        alternatives.iter().all(|a| {
+            earlier
+                .iter()
+                .any(|e| e.alternatives.is_empty() || e.alternatives.iter().any(|b| a.covered_by(b)))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

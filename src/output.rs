@@ -14,10 +14,22 @@ pub struct Document {
     pub yaml: String,
 }
 
+/// A file generated beside the manifests that is not a Kubernetes object: the files each
+/// VM needs (`vm/<namespace>/<service>-<version>/<address or group>/...`). `build -o DIR`
+/// writes them under DIR, outside `kustomization.yaml`; stdout never carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Relative, with `/` separators; every component a valid Kubernetes name or address.
+    pub path: String,
+    pub contents: String,
+}
+
 /// What a successful compilation produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     pub documents: Vec<Document>,
+    /// The VMs' files, sorted by path.
+    pub files: Vec<GeneratedFile>,
     /// Findings that do not stop compilation.
     pub warnings: Vec<Diagnostic>,
 }

@@ -20,11 +20,12 @@ pub enum SourceKind {
 }
 
 impl Source {
-    /// A `.mesh` source.
+    /// A `.mesh` source. Classic Mac line ends (a lone CR) become LF, byte for byte, so a
+    /// comment ends at a CR line end and every offset into the text stays where it was.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         Source {
             name: name.into(),
-            text: text.into(),
+            text: lone_cr_to_lf(text.into()),
             kind: SourceKind::Mesh,
         }
     }
@@ -36,6 +37,22 @@ impl Source {
             ..Source::new(name, text)
         }
     }
+}
+
+/// Replaces each CR not followed by LF with LF. Both are one byte, so the text keeps its
+/// length and every span into it stays valid; CR LF pairs are left alone.
+pub fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // Only one ASCII byte was replaced by another, so the text is still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Index of a [`Source`] in the slice given to [`crate::compile`].
@@ -145,5 +162,19 @@ impl<'a> Locator<'a> {
             end_line,
             end_column,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lone_cr_to_lf, Source};
+
+    #[test]
+    fn lone_carriage_returns_become_line_feeds_in_place() {
+        assert_eq!(lone_cr_to_lf("a\rb\r\nc\r".to_string()), "a\nb\r\nc\n");
+        assert_eq!(lone_cr_to_lf("é\r€".to_string()), "é\n€");
+        let source = Source::new("x.mesh", "# c\rnamespace a {}");
+        assert_eq!(source.text.len(), "# c\rnamespace a {}".len());
+        assert_eq!(source.text, "# c\nnamespace a {}");
     }
 }

@@ -2,7 +2,7 @@
 //! `tests/README.md`).
 //!
 //! * `ok/<name>/input.mesh` compiles with no diagnostic; its YAML is snapshotted as
-//!   `ok__<name>`.
+//!   `ok__<name>`, and the VMs' files, when there are any, as `ok__<name>__files`.
 //! * `err/<name>/input.mesh` fails; its diagnostics, rendered without colour at width 100,
 //!   are snapshotted as `err__<name>`, and the set of codes must equal the `expect` file.
 //! * `warn/<name>/input.mesh` compiles with warnings only; the rendered warnings are
@@ -236,6 +236,12 @@ fn check_manifests(docs: &[serde_yaml::Value], cluster_domain: &str) {
         l.extend(labels(&d["metadata"]["labels"]));
         workloads.push((ns(d), l));
     }
+    // VMs that auto-register join with the labels of their WorkloadGroup.
+    for d in of(docs, "WorkloadGroup") {
+        let mut l = labels(&d["spec"]["template"]["labels"]);
+        l.extend(labels(&d["spec"]["metadata"]["labels"]));
+        workloads.push((ns(d), l));
+    }
     let selected = |namespace: &str, wanted: &BTreeMap<String, String>| {
         workloads.iter().any(|(n, l)| n == namespace && selects(l, wanted))
     };
@@ -379,6 +385,19 @@ fn check_manifests(docs: &[serde_yaml::Value], cluster_domain: &str) {
     }
 }
 
+/// The VMs' files of a case, each after a `=== path` line, for one snapshot.
+fn files_text(files: &[meshc::GeneratedFile]) -> String {
+    let mut out = String::new();
+    for file in files {
+        out.push_str(&format!("=== {}\n{}", file.path, file.contents));
+    }
+    out
+}
+
+fn case_has_files(case: &Case) -> bool {
+    meshc::compile(&case.sources, &case.options).is_ok_and(|o| !o.files.is_empty())
+}
+
 #[test]
 fn ok_cases() {
     for_each_case(CaseKind::Ok, |case| {
@@ -402,6 +421,13 @@ fn ok_cases() {
         );
         let yaml = output.to_yaml();
         snapshot(case, &case.snapshot_name(), &yaml);
+        if !output.files.is_empty() {
+            snapshot(
+                case,
+                &format!("{}__files", case.snapshot_name()),
+                &files_text(&output.files),
+            );
+        }
 
         // The stream reads back, one value per document, agreeing with the document list.
         let values = parse_yaml(&yaml);
@@ -681,6 +707,9 @@ fn no_orphan_snapshots() {
             expected.insert(case.snapshot_name());
             if kind == CaseKind::Warn {
                 expected.insert(format!("{}__yaml", case.snapshot_name()));
+            }
+            if kind == CaseKind::Ok && case_has_files(&case) {
+                expected.insert(format!("{}__files", case.snapshot_name()));
             }
         }
     }

@@ -550,3 +550,342 @@ fn dump_prints_the_stages() {
     assert_eq!(status(&out), 1);
     assert!(stderr(&out).contains("M2001"));
 }
+
+/// Runs the binary in `dir` with `input` on stdin.
+fn run_with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("meshc runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("stdin written");
+    let out = child.wait_with_output().expect("meshc ends");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    out
+}
+
+/// Runs the binary in `dir` and requires the exit status and a text on stderr.
+fn fails_with(dir: &Path, args: &[&str], code: i32, text: &str) {
+    let out = run(dir, args);
+    assert_eq!(status(&out), code, "meshc {args:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(text),
+        "meshc {args:?} lacks `{text}`: {}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "meshc {args:?} wrote on stdout");
+}
+
+const UNFORMATTED: &str = "namespace   shop {\nservice web { port http 8080 pod v1 image \"w\" }\n}\n";
+
+#[test]
+fn fmt_writes_through_symlinks_and_keeps_permissions() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch("fmt-symlink");
+    write(&dir, "real/app.mesh", UNFORMATTED);
+    let real = dir.join("real/app.mesh");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("real/app.mesh", dir.join("link.mesh")).unwrap();
+    let out = run(&dir, &["fmt", "link.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let link = std::fs::symlink_metadata(dir.join("link.mesh")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is kept");
+    let formatted = read(&real);
+    assert_ne!(formatted, UNFORMATTED, "the target is formatted");
+    assert!(formatted.starts_with("namespace shop {\n"), "{formatted}");
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "permissions are kept");
+    // No temporary file is left next to the target.
+    let names: Vec<_> = std::fs::read_dir(dir.join("real"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn fmt_dash_formats_stdin_to_stdout() {
+    let dir = scratch("fmt-stdin");
+    let out = run_with_stdin(&dir, &["fmt", "-"], UNFORMATTED.as_bytes());
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let formatted = stdout(&out);
+    assert!(formatted.starts_with("namespace shop {\n"), "{formatted}");
+    // Formatted text is left as it is; --check says whether it would change.
+    let again = run_with_stdin(&dir, &["fmt", "-"], formatted.as_bytes());
+    assert_eq!(stdout(&again), formatted);
+    let check = run_with_stdin(&dir, &["fmt", "--check", "-"], UNFORMATTED.as_bytes());
+    assert_eq!(status(&check), 1);
+    assert!(stdout(&check).contains("+namespace shop {"), "{}", stdout(&check));
+    let clean = run_with_stdin(&dir, &["fmt", "--check", "-"], formatted.as_bytes());
+    assert_eq!((status(&clean), stdout(&clean)), (0, String::new()));
+    // A syntax error: reported, nothing on stdout.
+    let bad = run_with_stdin(&dir, &["fmt", "-"], b"namespace {");
+    assert_eq!(status(&bad), 1);
+    assert_eq!(stdout(&bad), "");
+    assert!(stderr(&bad).contains("M1001"));
+}
+
+#[test]
+fn fmt_formats_every_mesh_file_under_a_folder() {
+    let dir = scratch("fmt-folder");
+    write(&dir, "mesh/a.mesh", UNFORMATTED);
+    write(&dir, "mesh/deeper/b.mesh", UNFORMATTED);
+    write(&dir, "mesh/notes.txt", "namespace   untouched {}\n");
+    std::os::unix::fs::symlink("..", dir.join("mesh/deeper/up")).unwrap();
+    let check = run(&dir, &["fmt", "--check", "mesh"]);
+    assert_eq!(status(&check), 1);
+    let out = run(&dir, &["fmt", "mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    for file in ["mesh/a.mesh", "mesh/deeper/b.mesh"] {
+        assert!(read(&dir.join(file)).starts_with("namespace shop {\n"), "{file}");
+    }
+    assert_eq!(read(&dir.join("mesh/notes.txt")), "namespace   untouched {}\n");
+    assert_eq!(status(&run(&dir, &["fmt", "--check", "mesh"])), 0);
+}
+
+#[test]
+fn fmt_refuses_what_is_not_a_regular_file() {
+    let dir = scratch("fmt-special");
+    let before = std::fs::symlink_metadata("/dev/stdin")
+        .ok()
+        .map(|m| m.file_type().is_symlink());
+    // stdin is /dev/null here (the common runner): a character device.
+    fails_with(&dir, &["fmt", "/dev/stdin"], 2, "not a regular file");
+    let after = std::fs::symlink_metadata("/dev/stdin")
+        .ok()
+        .map(|m| m.file_type().is_symlink());
+    assert_eq!(before, after, "/dev/stdin is left as it was");
+    let fifo = dir.join("pipe.mesh");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = run(&dir, &["fmt", "pipe.mesh"]);
+    assert_eq!(status(&out), 2, "a FIFO is refused at once, not waited on");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+use std::os::unix::fs::FileTypeExt as _;
+
+#[test]
+fn special_files_are_refused_with_the_path_named() {
+    let dir = scratch("special-files");
+    write(&dir, "input.mesh", "import \"/dev/zero\"\nnamespace a {\n}\n");
+    let out = run(&dir, &["build", "/dev/zero"]);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("/dev/zero: it is a character device, not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&dir, &["build", "--vars", "/dev/zero", "input.mesh"]);
+    assert_eq!(status(&out), 2);
+    fails_with(&dir, &["build", "input.mesh"], 1, "M2010");
+    let fifo = dir.join("pipe.mesh");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    write(&dir, "imports-fifo.mesh", "import \"pipe.mesh\"\nnamespace a {\n}\n");
+    fails_with(&dir, &["build", "imports-fifo.mesh"], 1, "it is a FIFO");
+}
+
+#[test]
+fn import_escapes_are_decoded_or_reported_at_the_import() {
+    let dir = scratch("import-escapes");
+    write(
+        &dir,
+        "lib.mesh",
+        "namespace lib {\n  service db { port tcp 5432 pod v1 image \"db\" }\n}\n",
+    );
+    write(
+        &dir,
+        "escaped.mesh",
+        "import \"lib\\u{2e}mesh\"\nnamespace shop {\n  service web { port http 80 calls db.lib pod v1 image \"w\" }\n}\n",
+    );
+    let out = run(&dir, &["build", "escaped.mesh"]);
+    assert_eq!(status(&out), 0, "`lib\\u{{2e}}mesh` is lib.mesh: {}", stderr(&out));
+    assert!(stdout(&out).contains("name: db"));
+
+    // A bad escape is reported at the import, and the next import is still read.
+    write(
+        &dir,
+        "deeper.mesh",
+        "import \"missing-too.mesh\"\nnamespace deeper {\n}\n",
+    );
+    write(
+        &dir,
+        "bad.mesh",
+        "import \"missing\\x.mesh\"\nimport \"deeper.mesh\"\nnamespace shop {\n}\n",
+    );
+    let out = run(&dir, &["build", "bad.mesh"]);
+    assert_eq!(status(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("M1002") && err.contains("bad.mesh:1:16"), "{err}");
+    assert!(err.contains("missing-too.mesh"), "the later import was read: {err}");
+    assert!(!err.contains("M2001"), "no misleading unknown-service error: {err}");
+
+    write(&dir, "nul.mesh", "import \"a\\u{0}.mesh\"\nnamespace shop {\n}\n");
+    let out = run(&dir, &["build", "nul.mesh"]);
+    assert_eq!(status(&out), 1);
+    assert!(
+        stderr(&out).contains("M2010") && stderr(&out).contains("NUL"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn classic_mac_line_ends_read_like_unix_ones() {
+    let dir = scratch("cr-only");
+    let unix = "# shop\nimport \"lib.mesh\"\nnamespace shop {\n  # the web tier\n  service web {\n    port http 80\n    calls db.lib\n    pod v1 image \"w\"\n  }\n}\n";
+    write(
+        &dir,
+        "lib.mesh",
+        "namespace lib {\r  service db { port tcp 5432 pod v1 image \"db\" } # the db\r}\r",
+    );
+    write(&dir, "unix.mesh", unix);
+    write(&dir, "mac.mesh", unix.replace('\n', "\r"));
+    let a = run(&dir, &["build", "unix.mesh"]);
+    let b = run(&dir, &["build", "mac.mesh"]);
+    assert_eq!(status(&a), 0, "{}", stderr(&a));
+    assert_eq!(status(&b), 0, "{}", stderr(&b));
+    assert_eq!(stdout(&a), stdout(&b));
+    // A mistake after a comment is found, on its line.
+    write(
+        &dir,
+        "bad.mesh",
+        "# c\rnamespace shop {\r  service web {\r    calls nope\r    port http 80\r    pod v1 image \"w\"\r  }\r}\r",
+    );
+    fails_with(&dir, &["build", "bad.mesh"], 1, "bad.mesh:4:11");
+}
+
+/// Vars files mean what `sh` makes of them: each definition is sourced by /bin/sh and its
+/// value compared with the one meshc puts into the manifests.
+#[test]
+fn vars_files_read_as_a_shell_reads_them() {
+    let dir = scratch("vars-shell");
+    let lines = [
+        "IMAGE_TAG='1.0.1'  # pinned",
+        "export EXPORTED=\"a b\"",
+        "DOUBLE=\"say \\\"hi\\\" for \\$5 \\\\ \\q\"",
+        "SINGLE='a$b\\c \"d\"'",
+        "BACKSLASH=two\\ words\\#x",
+        "GLUED=a'b c'\"d e\"f",
+        "EMPTY=",
+        "EMPTY_QUOTES=''",
+        "HASH=a#b",
+        "TABBED=x\t# comment after a tab",
+        "UNICODE='héllo wörld'",
+    ];
+    let mut vars = String::new();
+    let mut mesh =
+        String::from("namespace shop {\n  service web {\n    port http 80\n    pod v1 {\n      image \"w\"\n");
+    let mut shell = String::from(". ./vars.env\n");
+    for line in lines {
+        vars.push_str(line);
+        vars.push('\n');
+        let name = line.trim_start_matches("export ").split('=').next().unwrap();
+        mesh.push_str(&format!("      env {name} \"${{{name}}}\"\n"));
+        shell.push_str(&format!("printf '%s\\0' \"${name}\"\n"));
+    }
+    mesh.push_str("    }\n  }\n}\n");
+    write(&dir, "vars.env", &vars);
+    write(&dir, "app.mesh", &mesh);
+    let sh = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&shell)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(sh.status.success(), "{}", String::from_utf8_lossy(&sh.stderr));
+    let expected: Vec<String> = String::from_utf8(sh.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect();
+    let out = run(&dir, &["build", "--vars", "vars.env", "app.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let docs = parse_yaml(&stdout(&out));
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+    for (i, line) in lines.iter().enumerate() {
+        let got = env[i]["value"].as_str().unwrap_or_default();
+        assert_eq!(got, expected[i], "{line}");
+    }
+    // What a shell would expand or run is refused rather than read differently.
+    for line in [
+        "A=$HOME", "A=`id`", "A=$(id)", "A=1 B=2", "A=x;y", "A='open", "A=\"$X\"",
+    ] {
+        write(&dir, "bad.env", format!("{line}\n"));
+        write(
+            &dir,
+            "a.mesh",
+            "namespace a {\n  service b { port http 80 pod v1 image \"${A}\" }\n}\n",
+        );
+        let out = run(&dir, &["build", "--vars", "bad.env", "a.mesh"]);
+        assert_eq!(status(&out), 1, "{line}");
+        assert!(stderr(&out).contains("M1004"), "{line}: {}", stderr(&out));
+    }
+    // --var values are taken as given, whatever they contain.
+    let out = run(&dir, &["build", "--var", "A=it's $HOME; `x`", "a.mesh"]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("image: \"it's $HOME; `x`\""), "{}", stdout(&out));
+}
+
+/// kustomize formats an exec plugin's stderr again as a Go format string: messages with
+/// `%` must still arrive intact. Run for real with kubectl when it is installed.
+#[test]
+fn percent_signs_arrive_intact_through_kubectl_kustomize() {
+    let kubectl = std::env::var("MESHC_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
+    let works = std::process::Command::new(&kubectl)
+        .args(["version", "--client"])
+        .output();
+    if !works.is_ok_and(|o| o.status.success()) {
+        println!("skipped: kubectl is not installed (set MESHC_KUBECTL to its path)");
+        return;
+    }
+    let dir = scratch("kustomize-percent");
+    let script = read(&root().join("integrations/kustomize/MeshGenerator"))
+        .replace("${MESHC:-meshc}", env!("CARGO_BIN_EXE_meshc"));
+    let plugin = dir.join("plugins/meshc.dev/v1/meshgenerator/MeshGenerator");
+    write(&dir, "plugins/meshc.dev/v1/meshgenerator/MeshGenerator", script);
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(&dir, "app/kustomization.yaml", "generators:\n- mesh.yaml\n");
+    write(
+        &dir,
+        "app/mesh.yaml",
+        "apiVersion: meshc.dev/v1\nkind: MeshGenerator\nmetadata:\n  name: mesh\nspec:\n  files: [app.mesh]\n",
+    );
+    write(
+        &dir,
+        "app/app.mesh",
+        "namespace shop {\n  service web {\n    port http 80\n    pod v1 image \"w\"\n    pod v2 image \"w\"\n    route { v1 60% v2 50% }\n  }\n}\n",
+    );
+    let out = std::process::Command::new(&kubectl)
+        .args(["kustomize", "--enable-alpha-plugins", "app"])
+        .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("M3009"), "{err}");
+    assert!(err.contains("60% + 50% = 110%") || err.contains("110%"), "{err}");
+    assert!(
+        !err.contains("MISSING") && !err.contains("%%"),
+        "the message arrives intact: {err}"
+    );
+}

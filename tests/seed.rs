@@ -430,7 +430,13 @@ fn the_api_version_changes_istio_kinds_only() {
         (ApiVersion::V1alpha3, "networking.istio.io/v1alpha3"),
     ];
     let baseline = seed(ApiVersion::V1);
-    let istio_kinds = ["WorkloadEntry", "DestinationRule", "Gateway", "VirtualService"];
+    let istio_kinds = [
+        "WorkloadEntry",
+        "WorkloadGroup",
+        "DestinationRule",
+        "Gateway",
+        "VirtualService",
+    ];
     for (api, networking) in expected {
         let docs = seed(api);
         assert_eq!(docs.len(), baseline.len());
@@ -461,8 +467,8 @@ fn the_api_version_changes_istio_kinds_only() {
         }
         assert_eq!(
             seen_istio,
-            2 + 3 + 1 + 2,
-            "2 WorkloadEntries, 3 DestinationRules, 1 Gateway, 2 VirtualServices"
+            2 + 2 + 3 + 1 + 2,
+            "2 WorkloadEntries, 2 WorkloadGroups, 3 DestinationRules, 1 Gateway, 2 VirtualServices"
         );
     }
 }

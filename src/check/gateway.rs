@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::naming::Key;
-use super::routes::Context;
+use super::routes::{Context, Reach};
 use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, Value};
@@ -118,8 +118,15 @@ impl Checker<'_> {
             gateway: true,
             span: gateway.name.span,
         };
-        let routes = self.routes(&gateway.routes, &cx)?;
-        let routes = self.carry_over(gateway, routes, namespaces);
+        // With a listener already reported, its port is unknown: claim no port exhausts.
+        let known = if servers.len() == gateway.listeners.len() {
+            servers.as_slice()
+        } else {
+            &[]
+        };
+        let reach = Reach::gateway(known);
+        let routes = self.routes_reaching(&gateway.routes, &cx, &reach)?;
+        let routes = self.carry_over(gateway, routes, namespaces, &reach);
         let mut general = Vec::new();
         let mut by_host: BTreeMap<String, Vec<model::Route>> = BTreeMap::new();
         for route in routes {
@@ -127,6 +134,15 @@ impl Checker<'_> {
             if hosts.is_empty() {
                 general.push(route);
                 continue;
+            }
+            // `route host "a.example.com" or prefix "/a"`: the alternatives for every host
+            // stay with the routes for every host.
+            if route.alternatives.iter().any(|a| a.host.is_none()) {
+                let mut r = route.clone();
+                r.alternatives.retain(|a| a.host.is_none());
+                if !r.taken_by(&general) {
+                    general.push(r);
+                }
             }
             for host in hosts {
                 let mut r = route.clone();
@@ -138,7 +154,12 @@ impl Checker<'_> {
                 if r.alternatives.iter().any(|a| *a == model::Conditions::default()) {
                     r.alternatives.clear();
                 }
-                by_host.entry(host).or_default().push(r);
+                // The host's part of a route whose other parts are reached elsewhere may be
+                // taken by the host's earlier routes: Istio would never reach it there.
+                let own = by_host.entry(host).or_default();
+                if !r.taken_by(own) {
+                    own.push(r);
+                }
             }
         }
         for (host, span) in gateway
@@ -373,26 +394,12 @@ impl Checker<'_> {
         let mut ok = true;
         let mut reported = BTreeSet::new();
         for route in &gateway.routes {
-            let carries = |s: &model::Server| match route.kind {
-                ast::RouteKind::Http => {
-                    s.protocol.is_http()
-                        || (s.protocol == Protocol::Https
-                            && matches!(
-                                s.tls.as_ref().map(|t| t.mode),
-                                Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")
-                            ))
-                }
-                ast::RouteKind::Tls => s
-                    .tls
-                    .as_ref()
-                    .is_some_and(|t| t.mode == "PASSTHROUGH" || t.mode == "AUTO_PASSTHROUGH"),
-                ast::RouteKind::Tcp => {
-                    matches!(
-                        s.protocol,
-                        Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis
-                    ) || (s.protocol == Protocol::Tls && s.tls.as_ref().is_some_and(|t| t.mode != "PASSTHROUGH"))
-                }
+            let kind = match route.kind {
+                ast::RouteKind::Http => RouteKind::Http,
+                ast::RouteKind::Tls => RouteKind::Tls,
+                ast::RouteKind::Tcp => RouteKind::Tcp,
             };
+            let carries = |s: &model::Server| listener_carries(s, kind);
             if servers.is_empty() || servers.iter().any(carries) || !reported.insert(format!("{:?}", route.kind)) {
                 continue;
             }
@@ -419,91 +426,187 @@ impl Checker<'_> {
     }
 
     /// Ingress traffic does not pass through a service's own VirtualService (istioctl
-    /// IST0140): a gateway route that sends everything to a service carries the service's
-    /// HTTP routes over, so its version split applies to ingress traffic too. A gateway
-    /// route with conditions cannot be combined with them, and is warned about.
+    /// IST0140): a gateway route that sends everything (on some hosts or listener ports) to a
+    /// service carries the service's HTTP routes over, so its version split applies to
+    /// ingress traffic too. A gateway route with other conditions cannot be combined with
+    /// them, and is warned about when that bypasses a version split.
     fn carry_over(
         &mut self,
         gateway: &ast::Gateway,
         routes: Vec<model::Route>,
         namespaces: &[model::Namespace],
+        reach: &Reach,
     ) -> Vec<model::Route> {
-        let mut out = Vec::new();
+        let mut out: Vec<model::Route> = Vec::new();
         for (route, written) in routes.into_iter().zip(&gateway.routes) {
-            let target = match &route.action {
-                Action::Forward(d) if d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http => {
-                    d[0].clone()
+            let services = namespaces.iter().flat_map(|n| &n.services);
+            // The gateway route's own `host` and `port` (a listener port) stay on every
+            // carried alternative; any other condition cannot be combined with the service's.
+            let only_place = route.alternatives.iter().all(|a| {
+                *a == model::Conditions {
+                    host: a.host.clone(),
+                    port: a.port,
+                    ..model::Conditions::default()
                 }
-                _ => {
-                    out.push(route);
-                    continue;
-                }
-            };
-            let service = namespaces
-                .iter()
-                .flat_map(|n| &n.services)
-                .find(|s| s.fqdn == target.host);
-            let Some(service) =
-                service.filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
-            else {
-                out.push(route);
-                continue;
-            };
-            let only_host = route.alternatives.iter().all(|a| {
-                let mut bare = a.clone();
-                bare.host = None;
-                bare == model::Conditions::default()
             });
-            if !only_host {
-                self.error(
-                    Diagnostic::warning(
-                        Code::IngressSplit,
-                        written.keyword,
-                        format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
-                    )
-                    .label("sent to every version alike")
-                    .help(format!(
-                        "ingress traffic does not pass through the mesh routes of `{}`; send everything to it (no path condition) to carry its routes over",
-                        service.name
-                    )),
-                );
-                out.push(route);
-                continue;
-            }
-            for r in service.routes.iter().filter(|r| r.kind == RouteKind::Http) {
-                let mut carried = r.clone();
-                if let Action::Forward(destinations) = &mut carried.action {
-                    for d in destinations
-                        .iter_mut()
-                        .filter(|d| d.host == service.fqdn && d.port.is_none())
-                    {
-                        d.port = target.port;
+            let carried = match &route.action {
+                Action::Forward(d)
+                    if only_place && d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http =>
+                {
+                    let target = d[0].clone();
+                    let service = services.clone().find(|s| s.fqdn == target.host);
+                    service
+                        .filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
+                        .map(|s| (s, target))
+                }
+                _ => None,
+            };
+            let Some((service, target)) = carried else {
+                // Not carried over: every destination that names no version bypasses the
+                // version routes of its service (TCP and TLS routes, splits, conditions).
+                if let Action::Forward(list) = &route.action {
+                    for d in list.iter().filter(|d| d.subset.is_none()) {
+                        let bypassed = services.clone().find(|s| s.fqdn == d.host);
+                        let split =
+                            bypassed.and_then(|s| super::routes::version_routes(s, route.kind).map(|at| (s, at)));
+                        if let Some((service, split)) = split {
+                            self.ingress_split(written.keyword, service, split);
+                        }
                     }
                 }
-                if route.alternatives.is_empty() {
-                    out.push(carried);
+                out.push(route);
+                continue;
+            };
+            let places = if route.alternatives.is_empty() {
+                vec![model::Conditions::default()]
+            } else {
+                route.alternatives.clone()
+            };
+            for carried in carried_routes(service, target.port) {
+                if carried.alternatives.is_empty() && route.alternatives.is_empty() {
+                    push_reachable(&mut out, carried, reach);
                     continue;
                 }
-                // Keep the gateway route's host on every carried alternative.
-                let hosts: Vec<Option<String>> = route.alternatives.iter().map(|a| a.host.clone()).collect();
                 let base = if carried.alternatives.is_empty() {
                     vec![model::Conditions::default()]
                 } else {
                     carried.alternatives.clone()
                 };
-                carried.alternatives = hosts
+                let alternatives = places
                     .iter()
-                    .flat_map(|h| {
+                    .flat_map(|p| {
                         base.iter().map(move |a| model::Conditions {
-                            host: h.clone(),
+                            host: p.host.clone(),
+                            port: p.port,
                             ..a.clone()
                         })
                     })
                     .collect();
-                out.push(carried);
+                let carried = model::Route {
+                    alternatives,
+                    ..carried
+                };
+                push_reachable(&mut out, carried, reach);
             }
         }
         out
+    }
+}
+
+/// Adds a carried route unless the routes before it already take every request it matches
+/// (a gateway route on the same path, say): Istio would never reach it.
+fn push_reachable(out: &mut Vec<model::Route>, route: model::Route, reach: &Reach) {
+    let earlier: Vec<&[model::Conditions]> = out
+        .iter()
+        .filter(|r| r.kind == route.kind)
+        .map(|r| r.alternatives.as_slice())
+        .collect();
+    if !reach.unreachable(&route.alternatives, route.kind, &earlier) {
+        out.push(route);
+    }
+}
+
+impl Checker<'_> {
+    fn ingress_split(&mut self, at: Span, service: &model::Service, split: Span) {
+        self.error(
+            Diagnostic::warning(
+                Code::IngressSplit,
+                at,
+                format!("traffic from this gateway route ignores the routes of service `{}`", service.name),
+            )
+            .label("sent to every version alike")
+            .note(split, format!("`{}` chooses versions here, for mesh traffic only", service.name))
+            .help(format!(
+                "ingress traffic does not pass through the mesh routes of `{}`; send everything to it (no path condition) to carry its routes over, or name a version (`{}/v1`)",
+                service.name, service.name
+            )),
+        );
+    }
+}
+
+/// A service's HTTP routes as the gateway applies them to requests it sends to the service's
+/// `port`. Conditions that mean something else at the gateway are settled: a `port`
+/// condition names the service's port, not a listener, so alternatives for another port are
+/// dropped and the condition on this one holds; a `from` condition names a caller inside the
+/// mesh, never the gateway, so it never holds. Destinations on the service itself go to
+/// `port`, and routes after one that now takes every request are left out.
+fn carried_routes(service: &model::Service, port: Option<u16>) -> Vec<model::Route> {
+    let mut out = Vec::new();
+    for r in service.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+        let mut carried = r.clone();
+        if !carried.alternatives.is_empty() {
+            carried
+                .alternatives
+                .retain(|a| a.source.is_none() && (a.port.is_none() || port.is_none() || a.port == port));
+            if carried.alternatives.is_empty() {
+                continue;
+            }
+            for a in &mut carried.alternatives {
+                a.port = None;
+            }
+            if carried.alternatives.iter().any(|a| *a == model::Conditions::default()) {
+                carried.alternatives.clear();
+            }
+        }
+        if let Action::Forward(destinations) = &mut carried.action {
+            for d in destinations
+                .iter_mut()
+                .filter(|d| d.host == service.fqdn && d.port.is_none())
+            {
+                d.port = port;
+            }
+        }
+        if let Some((mirror, _)) = carried.options.mirror.as_mut() {
+            if mirror.host == service.fqdn && mirror.port.is_none() {
+                mirror.port = port;
+            }
+        }
+        let last = carried.alternatives.is_empty();
+        out.push(carried);
+        if last {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether a listener carries routes of a kind: HTTP on plain HTTP listeners and on HTTPS
+/// listeners that terminate TLS, TLS routes on passthrough listeners, TCP on TCP listeners
+/// and TLS listeners that terminate TLS.
+pub(super) fn listener_carries(s: &model::Server, kind: RouteKind) -> bool {
+    let mode = s.tls.as_ref().map(|t| t.mode);
+    match kind {
+        RouteKind::Http => {
+            s.protocol.is_http()
+                || (s.protocol == Protocol::Https && matches!(mode, Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")))
+        }
+        RouteKind::Tls => matches!(mode, Some("PASSTHROUGH" | "AUTO_PASSTHROUGH")),
+        RouteKind::Tcp => {
+            matches!(
+                s.protocol,
+                Protocol::Tcp | Protocol::Mongo | Protocol::Mysql | Protocol::Redis
+            ) || (s.protocol == Protocol::Tls && mode.is_some_and(|m| m != "PASSTHROUGH"))
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod service;
 mod settings;
 pub(crate) mod suggest;
 pub(crate) mod vars;
+mod vm;
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,7 @@ pub(crate) fn check(
         options,
         diagnostics: Vec::new(),
         quiet_names: false,
+        service_names: BTreeMap::new(),
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
@@ -59,6 +61,9 @@ pub(crate) struct Checker<'a> {
     /// Set while the declaration at hand has an invalid name (already reported): names
     /// generated from it are then invalid too, and saying so again would only be noise.
     pub(crate) quiet_names: bool,
+    /// The services of each namespace, indexed for "did you mean" once, when a reference
+    /// to an unknown service is first met there.
+    pub(crate) service_names: BTreeMap<String, suggest::Index>,
 }
 
 /// A namespace's declarations gathered from every block and file that opens it.
@@ -70,6 +75,7 @@ pub(crate) struct Scope<'f> {
     pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
     /// The namespace's `mtls` (and misplaced security) settings, from every block.
     pub(crate) security: Vec<&'f ast::Setting>,
+    pub(crate) cluster: model::Cluster,
 }
 
 /// What other declarations need to know about a service (or external service) before
@@ -265,6 +271,7 @@ impl Checker<'_> {
                 accounts: Vec::new(),
                 mtls,
                 gateway_security,
+                cluster: scope.cluster.clone(),
             });
         }
         // Gateways route to services, possibly in other namespaces: build them last.
@@ -290,6 +297,7 @@ impl Checker<'_> {
         self.collisions(&mesh);
         self.duplicate_hosts(&mesh);
         self.conflicting_listeners(&mesh);
+        self.bypassed_routes(&mesh);
         self.plaintext_callers(&mesh);
         mesh
     }
@@ -337,6 +345,7 @@ impl Checker<'_> {
                 }
             }
         }
+        let cluster = self.cluster(blocks);
         Scope {
             name: &first.name,
             naming,
@@ -344,6 +353,7 @@ impl Checker<'_> {
             externals,
             gateways,
             security: blocks.iter().flat_map(|b| &b.security).collect(),
+            cluster,
         }
     }
 
@@ -359,11 +369,6 @@ impl Checker<'_> {
             return Some(key);
         }
         let (namespace, service) = (key.0.as_str(), key.1.as_str());
-        let refs: Vec<&str> = index
-            .keys()
-            .filter(|(n, _)| n == namespace)
-            .map(|(_, s)| s.as_str())
-            .collect();
         let where_ = if namespace == from_namespace {
             "this namespace".to_string()
         } else {
@@ -375,9 +380,17 @@ impl Checker<'_> {
             format!("there is no service `{service}` in {where_}"),
         )
         .label("unknown service");
-        if let Some(help) = suggest::did_you_mean(service, &refs, "services") {
+        let names = self.service_names.entry(namespace.to_string()).or_insert_with(|| {
+            suggest::Index::new(
+                index
+                    .range((namespace.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == namespace)
+                    .map(|((_, s), _)| s.as_str()),
+            )
+        });
+        if let Some(help) = names.did_you_mean(service, "services") {
             d = d.help(help);
-        } else if refs.is_empty() && namespace != from_namespace {
+        } else if names.is_empty() && namespace != from_namespace {
             d = d.help(format!(
                 "no namespace `{namespace}` declares services; check the namespace's name"
             ));

@@ -60,10 +60,296 @@ impl Context<'_> {
     }
 }
 
+/// Where the requests an owner routes arrive: for each kind of route, the ports that carry
+/// it (a service's ports, a gateway's listeners) with the hosts served there (`*` inside the
+/// mesh). A `port` condition means one of these, and a route whose conditions hold on every
+/// one of them matches every request. Empty when the ports are unknown (already reported).
+pub(super) struct Reach {
+    ports: Vec<(RouteKind, u16, Vec<String>)>,
+    /// "port" or "listener", for messages.
+    what: &'static str,
+    /// Gateways: the routes of one host are tried before the routes for every host,
+    /// wherever they are written, so only that host's earlier routes can shadow them.
+    hosts_first: bool,
+}
+
+impl Reach {
+    /// The ports of a service or external service.
+    fn service(facts: Option<&ServiceFacts>) -> Reach {
+        let ports = facts
+            .map(|f| f.ports.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(n, p)| Some((*n, (*p)?)))
+            .flat_map(|(n, p)| {
+                [RouteKind::Http, RouteKind::Tcp, RouteKind::Tls]
+                    .into_iter()
+                    .filter(move |k| k.carries(p))
+                    .map(move |k| (k, n, vec!["*".to_string()]))
+            })
+            .collect();
+        Reach {
+            ports,
+            what: "port",
+            hosts_first: false,
+        }
+    }
+
+    /// The listeners of a gateway, each with the kinds of route it carries.
+    pub(super) fn gateway(servers: &[model::Server]) -> Reach {
+        let ports = servers
+            .iter()
+            .flat_map(|s| {
+                [RouteKind::Http, RouteKind::Tcp, RouteKind::Tls]
+                    .into_iter()
+                    .filter(|k| super::gateway::listener_carries(s, *k))
+                    .map(|k| (k, s.number, s.hosts.clone()))
+            })
+            .collect();
+        Reach {
+            ports,
+            what: "listener",
+            hosts_first: true,
+        }
+    }
+
+    /// The ports a route of `kind` receives requests on, for `host` (any host when `None`).
+    fn ports(&self, kind: RouteKind, host: Option<&str>) -> Vec<u16> {
+        let mut out: Vec<u16> = self
+            .ports
+            .iter()
+            .filter(|(k, _, hosts)| {
+                *k == kind && host.is_none_or(|h| hosts.iter().any(|l| super::gateway::host_admits(l, h)))
+            })
+            .map(|(_, n, _)| *n)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The earlier routes (by index, each given by its alternatives, none for a route that
+    /// matches everything) that together take every request `alternative` matches, if they
+    /// do: on each port it can arrive on, some earlier alternative covers it.
+    pub(super) fn shadowing(
+        &self,
+        alternative: &Conditions,
+        kind: RouteKind,
+        earlier: &[&[Conditions]],
+    ) -> Option<Vec<usize>> {
+        let ports: Vec<Option<u16>> = match alternative.port {
+            Some(p) => vec![Some(p)],
+            None => {
+                let ports = self.ports(kind, alternative.host.as_deref());
+                if ports.is_empty() {
+                    vec![None]
+                } else {
+                    ports.into_iter().map(Some).collect()
+                }
+            }
+        };
+        let mut by = Vec::new();
+        for port in ports {
+            let on_port = Conditions {
+                port,
+                ..alternative.clone()
+            };
+            // On gateways, a host's own routes come first: routes for every host written
+            // before them do not take their requests.
+            let own_host = |a: &Conditions| !self.hosts_first || on_port.host.is_none() || a.host == on_port.host;
+            let catch_all = |e: &[Conditions]| e.is_empty() && (!self.hosts_first || on_port.host.is_none());
+            let cover = earlier
+                .iter()
+                .position(|e| catch_all(e) || e.iter().any(|a| own_host(a) && on_port.covered_by(a)))?;
+            if !by.contains(&cover) {
+                by.push(cover);
+            }
+        }
+        Some(by)
+    }
+
+    /// Whether a route with these alternatives takes no request the earlier ones leave.
+    pub(super) fn unreachable(&self, alternatives: &[Conditions], kind: RouteKind, earlier: &[&[Conditions]]) -> bool {
+        let everything = [Conditions::default()];
+        let alternatives = if alternatives.is_empty() {
+            &everything[..]
+        } else {
+            alternatives
+        };
+        alternatives.iter().all(|a| self.shadowing(a, kind, earlier).is_some())
+    }
+
+    /// A route's alternatives limited to the ports where the earlier routes leave it some
+    /// requests (unchanged where they leave it all of them); `None` when they leave it
+    /// nothing.
+    fn narrow(
+        &self,
+        alternatives: &[Conditions],
+        kind: RouteKind,
+        earlier: &[&[Conditions]],
+    ) -> Option<Vec<Conditions>> {
+        let everything = [Conditions::default()];
+        let written = if alternatives.is_empty() {
+            &everything[..]
+        } else {
+            alternatives
+        };
+        let mut out = Vec::new();
+        for alternative in written {
+            let ports = self.ports(kind, alternative.host.as_deref());
+            // One copy per port only where there are several: elsewhere a written
+            // alternative stays as it is (M3020 reports it when shadowed).
+            if ports.len() < 2 {
+                if !alternatives.is_empty() || self.shadowing(alternative, kind, earlier).is_none() {
+                    out.push(alternative.clone());
+                }
+                continue;
+            }
+            if alternative.port.is_some() {
+                if self.shadowing(alternative, kind, earlier).is_none() {
+                    out.push(alternative.clone());
+                }
+                continue;
+            }
+            let on = |p: u16| Conditions {
+                port: Some(p),
+                ..alternative.clone()
+            };
+            let open: Vec<u16> = ports
+                .iter()
+                .copied()
+                .filter(|p| self.shadowing(&on(*p), kind, earlier).is_none())
+                .collect();
+            if open.len() == ports.len() {
+                out.push(alternative.clone());
+            } else {
+                out.extend(open.into_iter().map(on));
+            }
+        }
+        if out.is_empty() {
+            return None;
+        }
+        if alternatives.is_empty() && out.len() == 1 && out[0] == Conditions::default() {
+            out.clear();
+        }
+        Some(out)
+    }
+
+    /// Makes a route's conditions say what they mean for the requests that arrive: a `port`
+    /// that every request of the kind (for the alternative's host) arrives on is no
+    /// condition, and a route whose alternatives together hold on every port is the default
+    /// route. Returns the ports that made the route match everything, if any did.
+    fn exhaust(&self, alternatives: &mut Vec<Conditions>, kind: RouteKind) -> Option<Vec<u16>> {
+        let mut implied = Vec::new();
+        for alternative in alternatives.iter_mut() {
+            let Some(port) = alternative.port else { continue };
+            if self.ports(kind, alternative.host.as_deref()) == [port] {
+                alternative.port = None;
+                implied.push(port);
+            }
+        }
+        // `port` alternatives that together name every port a host is served on: that host.
+        let mut hosts: Vec<Option<String>> = alternatives.iter().map(|a| a.host.clone()).collect();
+        hosts.sort();
+        hosts.dedup();
+        let mut every = Vec::new();
+        for host in hosts {
+            let ports = self.ports(kind, host.as_deref());
+            let bare = |p: Option<u16>| Conditions {
+                host: host.clone(),
+                port: p,
+                ..Conditions::default()
+            };
+            if ports.len() > 1 && ports.iter().all(|p| alternatives.contains(&bare(Some(*p)))) {
+                alternatives.retain(|a| a.host != host);
+                alternatives.push(bare(None));
+                if host.is_none() {
+                    every = ports;
+                }
+            }
+        }
+        if alternatives.iter().any(|a| *a == Conditions::default()) {
+            alternatives.clear();
+            implied.extend(every);
+            implied.sort_unstable();
+            implied.dedup();
+            return (!implied.is_empty()).then_some(implied);
+        }
+        None
+    }
+
+    /// Whether a route with these alternatives matches every request it can receive.
+    fn everything(&self, alternatives: &[Conditions], kind: RouteKind) -> bool {
+        let mut alternatives = alternatives.to_vec();
+        self.exhaust(&mut alternatives, kind);
+        alternatives.is_empty() || alternatives.iter().any(Conditions::matches_everything)
+    }
+
+    /// The alternatives of a route that matches every request which it would match as well
+    /// without: they never decide anything. Later ones go first, keeping what was written
+    /// first.
+    fn redundant(&self, alternatives: &[Conditions], kind: RouteKind) -> Vec<usize> {
+        let mut kept: Vec<usize> = (0..alternatives.len()).collect();
+        if kept.len() < 2 || !self.everything(alternatives, kind) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for i in (0..alternatives.len()).rev() {
+            if kept.len() < 2 {
+                break;
+            }
+            let without: Vec<Conditions> = kept
+                .iter()
+                .filter(|k| **k != i)
+                .map(|k| alternatives[*k].clone())
+                .collect();
+            if self.everything(&without, kind) {
+                kept.retain(|k| *k != i);
+                out.push(i);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+/// The alternatives of the routes of one kind, for [`Reach::shadowing`].
+fn earlier_of<'r>(resolved: &'r [Resolved<'_>], kind: RouteKind) -> Vec<&'r [Conditions]> {
+    resolved
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.alternatives.as_slice())
+        .collect()
+}
+
+/// A route's conditions once read, for the reachability checks.
+struct Resolved<'a> {
+    route: &'a ast::Route,
+    kind: RouteKind,
+    alternatives: Vec<Conditions>,
+    /// Set when the route matches every request only because its `port` conditions name
+    /// every port of its kind.
+    exhausted: Option<Vec<u16>>,
+    /// The alternatives that never decide anything (see [`Reach::redundant`]).
+    redundant: Vec<usize>,
+}
+
 impl Checker<'_> {
     /// Routes in order. HTTP and TCP routes end with a default route (written, or a
-    /// synthesised one to the whole service). `None` when any route is wrong.
+    /// synthesised one to the whole service) unless the routes already take every request.
+    /// `None` when any route is wrong.
     pub(super) fn routes(&mut self, routes: &[ast::Route], cx: &Context<'_>) -> Option<Vec<model::Route>> {
+        let reach = Reach::service(cx.own_facts());
+        self.routes_reaching(routes, cx, &reach)
+    }
+
+    /// [`Checker::routes`], for requests that arrive where `reach` says.
+    pub(super) fn routes_reaching(
+        &mut self,
+        routes: &[ast::Route],
+        cx: &Context<'_>,
+        reach: &Reach,
+    ) -> Option<Vec<model::Route>> {
         let mut ok = true;
         let mut out = Vec::new();
         let mut resolved = Vec::new();
@@ -73,7 +359,12 @@ impl Checker<'_> {
                 AstKind::Tcp => RouteKind::Tcp,
                 AstKind::Tls => RouteKind::Tls,
             };
-            let alternatives = self.conditions(route, kind, cx);
+            let mut alternatives = self.conditions(route, kind, cx, reach);
+            let redundant = alternatives
+                .as_ref()
+                .map(|a| reach.redundant(a, kind))
+                .unwrap_or_default();
+            let exhausted = alternatives.as_mut().and_then(|a| reach.exhaust(a, kind));
             let mut action = self.action(route, kind, cx);
             let (name, options) = match &mut action {
                 Some(action) => self.route_options(route, kind, action, cx),
@@ -81,7 +372,13 @@ impl Checker<'_> {
             };
             // Reachability needs only the conditions: check it even when the action is wrong.
             if let Some(alternatives) = &alternatives {
-                resolved.push((route, kind, alternatives.clone()));
+                resolved.push(Resolved {
+                    route,
+                    kind,
+                    alternatives: alternatives.clone(),
+                    exhausted,
+                    redundant,
+                });
             }
             match (alternatives, action, options) {
                 (Some(alternatives), Some(action), Some(options)) => {
@@ -98,38 +395,59 @@ impl Checker<'_> {
                 _ => ok = false,
             }
         }
-        ok &= self.reachability(&resolved);
+        ok &= self.reachability(&resolved, reach, cx);
         if !ok {
             return None;
         }
-        if let Some(facts) = cx.own_facts() {
-            for kind in [RouteKind::Http, RouteKind::Tcp] {
-                let last = out.iter().rev().find(|r| r.kind == kind);
-                if last.is_some_and(|r| !r.alternatives.is_empty()) {
-                    out.push(model::Route {
-                        kind,
-                        span: cx.span,
-                        name: None,
-                        alternatives: Vec::new(),
-                        action: Action::Forward(vec![Destination {
-                            host: facts.fqdn.clone(),
-                            subset: None,
-                            port: None,
-                            weight: None,
-                            request_headers: HeaderOps::default(),
-                            response_headers: HeaderOps::default(),
-                        }]),
-                        options: RouteOptions::default(),
-                        synthesised: true,
-                    });
-                }
+        let Some(facts) = cx.own_facts() else {
+            return Some(out);
+        };
+        // A service's VirtualService is written once per port: each route keeps the ports
+        // where it still takes requests, so no copy of it goes where Istio never reaches.
+        for (i, route) in out.iter_mut().enumerate() {
+            let earlier = earlier_of(&resolved[..i], route.kind);
+            if let Some(narrowed) = reach.narrow(&route.alternatives, route.kind, &earlier) {
+                route.alternatives = narrowed;
             }
+        }
+        for kind in [RouteKind::Http, RouteKind::Tcp] {
+            let earlier = earlier_of(&resolved, kind);
+            // Istio never reaches a default route after routes that take every request: the
+            // default route takes the ports where some requests are left, if any.
+            if earlier.is_empty() {
+                continue;
+            }
+            let Some(alternatives) = reach.narrow(&[], kind, &earlier) else {
+                continue;
+            };
+            out.push(model::Route {
+                kind,
+                span: cx.span,
+                name: None,
+                alternatives,
+                action: Action::Forward(vec![Destination {
+                    host: facts.fqdn.clone(),
+                    subset: None,
+                    port: None,
+                    weight: None,
+                    request_headers: HeaderOps::default(),
+                    response_headers: HeaderOps::default(),
+                }]),
+                options: RouteOptions::default(),
+                synthesised: true,
+            });
         }
         Some(out)
     }
 
     /// The alternatives of a route; empty for a route that matches everything.
-    fn conditions(&mut self, route: &ast::Route, kind: RouteKind, cx: &Context<'_>) -> Option<Vec<Conditions>> {
+    fn conditions(
+        &mut self,
+        route: &ast::Route,
+        kind: RouteKind,
+        cx: &Context<'_>,
+        reach: &Reach,
+    ) -> Option<Vec<Conditions>> {
         let mut ok = true;
         let mut alternatives = Vec::new();
         for alternative in &route.alternatives {
@@ -142,7 +460,8 @@ impl Checker<'_> {
                     Condition::Query { name, .. } => (format!("query {}", name.text), kind == RouteKind::Http),
                     Condition::Method { .. } => ("method".to_string(), kind == RouteKind::Http),
                     Condition::Port { .. } => ("port".to_string(), true),
-                    Condition::From { .. } => ("from".to_string(), true),
+                    // Requests through a gateway come from the gateway's own workloads.
+                    Condition::From { .. } => ("from".to_string(), !cx.gateway),
                     Condition::Sni { .. } => ("sni".to_string(), kind == RouteKind::Tls),
                     Condition::Host { .. } => ("host".to_string(), cx.gateway && kind == RouteKind::Http),
                     Condition::Other { kind: word, .. } => {
@@ -184,6 +503,13 @@ impl Checker<'_> {
                 c.spans.insert(key, condition.span());
                 ok &= self.condition(condition, &mut c, cx);
             }
+            let port_span = alternative.conditions.iter().find_map(|c| match c {
+                Condition::Port { number, .. } => Some(number.span),
+                _ => None,
+            });
+            if let Some(span) = port_span {
+                ok &= self.port_reached(&c, span, kind, cx, reach);
+            }
             let wrote_sni = alternative
                 .conditions
                 .iter()
@@ -217,11 +543,69 @@ impl Checker<'_> {
         ok.then_some(alternatives)
     }
 
+    /// A `port` condition names a port that routes of this kind receive requests on (for the
+    /// alternative's host, on gateways): any other never matches.
+    fn port_reached(&mut self, c: &Conditions, span: Span, kind: RouteKind, cx: &Context<'_>, reach: &Reach) -> bool {
+        let ports = reach.ports(kind, None);
+        let Some(port) = c.port.filter(|_| !ports.is_empty()) else {
+            return true;
+        };
+        let list = |ports: &[u16]| -> String {
+            let list: Vec<String> = ports.iter().map(|p| format!("`{p}`")).collect();
+            list.join(", ")
+        };
+        if !ports.contains(&port) {
+            self.error(
+                Diagnostic::error(
+                    Code::UnknownPort,
+                    span,
+                    format!("{} has no {} {} {port}", cx.owner, kind.word(), reach.what),
+                )
+                .label(format!("no {} {} here", kind.word(), reach.what))
+                .help(format!(
+                    "this condition would never hold; the {} {}s are {}",
+                    kind.word(),
+                    reach.what,
+                    list(&ports)
+                )),
+            );
+            return false;
+        }
+        let Some(host) = c.host.as_deref() else { return true };
+        let serving = reach.ports(kind, Some(host));
+        // A host no listener serves is reported as such (M3015).
+        if serving.is_empty() || serving.contains(&port) {
+            return true;
+        }
+        self.error(
+            Diagnostic::error(
+                Code::UnknownPort,
+                span,
+                format!(
+                    "the {} {} {port} of {} does not serve host `{host}`",
+                    kind.word(),
+                    reach.what,
+                    cx.owner
+                ),
+            )
+            .label(format!("`{host}` is not served here"))
+            .help(format!(
+                "this condition would never hold; `{host}` is served on {}, or add it to the listener's `hosts`",
+                list(&serving)
+            )),
+        );
+        false
+    }
+
     fn misplaced_condition(&mut self, condition: &Condition, kind: RouteKind, cx: &Context<'_>) {
         let (what, help) = match (condition, kind) {
             (Condition::Sni { .. }, _) => (
                 "`sni`",
                 "SNI is matched by TLS routes: `route tls sni \"a.example.com\" -> v1`",
+            ),
+            (Condition::From { .. }, _) if cx.gateway => (
+                "`from`",
+                "requests through a gateway come from the gateway's own workloads, never from a service of the mesh; `from` applies to the routes of services",
             ),
             (Condition::Host { .. }, _) if !cx.gateway => (
                 "`host`",
@@ -236,7 +620,8 @@ impl Checker<'_> {
             RouteKind::Tcp => "a TCP route",
             RouteKind::Tls => "a TLS route",
         };
-        let route = if cx.gateway && kind == RouteKind::Http {
+        let from = matches!(condition, Condition::From { .. });
+        let route = if cx.gateway && kind == RouteKind::Http && !from {
             route.to_string()
         } else {
             format!("{route} of {}", cx.owner)
@@ -1267,65 +1652,192 @@ impl Checker<'_> {
         })
     }
 
-    /// Reports routes that can never match: after a catch-all of the same kind, or whose
-    /// every alternative is matched by an earlier route's; warns about single alternatives
-    /// that can never match.
-    fn reachability(&mut self, routes: &[(&ast::Route, RouteKind, Vec<Conditions>)]) -> bool {
+    /// Reports routes that can never match: after a route of the same kind that matches
+    /// every request, or when every alternative is matched, on every port it can arrive on,
+    /// by earlier routes (one or several together); warns about single alternatives that can
+    /// never match.
+    fn reachability(&mut self, routes: &[Resolved<'_>], reach: &Reach, cx: &Context<'_>) -> bool {
         let mut ok = true;
-        for (i, (route, kind, alternatives)) in routes.iter().enumerate() {
-            let earlier: Vec<_> = routes[..i].iter().filter(|(_, k, _)| k == kind).collect();
-            let everything =
-                |alts: &Vec<Conditions>| alts.is_empty() || alts.iter().any(Conditions::matches_everything);
-            if let Some((catch_all, _, _)) = earlier.iter().find(|(_, _, alts)| everything(alts)) {
-                self.error(
-                    Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
-                        .label("unreachable")
-                        .note(catch_all.keyword, "this earlier route matches every request")
-                        .help("routes are tried in order: move the default route (the one without a condition) last"),
-                );
-                ok = false;
-                continue;
-            }
-            if alternatives.is_empty() {
-                continue;
-            }
-            let cover = |alt: &Conditions| {
-                earlier
-                    .iter()
-                    .find(|(_, _, alts)| alts.iter().any(|e| alt.covered_by(e)))
+        for (i, r) in routes.iter().enumerate() {
+            let earlier: Vec<&Resolved<'_>> = routes[..i].iter().filter(|e| e.kind == r.kind).collect();
+            let everything = |e: &&&Resolved<'_>| {
+                e.alternatives.is_empty() || e.alternatives.iter().any(Conditions::matches_everything)
             };
-            let covers: Vec<_> = alternatives.iter().map(cover).collect();
-            if covers.iter().all(Option::is_some) {
-                if let Some(Some((first, _, _))) = covers.first() {
-                    self.error(
-                        Diagnostic::error(Code::UnreachableRoute, route.keyword, "this route can never match")
-                            .label("shadowed")
-                            .note(
-                                first.keyword,
-                                "this earlier route already matches every request this one matches",
-                            )
-                            .help("routes are tried in order: put the more specific route first"),
-                    );
-                    ok = false;
-                }
+            let alternatives = if r.alternatives.is_empty() {
+                vec![Conditions::default()]
             } else {
-                for (alternative, cover) in route.alternatives.iter().zip(&covers) {
-                    if let Some((first, _, _)) = cover {
-                        self.error(
-                            Diagnostic::warning(
-                                Code::IneffectiveMatch,
-                                alternative.span,
-                                "this alternative can never match",
+                r.alternatives.clone()
+            };
+            let lists: Vec<&[Conditions]> = earlier.iter().map(|e| e.alternatives.as_slice()).collect();
+            let covers: Vec<Option<Vec<&Resolved<'_>>>> = alternatives
+                .iter()
+                .map(|a| {
+                    reach
+                        .shadowing(a, r.kind, &lists)
+                        .map(|by| by.into_iter().map(|i| earlier[i]).collect())
+                })
+                .collect();
+            if covers.iter().all(Option::is_some) {
+                let mut by: Vec<&Resolved<'_>> = Vec::new();
+                for cover in covers.iter().flatten().flatten() {
+                    if !by.iter().any(|b| std::ptr::eq(*b, *cover)) {
+                        by.push(cover);
+                    }
+                }
+                by.sort_by_key(|b| b.route.keyword);
+                if let Some(catch_all) = by.iter().find(everything) {
+                    let d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
+                        .label("unreachable");
+                    let d = match &catch_all.exhausted {
+                        Some(ports) => d
+                            .note(
+                                catch_all.route.keyword,
+                                format!(
+                                    "this earlier route matches every request: {}",
+                                    every_port(ports, r.kind, reach, cx)
+                                ),
                             )
-                            .label("already taken")
-                            .note(first.keyword, "an earlier route matches every request it matches")
-                            .help("remove this alternative, or move the route above the one that shadows it"),
+                            .help("`port` conditions that every request meets select nothing: remove them, or move that route last"),
+                        None => d
+                            .note(catch_all.route.keyword, "this earlier route matches every request")
+                            .help("routes are tried in order: move the default route (the one without a condition) last"),
+                    };
+                    self.error(d);
+                    ok = false;
+                    continue;
+                }
+                let mut d = Diagnostic::error(Code::UnreachableRoute, r.route.keyword, "this route can never match")
+                    .label("shadowed");
+                if let [one] = by.as_slice() {
+                    d = d.note(
+                        one.route.keyword,
+                        "this earlier route already matches every request this one matches",
+                    );
+                } else {
+                    for b in &by {
+                        d = d.note(
+                            b.route.keyword,
+                            "with the other marked routes, this earlier route takes every request this one matches",
                         );
                     }
+                }
+                self.error(d.help("routes are tried in order: put the more specific route first"));
+                ok = false;
+            } else {
+                for written in r.redundant.iter().filter_map(|i| r.route.alternatives.get(*i)) {
+                    self.error(
+                        Diagnostic::warning(
+                            Code::IneffectiveMatch,
+                            written.span,
+                            "this alternative never decides anything",
+                        )
+                        .label("redundant")
+                        .note(
+                            r.route.keyword,
+                            "the route's other alternatives already match every request it can receive",
+                        )
+                        .help("remove this alternative; to route on it, give it a route of its own before this one"),
+                    );
+                }
+                // Alternatives merged by `exhaust` no longer line up with the written ones.
+                if r.alternatives.is_empty() || r.alternatives.len() != r.route.alternatives.len() {
+                    continue;
+                }
+                for (alternative, cover) in r.route.alternatives.iter().zip(&covers) {
+                    let Some(first) = cover.as_ref().and_then(|c| c.first()) else {
+                        continue;
+                    };
+                    self.error(
+                        Diagnostic::warning(
+                            Code::IneffectiveMatch,
+                            alternative.span,
+                            "this alternative can never match",
+                        )
+                        .label("already taken")
+                        .note(first.route.keyword, "an earlier route matches every request it matches")
+                        .help("remove this alternative, or move the route above the one that shadows it"),
+                    );
                 }
             }
         }
         ok
+    }
+}
+
+/// Where a service chooses among its versions: a route of `kind` that sends to one of them
+/// by name, when it has several. A caller that does not pass through the service's own
+/// VirtualService bypasses that choice.
+pub(super) fn version_routes(service: &model::Service, kind: RouteKind) -> Option<Span> {
+    if service.versions.len() < 2 {
+        return None;
+    }
+    service
+        .routes
+        .iter()
+        .filter(|r| r.kind == kind && !r.synthesised)
+        .find(|r| matches!(&r.action, Action::Forward(list) if list.iter().any(|d| d.host == service.fqdn && d.subset.is_some())))
+        .map(|r| r.span)
+}
+
+impl Checker<'_> {
+    /// Sidecars do not chain VirtualServices: a mesh route that sends to another service as
+    /// a whole goes straight to that service's workloads, past the version routes of its own
+    /// VirtualService. Warns at each such route (gateways: see `carry_over`).
+    pub(super) fn bypassed_routes(&mut self, mesh: &model::Mesh) {
+        let services: Vec<&model::Service> = mesh.namespaces.iter().flat_map(|n| &n.services).collect();
+        let owners = mesh.namespaces.iter().flat_map(|n| {
+            n.services.iter().map(|s| (s.fqdn.as_str(), &s.routes)).chain(
+                n.externals
+                    .iter()
+                    .map(|e| (e.hosts.first().map_or("", String::as_str), &e.routes)),
+            )
+        });
+        let mut found = Vec::new();
+        for (own, routes) in owners {
+            for route in routes.iter().filter(|r| !r.synthesised) {
+                let Action::Forward(list) = &route.action else { continue };
+                for d in list.iter().filter(|d| d.subset.is_none() && d.host != own) {
+                    let Some(target) = services.iter().find(|s| s.fqdn == d.host) else {
+                        continue;
+                    };
+                    if let Some(split) = version_routes(target, route.kind) {
+                        found.push((route.span, target.name.clone(), split));
+                    }
+                }
+            }
+        }
+        for (at, name, split) in found {
+            self.error(
+                Diagnostic::warning(
+                    Code::BypassedRoutes,
+                    at,
+                    format!("traffic from this route ignores the routes of service `{name}`"),
+                )
+                .label("sent to every version alike")
+                .note(split, format!("`{name}` chooses versions here, for requests addressed to it"))
+                .help(format!(
+                    "sidecars apply only the VirtualService of the host a request is addressed to; name the version (`{name}/v1`) or the split here, or let callers address `{name}` directly"
+                )),
+            );
+        }
+    }
+}
+
+/// Why `port` conditions on `ports` hold for every request: "8001 is the only HTTP port of
+/// service `hello2`".
+fn every_port(ports: &[u16], kind: RouteKind, reach: &Reach, cx: &Context<'_>) -> String {
+    match ports {
+        [one] => format!("{one} is the only {} {} of {}", kind.word(), reach.what, cx.owner),
+        _ => {
+            let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!(
+                "{} are all the {} {}s of {}",
+                list.join(", "),
+                kind.word(),
+                reach.what,
+                cx.owner
+            )
+        }
     }
 }
 

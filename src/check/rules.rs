@@ -207,6 +207,46 @@ fn host_label(label: &str) -> Result<(), String> {
     dns_label(&label.to_ascii_lowercase())
 }
 
+/// The largest count Istio accepts (connections, requests, retries, errors): its API holds
+/// them as `int32` or `UInt32Value`, so the common bound is `int32`'s largest value.
+pub(crate) const MAX_COUNT: u32 = i32::MAX as u32;
+
+/// The longest duration Istio accepts. Its CRDs validate every duration with CEL
+/// (`duration(self) >= duration('1ms')`), which reads it as a Go `time.Duration`: 2^63-1
+/// nanoseconds at most, so a longer duration fails validation. In whole milliseconds, as
+/// Istio wants them.
+pub(crate) const MAX_DURATION_MS: f64 = 9_223_372_036_854.0;
+
+/// [`MAX_DURATION_MS`] as a user writes it.
+pub(crate) const MAX_DURATION: &str = "2562047h";
+
+/// Why Istio cannot route to a VM at this address, if it cannot: a WorkloadEntry's address
+/// must be one the VM is reached at from other workloads, which rules out the unspecified
+/// address, loopback (the pod's own proxy), multicast, link-local and broadcast addresses.
+pub(crate) fn vm_address(ip: std::net::IpAddr) -> Result<(), &'static str> {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let why = match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => "it is the unspecified address (it means any address)",
+        IpAddr::V4(v4) if v4.is_loopback() => "it is a loopback address (each workload would reach itself)",
+        IpAddr::V4(v4) if v4.is_multicast() => "it is a multicast address",
+        IpAddr::V4(v4) if v4.is_link_local() => "it is a link-local address, not routable beyond one link",
+        IpAddr::V4(v4) if v4.is_broadcast() => "it is the broadcast address",
+        IpAddr::V4(v4) if v4.octets()[0] == 0 => "addresses in 0.0.0.0/8 mean this host on this network",
+        IpAddr::V6(v6) if v6.is_unspecified() => "it is the unspecified address (it means any address)",
+        IpAddr::V6(v6) if v6.is_loopback() => "it is a loopback address (each workload would reach itself)",
+        IpAddr::V6(v6) if v6.is_multicast() => "it is a multicast address",
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
+            "it is a link-local address, not routable beyond one link"
+        }
+        _ => return Ok(()),
+    };
+    Err(why)
+}
+
 /// Ports the Istio sidecar binds inside every workload (istio.io "Application requirements").
 pub(crate) const PROXY_PORTS: &[u16] = &[15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090];
 
@@ -236,6 +276,30 @@ mod tests {
         assert!(label_value("a b").is_err());
         assert!(env_name("HTTP_HELLO_BACKEND").is_ok());
         assert!(env_name("1X").is_err());
+    }
+
+    #[test]
+    fn vm_addresses() {
+        let check = |s: &str| vm_address(s.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])));
+        for bad in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "127.255.0.9",
+            "224.0.0.1",
+            "169.254.1.1",
+            "255.255.255.255",
+            "0.1.2.3",
+            "::",
+            "::1",
+            "ff02::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
+        for good in ["10.0.0.5", "192.168.0.171", "8.8.8.8", "2001:db8::1", "fd00::5"] {
+            assert!(check(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

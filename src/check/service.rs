@@ -1,6 +1,6 @@
 //! Services: ports, versions on pods and VMs, calls; and gateways.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::naming::Key;
@@ -13,7 +13,19 @@ use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
 const POD_PROPERTIES: &[&str] = &["image", "replicas", "env", "label", "annotation", "account"];
-const VM_PROPERTIES: &[&str] = &["at", "label", "annotation", "account", "agent"];
+const VM_PROPERTIES: &[&str] = &[
+    "at",
+    "label",
+    "annotation",
+    "account",
+    "image",
+    "env",
+    "network",
+    "locality",
+    "weight",
+    "auto-register",
+    "agent",
+];
 
 /// The names a service generates.
 struct ServiceNames {
@@ -43,8 +55,17 @@ struct VersionProperties<'v> {
     agent: bool,
     /// The valid addresses, and whether the list was empty.
     addresses: Option<(Vec<&'v ast::Str>, bool)>,
+    /// VMs: the network (checked), locality, weight, `auto-register`.
+    network: Option<&'v ast::Str>,
+    locality: Option<String>,
+    weight: Option<u32>,
+    auto_register: bool,
+    /// Where the first `env` is written.
+    env_span: Option<Span>,
     /// Written order matters (a value may use `$(EARLIER)`), so keep it.
     env: Vec<(String, String, Span)>,
+    /// Where each name of `env` is set, so that repeats are found in constant time.
+    env_first: HashMap<String, Span>,
     /// Properties set at most once, where.
     once: BTreeMap<&'v str, Span>,
 }
@@ -65,7 +86,13 @@ impl VersionProperties<'_> {
             account: None,
             agent: true,
             addresses: None,
+            network: None,
+            locality: None,
+            weight: None,
+            auto_register: false,
+            env_span: None,
             env: Vec::new(),
+            env_first: HashMap::new(),
             once: BTreeMap::new(),
         }
     }
@@ -259,6 +286,8 @@ impl Checker<'_> {
         ok: &mut bool,
     ) -> (Vec<(String, String)>, CallEnv) {
         let mut call_env: CallEnv = Vec::new();
+        // Where each name was first set, so that repeats are found in constant time.
+        let mut call_env_first: HashMap<&str, Span> = HashMap::new();
         let mut calls: Vec<(String, String)> = Vec::new();
         for call in &service.calls {
             let target = self.resolve_service(&call.service, ns, index);
@@ -276,10 +305,11 @@ impl Checker<'_> {
                             .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                         );
                         *ok = false;
-                    } else if let Some((first, _)) = call_env.iter().find(|(n, _)| n.text == env.text) {
-                        self.duplicate("environment variable", &env.text, env.span, first.span);
+                    } else if let Some(first) = call_env_first.get(env.text.as_str()) {
+                        self.duplicate("environment variable", &env.text, env.span, *first);
                         *ok = false;
                     } else {
+                        call_env_first.insert(&env.text, env.span);
                         call_env.push((env.clone(), facts.fqdn.clone()));
                     }
                 }
@@ -475,14 +505,14 @@ impl Checker<'_> {
         for property in &version.properties {
             ok &= self.version_property(cx, version, property, &mut found, seen_addresses);
         }
-        let env = self.version_env(cx, version.runtime, std::mem::take(&mut found.env), &mut ok);
+        let env = self.version_env(cx, std::mem::take(&mut found.env), &mut ok);
         let account = found
             .account
             .map(|a| a.text.clone())
             .unwrap_or_else(|| cx.default_account.to_string());
         let workload = match version.runtime {
             Runtime::Pod => self.pod(cx, version, &found, env, &mut ok)?,
-            Runtime::Vm => self.vm(cx, version, found.addresses.take(), &mut ok)?,
+            Runtime::Vm => self.vm(cx, version, &mut found, env, &mut ok)?,
         };
         let policy = self.policy(&version.policies);
         let policy = policy.filter(|_| ok)?;
@@ -528,8 +558,10 @@ impl Checker<'_> {
         }
         if !allowed.contains(&key) {
             let why = match key {
-                "image" | "replicas" => "a VM runs its own software; meshc only registers it in the mesh",
-                "env" => "a VM's environment is set on the VM itself",
+                "replicas" => "a VM version has one machine per address: list them with `at`, or let them join with `auto-register`",
+                "network" | "locality" | "weight" | "auto-register" => {
+                    "a pod's network, locality and registration come from its cluster and node"
+                }
                 "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
                 "agent" => "Istio injects the agent into every pod; `agent` says whether a VM runs it",
                 _ => "it does not apply here",
@@ -549,7 +581,10 @@ impl Checker<'_> {
             );
             return false;
         }
-        if matches!(key, "image" | "replicas" | "account" | "at" | "agent") {
+        if matches!(
+            key,
+            "image" | "replicas" | "account" | "at" | "network" | "locality" | "weight" | "auto-register" | "agent"
+        ) {
             if let Some(first) = found.once.insert(key, property.key.span) {
                 self.error(
                     Diagnostic::error(Code::Duplicate, property.key.span, format!("`{key}` is set twice"))
@@ -599,10 +634,12 @@ impl Checker<'_> {
                         .help("use letters, digits and `_`, such as `BACKEND_URL`"),
                     );
                     ok = false;
-                } else if let Some((_, _, first)) = found.env.iter().find(|(n, _, _)| *n == name.text) {
+                } else if let Some(first) = found.env_first.get(&name.text) {
                     self.duplicate("environment variable", &name.text, name.span, *first);
                     ok = false;
                 } else {
+                    found.env_first.insert(name.text.clone(), name.span);
+                    found.env_span.get_or_insert(property.key.span);
                     found.env.push((name.text.clone(), value.value.clone(), name.span));
                 }
             }
@@ -648,27 +685,44 @@ impl Checker<'_> {
                     ok = false;
                 }
             },
+            PropertyKind::Network(value) => {
+                if value.vars.is_empty() && self.network_value(value) {
+                    found.network = Some(value);
+                } else {
+                    ok = false;
+                }
+            }
+            PropertyKind::Locality(value) => {
+                if value.vars.is_empty() && self.locality_value(value) {
+                    found.locality = Some(value.value.clone());
+                } else {
+                    ok = false;
+                }
+            }
+            PropertyKind::Weight(n) => match self.weight_value(n) {
+                Some(w) => found.weight = Some(w),
+                None => ok = false,
+            },
+            PropertyKind::AutoRegister => found.auto_register = true,
             PropertyKind::Other(_) => {}
         }
         ok
     }
 
-    /// A pod version's environment: addresses of called services first, sorted by name
-    /// (`calls` lines are declarations, in any order), then the version's own `env`, as
-    /// written. VMs get none.
+    /// A version's environment, on a pod or a VM that says its image: addresses of called
+    /// services first, sorted by name (`calls` lines are declarations, in any order), then
+    /// the version's own `env`, as written.
     fn version_env(
         &mut self,
         cx: &VersionContext<'_>,
-        runtime: Runtime,
         mut env: Vec<(String, String, Span)>,
         ok: &mut bool,
     ) -> Vec<(String, String, Span)> {
         let mut from_calls: Vec<(String, String, Span)> = Vec::new();
+        // Where each name of `env` is set (each once), so that repeats are found in constant time.
+        let env_first: HashMap<&str, Span> = env.iter().map(|(n, _, span)| (n.as_str(), *span)).collect();
         for (name, fqdn) in cx.call_env {
-            if runtime == Runtime::Vm {
-                continue;
-            }
-            if let Some((_, _, first)) = env.iter().find(|(n, _, _)| *n == name.text) {
+            if let Some(first) = env_first.get(name.text.as_str()) {
                 let (again, first) = if *first > name.span {
                     (*first, name.span)
                 } else {
@@ -709,17 +763,7 @@ impl Checker<'_> {
             );
             return None;
         };
-        let ns = cx.scope.name.text.as_str();
-        let template = cx.scope.naming.template(Key::Deployment);
-        let deployment = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
-        *ok &= self.generated_name(
-            &deployment,
-            template,
-            Key::Deployment,
-            version.name.span,
-            rules::dns_subdomain,
-            "Deployment name",
-        );
+        let deployment = self.workload_name(cx, version, "Deployment name", ok);
         Some(model::Workload::Pod(model::Pod {
             deployment,
             image: image.value.clone(),
@@ -728,33 +772,72 @@ impl Checker<'_> {
         }))
     }
 
-    /// The WorkloadEntries of a VM version, one per address; `None` without a valid
-    /// address (reported).
+    /// The VMs of a version: a WorkloadEntry per address and the WorkloadGroup; `None`
+    /// with neither a valid address nor `auto-register` (reported).
     fn vm(
         &mut self,
         cx: &VersionContext<'_>,
         version: &ast::Version,
-        addresses: Option<(Vec<&ast::Str>, bool)>,
+        found: &mut VersionProperties<'_>,
+        env: Vec<(String, String, Span)>,
         ok: &mut bool,
     ) -> Option<model::Workload> {
         let vname = version.name.text.as_str();
-        let addresses = match addresses {
+        let addresses = match found.addresses.take() {
             Some((valid, _)) if !valid.is_empty() => valid,
             Some((_, false)) => return None,
             _ => Vec::new(),
         };
-        if addresses.is_empty() {
+        if found.auto_register && !found.agent {
+            // The agent is what registers a VM: one without it cannot join on its own.
+            let span = found.once.get("auto-register").copied().unwrap_or(version.name.span);
+            self.error(
+                Diagnostic::error(
+                    Code::MisplacedProperty,
+                    span,
+                    format!("VM version `{vname}` runs no Istio agent, which is what auto-registers a VM"),
+                )
+                .label("needs the agent")
+                .help("give the VMs' addresses with `at`, or run the agent (remove `agent none`)"),
+            );
+            *ok = false;
+        }
+        if addresses.is_empty() && !found.auto_register {
             self.error(
                 Diagnostic::error(
                     Code::MissingAddress,
                     version.name.span,
-                    format!("VM version `{vname}` has no address"),
+                    format!("VM version `{vname}` has no address and does not auto-register"),
                 )
-                .label("no `at`")
-                .help(format!("give the VM's IP address: `vm {vname} at 10.0.0.10`")),
+                .label("no `at`, no `auto-register`")
+                .help(format!(
+                    "give the VM's IP address: `vm {vname} at 10.0.0.10`, or let its VMs join on their own: `vm {vname} auto-register`"
+                )),
             );
             return None;
         }
+        if let (None, Some(span)) = (found.image, found.env_span) {
+            self.error(
+                Diagnostic::error(
+                    Code::MisplacedProperty,
+                    span,
+                    format!("VM version `{vname}` sets `env` but says no `image` to pass it to"),
+                )
+                .label("nothing to set it on")
+                .note(version.runtime_span, "this version runs on a vm")
+                .help("add the container the VM runs, `image \"registry.example.com/app:1.0\"`, or set the variable on the VM itself"),
+            );
+            *ok = false;
+        }
+        if let Some(network) = found.network {
+            self.eastwest(&cx.scope.cluster, network, version);
+            if cx.scope.cluster.network.as_deref() != Some(network.value.as_str())
+                && cx.scope.cluster.eastwest.is_none()
+            {
+                *ok = false;
+            }
+        }
+        let group = self.workload_name(cx, version, "WorkloadGroup name", ok);
         let ns = cx.scope.name.text.as_str();
         let template = cx.scope.naming.template(Key::Entry);
         let mut entries = Vec::new();
@@ -809,7 +892,43 @@ impl Checker<'_> {
                 break;
             }
         }
-        Some(model::Workload::Vm(entries))
+        let image = found.image.map(|i| i.value.clone());
+        Some(model::Workload::Vm(model::Vm {
+            entries,
+            group,
+            auto_register: found.auto_register,
+            env: if image.is_some() {
+                env.into_iter().map(|(k, v, _)| (k, v)).collect()
+            } else {
+                Vec::new()
+            },
+            image,
+            // A VM that names no network is on the cluster's.
+            network: found
+                .network
+                .map(|n| n.value.clone())
+                .or_else(|| cx.scope.cluster.network.clone()),
+            locality: found.locality.take(),
+            weight: found.weight,
+        }))
+    }
+
+    /// The Deployment of a pod version or the WorkloadGroup of a VM version: one naming
+    /// template, `deployment`.
+    fn workload_name(&mut self, cx: &VersionContext<'_>, version: &ast::Version, what: &str, ok: &mut bool) -> String {
+        let ns = cx.scope.name.text.as_str();
+        let template = cx.scope.naming.template(Key::Deployment);
+        let vname = version.name.text.as_str();
+        let group = template.expand(&[("service", cx.service), ("version", vname), ("namespace", ns)]);
+        *ok &= self.generated_name(
+            &group,
+            template,
+            Key::Deployment,
+            version.name.span,
+            rules::dns_subdomain,
+            what,
+        );
+        group
     }
 
     fn invalid_key(&mut self, key: &ast::Name, what: &str, why: &str) {
@@ -929,6 +1048,18 @@ impl Checker<'_> {
             );
             return false;
         };
+        if let Err(why) = rules::vm_address(ip) {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidAddress,
+                    address.span,
+                    format!("Istio cannot route to `{text}`: {why}"),
+                )
+                .label("not a VM's address")
+                .help("write the address other workloads reach the VM at, such as its private network address"),
+            );
+            return false;
+        }
         let canonical = ip.to_string();
         if let Some(first) = seen.insert(canonical.clone(), address.span) {
             self.error(

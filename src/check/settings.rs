@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{suggest, Checker};
+use super::{rules, suggest, Checker};
 use crate::ast::{Name, Setting, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
@@ -89,8 +89,20 @@ impl Checker<'_> {
         match (kind, value) {
             (ValueKind::Whole, Value::Number(n)) if !n.percent && !n.negative && !n.is_fraction() => {
                 match n.whole().and_then(|w| u32::try_from(w).ok()) {
-                    Some(w) => Some(Arg::Whole(w)),
+                    Some(w) if w <= rules::MAX_COUNT => Some(Arg::Whole(w)),
                     None if n.too_large() => None,
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                n.span,
+                                format!("{what} must be at most {}", rules::MAX_COUNT),
+                            )
+                            .label("Istio rejects this number")
+                            .help("Istio stores counts as 32-bit signed numbers"),
+                        );
+                        None
+                    }
                     None => wrong(self),
                 }
             }
@@ -109,7 +121,24 @@ impl Checker<'_> {
                 }
             }
             (ValueKind::Duration, Value::Duration(d)) => match d.millis() {
-                Some(ms) if ms >= 1.0 && ms.fract() == 0.0 => Some(Arg::Duration(d.text.clone())),
+                Some(ms) if ms >= 1.0 && ms.fract() == 0.0 && ms <= rules::MAX_DURATION_MS => {
+                    Some(Arg::Duration(d.text.clone()))
+                }
+                Some(ms) if ms > rules::MAX_DURATION_MS => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            d.span,
+                            format!("{what} must be at most {}", rules::MAX_DURATION),
+                        )
+                        .label("Istio rejects this duration")
+                        .help(format!(
+                            "Istio reads durations as 64-bit nanoseconds: write at most `{}`",
+                            rules::MAX_DURATION
+                        )),
+                    );
+                    None
+                }
                 _ => {
                     self.error(
                         Diagnostic::error(

@@ -1,6 +1,6 @@
 //! Variables: definitions from vars sources, and `${NAME}` substitution in every value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::suggest;
 use crate::ast::{self, Action, Condition, PropertyKind, Setting, Str, Value};
@@ -15,50 +15,82 @@ pub(crate) struct Definition {
     pub span: Span,
 }
 
-/// Reads `NAME=VALUE` lines. Blank lines and `#` comments are skipped; `export ` may lead;
-/// a value wrapped in matching single or double quotes loses them.
+/// Reads `NAME=VALUE` definitions the way a POSIX shell reads them, without running
+/// anything: blank lines and `#` comments are skipped, `export ` may lead, and the value
+/// is one shell word: `'single quotes'` keep everything, `"double quotes"` decode `\"`,
+/// `\\`, `\$` and `` \` ``, a backslash outside quotes keeps the next character, and a
+/// `# comment` may follow the value after white space. What a shell would expand or run
+/// (`$NAME`, `$(...)`, backquotes, `;`, `|`, `&`, `<`, `>`, parentheses, a second word)
+/// is refused with M1004 rather than read differently from the shell.
 pub(crate) fn parse(source: SourceId, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<(String, Definition)> {
     let mut out: Vec<(String, Definition)> = Vec::new();
-    let mut offset = 0;
-    for raw_line in text.split_inclusive('\n') {
-        let line_start = offset;
-        offset += raw_line.len();
-        let line = raw_line.trim_end_matches(['\n', '\r']);
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+    let mut first: HashMap<String, Span> = HashMap::new();
+    let mut reader = Reader { text, source, at: 0 };
+    loop {
+        reader.skip(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+        let Some(c) = reader.peek() else { break };
+        if c == '#' {
+            reader.skip_line();
             continue;
         }
-        let lead = line.len() - trimmed.len();
-        let (body, body_at) = match trimmed.strip_prefix("export ") {
-            Some(rest) => (rest.trim_start(), line_start + line.len() - rest.trim_start().len()),
-            None => (trimmed, line_start + lead),
-        };
-        let whole = Span::new(source, line_start + lead, line_start + line.len());
-        let Some((name, value)) = body.split_once('=') else {
-            diagnostics.push(
-                Diagnostic::error(Code::BadVariable, whole, "a vars line must read `NAME=VALUE`")
-                    .label("no `=` on this line")
-                    .help("write one definition per line, such as `VM_PRI_2=192.168.0.171`"),
-            );
+        let line_start = reader.at;
+        if let Some(rest) = text[reader.at..].strip_prefix("export") {
+            if rest.starts_with([' ', '\t']) {
+                reader.at += "export".len();
+                reader.skip(|c| c == ' ' || c == '\t');
+            }
+        }
+        let name_start = reader.at;
+        reader.skip(|c| c.is_ascii_alphanumeric() || c == '_');
+        if reader.peek() != Some('=') {
+            let line_end = text[line_start..].find('\n').map_or(text.len(), |n| line_start + n);
+            let line = text[line_start..line_end].trim_end_matches('\r');
+            diagnostics.push(match text[name_start..line_end].find('=') {
+                Some(eq) => {
+                    let name = text[name_start..name_start + eq].trim_end();
+                    Diagnostic::error(
+                        Code::BadVariable,
+                        Span::new(source, name_start, name_start + name.len()),
+                        format!("`{name}` is not a variable name"),
+                    )
+                    .label("invalid name")
+                    .help("variable names are letters, digits and `_`, not starting with a digit, right before `=`")
+                }
+                None => Diagnostic::error(
+                    Code::BadVariable,
+                    Span::new(source, line_start, line_start + line.len()),
+                    "a vars line must read `NAME=VALUE`",
+                )
+                .label("no `=` on this line")
+                .help("write one definition per line, such as `VM_PRI_2=192.168.0.171`"),
+            });
+            reader.at = line_end;
             continue;
-        };
-        let name_span = Span::new(source, body_at, body_at + name.len());
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        }
+        let name = &text[name_start..reader.at];
+        let name_span = Span::new(source, name_start, reader.at);
+        reader.at += 1;
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
             diagnostics.push(
                 Diagnostic::error(Code::BadVariable, name_span, format!("`{name}` is not a variable name"))
                     .label("invalid name")
                     .help("variable names are letters, digits and `_`, not starting with a digit"),
             );
+            reader.skip_line();
             continue;
         }
-        let value = value.trim();
-        let unquoted = ['"', '\'']
-            .iter()
-            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .unwrap_or(value);
-        if let Some((_, first)) = out.iter().find(|(n, _)| n == name) {
+        let value = match reader
+            .word()
+            .and_then(|value| reader.end_of_definition().map(|()| value))
+        {
+            Ok(value) => value,
+            Err(d) => {
+                diagnostics.push(*d);
+                reader.skip_line();
+                continue;
+            }
+        };
+        if let Some(first) = first.get(name) {
             diagnostics.push(
                 Diagnostic::error(
                     Code::Duplicate,
@@ -66,20 +98,158 @@ pub(crate) fn parse(source: SourceId, text: &str, diagnostics: &mut Vec<Diagnost
                     format!("variable `{name}` is defined twice"),
                 )
                 .label("defined again here")
-                .note(first.span, "first defined here")
+                .note(*first, "first defined here")
                 .help("keep one definition"),
             );
             continue;
         }
-        out.push((
-            name.to_string(),
-            Definition {
-                value: unquoted.to_string(),
-                span: name_span,
-            },
-        ));
+        first.insert(name.to_string(), name_span);
+        out.push((name.to_string(), Definition { value, span: name_span }));
     }
     out
+}
+
+/// A cursor over a vars text.
+struct Reader<'a> {
+    text: &'a str,
+    source: SourceId,
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.at..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.at += c.len_utf8();
+        Some(c)
+    }
+
+    fn skip(&mut self, keep: impl Fn(char) -> bool) {
+        while self.peek().is_some_and(&keep) {
+            self.bump();
+        }
+    }
+
+    fn skip_line(&mut self) {
+        self.at = self.text[self.at..].find('\n').map_or(self.text.len(), |n| self.at + n);
+    }
+
+    fn error(&self, at: usize, len: usize, message: &str, label: &str, help: &str) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error(Code::BadVariable, Span::new(self.source, at, at + len), message)
+                .label(label)
+                .help(help),
+        )
+    }
+
+    /// One shell word: the value of a definition.
+    fn word(&mut self) -> Result<String, Box<Diagnostic>> {
+        const QUOTE_IT: &str = "put the value in single quotes, such as `NAME='a value'`, to keep it as written";
+        let mut value = String::new();
+        loop {
+            let at = self.at;
+            let Some(c) = self.bump() else { break };
+            match c {
+                ' ' | '\t' | '\n' | '\r' => {
+                    self.at = at;
+                    break;
+                }
+                '\'' => match self.text[self.at..].find('\'') {
+                    Some(close) => {
+                        value.push_str(&self.text[self.at..self.at + close]);
+                        self.at += close + 1;
+                    }
+                    None => {
+                        return Err(self.error(
+                            at,
+                            1,
+                            "this quote is never closed",
+                            "opened here",
+                            "end the value with `'`",
+                        ))
+                    }
+                },
+                '"' => loop {
+                    let inner = self.at;
+                    match self.bump() {
+                        None => {
+                            return Err(self.error(
+                                at,
+                                1,
+                                "this quote is never closed",
+                                "opened here",
+                                "end the value with `\"`",
+                            ))
+                        }
+                        Some('"') => break,
+                        Some('\\') => match self.bump() {
+                            Some('\n') => {}
+                            Some(e @ ('"' | '\\' | '$' | '`')) => value.push(e),
+                            Some(other) => {
+                                value.push('\\');
+                                value.push(other);
+                            }
+                            None => {}
+                        },
+                        Some(c @ ('$' | '`')) => return Err(self.expansion(inner, c)),
+                        Some(c) => value.push(c),
+                    }
+                },
+                '\\' => match self.bump() {
+                    Some('\n') | None => {}
+                    Some(next) => value.push(next),
+                },
+                '$' | '`' => return Err(self.expansion(at, c)),
+                ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
+                    return Err(self.error(
+                        at,
+                        1,
+                        &format!("`{c}` is a shell operator, not part of a value"),
+                        "a shell would not read this as a value",
+                        QUOTE_IT,
+                    ))
+                }
+                c => value.push(c),
+            }
+        }
+        Ok(value)
+    }
+
+    fn expansion(&self, at: usize, c: char) -> Box<Diagnostic> {
+        self.error(
+            at,
+            1,
+            &format!("`{c}` would make a shell expand or run something, which vars files do not do"),
+            "expansion",
+            "write the value itself; to keep a `$` or `` ` `` as written, put the value in single quotes or write `\\$`",
+        )
+    }
+
+    /// After a value: white space, then a comment or the end of the line.
+    fn end_of_definition(&mut self) -> Result<(), Box<Diagnostic>> {
+        self.skip(|c| c == ' ' || c == '\t' || c == '\r');
+        match self.peek() {
+            None | Some('\n') => Ok(()),
+            Some('#') => {
+                self.skip_line();
+                Ok(())
+            }
+            Some(_) => {
+                let end = self.text[self.at..].find('\n').map_or(self.text.len(), |n| self.at + n);
+                let len = self.text[self.at..end].trim_end().len();
+                Err(self.error(
+                    self.at,
+                    len.max(1),
+                    "a vars line holds one definition, and its value is one word",
+                    "a shell would read this as another word",
+                    "quote a value with spaces, such as `NAME='a value'`; put a comment after `#`",
+                ))
+            }
+        }
+    }
 }
 
 /// Replaces every `${NAME}` in the files, reports undefined names, and warns about
@@ -90,7 +260,7 @@ pub(crate) fn substitute(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut used: BTreeMap<&str, bool> = definitions.keys().map(|k| (k.as_str(), false)).collect();
-    let names: Vec<&str> = definitions.keys().map(String::as_str).collect();
+    let mut names = suggest::Index::new(definitions.keys().map(String::as_str));
     for file in files.iter_mut() {
         for s in strings(file) {
             if s.vars.is_empty() {
@@ -116,7 +286,7 @@ pub(crate) fn substitute(
                             format!("variable `{}` is not defined", var.name),
                         )
                         .label("undefined");
-                        d = d.help(match suggest::closest(&var.name, names.iter().copied()) {
+                        d = d.help(match names.closest(&var.name) {
                             Some(best) => format!("did you mean `{best}`?"),
                             None => format!(
                                 "define it with `--var {}=VALUE` or in a `--vars` file (`{}=VALUE` lines)",
@@ -165,6 +335,9 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
         for block in &mut ns.naming {
             out.extend(block.entries.iter_mut().map(|e| &mut e.template));
         }
+        for block in &mut ns.clusters {
+            out.extend(block.settings.iter_mut().map(|(_, value)| value));
+        }
         for service in &mut ns.services {
             for version in &mut service.versions {
                 for property in &mut version.properties {
@@ -174,11 +347,16 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
                         | PropertyKind::Label { value, .. }
                         | PropertyKind::Annotation { value, .. } => out.push(value),
                         PropertyKind::At(list) => out.extend(list.iter_mut()),
+                        PropertyKind::Network(s) | PropertyKind::Locality(s) => out.push(s),
                         PropertyKind::Other(literals) => out.extend(literals.iter_mut().filter_map(|l| match l {
                             ast::Literal::Str(s) => Some(s),
                             ast::Literal::Number(_) => None,
                         })),
-                        PropertyKind::Replicas(_) | PropertyKind::Account(_) | PropertyKind::Agent(_) => {}
+                        PropertyKind::Replicas(_)
+                        | PropertyKind::Account(_)
+                        | PropertyKind::Weight(_)
+                        | PropertyKind::AutoRegister
+                        | PropertyKind::Agent(_) => {}
                     }
                 }
                 for block in &mut version.policies {
@@ -251,4 +429,61 @@ fn route_strings<'a>(route: &'a mut ast::Route, out: &mut Vec<&'a mut Str>) {
         Action::Respond { body: None, .. } | Action::Split { .. } | Action::Single(_) => {}
     }
     settings(&mut route.options, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    /// A problem: its code and where its label starts and ends.
+    type Problem = (&'static str, usize, usize);
+
+    fn read(text: &str) -> (Vec<(String, String)>, Vec<Problem>) {
+        let mut diagnostics = Vec::new();
+        let defs = parse(0, text, &mut diagnostics);
+        let values = defs.into_iter().map(|(n, d)| (n, d.value)).collect();
+        let problems = diagnostics
+            .iter()
+            .map(|d| (d.code.id(), d.primary.span.start, d.primary.span.end))
+            .collect();
+        (values, problems)
+    }
+
+    #[test]
+    fn values_read_as_a_shell_reads_them() {
+        let (values, problems) = read(
+            "IMAGE_TAG='1.0.1'  # pinned\nexport  A=\"x \\\"y\\\" \\$z\"\r\nB=a\\ b'c d'\"e\"\nC=\n\n  # note\nD=multi'\nline'\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let expected = [
+            ("IMAGE_TAG", "1.0.1"),
+            ("A", "x \"y\" $z"),
+            ("B", "a bc de"),
+            ("C", ""),
+            ("D", "multi\nline"),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn what_a_shell_would_run_is_refused_at_its_character() {
+        // (text, where the label starts)
+        for (text, at) in [
+            ("A=$HOME\n", 2),
+            ("A=x;y\n", 3),
+            ("A=1 B=2\n", 4),
+            ("A='open\n", 2),
+            ("A=\"a`b\"\n", 4),
+        ] {
+            let (values, problems) = read(text);
+            assert!(values.is_empty(), "{text:?}");
+            assert_eq!(problems.len(), 1, "{text:?}");
+            assert_eq!((problems[0].0, problems[0].1), ("M1004", at), "{text:?}");
+        }
+        // The next line is still read.
+        let (values, problems) = read("A=$X\nB=2\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(values, [("B".to_string(), "2".to_string())]);
+    }
 }

@@ -155,8 +155,13 @@ and run `kubectl kustomize --enable-alpha-plugins DIR` (or kustomize build).")]
         config: PathBuf,
     },
     /// Rewrite .mesh files in the canonical layout (comments kept, meaning unchanged)
+    #[command(after_long_help = "\
+A symlink is followed: its target is formatted and the link kept. A file keeps its permissions. \
+Only regular files are formatted; devices, FIFOs and sockets are refused. Files larger than \
+256 MiB are refused.")]
     Fmt {
-        /// The .mesh files to format
+        /// The .mesh files to format; a folder means every .mesh file under it, `-` means stdin
+        /// formatted to stdout
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Write nothing: exit 1 and print a diff for each file that is not formatted
@@ -275,7 +280,10 @@ impl Target {
 
 impl Input {
     pub(crate) fn load(&self) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
-        let loaded = load::load(&self.files, &self.vars_files, &self.vars)?;
+        let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere).map_err(|why| {
+            eprintln!("meshc: {why}");
+            Status::Trouble
+        })?;
         Ok((loaded.sources, loaded.problems))
     }
 }

@@ -66,7 +66,10 @@ fn write_output(
 ) -> Result<Status, String> {
     match destination {
         Destination::Dir(dir) => {
-            let files = layout::plan_dir(&compiled.documents, header, helm)?;
+            let mut files = layout::plan_dir(&compiled.documents, header, helm)?;
+            if !helm {
+                layout::add_vm_files(&mut files, &compiled.files, header)?;
+            }
             let changes = output::write_dir(dir, &files, notices)?;
             if format == MessageFormat::Human {
                 eprintln!(
@@ -100,7 +103,10 @@ fn check_output(
 ) -> Result<Status, String> {
     let (target, differences) = match destination {
         Destination::Dir(dir) => {
-            let files = layout::plan_dir(&compiled.documents, header, helm)?;
+            let mut files = layout::plan_dir(&compiled.documents, header, helm)?;
+            if !helm {
+                layout::add_vm_files(&mut files, &compiled.files, header)?;
+            }
             (dir, output::check_dir(dir, &files, notices)?)
         }
         Destination::File(path) => {

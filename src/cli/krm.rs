@@ -44,13 +44,18 @@
 //!   sidecars: true                            # optional, as --sidecars
 //! ```
 //!
+//! Files are read the way kustomize's load restrictor lets a kustomization read them: only
+//! `.mesh` files under the working directory (the kustomization's folder), with `..` and
+//! symlinks resolved; an absolute path or one that leads outside is refused, and no other
+//! file's text can reach a message. Inline `data.mesh` cannot import.
+//!
 //! The output is YAML: the existing items, `functionConfig` and `results` are written as
 //! JSON (a subset of YAML, so no value can change type on the way), meshc's own items as
 //! meshc writes YAML. Problems in the mesh become `results` entries (severity, message
 //! with `file:line:col` and code, `file.path`, `tags.code`), are also rendered on stderr,
 //! and make the exit status 1; an input that is not a ResourceList exits with 2.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use meshc::emit::yaml::{parse_one, Value};
@@ -73,19 +78,25 @@ pub(crate) enum Invocation {
 /// Runs the function. With [`Invocation::Bare`], a terminal or empty stdin means the user
 /// ran `meshc` alone: that prints the usage error instead.
 pub(crate) fn run(invocation: Invocation) -> Status {
-    let mut stdin = std::io::stdin();
+    let stdin = std::io::stdin();
     if invocation == Invocation::Bare && stdin.is_terminal() {
         return missing_command();
     }
-    let mut text = String::new();
-    if let Err(e) = stdin.read_to_string(&mut text) {
-        eprintln!("meshc: cannot read the ResourceList on stdin: {e}");
+    let bytes = match load::read_stdin("the ResourceList on stdin") {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        eprintln!("meshc: the ResourceList on stdin is not UTF-8");
         return Status::Trouble;
-    }
+    };
     if invocation == Invocation::Bare && text.trim().is_empty() {
         return missing_command();
     }
-    let list: Value = match parse_one(&text) {
+    let list: Value = match read_yaml(&text) {
         Ok(list) => list,
         Err(e) => {
             eprintln!("meshc: stdin is not a YAML ResourceList: {e}");
@@ -96,7 +107,7 @@ pub(crate) fn run(invocation: Invocation) -> Status {
         eprintln!("meshc: stdin is not a ResourceList (its kind is not ResourceList)");
         return Status::Trouble;
     }
-    let (out, status) = match respond(&list) {
+    let (out, status) = match respond(&list, Channel::Krm) {
         Ok(answer) => answer,
         Err(message) => {
             eprintln!("meshc: {message}");
@@ -116,31 +127,134 @@ pub(crate) fn run(invocation: Invocation) -> Status {
 /// of their configuration file and print manifests. The configuration takes the same
 /// `spec`/`data` settings as the KRM function's functionConfig.
 pub(crate) fn plugin(config: &std::path::Path) -> Status {
-    let text = match std::fs::read_to_string(config) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("meshc: cannot read the plugin configuration {}: {e}", config.display());
+    let say = Channel::Kustomize;
+    let text = match load::read_regular(config).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            say.line(&format!(
+                "meshc: the plugin configuration {} is not UTF-8",
+                config.display()
+            ));
+            return Status::Trouble;
+        }
+        Err(why) => {
+            say.line(&format!(
+                "meshc: cannot read the plugin configuration {}: {why}",
+                config.display()
+            ));
             return Status::Trouble;
         }
     };
-    let value: Value = match parse_one(&text) {
+    let value: Value = match read_yaml(&text) {
         Ok(value) => value,
         Err(e) => {
-            eprintln!("meshc: the plugin configuration is not YAML: {e}");
+            say.line(&format!("meshc: the plugin configuration is not YAML: {e}"));
             return Status::Trouble;
         }
     };
-    match generate(&value) {
+    match generate(&value, say) {
         Ok((documents, _)) => match super::output::write_documents(&documents) {
             Ok(()) => Status::Ok,
             Err(e) => {
-                eprintln!("meshc: cannot write the output: {e}");
+                say.line(&format!("meshc: cannot write the output: {e}"));
                 Status::Trouble
             }
         },
-        // The diagnostics are already on stderr, where kustomize shows them.
+        // Everything is already on stderr, where kustomize shows it.
         Err(_) => Status::InputErrors,
     }
+}
+
+/// Where meshc's stderr goes, and how it must be written to arrive as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    /// A KRM function: stderr is shown as it is.
+    Krm,
+    /// A kustomize exec plugin: kustomize puts the plugin's stderr into an error message
+    /// that it then formats again as a Go format string (with no arguments), so a `%`
+    /// would come out as `%!,(MISSING)`. Writing each `%` as `%%` makes it arrive intact.
+    Kustomize,
+}
+
+impl Channel {
+    fn write(self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let text = match self {
+            Channel::Krm => std::borrow::Cow::Borrowed(text),
+            Channel::Kustomize => std::borrow::Cow::Owned(text.replace('%', "%%")),
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+    }
+
+    fn line(self, text: &str) {
+        self.write(&format!("{text}\n"));
+    }
+
+    fn report(self, diagnostics: &[Diagnostic], sources: &[Source]) {
+        self.write(&report::render(diagnostics, &[], sources, MessageFormat::Human));
+    }
+}
+
+/// The deepest nesting of flow collections (`[`, `{`) accepted on input.
+const MAX_FLOW_DEPTH: usize = 256;
+
+/// The widest run of indentation and block indicators (` `, `-`, `?`, `:`) that may lead
+/// a line, which bounds the nesting of block collections.
+const MAX_INDENT: usize = 4096;
+
+/// Reads one YAML document after checking, in one pass, that its nesting stays within
+/// [`MAX_FLOW_DEPTH`] and [`MAX_INDENT`]: deeply nested input costs the YAML reader time
+/// that grows faster than the input, so it is refused before the reader sees it.
+fn read_yaml(text: &str) -> Result<Value, String> {
+    let mut depth = 0usize;
+    let mut line_start = true;
+    let mut lead = 0usize;
+    let mut quote: Option<u8> = None;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        if b == b'\n' {
+            line_start = true;
+            lead = 0;
+            continue;
+        }
+        if line_start {
+            if matches!(b, b' ' | b'-' | b'?' | b':') {
+                lead += 1;
+                if lead > MAX_INDENT {
+                    return Err(format!("it is nested deeper than {MAX_INDENT} columns of indentation"));
+                }
+                continue;
+            }
+            line_start = false;
+        }
+        match (quote, b) {
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(format!("it nests `[` and `{{` deeper than {MAX_FLOW_DEPTH} levels"));
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    parse_one(text)
 }
 
 fn missing_command() -> Status {
@@ -239,7 +353,7 @@ fn scalar(value: &Value) -> Option<String> {
 }
 
 /// The output ResourceList and exit status for an input list.
-fn respond(list: &Value) -> Result<(String, Status), String> {
+fn respond(list: &Value, say: Channel) -> Result<(String, Status), String> {
     let items: Vec<Value> = match list.get("items") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Sequence(items)) => items.clone(),
@@ -251,7 +365,7 @@ fn respond(list: &Value) -> Result<(String, Status), String> {
         .and_then(Value::as_str)
         .unwrap_or("config.kubernetes.io/v1")
         .to_string();
-    let (documents, results, failed) = match generate(&function_config) {
+    let (documents, results, failed) = match generate(&function_config, say) {
         Ok((documents, results)) => (documents, results, false),
         Err(results) => (Vec::new(), results, true),
     };
@@ -291,45 +405,103 @@ fn error_result(message: impl Into<String>) -> Json {
     json!({ "message": message.into(), "severity": "error" })
 }
 
-/// meshc's documents and the warning results, or the error results.
+/// meshc's documents and the warning results, or the error results. Files are read only
+/// under the working directory, which kustomize sets to the kustomization's folder.
+/// Problems that are not diagnostics (the configuration, spec.files) are written on stderr
+/// too, as `meshc:` lines.
 #[allow(clippy::type_complexity)]
-fn generate(function_config: &Value) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
+fn generate(function_config: &Value, say: Channel) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
+    generate_quietly(function_config, say).inspect_err(|results| {
+        for result in results.iter().filter(|r| r.get("tags").is_none()) {
+            if let Some(message) = result.get("message").and_then(Json::as_str) {
+                say.line(&format!("meshc: {message}"));
+            }
+        }
+    })
+}
+
+#[allow(clippy::type_complexity)]
+fn generate_quietly(function_config: &Value, say: Channel) -> Result<(Vec<meshc::Document>, Vec<Json>), Vec<Json>> {
     let config = config(function_config).map_err(|m| vec![error_result(m)])?;
-    let missing: Vec<Json> = config
-        .files
-        .iter()
-        .filter(|f| !f.exists())
-        .map(|f| {
-            let cwd = std::env::current_dir().map_or_else(|_| "?".to_string(), |d| d.display().to_string());
-            error_result(format!("spec.files: {} not found (relative to {cwd})", f.display()))
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
+    let root = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| vec![error_result(format!("cannot find the working directory: {e}"))])?;
+    let mut refused = Vec::new();
+    for file in &config.files {
+        // `..` that climbs above the folder, before anything is looked up there.
+        let mut depth = 0i64;
+        let climbs = file.components().any(|c| {
+            depth += match c {
+                std::path::Component::ParentDir => -1,
+                std::path::Component::Normal(_) => 1,
+                _ => 0,
+            };
+            depth < 0
+        });
+        if file.is_absolute() {
+            refused.push(error_result(format!(
+                "spec.files: `{}` is an absolute path; name files relative to the kustomization's folder",
+                file.display()
+            )));
+        } else if climbs {
+            refused.push(error_result(format!(
+                "spec.files: `{}` is outside the kustomization's folder {} (`..` climbs out of it)",
+                file.display(),
+                root.display()
+            )));
+        } else if !root.join(file).exists() {
+            refused.push(error_result(format!(
+                "spec.files: {} not found (relative to {})",
+                file.display(),
+                root.display()
+            )));
+        } else if std::fs::canonicalize(root.join(file)).map_or(true, |real| !real.starts_with(&root)) {
+            refused.push(error_result(format!(
+                "spec.files: `{}` is outside the kustomization's folder {} (symlinks and `..` resolved)",
+                file.display(),
+                root.display()
+            )));
+        }
     }
-    let loaded = load::load(&config.files, &[], &config.vars).map_err(|_| {
-        vec![error_result(
-            "cannot read the files of spec.files (the reason is on stderr)",
-        )]
-    })?;
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    let loaded = load::load(&config.files, &[], &config.vars, &load::Reach::Under(root))
+        .map_err(|why| vec![error_result(format!("spec.files: {why}"))])?;
     let mut sources = loaded.sources;
+    let mut problems = loaded.problems;
     if let Some(text) = &config.inline {
+        let id = sources.len();
         sources.push(Source::new("functionConfig data.mesh", text.clone()));
+        // Inline text has no folder to import from: say so at each import.
+        let (imports, mut found) = meshc::syntax::imports(id, &sources[id].text);
+        problems.append(&mut found);
+        for import in imports {
+            problems.push(
+                Diagnostic::error(
+                    meshc::Code::ImportNotFound,
+                    import.span,
+                    format!("`{}` cannot be imported from functionConfig data.mesh", import.value),
+                )
+                .label("inline text cannot import")
+                .help("name the .mesh files in spec.files instead, or put the imported text into data.mesh"),
+            );
+        }
     }
     if let Some(text) = &config.vars_text {
         sources.push(Source::vars("functionConfig data.vars", text.clone()));
     }
-    if !loaded.problems.is_empty() {
-        report::report(&loaded.problems, &[], &sources, MessageFormat::Human);
-        return Err(results(&loaded.problems, &sources));
+    if !problems.is_empty() {
+        say.report(&problems, &sources);
+        return Err(results(&problems, &sources));
     }
     match meshc::compile(&sources, &config.options) {
         Ok(output) => {
-            report::report(&output.warnings, &[], &sources, MessageFormat::Human);
+            say.report(&output.warnings, &sources);
             Ok((output.documents, results(&output.warnings, &sources)))
         }
         Err(failure) => {
-            report::report(&failure.diagnostics, &[], &sources, MessageFormat::Human);
+            say.report(&failure.diagnostics, &sources);
             Err(results(&failure.diagnostics, &sources))
         }
     }

@@ -8,6 +8,8 @@
 //! DIR/<namespace>/<kind>-<name>.yaml   a namespaced object; <kind> in lower case
 //! DIR/_cluster/<kind>-<name>.yaml      a cluster-scoped object (a Namespace)
 //! DIR/kustomization.yaml               every file above as a resource, sorted (not with --helm)
+//! DIR/vm/<namespace>/<service>-<version>/<address>|group/<file>
+//!                                      each VM's files (not with --helm; not resources)
 //! ```
 //!
 //! e.g. `hybrid-hello/virtualservice-hello2.yaml`, `_cluster/namespace-hybrid-hello.yaml`.
@@ -134,6 +136,24 @@ pub(crate) fn plan_dir(documents: &[Document], header: &str, helm: bool) -> Resu
         files.sort_by(|a, b| a.0.cmp(&b.0));
     }
     Ok(files)
+}
+
+/// Adds the VMs' files (`vm/...`) to the files of `-o DIR`, each with `header`, sorted by
+/// path. Called after [`plan_dir`], so `kustomization.yaml` never lists them; not with
+/// `--helm` (they are not templates).
+pub(crate) fn add_vm_files(
+    files: &mut Vec<(String, String)>,
+    vm_files: &[meshc::GeneratedFile],
+    header: &str,
+) -> Result<(), String> {
+    for file in vm_files {
+        for part in file.path.split('/') {
+            component("file path", part)?;
+        }
+        files.push((file.path.clone(), format!("{header}{}", file.contents)));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(())
 }
 
 /// The text of `-o FILE.yaml`: the header, then every document after a `---` line.

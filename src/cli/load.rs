@@ -2,12 +2,11 @@
 //! files under named directories, the files they `import`, and variables.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use meshc::codes::Code;
 use meshc::{Diagnostic, Source, Span};
-
-use super::Status;
 
 /// The sources of one run and the problems met while reading them.
 pub(crate) struct Loaded {
@@ -15,11 +14,46 @@ pub(crate) struct Loaded {
     pub(crate) problems: Vec<Diagnostic>,
 }
 
+/// Where files may be read from. The command line reads what it is told to; the KRM
+/// function and the kustomize plugin read only `.mesh` files inside the kustomization's
+/// folder, the way kustomize's own load restrictor confines a kustomization: every path,
+/// with `..` and symlinks resolved, must stay under the root.
+#[derive(Debug, Clone)]
+pub(crate) enum Reach {
+    Anywhere,
+    Under(PathBuf),
+}
+
+impl Reach {
+    /// Why `path` may not be read, if it may not.
+    fn refuse(&self, path: &Path) -> Option<String> {
+        let Reach::Under(root) = self else { return None };
+        if path.extension().is_none_or(|e| e != "mesh") {
+            return Some("only .mesh files are read from a kustomization".to_string());
+        }
+        match std::fs::canonicalize(path) {
+            Ok(real) if real.starts_with(root) => None,
+            Ok(_) => Some(format!(
+                "it is outside the kustomization's folder {} (symlinks and `..` resolved)",
+                root.display()
+            )),
+            Err(e) => Some(reason(&e)),
+        }
+    }
+}
+
 /// Reads the mesh named by `paths` (files, or directories searched for `*.mesh` files at
 /// any depth, in name order), then every file they import, transitively, each once. Vars
 /// files come next, then `--var` definitions as one more vars source named `--var`, so
-/// that later definitions override earlier ones.
-pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -> Result<Loaded, Status> {
+/// that later definitions override earlier ones. A file named here that cannot be read is
+/// an error in words (naming the path); an import that cannot be read is a diagnostic at
+/// the import.
+pub(crate) fn load(
+    paths: &[PathBuf],
+    vars_files: &[PathBuf],
+    vars: &[String],
+    reach: &Reach,
+) -> Result<Loaded, String> {
     let mut loaded = Loaded {
         sources: Vec::new(),
         problems: Vec::new(),
@@ -29,13 +63,10 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
-            if let Err(e) = mesh_files(path, &mut found) {
-                eprintln!("meshc: cannot read directory {}: {e}", path.display());
-                return Err(Status::Trouble);
-            }
+            mesh_files(path, &mut found, reach)
+                .map_err(|e| format!("cannot read directory {}: {}", path.display(), reason(&e)))?;
             if found.is_empty() {
-                eprintln!("meshc: no .mesh file under {}", path.display());
-                return Err(Status::Trouble);
+                return Err(format!("no .mesh file under {}", path.display()));
             }
             queue.extend(found);
         } else {
@@ -45,8 +76,11 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     // Files named on the command line must exist; imported ones are reported at the import.
     for path in queue {
         if seen.insert(identity(&path)) {
-            let text = read(&path)?;
-            loaded.push_mesh(&path, text);
+            if let Some(why) = reach.refuse(&path) {
+                return Err(format!("cannot read {}: {why}", path.display()));
+            }
+            let text = read_regular(&path).map_err(|why| format!("cannot read {}: {why}", path.display()))?;
+            loaded.push_bytes(&path, text);
         }
     }
     // Imports, breadth first, resolved against the importing file's directory.
@@ -54,23 +88,43 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
     while next < loaded.sources.len() {
         let id = next;
         next += 1;
-        let imports = meshc::syntax::imports(id, &loaded.sources[id].text);
+        let (imports, problems) = meshc::syntax::imports(id, &loaded.sources[id].text);
+        loaded.problems.extend(problems);
         let base = Path::new(&loaded.sources[id].name)
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
         for import in imports {
+            if import.value.contains('\0') || import.value.is_empty() {
+                loaded.problems.push(
+                    Diagnostic::error(Code::ImportNotFound, import.span, "this import names no file")
+                        .label(if import.value.is_empty() {
+                            "empty path"
+                        } else {
+                            "a path cannot contain a NUL character"
+                        })
+                        .help("write the path of a .mesh file, relative to this file"),
+                );
+                continue;
+            }
             let path = base.join(&import.value);
             if !seen.insert(identity(&path)) {
                 continue;
             }
-            match std::fs::read(&path) {
+            // Only .mesh files are imported, so that no other file's text is ever shown in
+            // a diagnostic.
+            let refused = if path.extension().is_none_or(|e| e != "mesh") {
+                Some("an import must name a .mesh file".to_string())
+            } else {
+                reach.refuse(&path)
+            };
+            match refused.map_or_else(|| read_regular(&path), Err) {
                 Ok(bytes) => loaded.push_bytes(&path, bytes),
-                Err(e) => loaded.problems.push(
+                Err(why) => loaded.problems.push(
                     Diagnostic::error(
                         Code::ImportNotFound,
                         import.span,
-                        format!("cannot read the imported file `{}`: {}", path.display(), reason(&e)),
+                        format!("cannot read the imported file `{}`: {why}", path.display()),
                     )
                     .label("imported here")
                     .help("import paths are relative to the importing file"),
@@ -79,19 +133,35 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
         }
     }
     for path in vars_files {
-        let text = read(path)?;
+        let text = read_regular(path).map_err(|why| format!("cannot read {}: {why}", path.display()))?;
         match String::from_utf8(text) {
             Ok(text) => loaded.sources.push(Source::vars(display(path), text)),
-            Err(_) => {
-                eprintln!("meshc: {} is not UTF-8", path.display());
-                return Err(Status::Trouble);
-            }
+            Err(_) => return Err(format!("{} is not UTF-8", path.display())),
         }
     }
     if !vars.is_empty() {
         let mut text = String::new();
+        // The shell has already removed its quotes from `--var NAME=VALUE`: a value with
+        // anything but plain characters is quoted again, so that the vars reader takes it
+        // exactly as given.
         for var in vars {
-            text.push_str(var);
+            match var.split_once('=') {
+                Some((name, value)) => {
+                    text.push_str(name);
+                    text.push('=');
+                    let plain = value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+,=".contains(c));
+                    if plain {
+                        text.push_str(value);
+                    } else {
+                        text.push('\'');
+                        text.push_str(&value.replace('\'', "'\\''"));
+                        text.push('\'');
+                    }
+                }
+                None => text.push_str(var),
+            }
             text.push('\n');
         }
         loaded.sources.push(Source::vars("--var", text));
@@ -100,10 +170,6 @@ pub(crate) fn load(paths: &[PathBuf], vars_files: &[PathBuf], vars: &[String]) -
 }
 
 impl Loaded {
-    fn push_mesh(&mut self, path: &Path, bytes: Vec<u8>) {
-        self.push_bytes(path, bytes);
-    }
-
     /// A file that is not UTF-8 becomes a diagnostic at its first bad byte.
     fn push_bytes(&mut self, path: &Path, bytes: Vec<u8>) {
         let name = display(path);
@@ -125,22 +191,126 @@ impl Loaded {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Status> {
-    std::fs::read(path).map_err(|e| {
-        eprintln!("meshc: cannot read {}: {e}", path.display());
-        Status::Trouble
-    })
+/// The largest file meshc reads: 256 MiB. Larger files, and files that grow past it while
+/// they are read, are refused.
+pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a regular file (a symlink to one is followed) of at most [`MAX_FILE_BYTES`].
+/// Devices, FIFOs, sockets and directories are refused before anything is read from
+/// them, so `/dev/zero` or a FIFO with no writer cannot exhaust memory or block. The error
+/// is in words, for a message naming the path.
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| reason(&e))?;
+    regular(&metadata)?;
+    let file = std::fs::File::open(path).map_err(|e| reason(&e))?;
+    // The file may have been replaced between the two looks: check what was opened.
+    let metadata = file.metadata().map_err(|e| reason(&e))?;
+    regular(&metadata)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len().min(MAX_FILE_BYTES)).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| reason(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("it is {}", too_large()));
+    }
+    Ok(bytes)
 }
 
-/// `.mesh` files under `dir`, sorted by path.
-fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            mesh_files(&path, out)?;
+/// Reads stdin, up to [`MAX_FILE_BYTES`]: an endless stream (`< /dev/zero`) is cut there
+/// and refused. The error is a message naming `what` was being read.
+pub(crate) fn read_stdin(what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("{what} is {}", too_large()));
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> String {
+    format!("larger than the limit of {} MiB", MAX_FILE_BYTES >> 20)
+}
+
+/// Refuses what is not a regular file of an acceptable size.
+fn regular(metadata: &std::fs::Metadata) -> Result<(), String> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return if metadata.len() > MAX_FILE_BYTES {
+            Err(format!("it is {}", too_large()))
+        } else {
+            Ok(())
+        };
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&kind)
+    };
+    Err(format!("it is {what}, not a regular file"))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// `.mesh` files under `dir`, sorted by path, depth first. Symlinks to folders inside it
+/// are not followed (as `find` and `git` do not), so a link to `..` or `/` cannot make the
+/// walk loop or wander; symlinks to files are kept, and read like any file. No folder is
+/// entered twice (bind mounts can loop too), and the walk keeps its own stack, so depth
+/// costs no recursion. Under [`Reach::Under`], a folder outside the root is an error.
+pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> std::io::Result<()> {
+    let mut visited: BTreeSet<PathBuf> = BTreeSet::new();
+    // Each level holds the entries of one folder still to visit, last first.
+    let mut levels: Vec<Vec<PathBuf>> = vec![vec![dir.to_path_buf()]];
+    while let Some(level) = levels.last_mut() {
+        let Some(path) = level.pop() else {
+            levels.pop();
+            continue;
+        };
+        // The folder named by the caller is followed if it is a link; those inside it not.
+        let folder = if levels.len() == 1 {
+            path.is_dir()
+        } else {
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+        };
+        if folder {
+            let real = std::fs::canonicalize(&path)?;
+            if let Reach::Under(root) = reach {
+                if !real.starts_with(root) {
+                    return Err(std::io::Error::other(format!(
+                        "{} leads outside the kustomization's folder {}",
+                        path.display(),
+                        root.display()
+                    )));
+                }
+            }
+            if visited.insert(real) {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(&path)?
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()?;
+                entries.sort_by(|a, b| b.cmp(a));
+                levels.push(entries);
+            }
         } else if path.extension().is_some_and(|e| e == "mesh") {
             out.push(path);
         }
@@ -163,6 +333,7 @@ fn reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "it does not exist".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::Other => e.to_string(),
         kind => kind.to_string(),
     }
 }

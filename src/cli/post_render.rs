@@ -1,6 +1,6 @@
 //! `post-render`: meshc as a Helm 3 post-renderer.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 
 use super::args::{Input, Target};
 use super::{compile, finish, report, Status};
@@ -9,15 +9,22 @@ use super::{compile, finish, report, Status};
 /// before the mesh is compiled, so that helm never writes into a closed pipe when the mesh
 /// has errors.
 pub(crate) fn run(input: &Input, target: &Target) -> Status {
-    let mut rendered = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut rendered) {
-        eprintln!("meshc: cannot read the manifests on stdin: {e}");
-        return Status::Trouble;
-    }
+    let rendered = match super::load::read_stdin("the manifests on stdin").map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => {
+            eprintln!("meshc: the manifests on stdin are not UTF-8");
+            return Status::Trouble;
+        }
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
     let (sources, compiled) = match compile(input, target) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
+    let mut rendered = rendered;
     if !rendered.is_empty() && !rendered.ends_with('\n') {
         rendered.push('\n');
     }

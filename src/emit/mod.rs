@@ -7,13 +7,15 @@
 //! * `istio/`: the workloads (Namespace, ServiceAccounts, Services, Deployments,
 //!   WorkloadEntries), ServiceEntries, DestinationRules and Sidecars of every mode, and the
 //!   Istio Gateways and VirtualServices of the default mode;
+//! * `vm/`: a WorkloadGroup per VM version, and the files each VM needs (Istio agent
+//!   configuration, a `docker run` script, a README), returned beside the manifests;
 //! * `gateway_api/`: `--routes gateway-api`, Gateway API Gateways, HTTPRoutes,
 //!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing;
 //! * `security/`: PeerAuthentications, RequestAuthentications and AuthorizationPolicies,
 //!   in every mode.
 //!
 //! Canonical order: namespaces by name; within one, the Namespace, then ServiceAccounts,
-//! Services, Deployments, WorkloadEntries, ServiceEntries, DestinationRules, Gateways,
+//! Services, Deployments, WorkloadEntries, WorkloadGroups, ServiceEntries, DestinationRules, Gateways,
 //! VirtualServices (with `--routes gateway-api`: Gateway API Gateways, HTTPRoutes,
 //! GRPCRoutes and ReferenceGrants instead of the two), Sidecars, PeerAuthentications,
 //! RequestAuthentications and AuthorizationPolicies, each kind sorted by name. Routes keep
@@ -24,12 +26,13 @@ mod istio;
 mod registry;
 mod security;
 mod tree;
+mod vm;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
 use crate::model;
 use crate::options::{Options, RouteApi};
-use crate::output::Document;
+use crate::output::{Document, GeneratedFile};
 use istio::objects::{Map, Metadata, Object};
 use registry::{ObjectKind, Owner, Registry};
 
@@ -38,6 +41,8 @@ use registry::{ObjectKind, Owner, Registry};
 /// writer, if any.
 pub(crate) struct Emitted {
     pub(crate) documents: Vec<Document>,
+    /// The VMs' files (when writing), sorted by path.
+    pub(crate) files: Vec<GeneratedFile>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) error: Option<String>,
 }
@@ -55,21 +60,27 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         write: write && !diagnostics.iter().any(Diagnostic::is_error),
         registry: Registry::default(),
         error: None,
+        files: Vec::new(),
     };
     let mut documents = Vec::new();
     for ns in &mesh.namespaces {
         emitter.istio(ns);
+        emitter.vm(ns);
         if options.routes == RouteApi::GatewayApi {
             emitter.gateway_api(mesh, ns);
         }
         emitter.security(mesh, ns);
         emitter.registry.finish(&mut documents, &mut diagnostics);
     }
+    let mut files = std::mem::take(&mut emitter.files);
     if diagnostics.iter().any(Diagnostic::is_error) {
         documents.clear();
+        files.clear();
     }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     Emitted {
         documents,
+        files,
         diagnostics,
         error: emitter.error,
     }
@@ -82,6 +93,8 @@ struct Emitter<'a, 'm> {
     write: bool,
     registry: Registry<'m>,
     error: Option<String>,
+    /// The VMs' files planned so far.
+    files: Vec<GeneratedFile>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Map {

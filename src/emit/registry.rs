@@ -16,6 +16,7 @@ pub(crate) enum ObjectKind {
     Service,
     Deployment,
     WorkloadEntry,
+    WorkloadGroup,
     ServiceEntry,
     DestinationRule,
     /// `networking.istio.io` Gateway.
@@ -40,6 +41,7 @@ impl ObjectKind {
             ObjectKind::Service => "Service",
             ObjectKind::Deployment => "Deployment",
             ObjectKind::WorkloadEntry => "WorkloadEntry",
+            ObjectKind::WorkloadGroup => "WorkloadGroup",
             ObjectKind::ServiceEntry => "ServiceEntry",
             ObjectKind::DestinationRule => "DestinationRule",
             ObjectKind::IstioGateway | ObjectKind::KubeGateway => "Gateway",
@@ -61,6 +63,7 @@ impl ObjectKind {
             ObjectKind::KubeGateway | ObjectKind::HttpRoute | ObjectKind::GrpcRoute => "gateway.networking.k8s.io/v1",
             ObjectKind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1",
             ObjectKind::WorkloadEntry
+            | ObjectKind::WorkloadGroup
             | ObjectKind::ServiceEntry
             | ObjectKind::DestinationRule
             | ObjectKind::IstioGateway

@@ -31,8 +31,14 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::account_prop
         | Rule::at_prop
         | Rule::agent_prop
+        | Rule::network_prop
+        | Rule::locality_prop
+        | Rule::weight_prop
+        | Rule::autoregister_prop
         | Rule::other_prop => "a property",
         Rule::security_decl | Rule::security_key => "a security setting",
+        Rule::cluster_block => "a `cluster` block",
+        Rule::cluster_setting => "a cluster setting (`network`, `eastwest`, `revision`)",
         Rule::route_decl => "a `route`",
         Rule::alternative => "a condition",
         Rule::uri_cond | Rule::match_type => "a path match such as `prefix \"/path\"`",

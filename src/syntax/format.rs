@@ -122,7 +122,7 @@ impl<'t> Printer<'t> {
         let rule = pair.as_rule();
         let block = match rule {
             Rule::namespace_decl | Rule::service_decl | Rule::gateway_decl | Rule::external_decl => Some(1),
-            Rule::naming_block | Rule::policy_block => Some(0),
+            Rule::naming_block | Rule::policy_block | Rule::cluster_block => Some(0),
             Rule::version_decl if is_braced_version(&pair) => Some(2),
             _ => None,
         };

@@ -78,6 +78,7 @@ impl Lower {
         let mut ns = Namespace {
             name,
             naming: Vec::new(),
+            clusters: Vec::new(),
             services: Vec::new(),
             externals: Vec::new(),
             gateways: Vec::new(),
@@ -88,6 +89,7 @@ impl Lower {
             match child.as_rule() {
                 Rule::security_decl => ns.security.extend(self.setting(child)),
                 Rule::naming_block => ns.naming.push(self.naming(child)),
+                Rule::cluster_block => ns.clusters.push(self.cluster(child)),
                 Rule::service_decl => ns.services.extend(self.service(child)),
                 Rule::external_decl => ns.externals.extend(self.external(child)),
                 Rule::gateway_decl => ns.gateways.extend(self.gateway(child)),
@@ -95,6 +97,51 @@ impl Lower {
             }
         }
         Some(ns)
+    }
+
+    fn cluster(&mut self, pair: Pair<'_, Rule>) -> ClusterBlock {
+        let span = self.span(&pair);
+        let mut settings = Vec::new();
+        for setting in pair.into_inner() {
+            let setting_span = self.span(&setting);
+            let mut inner = setting.into_inner();
+            let key = self.name(inner.next(), setting_span);
+            let value = inner.next().and_then(|p| self.word_or_string(p, setting_span));
+            if let (Some(key), Some(value)) = (key, value) {
+                settings.push((key, value));
+            }
+        }
+        ClusterBlock { settings, span }
+    }
+
+    /// A bare `${NAME}`: a value that is only a variable reference.
+    fn var_ref(&self, pair: &Pair<'_, Rule>) -> Str {
+        let text = pair.as_str();
+        let at = self.span(pair);
+        Str {
+            value: text.to_string(),
+            span: at,
+            vars: vec![VarRef {
+                name: text[2..text.len() - 1].to_string(),
+                span: at,
+                start: 0,
+                end: text.len(),
+            }],
+        }
+    }
+
+    /// A value written as a string, a variable or a bare word (a name, an address).
+    fn word_or_string(&mut self, pair: Pair<'_, Rule>, span: Span) -> Option<Str> {
+        match pair.as_rule() {
+            Rule::string => return self.string(Some(pair), span),
+            Rule::var_ref => return Some(self.var_ref(&pair)),
+            _ => {}
+        }
+        Some(Str {
+            value: pair.as_str().to_string(),
+            span: self.span(&pair),
+            vars: Vec::new(),
+        })
     }
 
     fn naming(&mut self, pair: Pair<'_, Rule>) -> NamingBlock {
@@ -210,6 +257,10 @@ impl Lower {
             Rule::account_prop => "account",
             Rule::agent_prop => "agent",
             Rule::at_prop => "at",
+            Rule::network_prop => "network",
+            Rule::locality_prop => "locality",
+            Rule::weight_prop => "weight",
+            Rule::autoregister_prop => "auto-register",
             _ => "",
         };
         let key = self.keyword(&pair, word);
@@ -234,24 +285,15 @@ impl Lower {
             }
             Rule::account_prop => (key, PropertyKind::Account(self.name(inner.next(), span)?)),
             Rule::agent_prop => (key, PropertyKind::Agent(self.name(inner.next(), span)?)),
+            Rule::network_prop => (key, PropertyKind::Network(self.word_or_string(inner.next()?, span)?)),
+            Rule::locality_prop => (key, PropertyKind::Locality(self.string(inner.next(), span)?)),
+            Rule::weight_prop => (key, PropertyKind::Weight(self.number(inner.next(), span)?)),
+            Rule::autoregister_prop => (key, PropertyKind::AutoRegister),
             Rule::at_prop => {
                 let addresses = inner
                     .filter_map(|p| match p.as_rule() {
                         Rule::string => self.string(Some(p), span),
-                        Rule::var_ref => {
-                            let text = p.as_str();
-                            let at = self.span(&p);
-                            Some(Str {
-                                value: text.to_string(),
-                                span: at,
-                                vars: vec![VarRef {
-                                    name: text[2..text.len() - 1].to_string(),
-                                    span: at,
-                                    start: 0,
-                                    end: text.len(),
-                                }],
-                            })
-                        }
+                        Rule::var_ref => Some(self.var_ref(&p)),
                         _ => Some(Str {
                             value: p.as_str().to_string(),
                             span: self.span(&p),
@@ -604,7 +646,7 @@ impl Lower {
 
     /// Decodes `\\`, `\"`, `\n`, `\t`, `\r`, `\$` and `\u{HEX}`, reports any other
     /// escape, and finds `${NAME}` references.
-    fn unescape(&mut self, raw: &str, offset: usize) -> (String, Vec<VarRef>) {
+    pub(super) fn unescape(&mut self, raw: &str, offset: usize) -> (String, Vec<VarRef>) {
         if !raw.contains(['\\', '$']) {
             return (raw.to_string(), Vec::new());
         }

@@ -49,27 +49,57 @@ fn parse_tree(text: &str) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::
 }
 
 /// The `import "..."` lines at the head of a file, found without parsing the rest (the
-/// command line uses them to find every file of a mesh). Stops at the first other token;
-/// a malformed import is left for `parse` to report.
-pub fn imports(source: SourceId, text: &str) -> Vec<crate::ast::Str> {
+/// command line uses them to find every file of a mesh), with their escapes decoded as
+/// `parse` decodes them. Stops at the first other token; a malformed import is left for
+/// `parse` to report. The problems are those of the strings' escapes and variables: an
+/// import that has one is not in the list, and the problem says why.
+pub fn imports(source: SourceId, text: &str) -> (Vec<crate::ast::Str>, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let mut lower = lower::Lower::new(source);
     let mut position = skip_trivia(text, 0);
     while let Some(rest) = text.get(position..).and_then(|r| r.strip_prefix("import")) {
         let start = skip_trivia(text, text.len() - rest.len());
         let Some(body) = text.get(start..).and_then(|r| r.strip_prefix('"')) else {
             break;
         };
-        let Some(close) = body.find(['"', '\\', '\n']).filter(|i| body[*i..].starts_with('"')) else {
+        // The closing quote: the first `"` not escaped by a backslash, on the same line.
+        let bytes = body.as_bytes();
+        let mut close = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    close = Some(i);
+                    break;
+                }
+                b'\n' => break,
+                _ => i += 1,
+            }
+        }
+        let Some(close) = close else {
             break;
         };
-        out.push(crate::ast::Str {
-            value: body[..close].to_string(),
-            span: Span::new(source, start, start + close + 2),
-            vars: Vec::new(),
-        });
+        let before = lower.diagnostics.len();
+        let (value, vars) = lower.unescape(&body[..close], start + 1);
+        let span = Span::new(source, start, start + close + 2);
+        if !vars.is_empty() {
+            lower.diagnostics.push(
+                Diagnostic::error(Code::BadVariable, span, "an import path cannot use variables")
+                    .label("variables are not read until every file is loaded")
+                    .help("write the path itself, relative to this file"),
+            );
+        }
+        if lower.diagnostics.len() == before {
+            out.push(crate::ast::Str {
+                value,
+                span,
+                vars: Vec::new(),
+            });
+        }
         position = skip_trivia(text, start + close + 2);
     }
-    out
+    (out, lower.diagnostics)
 }
 
 /// Turns pest's error into one diagnostic in human words: what was expected, what was found.

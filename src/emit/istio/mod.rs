@@ -9,7 +9,7 @@ use objects::*;
 use virtual_service::{gateway_virtual_service, mesh_virtual_service};
 
 use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
-use crate::model::{self, Conditions, RouteKind, Workload};
+use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
 
 impl<'m> Emitter<'_, 'm> {
@@ -97,8 +97,8 @@ impl<'m> Emitter<'_, 'm> {
                     let metadata = self.meta(&pod.deployment, ns, version.labels.clone());
                     self.push(ObjectKind::Deployment, Some(ns), metadata, Some(spec), owner);
                 }
-                Workload::Vm(entries) => {
-                    for entry in entries {
+                Workload::Vm(vm) => {
+                    for entry in &vm.entries {
                         let mut labels = version.labels.clone();
                         if version.agent {
                             // Clients send mutual TLS only to endpoints with this label
@@ -109,6 +109,9 @@ impl<'m> Emitter<'_, 'm> {
                             address: entry.address.clone(),
                             labels,
                             ports: service.ports.iter().map(|p| (p.name.clone(), p.target)).collect(),
+                            network: vm.network.clone(),
+                            locality: vm.locality.clone(),
+                            weight: vm.weight,
                             service_account: version.account.clone(),
                         };
                         // Labels go in the spec only: Istio merges metadata labels over
@@ -256,16 +259,16 @@ impl<'m> Emitter<'_, 'm> {
             self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
         }
         for (host, routes) in &gateway.host_routes {
-            // The shared HTTP routes apply to this host too, after its own, unless one of
-            // its own takes every request.
-            let own_catch_all = routes.iter().any(|r| {
-                r.kind == RouteKind::Http
-                    && (r.alternatives.is_empty() || r.alternatives.iter().any(Conditions::matches_everything))
-            });
-            let shared_http = gateway
-                .routes
-                .iter()
-                .filter(|r| r.kind == RouteKind::Http && !own_catch_all);
+            // The shared HTTP routes apply to this host too, after its own, except those the
+            // routes before them already take.
+            let mut before: Vec<model::Route> = routes.clone();
+            let mut shared_http: Vec<&model::Route> = Vec::new();
+            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                if !r.taken_by(&before) {
+                    before.push(r.clone());
+                    shared_http.push(r);
+                }
+            }
             let tls = gateway
                 .routes
                 .iter()

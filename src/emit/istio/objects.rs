@@ -114,6 +114,12 @@ pub(crate) struct WorkloadEntrySpec {
     pub(crate) address: String,
     pub(crate) labels: Map,
     pub(crate) ports: BTreeMap<String, u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) locality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) weight: Option<u32>,
     pub(crate) service_account: String,
 }
 

@@ -188,8 +188,8 @@ impl<'m> Emitter<'_, 'm> {
     fn add_caller(&self, callers: &mut Callers, namespace: &str, caller: &model::Service) {
         for version in &caller.versions {
             match &version.workload {
-                Workload::Vm(entries) if !version.agent => {
-                    callers.ip_blocks.extend(entries.iter().map(|e| e.address.clone()));
+                Workload::Vm(vm) if !version.agent => {
+                    callers.ip_blocks.extend(vm.entries.iter().map(|e| e.address.clone()));
                 }
                 _ => {
                     callers.principals.insert(self.principal(namespace, &version.account));
