@@ -599,3 +599,40 @@ fn the_evaluator_denies_what_no_rule_allows() {
     assert!(!allowed(&policies, "n", &labels, &request(80, "/admin/x")));
     assert!(allowed(&policies, "other", &labels, &request(81, "/")));
 }
+
+#[test]
+fn only_vms_with_the_agent_carry_the_tls_mode_label() {
+    let case = cases(CaseKind::Ok)
+        .into_iter()
+        .find(|c| c.name == "security-mtls-allow")
+        .expect("the case");
+    let (mesh, docs) = analyze(&case.id(), &case.sources, &case.options);
+    let mut seen = 0;
+    for version in mesh
+        .namespaces
+        .iter()
+        .flat_map(|n| &n.services)
+        .flat_map(|s| &s.versions)
+    {
+        let model::Workload::Vm(vm) = &version.workload else {
+            continue;
+        };
+        for entry in &vm.entries {
+            let doc = docs
+                .iter()
+                .find(|d| str_at(d, "kind") == "WorkloadEntry" && str_at(d, "metadata.name") == entry.name)
+                .expect("the WorkloadEntry");
+            let label = string_map(at(doc, "spec.labels"))
+                .get("security.istio.io/tlsMode")
+                .cloned();
+            assert_eq!(label.as_deref(), version.agent.then_some("istio"), "{}", entry.name);
+            seen += 1;
+        }
+        // A VM without the agent gets no WorkloadGroup: nothing would register it.
+        let groups = docs
+            .iter()
+            .filter(|d| str_at(d, "kind") == "WorkloadGroup" && str_at(d, "metadata.name") == vm.group);
+        assert_eq!(groups.count(), usize::from(version.agent), "{}", vm.group);
+    }
+    assert_eq!(seen, 3, "two agent-less addresses and one with the agent");
+}
