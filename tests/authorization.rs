@@ -636,3 +636,28 @@ fn only_vms_with_the_agent_carry_the_tls_mode_label() {
     }
     assert_eq!(seen, 3, "two agent-less addresses and one with the agent");
 }
+
+#[test]
+fn the_trust_domain_reaches_the_principals_and_the_vms_agents() {
+    let path = common::root().join("examples/hybrid-hello.mesh");
+    let sources = [Source::new("input.mesh", read(&path))];
+    let options = Options {
+        trust_domain: "corp.example".into(),
+        ..Options::default()
+    };
+    let output = meshc::compile(&sources, &options).expect("the seed compiles");
+    let yaml = output.to_yaml();
+    assert!(yaml.contains("- corp.example/ns/hybrid-hello/sa/hello1\n"), "{yaml}");
+    assert!(!yaml.contains("cluster.local/ns/"), "{yaml}");
+    let mesh_files: Vec<&meshc::GeneratedFile> =
+        output.files.iter().filter(|f| f.path.ends_with("/mesh.yaml")).collect();
+    assert!(!mesh_files.is_empty());
+    for file in mesh_files {
+        assert!(
+            file.contents.contains("TRUST_DOMAIN: corp.example"),
+            "{}:\n{}",
+            file.path,
+            file.contents
+        );
+    }
+}

@@ -106,7 +106,7 @@ impl<'m> Emitter<'_, 'm> {
             let owner = Owner::Version(&version.name, &vm.service.name, version.span);
             self.push(ObjectKind::WorkloadGroup, Some(&ns.name), metadata, Some(spec), owner);
             if self.write {
-                match files::vm_files(&vm) {
+                match files::vm_files(&vm, &self.options.trust_domain) {
                     Ok(files) => self.files.extend(files),
                     Err(e) => {
                         self.error.get_or_insert(e);
