@@ -178,6 +178,18 @@ impl Checker<'_> {
                     }
                     jwt_first = Some(setting.key.span);
                     match self.jwt(setting) {
+                        Some(_) if !ports.is_empty() && !ports.iter().any(|p| p.protocol.is_http()) => {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::InvalidJwt,
+                                    setting.key.span,
+                                    "a token is read from HTTP requests, and this service has no HTTP port",
+                                )
+                                .label("no request to read it from")
+                                .help("Istio could never see a token here, so every request would be refused; remove `jwt`, or give the service an `http`, `http2` or `grpc` port"),
+                            );
+                            ok = false;
+                        }
                         Some(jwt) => out.jwt = Some(jwt),
                         None => ok = false,
                     }
