@@ -78,6 +78,8 @@ pub struct Namespace {
     pub services: Vec<Service>,
     pub externals: Vec<External>,
     pub gateways: Vec<Gateway>,
+    /// `mtls ...` settings of the namespace.
+    pub security: Vec<Setting>,
     pub span: Span,
 }
 
@@ -113,6 +115,8 @@ pub struct Service {
     pub versions: Vec<Version>,
     pub policies: Vec<PolicyBlock>,
     pub routes: Vec<Route>,
+    /// `mtls`, `allow` and `jwt` settings.
+    pub security: Vec<Setting>,
     pub span: Span,
 }
 
@@ -185,6 +189,8 @@ pub enum PropertyKind {
         value: Str,
     },
     Account(Name),
+    /// `agent none` or `agent istio`.
+    Agent(Name),
     /// VM addresses, as written (unquoted or quoted).
     At(Vec<Str>),
     /// `network net2`: the VM's network.
@@ -421,6 +427,8 @@ pub struct Gateway {
     pub listeners: Vec<Listener>,
     pub routes: Vec<Route>,
     pub selector: Vec<(Name, Str)>,
+    /// `jwt` and `identity` settings.
+    pub security: Vec<Setting>,
     pub span: Span,
 }
 

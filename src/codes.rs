@@ -85,6 +85,10 @@ codes! {
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
     BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
     EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
+    PlaintextCaller = "M3050", "plaintext-caller", "a VM without the Istio agent calls a service that accepts mutual TLS only";
+    OptionalToken = "M3051", "optional-token", "a JWT setting lets requests without a token through";
+    InvalidJwt = "M3052", "invalid-jwt", "a JWT issuer or key set that Istio cannot use";
+    InsecureJwks = "M3053", "insecure-jwks", "a JWT key set fetched over plain HTTP";
     BadQuantity = "M3060", "bad-quantity", "a resource quantity Kubernetes would not accept, or one that cannot be meant";
     RequestOverLimit = "M3061", "request-over-limit", "a resource request larger than its limit";
     ProbePort = "M3062", "probe-port", "a probe checks a port the workload does not listen on";

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | read | [`syntax`] | text → [`ast::File`] (spans on every node) | M1xxx |
 //! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral) | M2xxx, M3xxx |
-//! | plan | `emit::istio`, `emit::gateway_api`, `emit::vm` | model → the output target's typed objects (and the VMs' files), and its refusals | M3024 |
+//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the output target's typed objects (and the VMs' files), and its refusals | M3024 |
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | [`emit::yaml`] | typed objects → YAML [`Document`]s | — |
 //!

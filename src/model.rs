@@ -54,8 +54,86 @@ pub struct Namespace {
     pub gateways: Vec<Gateway>,
     /// ServiceAccounts to create, sorted and unique.
     pub accounts: Vec<String>,
+    /// The mutual TLS the namespace's workloads accept (`mtls permissive`; STRICT by default).
+    pub mtls: MtlsMode,
+    /// One per gateway, sorted by gateway name.
+    pub gateway_security: Vec<GatewaySecurity>,
     /// What the namespace's VMs need to know about the cluster (`cluster { ... }`).
     pub cluster: Cluster,
+}
+
+/// The mutual TLS a workload accepts (PeerAuthentication `mtls.mode`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum MtlsMode {
+    /// Mutual TLS only.
+    #[default]
+    Strict,
+    /// Mutual TLS and plain text, while clients migrate.
+    Permissive,
+}
+
+impl MtlsMode {
+    /// The PeerAuthentication mode.
+    pub fn istio_name(self) -> &'static str {
+        match self {
+            MtlsMode::Strict => "STRICT",
+            MtlsMode::Permissive => "PERMISSIVE",
+        }
+    }
+}
+
+/// What a service says about who may call it and how.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ServiceSecurity {
+    /// The service's own mode; `None` takes the namespace's.
+    pub mtls: Option<MtlsMode>,
+    /// Modes of single ports, by target port, sorted.
+    pub port_mtls: Vec<(u16, MtlsMode)>,
+    /// `allow` rules, in written order.
+    pub allow: Vec<Allow>,
+    pub jwt: Option<Jwt>,
+}
+
+impl ServiceSecurity {
+    /// The mode a target port accepts, given the namespace's.
+    pub fn mode_on(&self, port: u16, namespace: MtlsMode) -> MtlsMode {
+        self.port_mtls
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, m)| *m)
+            .or(self.mtls)
+            .unwrap_or(namespace)
+    }
+}
+
+/// `allow from web methods GET paths "/api/*"`: a caller, and what it may do (nothing
+/// listed means anything).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Allow {
+    /// Namespace and `.mesh` name of the calling service.
+    pub from: (String, String),
+    pub methods: Vec<String>,
+    pub paths: Vec<String>,
+    pub span: Span,
+}
+
+/// `jwt issuer "..." jwks "..."`: tokens a workload accepts, and whether it requires one.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Jwt {
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub audiences: Vec<String>,
+    /// Headers the token is read from, with the prefix before it (`Bearer `).
+    pub from_headers: Vec<(String, Option<String>)>,
+    pub from_params: Vec<String>,
+    /// Pass the token on to the workload.
+    pub forward: bool,
+    /// `optional`: requests without a token are let through (only invalid tokens are
+    /// refused).
+    pub optional: bool,
+    /// Claims the token must carry: (claim, accepted values).
+    pub claims: Vec<(String, Vec<String>)>,
+    pub span: Span,
 }
 
 /// `cluster { network kube-net  eastwest 203.0.113.10  revision canary }`: unset fields
@@ -195,6 +273,7 @@ pub struct Service {
     /// Namespace and host of every service and external host it calls, sorted (for
     /// Sidecar scoping).
     pub calls: Vec<(String, String)>,
+    pub security: ServiceSecurity,
 }
 
 impl Service {
@@ -214,6 +293,8 @@ pub struct Version {
     pub account: String,
     pub policy: Policy,
     pub workload: Workload,
+    /// Whether the workload runs the Istio agent (always for pods; `agent none` on a VM).
+    pub agent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -655,7 +736,33 @@ pub struct Gateway {
     pub host_routes: Vec<(String, Vec<Route>)>,
 }
 
+/// What a gateway says about security: who it is, and the token it requires.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GatewaySecurity {
+    /// The gateway's name in the `.mesh` file.
+    pub gateway: String,
+    /// The namespace and service account of the gateway's workload (`identity`;
+    /// `istio-system/istio-ingressgateway-service-account` by default).
+    pub identity: (String, String),
+    /// A token every request through the gateway must carry.
+    pub jwt: Option<Jwt>,
+}
+
 impl Gateway {
+    /// The hosts its routes send to, mirrors included.
+    pub fn destinations(&self) -> std::collections::BTreeSet<&str> {
+        let mut out = std::collections::BTreeSet::new();
+        for route in self.routes.iter().chain(self.host_routes.iter().flat_map(|(_, r)| r)) {
+            if let Action::Forward(destinations) = &route.action {
+                out.extend(destinations.iter().map(|d| d.host.as_str()));
+            }
+            if let Some((mirror, _)) = &route.options.mirror {
+                out.insert(mirror.host.as_str());
+            }
+        }
+        out
+    }
+
     /// The hosts that have no routes of their own: the shared VirtualService's hosts.
     pub fn shared_hosts(&self) -> Vec<String> {
         let own: Vec<&str> = self.host_routes.iter().map(|(h, _)| h.as_str()).collect();

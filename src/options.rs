@@ -37,6 +37,9 @@ pub struct Options {
     pub api: ApiVersion,
     /// The cluster's DNS domain, for service addresses (`cluster.local`).
     pub cluster_domain: String,
+    /// The mesh's trust domain, the first part of every workload identity in
+    /// AuthorizationPolicies (`cluster.local/ns/<namespace>/sa/<account>`).
+    pub trust_domain: String,
     /// Also write a Sidecar per service that limits its proxy's outbound configuration to
     /// the services it `calls` (and the control plane's namespace).
     pub sidecars: bool,
@@ -66,6 +69,7 @@ impl Default for Options {
         Options {
             api: ApiVersion::V1,
             cluster_domain: "cluster.local".to_string(),
+            trust_domain: "cluster.local".to_string(),
             sidecars: false,
             routes: RouteApi::Istio,
         }

@@ -386,12 +386,22 @@ fn api_version_and_cluster_domain_options() {
     ] {
         let out = run(
             &root(),
-            &["build", "--api", flag, "--cluster-domain", "corp.example", SEED],
+            &[
+                "build",
+                "--api",
+                flag,
+                "--cluster-domain",
+                "corp.example",
+                "--trust-domain",
+                "corp.example",
+                SEED,
+            ],
         );
         assert_eq!(status(&out), 0);
         let options = Options {
             api,
             cluster_domain: "corp.example".to_string(),
+            trust_domain: "corp.example".to_string(),
             ..Options::default()
         };
         assert_eq!(stdout(&out), compile_ok(&source, &options).to_yaml(), "--api {flag}");

@@ -160,7 +160,7 @@ fn dir_output_follows_the_naming_scheme_with_headers_and_a_kustomization() {
     assert_eq!(code(&again), 0);
     assert_eq!(snapshot(&out), files);
     assert!(
-        stderr(&again).contains("0 written, 31 unchanged, 0 stale removed"),
+        stderr(&again).contains("0 written, 36 unchanged, 0 stale removed"),
         "{}",
         stderr(&again)
     );
@@ -265,7 +265,7 @@ fn writes_are_atomic_renames_and_leave_no_temporary_files() {
     );
     let run = meshc(&["build", "-o", s(&out), EXAMPLE]);
     assert_eq!(code(&run), 0);
-    assert!(stderr(&run).contains("1 written, 30 unchanged"), "{}", stderr(&run));
+    assert!(stderr(&run).contains("1 written, 35 unchanged"), "{}", stderr(&run));
     // The edited file was replaced by a rename (a new inode), not rewritten in place; the
     // unchanged one was not touched.
     assert_ne!(fs::metadata(&edited).unwrap().ino(), edited_inode);
@@ -582,7 +582,7 @@ fn post_render_appends_the_mesh_to_stdin() {
     let stream = stdout(&meshc(&["build", EXAMPLE]));
     assert_eq!(text, format!("{chart}\n{stream}"));
     let docs = parse_documents(&text).unwrap();
-    assert_eq!(docs.len(), 21);
+    assert_eq!(docs.len(), 26);
     assert_eq!(docs[0]["metadata"]["name"].as_str(), Some("from-chart"));
 
     let scratch = common::Scratch::new("cli-output-post-render");

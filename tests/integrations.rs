@@ -119,7 +119,7 @@ fn kubectl_kustomize_reads_the_output_folder() {
     assert!(rendered.status.success(), "{}", show(&rendered));
     let from_kustomize = sorted(parse_documents(&text(&rendered.stdout)).unwrap());
     let from_meshc = sorted(built(EXAMPLE));
-    assert_eq!(from_kustomize.len(), 20);
+    assert_eq!(from_kustomize.len(), 25);
     assert_eq!(from_kustomize, from_meshc);
 }
 
@@ -476,7 +476,7 @@ fn kubectl_kustomize_runs_meshc_as_an_exec_generator_plugin() {
     );
     assert!(rendered.status.success(), "{}", show(&rendered));
     let from_kustomize = sorted(parse_documents(&text(&rendered.stdout)).unwrap());
-    assert_eq!(from_kustomize.len(), 20);
+    assert_eq!(from_kustomize.len(), 25);
     assert_eq!(from_kustomize, sorted(built(EXAMPLE)));
 
     // An error in the mesh stops kustomize, with meshc's diagnostic on its stderr.

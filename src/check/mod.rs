@@ -7,6 +7,7 @@ mod naming;
 mod policy;
 mod routes;
 pub(crate) mod rules;
+mod security;
 mod service;
 mod settings;
 pub(crate) mod suggest;
@@ -73,6 +74,8 @@ pub(crate) struct Scope<'f> {
     pub(crate) services: BTreeMap<&'f str, &'f ast::Service>,
     pub(crate) externals: BTreeMap<&'f str, &'f ast::External>,
     pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
+    /// The namespace's `mtls` (and misplaced security) settings, from every block.
+    pub(crate) security: Vec<&'f ast::Setting>,
     pub(crate) cluster: model::Cluster,
 }
 
@@ -254,6 +257,12 @@ impl Checker<'_> {
                 .values()
                 .filter_map(|e| self.external(scope, e, &index))
                 .collect();
+            let mtls = self.namespace_mtls(&scope.security);
+            let gateway_security = scope
+                .gateways
+                .values()
+                .map(|g| self.gateway_security(scope, g))
+                .collect();
             namespaces.push(model::Namespace {
                 name: scope.name.text.clone(),
                 span: scope.name.span,
@@ -261,6 +270,8 @@ impl Checker<'_> {
                 externals,
                 gateways: Vec::new(),
                 accounts: Vec::new(),
+                mtls,
+                gateway_security,
                 cluster: scope.cluster.clone(),
             });
         }
@@ -288,6 +299,7 @@ impl Checker<'_> {
         self.duplicate_hosts(&mesh);
         self.conflicting_listeners(&mesh);
         self.bypassed_routes(&mesh);
+        self.plaintext_callers(&mesh);
         mesh
     }
 
@@ -341,6 +353,7 @@ impl Checker<'_> {
             services,
             externals,
             gateways,
+            security: blocks.iter().flat_map(|b| &b.security).collect(),
             cluster,
         }
     }

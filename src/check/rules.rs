@@ -157,6 +157,49 @@ pub(crate) fn gateway_host(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An AuthorizationPolicy path: exact (`/a`), a prefix (`/api/*`), a suffix (`*.png`) or
+/// `*`; Istio has no other wildcard.
+pub(crate) fn authorization_path(s: &str) -> Result<(), String> {
+    if s == "*" {
+        return Ok(());
+    }
+    let inner = s.strip_prefix('*').unwrap_or(s);
+    let inner = inner.strip_suffix('*').unwrap_or(inner);
+    if s.starts_with('*') && s.ends_with('*') {
+        return Err("a `*` goes at the start or the end, not both".into());
+    }
+    if inner.contains('*') {
+        return Err("a `*` may only stand at the start or the end".into());
+    }
+    if inner.is_empty() {
+        return Err("it must not be empty".into());
+    }
+    if !s.starts_with('*') && !s.starts_with('/') {
+        return Err("it must start with `/`".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it must not contain white space".into());
+    }
+    Ok(())
+}
+
+/// A JWT claim name as an AuthorizationPolicy condition key takes it:
+/// `request.auth.claims[NAME]`.
+pub(crate) fn claim_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it must not be empty".into());
+    }
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/')))
+    {
+        Some(c) => Err(format!(
+            "it may contain letters, digits, `_`, `-`, `.`, `:` and `/`, not `{c}`"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn host_label(label: &str) -> Result<(), String> {
     if label.contains('*') {
         return Err("a wildcard must lead the first label, as in `*.example.com`".into());

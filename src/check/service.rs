@@ -35,6 +35,7 @@ const VM_PROPERTIES: &[&str] = &[
     "locality",
     "weight",
     "auto-register",
+    "agent",
 ];
 
 /// The names a service generates.
@@ -61,6 +62,8 @@ struct VersionProperties<'v> {
     image: Option<&'v ast::Str>,
     replicas: Option<i32>,
     account: Option<&'v ast::Name>,
+    /// `agent none` (false) or `agent istio`.
+    agent: bool,
     /// The valid addresses, and whether the list was empty.
     addresses: Option<(Vec<&'v ast::Str>, bool)>,
     /// VMs: the network (checked), locality, weight, `auto-register`.
@@ -94,6 +97,7 @@ impl VersionProperties<'_> {
             image: None,
             replicas: None,
             account: None,
+            agent: true,
             addresses: None,
             network: None,
             locality: None,
@@ -198,6 +202,7 @@ impl Checker<'_> {
         };
         let routes = self.routes(&service.routes, &cx)?;
         let policy = policy?;
+        let security = self.service_security(scope, &service.security, &ports, index)?;
 
         if !ok {
             return None;
@@ -217,6 +222,7 @@ impl Checker<'_> {
             policy,
             routes,
             calls,
+            security,
         })
     }
 
@@ -539,6 +545,7 @@ impl Checker<'_> {
             account,
             policy,
             workload,
+            agent: found.agent,
         })
     }
 
@@ -580,6 +587,7 @@ impl Checker<'_> {
                     "resources, probes and hardening are pod settings; a VM's own limits and checks are set on the VM"
                 }
                 "at" => "a pod gets its address from Kubernetes; use `vm` for a machine with a fixed address",
+                "agent" => "Istio injects the agent into every pod; `agent` says whether a VM runs it",
                 _ => "it does not apply here",
             };
             self.error(
@@ -599,7 +607,7 @@ impl Checker<'_> {
         }
         if matches!(
             key,
-            "image" | "replicas" | "account" | "at" | "network" | "locality" | "weight" | "auto-register"
+            "image" | "replicas" | "account" | "at" | "network" | "locality" | "weight" | "auto-register" | "agent"
         ) {
             if let Some(first) = found.once.insert(key, property.key.span) {
                 self.error(
@@ -689,6 +697,18 @@ impl Checker<'_> {
                 // A list whose every address was wrong is reported as wrong, not missing.
                 found.addresses = Some((valid, list.is_empty()));
             }
+            PropertyKind::Agent(word) => match word.text.as_str() {
+                "istio" => found.agent = true,
+                "none" => found.agent = false,
+                _ => {
+                    self.error(
+                        Diagnostic::error(Code::InvalidValue, word.span, "`agent` takes `istio` or `none`")
+                            .label("not an agent")
+                            .help("write `agent none` for a VM without the Istio agent; `agent istio` is the default"),
+                    );
+                    ok = false;
+                }
+            },
             PropertyKind::Network(value) => {
                 if value.vars.is_empty() && self.network_value(value) {
                     found.network = Some(value);
@@ -804,6 +824,20 @@ impl Checker<'_> {
             Some((_, false)) => return None,
             _ => Vec::new(),
         };
+        if found.auto_register && !found.agent {
+            // The agent is what registers a VM: one without it cannot join on its own.
+            let span = found.once.get("auto-register").copied().unwrap_or(version.name.span);
+            self.error(
+                Diagnostic::error(
+                    Code::MisplacedProperty,
+                    span,
+                    format!("VM version `{vname}` runs no Istio agent, which is what auto-registers a VM"),
+                )
+                .label("needs the agent")
+                .help("give the VMs' addresses with `at`, or run the agent (remove `agent none`)"),
+            );
+            *ok = false;
+        }
         if addresses.is_empty() && !found.auto_register {
             self.error(
                 Diagnostic::error(

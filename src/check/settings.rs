@@ -242,19 +242,24 @@ impl Checker<'_> {
     /// Reports a setting given twice in one block.
     pub(super) fn once<'s>(&mut self, seen: &mut BTreeMap<String, &'s Setting>, setting: &'s Setting) -> bool {
         if let Some(first) = seen.insert(setting.key.text.clone(), setting) {
-            self.error(
-                Diagnostic::error(
-                    Code::Duplicate,
-                    setting.key.span,
-                    format!("`{}` is set twice", setting.key.text),
-                )
-                .label("set again here")
-                .note(first.key.span, "first set here")
-                .help("merge the two into one line"),
-            );
+            self.set_twice(setting, first.key.span, "merge the two into one line");
             return false;
         }
         true
+    }
+
+    /// Reports a setting written a second time, first written at `first`.
+    pub(super) fn set_twice(&mut self, setting: &Setting, first: crate::source::Span, help: &str) {
+        self.error(
+            Diagnostic::error(
+                Code::Duplicate,
+                setting.key.span,
+                format!("`{}` is set twice", setting.key.text),
+            )
+            .label("set again here")
+            .note(first, "first set here")
+            .help(help.to_string()),
+        );
     }
 
     /// The single value of `key value`, read as `kind`.

@@ -348,7 +348,8 @@ fn property_strings<'a>(kind: &'a mut PropertyKind, out: &mut Vec<&'a mut Str>) 
         | PropertyKind::Relax(_)
         | PropertyKind::Hardening(_)
         | PropertyKind::Weight(_)
-        | PropertyKind::AutoRegister => {}
+        | PropertyKind::AutoRegister
+        | PropertyKind::Agent(_) => {}
     }
 }
 
@@ -380,6 +381,7 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
             for route in &mut service.routes {
                 route_strings(route, &mut out);
             }
+            settings(&mut service.security, &mut out);
         }
         for external in &mut ns.externals {
             settings(&mut external.settings, &mut out);
@@ -401,6 +403,7 @@ fn strings(file: &mut ast::File) -> Vec<&mut Str> {
             for route in &mut gateway.routes {
                 route_strings(route, &mut out);
             }
+            settings(&mut gateway.security, &mut out);
         }
     }
     out

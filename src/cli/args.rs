@@ -217,6 +217,9 @@ pub(crate) struct Target {
     /// The cluster's DNS domain, used in service addresses
     #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
     pub(crate) cluster_domain: String,
+    /// The mesh's trust domain, in the workload identities of AuthorizationPolicies
+    #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
+    pub(crate) trust_domain: String,
     /// Also write a Sidecar per service limiting its proxy to the services it calls
     #[arg(long)]
     pub(crate) sidecars: bool,
@@ -265,6 +268,7 @@ impl Target {
                 Api::V1alpha3 => ApiVersion::V1alpha3,
             },
             cluster_domain: self.cluster_domain.clone(),
+            trust_domain: self.trust_domain.clone(),
             sidecars: self.sidecars,
             routes: match self.routes {
                 Routes::Istio => meshc::RouteApi::Istio,

@@ -10,17 +10,21 @@
 //! * `vm/`: a WorkloadGroup per VM version, and the files each VM needs (Istio agent
 //!   configuration, a `docker run` script, a README), returned beside the manifests;
 //! * `gateway_api/`: `--routes gateway-api`, Gateway API Gateways, HTTPRoutes,
-//!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing.
+//!   GRPCRoutes, ReferenceGrants and per-version Services in place of Istio's routing;
+//! * `security/`: PeerAuthentications, RequestAuthentications and AuthorizationPolicies,
+//!   in every mode.
 //!
 //! Canonical order: namespaces by name; within one, the Namespace, then ServiceAccounts,
 //! Services, Deployments, WorkloadEntries, WorkloadGroups, ServiceEntries, DestinationRules, Gateways,
 //! VirtualServices (with `--routes gateway-api`: Gateway API Gateways, HTTPRoutes,
-//! GRPCRoutes and ReferenceGrants instead of the two) and Sidecars, each kind sorted by
-//! name. Routes keep the order of the `.mesh` file.
+//! GRPCRoutes and ReferenceGrants instead of the two), Sidecars, PeerAuthentications,
+//! RequestAuthentications and AuthorizationPolicies, each kind sorted by name. Routes keep
+//! the order of the `.mesh` file.
 
 mod gateway_api;
 mod istio;
 mod registry;
+mod security;
 mod vm;
 pub mod yaml;
 
@@ -49,6 +53,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
     if options.routes == RouteApi::GatewayApi {
         gateway_api::check(mesh, &mut diagnostics);
     }
+    security::check(mesh, &mut diagnostics);
     let mut emitter = Emitter {
         options,
         write: write && !diagnostics.iter().any(Diagnostic::is_error),
@@ -63,6 +68,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         if options.routes == RouteApi::GatewayApi {
             emitter.gateway_api(mesh, ns);
         }
+        emitter.security(mesh, ns);
         emitter.registry.finish(&mut documents, &mut diagnostics);
     }
     let mut files = std::mem::take(&mut emitter.files);

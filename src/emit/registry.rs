@@ -28,6 +28,9 @@ pub(crate) enum ObjectKind {
     GrpcRoute,
     ReferenceGrant,
     Sidecar,
+    PeerAuthentication,
+    RequestAuthentication,
+    AuthorizationPolicy,
 }
 
 impl ObjectKind {
@@ -47,6 +50,9 @@ impl ObjectKind {
             ObjectKind::GrpcRoute => "GRPCRoute",
             ObjectKind::ReferenceGrant => "ReferenceGrant",
             ObjectKind::Sidecar => "Sidecar",
+            ObjectKind::PeerAuthentication => "PeerAuthentication",
+            ObjectKind::RequestAuthentication => "RequestAuthentication",
+            ObjectKind::AuthorizationPolicy => "AuthorizationPolicy",
         }
     }
 
@@ -63,6 +69,9 @@ impl ObjectKind {
             | ObjectKind::IstioGateway
             | ObjectKind::VirtualService
             | ObjectKind::Sidecar => api.networking(),
+            ObjectKind::PeerAuthentication | ObjectKind::RequestAuthentication | ObjectKind::AuthorizationPolicy => {
+                api.security()
+            }
         }
     }
 }

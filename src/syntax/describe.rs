@@ -30,11 +30,13 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::annotation_prop
         | Rule::account_prop
         | Rule::at_prop
+        | Rule::agent_prop
         | Rule::network_prop
         | Rule::locality_prop
         | Rule::weight_prop
         | Rule::autoregister_prop
         | Rule::other_prop => "a property",
+        Rule::security_decl | Rule::security_key => "a security setting",
         Rule::cluster_block => "a `cluster` block",
         Rule::cluster_setting => "a cluster setting (`network`, `eastwest`, `revision`)",
         Rule::resources_prop | Rule::resource_entry => "resources such as `cpu 100m..500m`",

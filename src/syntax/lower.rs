@@ -82,10 +82,12 @@ impl Lower {
             services: Vec::new(),
             externals: Vec::new(),
             gateways: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
             match child.as_rule() {
+                Rule::security_decl => ns.security.extend(self.setting(child)),
                 Rule::naming_block => ns.naming.push(self.naming(child)),
                 Rule::cluster_block => ns.clusters.push(self.cluster(child)),
                 Rule::service_decl => ns.services.extend(self.service(child)),
@@ -169,10 +171,12 @@ impl Lower {
             versions: Vec::new(),
             policies: Vec::new(),
             routes: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
             match child.as_rule() {
+                Rule::security_decl => service.security.extend(self.setting(child)),
                 Rule::port_decl => service.ports.extend(self.port(child)),
                 Rule::calls_decl => service.calls.extend(self.calls(child)),
                 Rule::version_decl => service.versions.extend(self.version(child)),
@@ -255,6 +259,7 @@ impl Lower {
             Rule::label_prop => "label",
             Rule::annotation_prop => "annotation",
             Rule::account_prop => "account",
+            Rule::agent_prop => "agent",
             Rule::at_prop => "at",
             Rule::network_prop => "network",
             Rule::locality_prop => "locality",
@@ -287,6 +292,7 @@ impl Lower {
                 (key, kind)
             }
             Rule::account_prop => (key, PropertyKind::Account(self.name(inner.next(), span)?)),
+            Rule::agent_prop => (key, PropertyKind::Agent(self.name(inner.next(), span)?)),
             Rule::network_prop => (key, PropertyKind::Network(self.word_or_string(inner.next()?, span)?)),
             Rule::locality_prop => (key, PropertyKind::Locality(self.string(inner.next(), span)?)),
             Rule::weight_prop => (key, PropertyKind::Weight(self.number(inner.next(), span)?)),
@@ -594,6 +600,7 @@ impl Lower {
             listeners: Vec::new(),
             routes: Vec::new(),
             selector: Vec::new(),
+            security: Vec::new(),
             span,
         };
         for child in inner {
@@ -622,6 +629,7 @@ impl Lower {
                     }
                 }
                 Rule::route_decl => gateway.routes.extend(self.route(child)),
+                Rule::security_decl => gateway.security.extend(self.setting(child)),
                 Rule::selector_prop => {
                     let mut parts = child.into_inner();
                     let key = self.name(parts.next(), child_span);

@@ -305,6 +305,7 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
                 }
             }
             "--cluster-domain" => out.options.cluster_domain = value,
+            "--trust-domain" => out.options.trust_domain = value,
             "--routes" => {
                 out.options.routes = match value.as_str() {
                     "istio" => RouteApi::Istio,

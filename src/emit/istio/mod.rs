@@ -79,9 +79,15 @@ impl<'m> Emitter<'_, 'm> {
                 }
                 Workload::Vm(vm) => {
                     for entry in &vm.entries {
+                        let mut labels = version.labels.clone();
+                        if version.agent {
+                            // Clients send mutual TLS only to endpoints with this label
+                            // (auto mTLS); the sidecar injector sets it on pods.
+                            labels.insert("security.istio.io/tlsMode".to_string(), "istio".to_string());
+                        }
                         let spec = WorkloadEntrySpec {
                             address: entry.address.clone(),
-                            labels: version.labels.clone(),
+                            labels,
                             ports: service.ports.iter().map(|p| (p.name.clone(), p.target)).collect(),
                             network: vm.network.clone(),
                             locality: vm.locality.clone(),

@@ -24,9 +24,9 @@ use super::{file, VmVersion};
 use crate::emit::yaml;
 use crate::output::GeneratedFile;
 
-/// The trust domain (and mesh ID) the VMs' agents use.
-// TRUST-DOMAIN: Istio's default; switch to the compile option once there is one.
-const TRUST_DOMAIN: &str = "cluster.local";
+/// The mesh ID the VMs' agents use: Istio's default. (The trust domain is the compile
+/// option `--trust-domain`, `cluster.local` by default too.)
+const MESH_ID: &str = "cluster.local";
 /// The namespace istiod runs in (istioctl's `--istioNamespace` default).
 const ISTIO_NAMESPACE: &str = "istio-system";
 /// The cluster ID istioctl falls back to (Istio's default cluster name).
@@ -42,7 +42,7 @@ enum Member<'a> {
 }
 
 /// Every file of every VM of one version.
-pub(super) fn vm_files(vm: &VmVersion<'_>) -> Result<Vec<GeneratedFile>, String> {
+pub(super) fn vm_files(vm: &VmVersion<'_>, trust_domain: &str) -> Result<Vec<GeneratedFile>, String> {
     let mut members: Vec<Member<'_>> = vm.vm.entries.iter().map(|e| Member::Address(&e.address)).collect();
     if vm.vm.auto_register {
         members.push(Member::Group);
@@ -60,12 +60,15 @@ pub(super) fn vm_files(vm: &VmVersion<'_>) -> Result<Vec<GeneratedFile>, String>
             }
         );
         out.push(file(format!("{folder}/cluster.env"), cluster_env(vm, member)));
-        out.push(file(format!("{folder}/mesh.yaml"), mesh_yaml(vm, member)?));
+        out.push(file(
+            format!("{folder}/mesh.yaml"),
+            mesh_yaml(vm, member, trust_domain)?,
+        ));
         out.push(file(format!("{folder}/hosts"), hosts(vm)));
         if let Some(script) = run_sh(vm) {
             out.push(file(format!("{folder}/run.sh"), script));
         }
-        out.push(file(format!("{folder}/README.md"), readme(vm, member)));
+        out.push(file(format!("{folder}/README.md"), readme(vm, member, trust_domain)));
     }
     Ok(out)
 }
@@ -164,7 +167,7 @@ fn canonical(labels: &BTreeMap<String, String>, workload: &str) -> (String, Stri
 }
 
 /// `mesh.yaml`: the proxy config, with the metadata istioctl derives from the group.
-fn mesh_yaml(vm: &VmVersion<'_>, member: Member<'_>) -> Result<String, String> {
+fn mesh_yaml(vm: &VmVersion<'_>, member: Member<'_>, trust_domain: &str) -> Result<String, String> {
     let group = &vm.vm.group;
     let (name, revision) = canonical(&vm.version.labels, group);
     let mut labels = vm.version.labels.clone();
@@ -184,7 +187,7 @@ fn mesh_yaml(vm: &VmVersion<'_>, member: Member<'_>) -> Result<String, String> {
     md.insert("CANONICAL_SERVICE", name);
     md.insert("ISTIO_META_CLUSTER_ID", CLUSTER_ID.to_string());
     md.insert("ISTIO_META_DNS_CAPTURE", "true".to_string());
-    md.insert("ISTIO_META_MESH_ID", TRUST_DOMAIN.to_string());
+    md.insert("ISTIO_META_MESH_ID", MESH_ID.to_string());
     md.insert("ISTIO_META_NETWORK", vm.vm.network.clone().unwrap_or_default());
     if !ports.is_empty() {
         md.insert("ISTIO_META_POD_PORTS", json(&ports)?);
@@ -193,7 +196,7 @@ fn mesh_yaml(vm: &VmVersion<'_>, member: Member<'_>) -> Result<String, String> {
     md.insert("ISTIO_METAJSON_LABELS", json(&labels)?);
     md.insert("POD_NAMESPACE", vm.namespace.name.clone());
     md.insert("SERVICE_ACCOUNT", vm.version.account.clone());
-    md.insert("TRUST_DOMAIN", TRUST_DOMAIN.to_string());
+    md.insert("TRUST_DOMAIN", trust_domain.to_string());
     if let Member::Group = member {
         md.insert("ISTIO_META_AUTO_REGISTER_GROUP", group.clone());
     }
@@ -238,7 +241,7 @@ fn run_sh(vm: &VmVersion<'_>) -> Option<String> {
 }
 
 /// `README.md`: what the folder holds and how to finish the VM's setup.
-fn readme(vm: &VmVersion<'_>, member: Member<'_>) -> String {
+fn readme(vm: &VmVersion<'_>, member: Member<'_>, trust_domain: &str) -> String {
     let ns = &vm.namespace.name;
     let account = &vm.version.account;
     let who = match member {
@@ -323,7 +326,7 @@ fn readme(vm: &VmVersion<'_>, member: Member<'_>) -> String {
     let _ = writeln!(
         out,
         "## Inputs\n\nFrom the `.mesh`: the namespace, service account `{account}`, labels, ports, network{}{}{}. \
-Istio's defaults: istiod in `{ISTIO_NAMESPACE}`, cluster ID `{CLUSTER_ID}`, trust domain and mesh ID `{TRUST_DOMAIN}`, \
+Trust domain `{trust_domain}` (`--trust-domain`). Istio's defaults: istiod in `{ISTIO_NAMESPACE}`, cluster ID `{CLUSTER_ID}`, mesh ID `{MESH_ID}`, \
 DNS capture on. Proxy settings of the cluster's own mesh config (`meshConfig.defaultConfig`) are not included.",
         if vm.namespace.cluster.eastwest.is_some() {
             ", the east-west gateway's address"

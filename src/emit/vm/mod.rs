@@ -63,20 +63,22 @@ impl VmVersion<'_> {
     }
 }
 
-/// Every VM version of a namespace, in canonical order (services, then versions, by name).
+/// Every VM version of a namespace that runs the Istio agent, in canonical order (services,
+/// then versions, by name).
 pub(super) fn vm_versions(ns: &model::Namespace) -> impl Iterator<Item = VmVersion<'_>> {
     ns.services.iter().flat_map(move |service| {
         service
             .versions
             .iter()
             .filter_map(move |version| match &version.workload {
-                Workload::Vm(vm) => Some(VmVersion {
+                // A VM without the Istio agent neither registers nor reads agent files.
+                Workload::Vm(vm) if version.agent => Some(VmVersion {
                     namespace: ns,
                     service,
                     version,
                     vm,
                 }),
-                Workload::Pod(_) => None,
+                Workload::Vm(_) | Workload::Pod(_) => None,
             })
     })
 }
@@ -104,7 +106,7 @@ impl<'m> Emitter<'_, 'm> {
             let owner = Owner::Version(&version.name, &vm.service.name, version.span);
             self.push(ObjectKind::WorkloadGroup, Some(&ns.name), metadata, Some(spec), owner);
             if self.write {
-                match files::vm_files(&vm) {
+                match files::vm_files(&vm, &self.options.trust_domain) {
                     Ok(files) => self.files.extend(files),
                     Err(e) => {
                         self.error.get_or_insert(e);

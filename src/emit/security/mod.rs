@@ -1,0 +1,396 @@
+//! The mesh's security objects, in every output mode: per namespace a PeerAuthentication
+//! (`default`: STRICT unless `mtls permissive`) and an AuthorizationPolicy that allows
+//! nothing (`allow-nothing`), so that only what is allowed gets through; per service the
+//! PeerAuthentication of its `mtls` overrides, a RequestAuthentication for its `jwt`, and
+//! an ALLOW AuthorizationPolicy listing exactly its callers: the service accounts of the
+//! services that `calls` it (or the addresses of their VMs without the agent), the
+//! identity of every gateway that routes to it, and its `allow` lines. A gateway's `jwt`
+//! becomes a RequestAuthentication and a DENY policy for requests without a valid token,
+//! in the namespace of the gateway's workload.
+
+mod objects;
+
+use std::collections::BTreeSet;
+
+use super::istio::objects::Map;
+use super::registry::{ObjectKind, Owner};
+use super::Emitter;
+use crate::model::{self, Jwt, Workload};
+use crate::options::RouteApi;
+use objects::{
+    AuthorizationPolicySpec, Condition, From, JwtHeader, JwtRule, Mtls, Operation, PeerAuthenticationSpec,
+    RequestAuthenticationSpec, Rule, Selector, Source, To,
+};
+
+/// The namespace's own objects take two names: a service whose objects would take one
+/// of them is reported (M2006), at the service.
+pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic::Diagnostic>) {
+    for ns in &mesh.namespaces {
+        for service in &ns.services {
+            let security = &service.security;
+            let clash = match service.host.as_str() {
+                "default" if security.mtls.is_some() || !security.port_mtls.is_empty() => "PeerAuthentication",
+                "allow-nothing" => "AuthorizationPolicy",
+                _ => continue,
+            };
+            diagnostics.push(super::registry::collision(
+                clash,
+                &service.host,
+                Owner::Service(&service.name, service.span),
+                service.span,
+                Owner::Namespace,
+                ns.span,
+            ));
+        }
+    }
+}
+
+/// Who calls a service: principals of callers with the agent, addresses of callers
+/// without it.
+#[derive(Default)]
+struct Callers {
+    principals: BTreeSet<String>,
+    ip_blocks: BTreeSet<String>,
+}
+
+impl Callers {
+    fn is_empty(&self) -> bool {
+        self.principals.is_empty() && self.ip_blocks.is_empty()
+    }
+
+    /// The sources of a rule: one with the principals, one with the addresses; each also
+    /// requires a token when `token` is set.
+    fn sources(&self, token: bool) -> Vec<From> {
+        let request_principals = if token { vec!["*".to_string()] } else { Vec::new() };
+        let mut out = Vec::new();
+        if !self.principals.is_empty() {
+            out.push(Source {
+                principals: self.principals.iter().cloned().collect(),
+                request_principals: request_principals.clone(),
+                ..Source::default()
+            });
+        }
+        if !self.ip_blocks.is_empty() {
+            out.push(Source {
+                ip_blocks: self.ip_blocks.iter().cloned().collect(),
+                request_principals,
+                ..Source::default()
+            });
+        }
+        out.into_iter().map(|source| From { source }).collect()
+    }
+}
+
+/// `request.auth.claims[NAME]` conditions of a token's required claims; `negate` for a
+/// DENY rule.
+fn claim_conditions(jwt: &Jwt, negate: bool) -> Vec<Condition> {
+    jwt.claims
+        .iter()
+        .map(|(claim, values)| Condition {
+            key: format!("request.auth.claims[{claim}]"),
+            values: if negate { Vec::new() } else { values.clone() },
+            not_values: if negate { values.clone() } else { Vec::new() },
+        })
+        .collect()
+}
+
+fn request_authentication(selector: Map, jwt: &Jwt) -> RequestAuthenticationSpec {
+    RequestAuthenticationSpec {
+        selector: Selector { match_labels: selector },
+        jwt_rules: vec![JwtRule {
+            issuer: jwt.issuer.clone(),
+            jwks_uri: jwt.jwks_uri.clone(),
+            audiences: jwt.audiences.clone(),
+            from_headers: jwt
+                .from_headers
+                .iter()
+                .map(|(name, prefix)| JwtHeader {
+                    name: name.clone(),
+                    prefix: prefix.clone(),
+                })
+                .collect(),
+            from_params: jwt.from_params.clone(),
+            forward_original_token: jwt.forward,
+        }],
+    }
+}
+
+impl<'m> Emitter<'_, 'm> {
+    pub(super) fn security(&mut self, mesh: &'m model::Mesh, ns: &'m model::Namespace) {
+        let name = ns.name.as_str();
+        let spec = PeerAuthenticationSpec {
+            selector: None,
+            mtls: Mtls {
+                mode: ns.mtls.istio_name(),
+            },
+            port_level_mtls: Default::default(),
+        };
+        let metadata = self.meta("default", name, Map::new());
+        self.push(
+            ObjectKind::PeerAuthentication,
+            Some(name),
+            metadata,
+            Some(spec),
+            Owner::Namespace,
+        );
+        let metadata = self.meta("allow-nothing", name, Map::new());
+        let spec = AuthorizationPolicySpec::default();
+        self.push(
+            ObjectKind::AuthorizationPolicy,
+            Some(name),
+            metadata,
+            Some(spec),
+            Owner::Namespace,
+        );
+
+        for service in &ns.services {
+            self.service_security(mesh, ns, service);
+        }
+        for gateway in &ns.gateways {
+            self.gateway_security(ns, gateway);
+        }
+        // Gateways whose workloads run in this namespace: the namespace allows nothing, so
+        // their own traffic (from outside the mesh) needs a policy of its own.
+        for other in &mesh.namespaces {
+            for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
+                if security.identity.0 != name {
+                    continue;
+                }
+                let owner = Owner::Gateway(&gateway.name, gateway.span);
+                let spec = AuthorizationPolicySpec {
+                    selector: Some(Selector {
+                        match_labels: self.gateway_selector(gateway),
+                    }),
+                    action: None,
+                    rules: vec![Rule::default()],
+                };
+                let object = format!("{}-{}-ingress", other.name, gateway.name);
+                let metadata = self.meta(&object, name, Map::new());
+                self.push(ObjectKind::AuthorizationPolicy, Some(name), metadata, Some(spec), owner);
+            }
+        }
+    }
+
+    /// The labels of a gateway's workload: its `selector` for Istio gateways, the label
+    /// Istio puts on the deployment of a Gateway API gateway.
+    fn gateway_selector(&self, gateway: &model::Gateway) -> Map {
+        match self.options.routes {
+            RouteApi::Istio => gateway.selector.clone(),
+            RouteApi::GatewayApi => super::labels(&[("gateway.networking.k8s.io/gateway-name", &gateway.name)]),
+        }
+    }
+
+    fn principal(&self, namespace: &str, account: &str) -> String {
+        format!("{}/ns/{namespace}/sa/{account}", self.options.trust_domain)
+    }
+
+    /// The identities of one calling service's versions.
+    fn add_caller(&self, callers: &mut Callers, namespace: &str, caller: &model::Service) {
+        for version in &caller.versions {
+            match &version.workload {
+                Workload::Vm(vm) if !version.agent => {
+                    callers.ip_blocks.extend(vm.entries.iter().map(|e| e.address.clone()));
+                }
+                _ => {
+                    callers.principals.insert(self.principal(namespace, &version.account));
+                }
+            }
+        }
+    }
+
+    fn service_security(&mut self, mesh: &'m model::Mesh, ns: &'m model::Namespace, service: &'m model::Service) {
+        let name = ns.name.as_str();
+        let owner = Owner::Service(&service.name, service.span);
+        let selector = || {
+            Some(Selector {
+                match_labels: super::labels(&[(&service.selector.0, &service.selector.1)]),
+            })
+        };
+        let security = &service.security;
+        if security.mtls.is_some() || !security.port_mtls.is_empty() {
+            let spec = PeerAuthenticationSpec {
+                selector: selector(),
+                mtls: Mtls {
+                    mode: security.mtls.unwrap_or(ns.mtls).istio_name(),
+                },
+                port_level_mtls: security
+                    .port_mtls
+                    .iter()
+                    .map(|(port, mode)| {
+                        let mode = mode.istio_name();
+                        (port.to_string(), Mtls { mode })
+                    })
+                    .collect(),
+            };
+            let metadata = self.meta(&service.host, name, Map::new());
+            self.push(ObjectKind::PeerAuthentication, Some(name), metadata, Some(spec), owner);
+        }
+        let token = security.jwt.as_ref().filter(|j| !j.optional);
+        if let Some(jwt) = &security.jwt {
+            let spec = request_authentication(super::labels(&[(&service.selector.0, &service.selector.1)]), jwt);
+            let metadata = self.meta(&service.host, name, Map::new());
+            self.push(
+                ObjectKind::RequestAuthentication,
+                Some(name),
+                metadata,
+                Some(spec),
+                owner,
+            );
+        }
+
+        // Callers named by an `allow` line get what their lines allow; other callers
+        // (`calls`, gateways) get the whole service.
+        let narrowed: BTreeSet<(&str, &str)> = security
+            .allow
+            .iter()
+            .map(|a| (a.from.0.as_str(), a.from.1.as_str()))
+            .collect();
+        let mut callers = Callers::default();
+        for other in &mesh.namespaces {
+            for caller in &other.services {
+                let calls = caller.calls.iter().any(|(_, host)| *host == service.fqdn);
+                if calls && !narrowed.contains(&(other.name.as_str(), caller.name.as_str())) {
+                    self.add_caller(&mut callers, &other.name, caller);
+                }
+            }
+            for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
+                if gateway.destinations().contains(service.fqdn.as_str()) {
+                    callers
+                        .principals
+                        .insert(self.principal(&security.identity.0, &security.identity.1));
+                }
+            }
+        }
+        let ports: Vec<String> = service
+            .ports
+            .iter()
+            .map(|p| p.target.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let when = token.map(|j| claim_conditions(j, false)).unwrap_or_default();
+        let mut rules = Vec::new();
+        let operation = |methods: &[String], paths: &[String]| {
+            vec![To {
+                operation: Operation {
+                    hosts: Vec::new(),
+                    ports: ports.clone(),
+                    methods: methods.to_vec(),
+                    paths: paths.to_vec(),
+                },
+            }]
+        };
+        if !callers.is_empty() {
+            rules.push(Rule {
+                from: callers.sources(token.is_some()),
+                to: operation(&[], &[]),
+                when: when.clone(),
+            });
+        }
+        for allow in &security.allow {
+            let Some(caller) = mesh
+                .namespaces
+                .iter()
+                .find(|n| n.name == allow.from.0)
+                .and_then(|n| n.services.iter().find(|s| s.name == allow.from.1))
+            else {
+                continue;
+            };
+            let mut one = Callers::default();
+            self.add_caller(&mut one, &allow.from.0, caller);
+            rules.push(Rule {
+                from: one.sources(token.is_some()),
+                to: operation(&allow.methods, &allow.paths),
+                when: when.clone(),
+            });
+        }
+        if rules.is_empty() {
+            // Nobody calls it: the namespace's `allow-nothing` covers it.
+            return;
+        }
+        let spec = AuthorizationPolicySpec {
+            selector: selector(),
+            action: None,
+            rules,
+        };
+        let metadata = self.meta(&service.host, name, Map::new());
+        self.push(ObjectKind::AuthorizationPolicy, Some(name), metadata, Some(spec), owner);
+    }
+
+    /// A gateway's token: checked by a RequestAuthentication and required by a DENY
+    /// policy on the gateway's workload, for the gateway's hosts.
+    fn gateway_security(&mut self, ns: &'m model::Namespace, gateway: &'m model::Gateway) {
+        let Some(security) = ns.gateway_security.iter().find(|s| s.gateway == gateway.name) else {
+            return;
+        };
+        let Some(jwt) = &security.jwt else { return };
+        let owner = Owner::Gateway(&gateway.name, gateway.span);
+        let workload_ns = security.identity.0.as_str();
+        let selector = self.gateway_selector(gateway);
+        let base = format!("{}-{}", ns.name, gateway.name);
+        let spec = request_authentication(selector.clone(), jwt);
+        let metadata = self.meta(&format!("{base}-jwt"), workload_ns, Map::new());
+        self.push(
+            ObjectKind::RequestAuthentication,
+            Some(workload_ns),
+            metadata,
+            Some(spec),
+            owner,
+        );
+        if jwt.optional {
+            return;
+        }
+        // Requests for this gateway's hosts, with or without a port in the Host header.
+        let hosts: Vec<String> = if gateway.hosts.iter().any(|h| h == "*") {
+            Vec::new()
+        } else {
+            gateway
+                .hosts
+                .iter()
+                .flat_map(|h| [h.clone(), format!("{h}:*")])
+                .collect()
+        };
+        let to = || {
+            if hosts.is_empty() {
+                Vec::new()
+            } else {
+                vec![To {
+                    operation: Operation {
+                        hosts: hosts.clone(),
+                        ..Operation::default()
+                    },
+                }]
+            }
+        };
+        let mut rules = vec![Rule {
+            from: vec![From {
+                source: Source {
+                    not_request_principals: vec!["*".to_string()],
+                    ..Source::default()
+                },
+            }],
+            to: to(),
+            when: Vec::new(),
+        }];
+        for condition in claim_conditions(jwt, true) {
+            rules.push(Rule {
+                from: Vec::new(),
+                to: to(),
+                when: vec![condition],
+            });
+        }
+        let spec = AuthorizationPolicySpec {
+            selector: Some(Selector { match_labels: selector }),
+            action: Some("DENY"),
+            rules,
+        };
+        let metadata = self.meta(&format!("{base}-require-jwt"), workload_ns, Map::new());
+        self.push(
+            ObjectKind::AuthorizationPolicy,
+            Some(workload_ns),
+            metadata,
+            Some(spec),
+            owner,
+        );
+    }
+}
