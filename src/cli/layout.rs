@@ -375,6 +375,51 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_named_relative_to_the_output_folder_never_absolutely() {
+        let name = |source: &str, folder: &str| source_name(Path::new(source), Path::new(folder));
+        assert_eq!(name("/repo/hh.mesh", "/repo/deploy"), "../hh.mesh");
+        assert_eq!(name("/repo/mesh/a.mesh", "/repo/deploy/prod"), "../../mesh/a.mesh");
+        assert_eq!(name("/repo/deploy/a.mesh", "/repo/deploy"), "a.mesh");
+        assert_eq!(name("/home/me/a.mesh", "/tmp/out"), "a.mesh", "only `/` in common");
+        assert_eq!(name("/a.mesh", "/"), "a.mesh");
+    }
+
+    #[test]
+    fn headers_do_not_depend_on_the_order_of_sources() {
+        assert_eq!(
+            header(&["b.mesh", "a.mesh", "b.mesh"], false),
+            header(&["a.mesh", "b.mesh"], false)
+        );
+    }
+
+    #[test]
+    fn records_read_back_and_refuse_paths_outside_the_folder() {
+        let text = record([
+            ("a/x.yaml", Recorded::hash(0xfeed)),
+            (
+                "b.yaml",
+                Recorded {
+                    hash: Some(1),
+                    pending: true,
+                },
+            ),
+        ]);
+        assert!(text.lines().all(|line| line.starts_with('#')), "{text}");
+        let parsed = parse_record(&text).unwrap();
+        assert_eq!(parsed["a/x.yaml"], Recorded::hash(0xfeed));
+        assert!(parsed["b.yaml"].pending && parsed["b.yaml"].hash == Some(1));
+        assert!(parsed["b.yaml"].owns(b"anything"), "pending owns whatever is there");
+        assert!(!parsed["a/x.yaml"].owns(b"edited"));
+        for bad in ["../x", "/etc/passwd", "a/../../x", "a//b", "a\\b", "./a", ""] {
+            let hostile = format!("{RECORD_MARK}\n{PENDING}{bad}\n");
+            assert!(parse_record(&hostile).is_err(), "{bad:?}");
+        }
+        assert!(parse_record("not a record\n").is_err());
+        assert!(parse_record(&format!("{RECORD_MARK}\n{OWNED}zz x\n")).is_err());
+        assert!(parse_record(&format!("{RECORD_MARK}\nstray line\n")).is_err());
+    }
+
+    #[test]
     fn header_has_no_template_braces_in_helm_mode() {
         let h = header(&["a{{b}}.mesh", "c\nd.mesh"], true);
         assert!(!h.contains("{{") && !h.contains("}}"), "{h}");
