@@ -10,7 +10,15 @@ use super::{compile, finish, layout, Status};
 
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
-    let (sources, compiled) = match compile(input, target) {
+    // An existing output folder is locked and read while the mesh compiles (on the other
+    // core): `--check` of a large folder then costs little more than the compilation.
+    let ahead = output.and_then(|path| match Destination::of(path) {
+        Destination::Dir(dir) => Some(std::thread::spawn(move || output::read_ahead(&dir, !check))),
+        Destination::File(_) => None,
+    });
+    let compiled = compile(input, target);
+    let ahead = ahead.and_then(|thread| thread.join().ok()).flatten();
+    let (sources, compiled) = match compiled {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
@@ -36,7 +44,15 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
         (Some(path), _) => {
             let destination = Destination::of(path);
             let result = if check {
-                check_output(&destination, &compiled, &header, helm, &mut notices, &input.files)
+                check_output(
+                    &destination,
+                    &compiled,
+                    &header,
+                    helm,
+                    &mut notices,
+                    &input.files,
+                    ahead,
+                )
             } else {
                 write_output(
                     &destination,
@@ -45,6 +61,7 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                     helm,
                     &mut notices,
                     input.message_format,
+                    ahead,
                 )
             };
             match result {
@@ -68,11 +85,12 @@ fn write_output(
     helm: bool,
     notices: &mut Vec<Notice>,
     format: MessageFormat,
+    ahead: Option<output::Folder>,
 ) -> Result<Status, String> {
     match destination {
         Destination::Dir(dir) => {
             let files = layout::plan_dir(&compiled.documents, header, helm)?;
-            let changes = output::write_dir(dir, &files, notices)?;
+            let changes = output::write_dir(dir, &files, notices, ahead)?;
             if format == MessageFormat::Human {
                 for path in &changes.removed {
                     eprintln!("meshc: removed {}", path.display());
@@ -105,11 +123,12 @@ fn check_output(
     helm: bool,
     notices: &mut Vec<Notice>,
     inputs: &[PathBuf],
+    ahead: Option<output::Folder>,
 ) -> Result<Status, String> {
     let (target, differences) = match destination {
         Destination::Dir(dir) => {
             let files = layout::plan_dir(&compiled.documents, header, helm)?;
-            (dir, output::check_dir(dir, &files, notices)?)
+            (dir, output::check_dir(dir, &files, notices, ahead)?)
         }
         Destination::File(path) => {
             let text = layout::plan_file(&compiled.to_yaml(), header, helm);
