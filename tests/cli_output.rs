@@ -87,21 +87,7 @@ fn s(path: &Path) -> &str {
 
 /// Every file under `dir`, relative path → contents.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            if entry.file_type().unwrap().is_dir() {
-                walk(&entry.path(), &format!("{rel}/"), out);
-            } else {
-                out.insert(rel, fs::read(entry.path()).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, "", &mut out);
-    out
+    common::files_under(dir)
 }
 
 /// The documents `meshc build` prints, as (kind, namespace, name, yaml text).

@@ -111,26 +111,9 @@ fn ok(output: &Output) {
     );
 }
 
-/// Every file under `dir` (not following links), relative path → contents.
+/// Every file under `dir`, relative path → contents.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                walk(&entry.path(), &format!("{rel}/"), out);
-            } else if kind.is_file() {
-                out.insert(rel, fs::read(entry.path()).unwrap());
-            } else {
-                out.insert(rel, b"(special)".to_vec());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, "", &mut out);
-    out
+    common::files_under(dir)
 }
 
 fn first_line(bytes: &[u8]) -> String {
