@@ -10,15 +10,7 @@ use super::{compile, finish, layout, Status};
 
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
-    // An existing output folder is locked and read while the mesh compiles (on the other
-    // core): `--check` of a large folder then costs little more than the compilation.
-    let ahead = output.and_then(|path| match Destination::of(path) {
-        Destination::Dir(dir) => Some(std::thread::spawn(move || output::read_ahead(&dir, !check))),
-        Destination::File(_) => None,
-    });
-    let compiled = compile(input, target);
-    let ahead = ahead.and_then(|thread| thread.join().ok()).flatten();
-    let (sources, compiled) = match compiled {
+    let (sources, compiled) = match compile(input, target) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
@@ -44,15 +36,7 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
         (Some(path), _) => {
             let destination = Destination::of(path);
             let result = if check {
-                check_output(
-                    &destination,
-                    &compiled,
-                    &header,
-                    helm,
-                    &mut notices,
-                    &input.files,
-                    ahead,
-                )
+                check_output(&destination, &compiled, &header, helm, &mut notices, &input.files)
             } else {
                 write_output(
                     &destination,
@@ -61,7 +45,6 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                     helm,
                     &mut notices,
                     input.message_format,
-                    ahead,
                 )
             };
             match result {
@@ -85,12 +68,11 @@ fn write_output(
     helm: bool,
     notices: &mut Vec<Notice>,
     format: MessageFormat,
-    ahead: Option<output::Folder>,
 ) -> Result<Status, String> {
     match destination {
         Destination::Dir(dir) => {
             let files = layout::plan_dir(&compiled.documents, header, helm)?;
-            let changes = output::write_dir(dir, &files, notices, ahead)?;
+            let changes = output::write_dir(dir, &files, notices)?;
             if format == MessageFormat::Human {
                 for path in &changes.removed {
                     eprintln!("meshc: removed {}", path.display());
@@ -123,12 +105,11 @@ fn check_output(
     helm: bool,
     notices: &mut Vec<Notice>,
     inputs: &[PathBuf],
-    ahead: Option<output::Folder>,
 ) -> Result<Status, String> {
     let (target, differences) = match destination {
         Destination::Dir(dir) => {
             let files = layout::plan_dir(&compiled.documents, header, helm)?;
-            (dir, output::check_dir(dir, &files, notices, ahead)?)
+            (dir, output::check_dir(dir, &files, notices)?)
         }
         Destination::File(path) => {
             let text = layout::plan_file(&compiled.to_yaml(), header, helm);

@@ -424,60 +424,6 @@ fn owns(record: &Record, rel: &str, bytes: &[u8]) -> bool {
     record.get(rel).is_some_and(|recorded| recorded.owns(bytes))
 }
 
-/// What a run knows of an existing DIR, taken under its lock: its entries, its record,
-/// and the contents of the files the record lists, read ahead (while the mesh compiles,
-/// see [`read_ahead`]).
-pub(crate) struct Folder {
-    _lock: Lock,
-    existing: Existing,
-    record: Option<(String, Record)>,
-    contents: HashMap<String, Vec<u8>>,
-}
-
-/// Locks DIR (exclusively to `write`, shared to compare) and reads what [`Folder`] holds.
-/// `None` when DIR does not exist yet or anything goes wrong: the run then does the same
-/// work itself, and reports any trouble. Never writes.
-pub(crate) fn read_ahead(dir: &Path, write: bool) -> Option<Folder> {
-    if !fs::symlink_metadata(dir).ok()?.is_dir() {
-        return None;
-    }
-    let lock = lock(dir, write).ok()?;
-    let existing = scan(dir).ok()?;
-    let record = read_record(dir).ok()?;
-    let mut contents = HashMap::new();
-    if let Some((_, record)) = &record {
-        for rel in record.keys() {
-            if existing.files.get(rel) == Some(&Entry::File) && existing.nested_folder_of(rel).is_none() {
-                if let Ok(bytes) = read_regular(&under(dir, rel)) {
-                    contents.insert(rel.clone(), bytes);
-                }
-            }
-        }
-    }
-    Some(Folder {
-        _lock: lock,
-        existing,
-        record,
-        contents,
-    })
-}
-
-/// The [`Folder`] of DIR: the one read ahead, or read now.
-fn open_folder(dir: &Path, write: bool, ahead: Option<Folder>) -> Result<Folder, String> {
-    if let Some(folder) = ahead {
-        return Ok(folder);
-    }
-    let lock = lock(dir, write)?;
-    let existing = scan(dir)?;
-    let record = read_record(dir)?;
-    Ok(Folder {
-        _lock: lock,
-        existing,
-        record,
-        contents: HashMap::new(),
-    })
-}
-
 /// What a build changed.
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
@@ -514,13 +460,11 @@ struct Survey {
 fn survey(
     dir: &Path,
     files: &[(String, String)],
-    folder: &mut Folder,
+    existing: &Existing,
+    record: Option<&Record>,
     notices: &mut Vec<Notice>,
     keep_text: bool,
 ) -> Result<Survey, String> {
-    let existing = &folder.existing;
-    let record = folder.record.as_ref().map(|(_, record)| record);
-    let ahead = &mut folder.contents;
     let mut survey = Survey {
         steps: Vec::with_capacity(files.len()),
         stale: Vec::new(),
@@ -573,10 +517,7 @@ fn survey(
                 Step::Replace
             }
             Some(Entry::File) => {
-                match ahead.remove(rel.as_str()) {
-                    Some(read) => bytes = read,
-                    None => read_regular_into(&path, &mut bytes)?,
-                }
+                read_regular_into(&path, &mut bytes)?;
                 if bytes == contents.as_bytes() {
                     Step::Unchanged
                 } else {
@@ -629,11 +570,7 @@ fn survey(
                 continue;
             }
             let path = under(dir, rel);
-            let ours = recorded.pending
-                || match ahead.get(rel) {
-                    Some(bytes) => recorded.owns(bytes),
-                    None => recorded.owns(&read_regular(&path)?),
-                };
+            let ours = recorded.pending || recorded.owns(&read_regular(&path)?);
             if ours {
                 survey.stale.push(rel.clone());
             } else {
@@ -733,22 +670,17 @@ fn final_record(files: &[(String, String)]) -> String {
 ///    contents before the swap: kustomize still builds.);
 /// 5. stale files are removed (each named), and emptied folders;
 /// 6. the record is rewritten to list exactly the planned files.
-pub(crate) fn write_dir(
-    dir: &Path,
-    files: &[(String, String)],
-    notices: &mut Vec<Notice>,
-    ahead: Option<Folder>,
-) -> Result<Changes, String> {
+pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Vec<Notice>) -> Result<Changes, String> {
     if let Ok(meta) = fs::symlink_metadata(dir) {
         if !meta.is_dir() && !dir.is_dir() {
             return Err(format!("{} exists and is not a directory", dir.display()));
         }
     }
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut folder = open_folder(dir, true, ahead)?;
-    let survey = survey(dir, files, &mut folder, notices, false)?;
-    let Folder { existing, record, .. } = &folder;
-    let (old_text, record) = (record.as_ref().map(|r| r.0.as_str()), record.as_ref().map(|r| &r.1));
+    let _lock = lock(dir, true)?;
+    let existing = scan(dir)?;
+    let (old_text, record) = read_record(dir)?.unzip();
+    let survey = survey(dir, files, &existing, record.as_ref(), notices, false)?;
     if !survey.conflicts.is_empty() {
         return Err(survey.conflicts.join("\n"));
     }
@@ -761,7 +693,7 @@ pub(crate) fn write_dir(
     if !nothing_to_do {
         // 1. The intent record.
         let mut intent: BTreeMap<&str, Recorded> = BTreeMap::new();
-        if let Some(record) = record {
+        if let Some(record) = &record {
             intent.extend(record.iter().map(|(rel, recorded)| (rel.as_str(), *recorded)));
         }
         let temps: Vec<String> = files.iter().map(|(rel, _)| temp_of(rel)).collect();
@@ -779,7 +711,7 @@ pub(crate) fn write_dir(
         write_record(dir, &layout::record(intent))?;
 
         // 2. New files in place, replacements to temporary files; one flush for all.
-        let created = create_folders(dir, files, &survey.steps, existing)?;
+        let created = create_folders(dir, files, &survey.steps, &existing)?;
         let mut written_paths = Vec::new();
         let mut index = None;
         for (((rel, contents), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
@@ -855,7 +787,7 @@ pub(crate) fn write_dir(
         }
     }
     // 6. The record of exactly what this build wrote.
-    if !nothing_to_do || old_text != Some(final_text.as_str()) {
+    if !nothing_to_do || old_text.as_deref() != Some(final_text.as_str()) {
         write_record(dir, &final_text)?;
     }
     Ok(changes)
@@ -978,25 +910,15 @@ pub(crate) fn check_dir(
     dir: &Path,
     files: &[(String, String)],
     notices: &mut Vec<Notice>,
-    ahead: Option<Folder>,
 ) -> Result<Vec<Difference>, String> {
-    let Some(mut folder) = (match ahead {
-        Some(folder) => Some(folder),
-        // Missing: every file is missing. Anything else but a folder: an error.
-        None if fs::symlink_metadata(dir).is_err() => None,
-        None if !dir.is_dir() => return Err(format!("{} exists and is not a directory", dir.display())),
-        None => Some(open_folder(dir, false, None)?),
-    }) else {
-        let mut differences: Vec<Difference> = files
-            .iter()
-            .map(|(rel, contents)| drift_of(rel, None, contents))
-            .collect();
-        differences.extend(drift_of_record(None, &final_record(files)));
-        return Ok(differences);
+    let existing = scan(dir)?;
+    let _lock = if dir.is_dir() { Some(lock(dir, false)?) } else { None };
+    let (old_text, record) = if dir.is_dir() {
+        read_record(dir)?.unzip()
+    } else {
+        (None, None)
     };
-    let survey = survey(dir, files, &mut folder, notices, true)?;
-    let Folder { existing, record, .. } = &folder;
-    let old_text = record.as_ref().map(|r| r.0.as_str());
+    let survey = survey(dir, files, &existing, record.as_ref(), notices, true)?;
     let mut differences = Vec::new();
     for ((rel, contents), step) in files.iter().zip(&survey.steps) {
         let path = under(dir, rel);
@@ -1012,7 +934,7 @@ pub(crate) fn check_dir(
         };
         differences.push(drift_of(rel, current.as_deref(), contents));
     }
-    differences.extend(drift_of_record(old_text, &final_record(files)));
+    differences.extend(drift_of_record(old_text.as_deref(), &final_record(files)));
     for rel in &survey.stale {
         let text = String::from_utf8_lossy(&read_regular(&under(dir, rel))?).into_owned();
         differences.push(Difference {
