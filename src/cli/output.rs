@@ -911,8 +911,9 @@ pub(crate) fn check_dir(
     files: &[(String, String)],
     notices: &mut Vec<Notice>,
 ) -> Result<Vec<Difference>, String> {
-    let existing = scan(dir)?;
+    // Locked first, so a build in progress is not seen half-way.
     let _lock = if dir.is_dir() { Some(lock(dir, false)?) } else { None };
+    let existing = scan(dir)?;
     let (old_text, record) = if dir.is_dir() {
         read_record(dir)?.unzip()
     } else {
