@@ -15,7 +15,12 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
         Err(status) => return status,
     };
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-    let header = layout::header(&names, helm);
+    // Named relative to the output folder, so that no spelling of a path and no working
+    // directory changes the output (only `-o` writes a header).
+    let header = match output {
+        Some(path) => layout::header(&output::source_names(&names, &Destination::of(path).folder()), helm),
+        None => String::new(),
+    };
     let mut notices = Vec::new();
     let status = match (output, check) {
         (None, true) => Status::Ok,
@@ -75,12 +80,15 @@ fn write_output(
             }
             let changes = output::write_dir(dir, &files, notices)?;
             if format == MessageFormat::Human {
+                for path in &changes.removed {
+                    eprintln!("meshc: removed {}", path.display());
+                }
                 eprintln!(
                     "meshc: {}: {} written, {} unchanged, {} stale removed",
                     dir.display(),
                     changes.written,
                     changes.unchanged,
-                    changes.removed
+                    changes.removed.len()
                 );
             }
         }
@@ -127,6 +135,11 @@ fn check_output(
             .map_err(|e| format!("cannot write the output: {e}"))?;
     }
     stdout.flush().map_err(|e| format!("cannot write the output: {e}"))?;
+    if let Destination::Dir(dir) = destination {
+        for difference in differences.iter().filter(|d| d.drift == Drift::Stale) {
+            eprintln!("meshc: would remove {}", dir.join(&difference.path).display());
+        }
+    }
     let count = |drift: Drift| differences.iter().filter(|d| d.drift == drift).count();
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     eprintln!(

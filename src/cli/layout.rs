@@ -17,6 +17,9 @@
 //! component that comes from the `.mesh` file is checked by [`component`] even though the
 //! compiler only lets valid DNS names through, so no name can lead a write outside DIR.
 
+use std::collections::HashMap;
+use std::path::{Component, Path};
+
 use meshc::Document;
 
 /// How every file meshc writes begins; a file that begins so is meshc's to replace or remove.
@@ -32,20 +35,62 @@ pub(crate) const KUSTOMIZATION: &str = "kustomization.yaml";
 /// prefix must fit as well).
 const MAX_COMPONENT: usize = 253;
 
-/// The first line of every generated file, naming the sources it was made from.
+/// The record of what meshc wrote in an output folder (see [`record`]).
+pub(crate) const RECORD: &str = ".meshc-owned";
+
+/// The first line of the record.
+const RECORD_MARK: &str = "# meshc output record";
+
+/// How the record's lines begin.
+const OWNED: &str = "# owned ";
+const PENDING: &str = "# pending ";
+
+/// The first line of every generated file, naming the sources it was made from (sorted and
+/// without repeats, so the order of the arguments does not matter either). The names are
+/// the ones [`source_name`] gives.
 pub(crate) fn header<S: AsRef<str>>(sources: &[S], helm: bool) -> String {
+    let mut sorted: Vec<&str> = sources.iter().map(AsRef::as_ref).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
     let mut names = String::new();
-    for (i, source) in sources.iter().enumerate() {
+    for (i, source) in sorted.iter().enumerate() {
         if i > 0 {
             names.push_str(", ");
         }
-        push_sanitized(&mut names, source.as_ref(), helm);
+        push_sanitized(&mut names, source, helm);
     }
     if names.is_empty() {
         names.push_str("no source");
     }
     let command = if helm { "meshc build --helm" } else { "meshc build" };
     format!("{HEADER_MARK} from {names}. Do not edit: change the .mesh file and run {command}.\n")
+}
+
+/// How the header names a source: by its path relative to the output folder, both with
+/// every symbolic link resolved (`source` and `folder` are such canonical paths), so the
+/// name depends neither on how the path was spelled on the command line nor on the working
+/// directory. When the two share nothing but the root (`/tmp/out` and `/home/me/a.mesh`),
+/// a relative path would spell out the absolute one, so the source is named by its file
+/// name alone: no absolute path ever reaches a generated file.
+pub(crate) fn source_name(source: &Path, folder: &Path) -> String {
+    let file_name = || {
+        source
+            .file_name()
+            .map_or_else(|| source.display().to_string(), |n| n.to_string_lossy().into_owned())
+    };
+    let (from, to): (Vec<Component>, Vec<Component>) = (folder.components().collect(), source.components().collect());
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let named = |c: &&Component| matches!(c, Component::Normal(_));
+    if !from[..common].iter().any(|c| named(&c)) {
+        return file_name();
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }
 
 /// A source name made safe for a one-line comment: control characters become `?`, and
@@ -69,6 +114,102 @@ fn push_sanitized(out: &mut String, name: &str, helm: bool) {
 pub(crate) fn is_generated(start: &[u8]) -> bool {
     let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
     start.starts_with(HEADER_MARK.as_bytes())
+}
+
+/// The hash the record keeps of a file's contents: XXH3 (64 bits), a stable, specified
+/// hash. It tells a file meshc wrote from one edited since; it is no defence against
+/// someone crafting a collision, which would only get their own file replaced.
+pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// What the record says of one path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Recorded {
+    /// meshc wrote it with contents of this hash; it is meshc's while they still hash so.
+    pub(crate) hash: Option<u64>,
+    /// meshc was about to write it when the run stopped (the record of an interrupted
+    /// run): the file, maybe partial, is meshc's whatever it holds.
+    pub(crate) pending: bool,
+}
+
+impl Recorded {
+    pub(crate) fn hash(hash: u64) -> Recorded {
+        Recorded {
+            hash: Some(hash),
+            pending: false,
+        }
+    }
+
+    /// Whether a file holding `bytes` is meshc's by this entry.
+    pub(crate) fn owns(&self, bytes: &[u8]) -> bool {
+        self.pending || self.hash == Some(content_hash(bytes))
+    }
+}
+
+/// The text of the record `.meshc-owned`: two lines of explanation, then one line per
+/// path in path order: `# owned <16 hex digits of the hash> <path>`, and/or
+/// `# pending <path>`. Every line is a YAML comment, so a tool that reads every file of
+/// the folder (Helm does, in `templates/`) finds an empty document. `entries` must be
+/// sorted by path, each path once.
+pub(crate) fn record<'a>(entries: impl IntoIterator<Item = (&'a str, Recorded)>) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{RECORD_MARK}: the files `meshc build -o` wrote in this folder, with their XXH3-64 hashes.\n\
+         # meshc replaces or removes only these, and only while their hash matches. Do not edit.\n"
+    );
+    for (path, recorded) in entries {
+        if let Some(hash) = recorded.hash {
+            let _ = writeln!(out, "{OWNED}{hash:016x} {path}");
+        }
+        if recorded.pending {
+            let _ = writeln!(out, "{PENDING}{path}");
+        }
+    }
+    out
+}
+
+/// Reads a record. Every path must be relative and plain (no `.`, `..` or empty component,
+/// no `\\`), so that no record, even a hostile one, can point outside its folder.
+pub(crate) fn parse_record(text: &str) -> Result<HashMap<String, Recorded>, String> {
+    let mut entries: HashMap<String, Recorded> = HashMap::new();
+    if !text.starts_with(RECORD_MARK) {
+        return Err(format!("it does not start with `{RECORD_MARK}`"));
+    }
+    for (n, line) in text.lines().enumerate() {
+        let bad = |why: &str| format!("line {}: {why}", n + 1);
+        let (hash, path) = if let Some(rest) = line.strip_prefix(OWNED) {
+            let (hash, path) = rest
+                .split_once(' ')
+                .ok_or_else(|| bad("expected `# owned HASH PATH`"))?;
+            let hash = (hash.len() == 16)
+                .then(|| u64::from_str_radix(hash, 16).ok())
+                .flatten()
+                .ok_or_else(|| bad("the hash is not 16 hex digits"))?;
+            (Some(hash), path)
+        } else if let Some(path) = line.strip_prefix(PENDING) {
+            (None, path)
+        } else if line.starts_with('#') || line.is_empty() {
+            continue;
+        } else {
+            return Err(bad("expected `# owned HASH PATH` or `# pending PATH`"));
+        };
+        let plain = !path.starts_with('/')
+            && !path.contains('\\')
+            && path
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
+        if !plain {
+            return Err(bad("the path is not a plain relative path"));
+        }
+        let entry = entries.entry(path.to_string()).or_default();
+        match hash {
+            None => entry.pending = true,
+            Some(_) if entry.hash.is_some() => return Err(bad("a second hash for the same path")),
+            Some(_) => entry.hash = hash,
+        }
+    }
+    Ok(entries)
 }
 
 /// Checks one path component taken from the mesh (a namespace, a kind, a name): it must be
@@ -251,6 +392,51 @@ mod tests {
         assert_eq!(helm_escape("a {{ b }} c"), "a {{ \"{{\" }} b {{ \"}}\" }} c");
         assert_eq!(helm_escape("{{{"), "{{ \"{{\" }}{");
         assert_eq!(helm_escape("no braces { }"), "no braces { }");
+    }
+
+    #[test]
+    fn sources_are_named_relative_to_the_output_folder_never_absolutely() {
+        let name = |source: &str, folder: &str| source_name(Path::new(source), Path::new(folder));
+        assert_eq!(name("/repo/hh.mesh", "/repo/deploy"), "../hh.mesh");
+        assert_eq!(name("/repo/mesh/a.mesh", "/repo/deploy/prod"), "../../mesh/a.mesh");
+        assert_eq!(name("/repo/deploy/a.mesh", "/repo/deploy"), "a.mesh");
+        assert_eq!(name("/home/me/a.mesh", "/tmp/out"), "a.mesh", "only `/` in common");
+        assert_eq!(name("/a.mesh", "/"), "a.mesh");
+    }
+
+    #[test]
+    fn headers_do_not_depend_on_the_order_of_sources() {
+        assert_eq!(
+            header(&["b.mesh", "a.mesh", "b.mesh"], false),
+            header(&["a.mesh", "b.mesh"], false)
+        );
+    }
+
+    #[test]
+    fn records_read_back_and_refuse_paths_outside_the_folder() {
+        let text = record([
+            ("a/x.yaml", Recorded::hash(0xfeed)),
+            (
+                "b.yaml",
+                Recorded {
+                    hash: Some(1),
+                    pending: true,
+                },
+            ),
+        ]);
+        assert!(text.lines().all(|line| line.starts_with('#')), "{text}");
+        let parsed = parse_record(&text).unwrap();
+        assert_eq!(parsed["a/x.yaml"], Recorded::hash(0xfeed));
+        assert!(parsed["b.yaml"].pending && parsed["b.yaml"].hash == Some(1));
+        assert!(parsed["b.yaml"].owns(b"anything"), "pending owns whatever is there");
+        assert!(!parsed["a/x.yaml"].owns(b"edited"));
+        for bad in ["../x", "/etc/passwd", "a/../../x", "a//b", "a\\b", "./a", ""] {
+            let hostile = format!("{RECORD_MARK}\n{PENDING}{bad}\n");
+            assert!(parse_record(&hostile).is_err(), "{bad:?}");
+        }
+        assert!(parse_record("not a record\n").is_err());
+        assert!(parse_record(&format!("{RECORD_MARK}\n{OWNED}zz x\n")).is_err());
+        assert!(parse_record(&format!("{RECORD_MARK}\nstray line\n")).is_err());
     }
 
     #[test]

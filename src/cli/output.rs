@@ -2,22 +2,29 @@
 //!
 //! Rules, for a folder DIR:
 //! - the files to write are planned in full before anything is touched (`layout.rs`);
-//! - a file meshc wrote earlier is recognised by its header ([`layout::is_generated`]);
-//! - each file is replaced atomically: written to a hidden temporary file in the same
-//!   directory, flushed to disk, then renamed over the old one; an unchanged file is not
-//!   rewritten;
-//! - generated files that are no longer produced are removed, and so are the folders they
-//!   leave empty;
-//! - any other file is never touched (a notice names it), and a planned file whose path is
-//!   taken by such a file, a folder or a symbolic link stops the run before any write;
-//! - nothing is followed through a symbolic link under DIR.
+//! - ownership is explicit: `DIR/.meshc-owned` records exactly the files the last build of
+//!   DIR wrote, each with the hash of its contents ([`layout::record`]). Only those are
+//!   replaced or removed, and a stale one only while its contents still have the recorded
+//!   hash: one edited by hand is kept (a warning names it) and leaves the record. A file
+//!   that merely starts with the generated header is not meshc's;
+//! - a folder with no record (new, or written by a meshc before records) is migrated: a
+//!   planned file holding the header is replaced as before, but nothing is removed; the
+//!   header-bearing files the build no longer produces are named in warnings;
+//! - a subfolder with its own `.meshc-owned` is another output folder: it and everything
+//!   under it are left alone, and a plan that would write into it is refused;
+//! - only regular files are ever opened: a FIFO, socket or device is never read, so
+//!   nothing can hang on one; a file that cannot be read is named in the error;
+//! - nothing is followed through a symbolic link under DIR;
+//! - runs on one folder are serialised by a lock on DIR itself (see [`lock`]);
+//! - the order of writes keeps DIR usable by kustomize at every moment (see [`write_dir`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use super::layout;
+use super::layout::{self, Recorded};
 use super::report::Notice;
 
 /// Where `-o` sends the output.
@@ -42,34 +49,102 @@ impl Destination {
             Destination::Dir(path.to_path_buf())
         }
     }
+
+    /// The folder the header names sources relative to: DIR, or the folder of FILE.yaml.
+    pub(crate) fn folder(&self) -> PathBuf {
+        match self {
+            Destination::Dir(dir) => dir.clone(),
+            Destination::File(file) => match file.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+        }
+    }
 }
 
-/// What is on disk under DIR: every file or symbolic link, by path relative to DIR.
+/// The header's names of `sources` (as loaded) for output in `folder`: see
+/// [`layout::source_name`]. A name that is no file (`--var`) is kept; one that cannot be
+/// resolved is named by its file name.
+pub(crate) fn source_names(sources: &[&str], folder: &Path) -> Vec<String> {
+    let folder = resolve(folder);
+    sources
+        .iter()
+        .map(|name| match fs::canonicalize(name) {
+            Ok(path) => layout::source_name(&path, &folder),
+            Err(_) if Path::new(name).is_absolute() => Path::new(name)
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            Err(_) => (*name).to_string(),
+        })
+        .collect()
+}
+
+/// `path` made absolute with every symbolic link resolved, for a path that may not exist
+/// yet: the longest existing ancestor is resolved, the rest appended (`..` undone by hand).
+fn resolve(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                if *part == std::ffi::OsStr::new("..") {
+                    out.pop();
+                } else if *part != std::ffi::OsStr::new(".") {
+                    out.push(part);
+                }
+            }
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// What is on disk under DIR, found without following links or opening any file.
 #[derive(Debug, Default)]
 struct Existing {
-    /// Relative path (with `/`) → whether meshc generated it.
-    files: BTreeMap<String, Entry>,
+    /// Relative path (with `/`) of every entry that is not a folder.
+    files: HashMap<String, Entry>,
+    /// Relative paths of the folders walked.
+    folders: HashSet<String>,
+    /// Subfolders with their own record: other output folders, never entered.
+    nested: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Entry {
-    Generated,
-    Foreign,
+    File,
     /// A symbolic link, never followed.
     Link,
+    /// A FIFO, socket or device: never opened.
+    Special,
+}
+
+impl Existing {
+    /// The nested output folder `rel` lies in, if any.
+    fn nested_folder_of(&self, rel: &str) -> Option<&str> {
+        self.nested
+            .iter()
+            .find(|folder| rel.strip_prefix(folder.as_str()).is_some_and(|r| r.starts_with('/')))
+            .map(String::as_str)
+    }
 }
 
 /// Reads DIR, recursively, without following links. A missing DIR is empty.
-fn scan(dir: &Path) -> io::Result<Existing> {
+fn scan(dir: &Path) -> Result<Existing, String> {
     let mut existing = Existing::default();
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(existing),
-        Err(e) => return Err(e),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
         Ok(m) if !m.is_dir() && !dir.is_dir() => {
-            return Err(io::Error::other(format!(
-                "{} exists and is not a directory",
-                dir.display()
-            )))
+            return Err(format!("{} exists and is not a directory", dir.display()))
         }
         Ok(_) => {}
     }
@@ -77,42 +152,89 @@ fn scan(dir: &Path) -> io::Result<Existing> {
     Ok(existing)
 }
 
-fn walk(dir: &Path, prefix: &str, existing: &mut Existing) -> io::Result<()> {
-    let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(fs::DirEntry::file_name);
-    for entry in entries {
+fn walk(dir: &Path, prefix: &str, existing: &mut Existing) -> Result<(), String> {
+    let trouble = |e: io::Error| format!("cannot read {}: {e}", dir.display());
+    for entry in fs::read_dir(dir).map_err(trouble)? {
+        let entry = entry.map_err(trouble)?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        if prefix.is_empty() && is_own(&name) {
+            continue;
+        }
         let rel = format!("{prefix}{name}");
-        let kind = entry.file_type()?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
         if kind.is_symlink() {
             existing.files.insert(rel, Entry::Link);
         } else if kind.is_dir() {
-            walk(&entry.path(), &format!("{rel}/"), existing)?;
+            let path = entry.path();
+            if fs::symlink_metadata(path.join(layout::RECORD)).is_ok() {
+                existing.nested.insert(rel);
+            } else {
+                walk(&path, &format!("{rel}/"), existing)?;
+                existing.folders.insert(rel);
+            }
+        } else if kind.is_file() {
+            existing.files.insert(rel, Entry::File);
         } else {
-            let generated = layout::is_generated(&read_start(&entry.path())?);
-            existing
-                .files
-                .insert(rel, if generated { Entry::Generated } else { Entry::Foreign });
+            existing.files.insert(rel, Entry::Special);
         }
     }
     Ok(())
 }
 
-/// The first bytes of a file, enough to recognise the header.
-fn read_start(path: &Path) -> io::Result<Vec<u8>> {
-    let mut start = Vec::with_capacity(64);
-    fs::File::open(path)?
-        .take(layout::HEADER_MARK.len() as u64 + 3)
-        .read_to_end(&mut start)?;
-    Ok(start)
+/// meshc's own files at the top of DIR: the record and its temporary file.
+fn is_own(name: &str) -> bool {
+    name == layout::RECORD || name == record_temp_name()
 }
 
-fn read_text(path: &Path) -> io::Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+fn record_temp_name() -> &'static str {
+    ".meshc-owned.tmp"
+}
+
+/// Reads a regular file, never blocking: it is opened without following a link and with
+/// `O_NONBLOCK` (so a FIFO swapped in since the scan cannot hang the run), and anything but
+/// a regular file is refused. Errors name `path`.
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    read_regular_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_regular`] into a buffer the caller reuses (tens of thousands of files are read
+/// in one run: one allocation instead of one per file).
+fn read_regular_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), String> {
+    let trouble = |e: io::Error| format!("cannot read {}: {e}", path.display());
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
     }
+    let mut file = options.open(path).map_err(trouble)?;
+    let meta = file.metadata().map_err(trouble)?;
+    if !meta.is_file() {
+        return Err(format!("cannot read {}: not a regular file", path.display()));
+    }
+    // The size is known: one `read` fills the buffer (std's `read_to_end` would ask the
+    // size again and read once more to meet the end).
+    bytes.clear();
+    bytes.resize(
+        usize::try_from(meta.len()).map_err(|e| trouble(io::Error::other(e)))?,
+        0,
+    );
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(trouble(e)),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(())
 }
 
 /// Joins a relative `/` path (made of checked components) onto DIR.
@@ -120,8 +242,22 @@ fn under(dir: &Path, rel: &str) -> PathBuf {
     rel.split('/').fold(dir.to_path_buf(), |path, part| path.join(part))
 }
 
+/// The folder part of a relative path (`""` at the top).
+fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
+/// The temporary file a replacement is written to before its rename: hidden, next to it.
+fn temp_of(rel: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((folder, name)) => format!("{folder}/.{name}.meshc.tmp"),
+        None => format!(".{rel}.meshc.tmp"),
+    }
+}
+
 /// Writes `contents` to `path` atomically: a temporary file in the same directory,
-/// synced, then renamed over `path`. The temporary file is removed on failure.
+/// synced, then renamed over `path`, and the directory synced. The temporary file is
+/// removed on failure.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -155,6 +291,21 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     )))
 }
 
+/// Replaces `path` by a temporary file of a fixed name (the record lists it as pending
+/// beforehand, and the folder is locked), synced, renamed, and the folder synced.
+fn replace_with(dir: &Path, rel: &str, temp: &str, contents: &[u8]) -> Result<(), String> {
+    let (path, temp_path) = (under(dir, rel), under(dir, temp));
+    let written = fs::File::create(&temp_path)
+        .and_then(|mut file| file.write_all(contents).and_then(|()| file.sync_all()))
+        .and_then(|()| fs::rename(&temp_path, &path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp_path);
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    sync_dir(&under(dir, parent_of(rel)));
+    Ok(())
+}
+
 /// Flushes a directory's entries (the renames) to disk, where the platform allows it.
 fn sync_dir(dir: &Path) {
     #[cfg(unix)]
@@ -165,122 +316,537 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// Flushes every file written under `dir` so far in one call: `syncfs` on Linux, which
+/// costs one flush of the file system instead of one per file. Elsewhere the files are
+/// synced one by one (`files`).
+fn sync_all_files(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let handle = fs::File::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+        rustix::fs::syncfs(&handle).map_err(|e| format!("cannot flush {}: {e}", dir.display()))?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        for path in files {
+            fs::File::open(path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| format!("cannot flush {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// How long a run waits for another one holding the folder's lock, unless the
+/// environment variable `MESHC_LOCK_WAIT` gives another number of seconds (0: do not wait).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+fn lock_wait() -> Duration {
+    std::env::var("MESHC_LOCK_WAIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(LOCK_WAIT, Duration::from_secs)
+}
+
+/// A held lock on an output folder; released when dropped (or when the process dies, so a
+/// lock can never be left stale).
+struct Lock(#[allow(dead_code)] fs::File);
+
+/// Locks DIR itself (an advisory `flock` on the directory, so no lock file is left in the
+/// folder): exclusively to write, shared to compare. Another run holding it is waited for
+/// up to [`lock_wait`], with a message; then the run stops with an error naming DIR.
+fn lock(dir: &Path, exclusive: bool) -> Result<Lock, String> {
+    let handle = fs::File::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    let started = Instant::now();
+    let wait = lock_wait();
+    let mut told = false;
+    loop {
+        let attempt = if exclusive {
+            handle.try_lock()
+        } else {
+            handle.try_lock_shared()
+        };
+        match attempt {
+            Ok(()) => return Ok(Lock(handle)),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                if !told {
+                    eprintln!("meshc: waiting for another meshc run that is writing {}", dir.display());
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "{} is locked by another meshc run (still held after {} s); try again when it has finished",
+                    dir.display(),
+                    wait.as_secs()
+                ))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(format!("cannot lock {}: {e}", dir.display())),
+        }
+    }
+}
+
+/// The record of DIR: `None` when there is none (a new folder, or one written by a meshc
+/// before records).
+fn read_record(dir: &Path) -> Result<Option<(String, Record)>, String> {
+    let path = dir.join(layout::RECORD);
+    match fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Ok(_) => {}
+    }
+    let text = String::from_utf8(read_regular(&path)?)
+        .map_err(|_| format!("{} is damaged: it is not UTF-8", path.display()))?;
+    let record = layout::parse_record(&text).map_err(|why| {
+        format!(
+            "{} is damaged ({why}); delete it to start over (meshc then removes nothing it finds)",
+            path.display()
+        )
+    })?;
+    Ok(Some((text, record)))
+}
+
+/// A parsed record: path → what it says of it.
+type Record = HashMap<String, Recorded>;
+
+/// Whether the record makes the file at `rel`, holding `bytes`, meshc's.
+fn owns(record: &Record, rel: &str, bytes: &[u8]) -> bool {
+    record.get(rel).is_some_and(|recorded| recorded.owns(bytes))
+}
+
 /// What a build changed.
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     pub(crate) written: usize,
     pub(crate) unchanged: usize,
-    pub(crate) removed: usize,
+    /// The files removed, as paths under DIR.
+    pub(crate) removed: Vec<PathBuf>,
 }
 
-/// Notices for the files under DIR that meshc leaves alone.
-fn foreign_notices(dir: &Path, existing: &Existing, planned: &BTreeSet<&str>) -> Vec<Notice> {
-    existing
-        .files
-        .iter()
-        .filter(|(rel, entry)| **entry != Entry::Generated && !planned.contains(rel.as_str()))
-        .map(|(rel, entry)| Notice {
-            path: under(dir, rel).display().to_string(),
-            message: match entry {
-                Entry::Link => "a symbolic link meshc did not make; left untouched".to_string(),
-                _ => "not generated by meshc (no header); left untouched".to_string(),
-            },
-        })
-        .collect()
+/// What to do with one planned file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Unchanged,
+    /// No file there yet: written in place (`create_new`).
+    New,
+    /// Replaced through a temporary file and a rename.
+    Replace,
 }
 
-/// Refuses a plan whose files or folders are taken by something meshc must not touch.
-fn conflicts(dir: &Path, files: &[(String, String)], existing: &Existing) -> Result<(), String> {
-    let mut problems = Vec::new();
-    let mut folders = BTreeSet::new();
-    for (rel, _) in files {
-        match existing.files.get(rel) {
-            Some(Entry::Foreign) => problems.push(format!(
-                "{} exists and was not generated by meshc; move it away or choose another folder",
-                under(dir, rel).display()
-            )),
-            Some(Entry::Link) => problems.push(format!(
-                "{} is a symbolic link; meshc writes only regular files inside {}",
-                under(dir, rel).display(),
-                dir.display()
-            )),
-            _ => {}
-        }
-        if let Some((folder, _)) = rel.rsplit_once('/') {
-            folders.insert(folder);
-        }
-        if under(dir, rel).is_dir() {
-            problems.push(format!("{} is a directory", under(dir, rel).display()));
-        }
-    }
-    for folder in folders {
-        let path = under(dir, folder);
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => problems.push(format!(
-                "{} is not a directory (meshc writes only inside {} and follows no link)",
-                path.display(),
-                dir.display()
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+/// What one run finds: each planned file's step, the stale files it may remove, and the
+/// trouble that stops it. Shared by `build` and `--check`.
+struct Survey {
+    steps: Vec<Step>,
+    /// Stale files meshc owns (unplanned, in the record, contents as recorded or pending).
+    stale: Vec<String>,
+    /// Why the plan cannot be carried out (nothing is written then).
+    conflicts: Vec<String>,
+    /// The current text of each changed planned file, for `--check`'s diffs.
+    current: BTreeMap<String, Vec<u8>>,
 }
 
-/// Writes the planned files under DIR, removes stale generated ones. Any error message is
-/// for `meshc: …` and exit status 2; nothing is written when the plan conflicts.
-pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Vec<Notice>) -> Result<Changes, String> {
-    let existing = scan(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    conflicts(dir, files, &existing)?;
-    let planned: BTreeSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
-    notices.extend(foreign_notices(dir, &existing, &planned));
-    let mut changes = Changes::default();
+/// Compares DIR with the plan, reading each file at most once. `keep_text` keeps the text
+/// of differing files (for diffs).
+fn survey(
+    dir: &Path,
+    files: &[(String, String)],
+    existing: &Existing,
+    record: Option<&Record>,
+    notices: &mut Vec<Notice>,
+    keep_text: bool,
+) -> Result<Survey, String> {
+    let mut survey = Survey {
+        steps: Vec::with_capacity(files.len()),
+        stale: Vec::new(),
+        conflicts: Vec::new(),
+        current: BTreeMap::new(),
+    };
+    let planned: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    let mut folders_checked = HashSet::new();
+    let mut found = Vec::new();
+    let mut bytes = Vec::new();
     for (rel, contents) in files {
         let path = under(dir, rel);
-        let current = if existing.files.contains_key(rel) {
-            read_text(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        } else {
-            None
+        // Every folder on the way must be a real folder of DIR's own.
+        let mut folder = parent_of(rel);
+        while !folder.is_empty() && folders_checked.insert(folder) {
+            if existing.nested.contains(folder) {
+                survey.conflicts.push(format!(
+                    "{} is another output folder (it has its own {}); meshc does not write into it",
+                    under(dir, folder).display(),
+                    layout::RECORD
+                ));
+            } else if existing.files.contains_key(folder) {
+                survey.conflicts.push(format!(
+                    "{} is not a directory (meshc writes only inside {} and follows no link)",
+                    under(dir, folder).display(),
+                    dir.display()
+                ));
+            }
+            folder = parent_of(folder);
+        }
+        let step = match existing.files.get(rel.as_str()) {
+            None if existing.folders.contains(rel.as_str()) || existing.nested.contains(rel.as_str()) => {
+                survey.conflicts.push(format!("{} is a directory", path.display()));
+                Step::New
+            }
+            None => Step::New,
+            Some(Entry::Link) => {
+                survey.conflicts.push(format!(
+                    "{} is a symbolic link; meshc writes only regular files inside {}",
+                    path.display(),
+                    dir.display()
+                ));
+                Step::Replace
+            }
+            Some(Entry::Special) => {
+                survey.conflicts.push(format!(
+                    "{} is not a regular file (a FIFO, socket or device); move it away",
+                    path.display()
+                ));
+                Step::Replace
+            }
+            Some(Entry::File) => {
+                read_regular_into(&path, &mut bytes)?;
+                if bytes == contents.as_bytes() {
+                    Step::Unchanged
+                } else {
+                    match record {
+                        Some(record) if owns(record, rel, &bytes) => {}
+                        Some(record) if record.contains_key(rel.as_str()) => found.push(Notice {
+                            path: path.display().to_string(),
+                            message: "edited since meshc wrote it; replaced with the generated file \
+                                      (put the change in the .mesh file)"
+                                .to_string(),
+                        }),
+                        None if layout::is_generated(&bytes) => {}
+                        _ => survey.conflicts.push(format!(
+                            "{} exists and was not generated by meshc for this folder; move it away or choose another folder",
+                            path.display()
+                        )),
+                    }
+                    if keep_text {
+                        survey.current.insert(rel.clone(), bytes.clone());
+                    }
+                    Step::Replace
+                }
+            }
         };
-        if current.as_deref() == Some(contents.as_str()) {
-            changes.unchanged += 1;
+        if step != Step::Unchanged {
+            let temp = temp_of(rel);
+            let ours = record.is_some_and(|r| r.get(&temp).is_some_and(|o| o.pending));
+            if existing.files.contains_key(&temp) && !ours {
+                survey.conflicts.push(format!(
+                    "{} is in the way of meshc's temporary file; move it away",
+                    under(dir, &temp).display()
+                ));
+            }
+        }
+        survey.steps.push(step);
+    }
+    // Stale files: in the record, no longer planned (nor a temporary file this run uses).
+    let temps: HashSet<String> = files
+        .iter()
+        .zip(&survey.steps)
+        .filter(|(_, step)| **step != Step::Unchanged)
+        .map(|((rel, _), _)| temp_of(rel))
+        .collect();
+    if let Some(record) = record {
+        for (rel, recorded) in record {
+            if planned.contains(rel.as_str()) || temps.contains(rel) || existing.files.get(rel) != Some(&Entry::File) {
+                continue;
+            }
+            if existing.nested_folder_of(rel).is_some() {
+                continue;
+            }
+            let path = under(dir, rel);
+            let ours = recorded.pending || recorded.owns(&read_regular(&path)?);
+            if ours {
+                survey.stale.push(rel.clone());
+            } else {
+                found.push(Notice {
+                    path: path.display().to_string(),
+                    message:
+                        "edited since meshc wrote it, and no longer generated; kept (delete it if it is not needed)"
+                            .to_string(),
+                });
+            }
+        }
+    }
+    // Everything else under DIR is left alone, with a notice.
+    survey.stale.sort_unstable();
+    let stale: HashSet<&str> = survey.stale.iter().map(String::as_str).collect();
+    for (rel, entry) in &existing.files {
+        let rel = rel.as_str();
+        if planned.contains(rel)
+            || stale.contains(rel)
+            || temps.contains(rel)
+            || record.is_some_and(|r| r.contains_key(rel))
+        {
             continue;
         }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        write_atomic(&path, contents.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        changes.written += 1;
+        let path = under(dir, rel);
+        let message = match entry {
+            Entry::Link => "a symbolic link meshc did not make; left untouched",
+            Entry::Special => "not a regular file; left untouched",
+            Entry::File if record.is_none() && read_start(&path).is_some_and(|s| layout::is_generated(&s)) => {
+                "has the generated header but this folder has no record of meshc's files \
+                 (written by an earlier meshc?); not removed: delete it if it is stale"
+            }
+            Entry::File => "not generated by meshc for this folder; left untouched",
+        };
+        found.push(Notice {
+            path: path.display().to_string(),
+            message: message.to_string(),
+        });
     }
-    let mut emptied = BTreeSet::new();
-    for (rel, entry) in &existing.files {
-        if *entry == Entry::Generated && !planned.contains(rel.as_str()) {
+    for folder in &existing.nested {
+        found.push(Notice {
+            path: under(dir, folder).display().to_string(),
+            message: format!("another output folder (it has its own {}); left alone", layout::RECORD),
+        });
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    notices.extend(found);
+    Ok(survey)
+}
+
+/// The first bytes of a regular file, enough to recognise the header; `None` if it
+/// cannot be read.
+fn read_start(path: &Path) -> Option<Vec<u8>> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut start = Vec::with_capacity(64);
+    file.take(layout::HEADER_MARK.len() as u64 + 3)
+        .read_to_end(&mut start)
+        .ok()?;
+    Some(start)
+}
+
+/// The record after a successful build: exactly the planned files.
+fn final_record(files: &[(String, String)]) -> String {
+    layout::record(
+        files
+            .iter()
+            .map(|(rel, contents)| (rel.as_str(), Recorded::hash(layout::content_hash(contents.as_bytes())))),
+    )
+}
+
+/// Writes the planned files under DIR and removes the stale ones meshc owns. Any error
+/// message is for `meshc: …` and exit status 2; nothing is written when the plan
+/// conflicts with what is there.
+///
+/// The order keeps DIR consistent for kustomize through any interruption (a write error,
+/// a full disk, SIGKILL, a power cut), and lets the next run repair it:
+/// 1. the record is rewritten to also list, as `pending`, every path about to be written
+///    (and the temporary files), so whatever an interruption leaves there is known to be
+///    meshc's and is replaced or removed by the next run;
+/// 2. new files are written in place (no index lists them yet), replacements to hidden
+///    temporary files; then one `syncfs` makes all their data durable at once;
+/// 3. the temporary files are renamed over the old ones (each an atomic swap of a file the
+///    old index may list), and each folder written to is synced once;
+/// 4. only then `kustomization.yaml`, the index, is swapped in the same way: before this
+///    point kustomize sees the old file list, all of which still exists; after it, the new
+///    one, all of which is on disk. (A file both lists share may already hold its new
+///    contents before the swap: kustomize still builds.);
+/// 5. stale files are removed (each named), and emptied folders;
+/// 6. the record is rewritten to list exactly the planned files.
+pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Vec<Notice>) -> Result<Changes, String> {
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if !meta.is_dir() && !dir.is_dir() {
+            return Err(format!("{} exists and is not a directory", dir.display()));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let _lock = lock(dir, true)?;
+    let existing = scan(dir)?;
+    let (old_text, record) = read_record(dir)?.unzip();
+    let survey = survey(dir, files, &existing, record.as_ref(), notices, false)?;
+    if !survey.conflicts.is_empty() {
+        return Err(survey.conflicts.join("\n"));
+    }
+    let mut changes = Changes {
+        unchanged: survey.steps.iter().filter(|s| **s == Step::Unchanged).count(),
+        ..Changes::default()
+    };
+    let final_text = final_record(files);
+    let nothing_to_do = survey.stale.is_empty() && changes.unchanged == files.len();
+    if !nothing_to_do {
+        // 1. The intent record.
+        let mut intent: BTreeMap<&str, Recorded> = BTreeMap::new();
+        if let Some(record) = &record {
+            intent.extend(record.iter().map(|(rel, recorded)| (rel.as_str(), *recorded)));
+        }
+        let temps: Vec<String> = files.iter().map(|(rel, _)| temp_of(rel)).collect();
+        for (((rel, _), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
+            let paths: &[&str] = match step {
+                Step::Unchanged => &[],
+                // The index always goes through its temporary file (step 4).
+                Step::New if rel != layout::KUSTOMIZATION => &[rel],
+                _ => &[rel, temp],
+            };
+            for path in paths {
+                intent.entry(path).or_default().pending = true;
+            }
+        }
+        write_record(dir, &layout::record(intent))?;
+
+        // 2. New files in place, replacements to temporary files; one flush for all.
+        let created = create_folders(dir, files, &survey.steps, &existing)?;
+        let mut written_paths = Vec::new();
+        let mut index = None;
+        for (((rel, contents), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
+            if *step == Step::Unchanged {
+                continue;
+            }
+            if rel == layout::KUSTOMIZATION {
+                index = Some(contents);
+                continue;
+            }
+            let (target, fresh) = match step {
+                Step::New => (under(dir, rel), true),
+                _ => (under(dir, temp), false),
+            };
+            let mut options = fs::OpenOptions::new();
+            options.write(true);
+            if fresh {
+                options.create_new(true);
+            } else {
+                options.create(true).truncate(true);
+            }
+            options
+                .open(&target)
+                .and_then(|mut file| file.write_all(contents.as_bytes()))
+                .map_err(|e| format!("cannot write {}: {e}", under(dir, rel).display()))?;
+            written_paths.push(target);
+            changes.written += 1;
+        }
+        sync_all_files(dir, &written_paths)?;
+
+        // 3. The swaps, then one flush per folder written to.
+        let mut touched: BTreeSet<&str> = created.iter().map(|f| parent_of(f)).collect();
+        for (((rel, _), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
+            if *step == Step::Unchanged || rel == layout::KUSTOMIZATION {
+                continue;
+            }
+            touched.insert(parent_of(rel));
+            if *step == Step::Replace {
+                fs::rename(under(dir, temp), under(dir, rel))
+                    .map_err(|e| format!("cannot write {}: {e}", under(dir, rel).display()))?;
+            }
+        }
+        for folder in &touched {
+            sync_dir(&under(dir, folder));
+        }
+
+        // 4. The index.
+        if let Some(contents) = index {
+            replace_with(
+                dir,
+                layout::KUSTOMIZATION,
+                &temp_of(layout::KUSTOMIZATION),
+                contents.as_bytes(),
+            )?;
+            changes.written += 1;
+        }
+
+        // 5. Stale files, then the folders they leave empty (deepest first; `remove_dir`
+        // fails, harmlessly, on a folder that still holds anything).
+        let mut emptied = BTreeSet::new();
+        for rel in &survey.stale {
             let path = under(dir, rel);
             fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
-            changes.removed += 1;
+            changes.removed.push(path);
             let mut folder = rel.as_str();
             while let Some((parent, _)) = folder.rsplit_once('/') {
                 emptied.insert(parent.to_string());
                 folder = parent;
             }
         }
+        for folder in emptied.iter().rev() {
+            let _ = fs::remove_dir(under(dir, folder));
+        }
     }
-    // Deepest first; `remove_dir` fails, harmlessly, on a folder that still holds anything.
-    for folder in emptied.iter().rev() {
-        let _ = fs::remove_dir(under(dir, folder));
+    // 6. The record of exactly what this build wrote.
+    if !nothing_to_do || old_text.as_deref() != Some(final_text.as_str()) {
+        write_record(dir, &final_text)?;
     }
     Ok(changes)
 }
 
+/// Creates the missing folders of new files; returns them (relative), parents first.
+fn create_folders(
+    dir: &Path,
+    files: &[(String, String)],
+    steps: &[Step],
+    existing: &Existing,
+) -> Result<Vec<String>, String> {
+    let mut created = Vec::new();
+    let mut seen = BTreeSet::new();
+    for ((rel, _), step) in files.iter().zip(steps) {
+        if *step != Step::New {
+            continue;
+        }
+        let mut chain = Vec::new();
+        let mut folder = parent_of(rel);
+        while !folder.is_empty() && !existing.folders.contains(folder) && seen.insert(folder) {
+            chain.push(folder);
+            folder = parent_of(folder);
+        }
+        for folder in chain.into_iter().rev() {
+            let path = under(dir, folder);
+            match fs::create_dir(&path) {
+                Ok(()) => created.push(folder.to_string()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+                Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Replaces the record atomically.
+fn write_record(dir: &Path, text: &str) -> Result<(), String> {
+    replace_with(dir, layout::RECORD, record_temp_name(), text.as_bytes())
+}
+
+/// The text of `-o FILE.yaml` if it exists; a FIFO, socket or device there is refused
+/// without being opened.
+fn read_text(path: &Path) -> Result<Option<String>, String> {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(meta) if !meta.is_file() => Err(format!(
+            "{} is not a regular file; meshc writes only regular files",
+            path.display()
+        )),
+        Ok(_) => {
+            let bytes = read_regular_following(path)?;
+            Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+}
+
+/// [`read_regular`] for a path given on the command line, which may be a link.
+fn read_regular_following(path: &Path) -> Result<Vec<u8>, String> {
+    let real = fs::canonicalize(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    read_regular(&real).map_err(|e| e.replace(&real.display().to_string(), &path.display().to_string()))
+}
+
 /// Writes the single stream of `-o FILE.yaml`. Returns whether the file changed.
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<bool, String> {
-    let current = read_text(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let current = read_text(path)?;
     match &current {
         Some(text) if text == contents => return Ok(false),
         Some(text) if !text.is_empty() && !layout::is_generated(text.as_bytes()) => {
@@ -309,6 +875,8 @@ pub(crate) enum Drift {
 /// One differing file with its unified diff.
 #[derive(Debug, Clone)]
 pub(crate) struct Difference {
+    /// The file, relative to DIR (or as given, for FILE.yaml).
+    pub(crate) path: String,
     pub(crate) drift: Drift,
     pub(crate) diff: String,
 }
@@ -328,48 +896,65 @@ pub(crate) fn unified(name: &str, old: Option<&str>, new: Option<&str>) -> Strin
 }
 
 /// Compares DIR with the plan: changed, missing and stale files, each with its diff
-/// (paths relative to DIR). Errors are I/O trouble.
+/// (paths relative to DIR), and the record. Errors are I/O trouble. Each file is read
+/// once; the folder's lock is held, shared, so a build in progress is waited for.
 pub(crate) fn check_dir(
     dir: &Path,
     files: &[(String, String)],
     notices: &mut Vec<Notice>,
 ) -> Result<Vec<Difference>, String> {
-    let existing = scan(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let planned: BTreeSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
-    notices.extend(foreign_notices(dir, &existing, &planned));
+    // Locked first, so a build in progress is not seen half-way.
+    let _lock = if dir.is_dir() { Some(lock(dir, false)?) } else { None };
+    let existing = scan(dir)?;
+    let (old_text, record) = if dir.is_dir() {
+        read_record(dir)?.unzip()
+    } else {
+        (None, None)
+    };
+    let survey = survey(dir, files, &existing, record.as_ref(), notices, true)?;
     let mut differences = Vec::new();
-    for (rel, contents) in files {
+    for ((rel, contents), step) in files.iter().zip(&survey.steps) {
         let path = under(dir, rel);
-        let current = match existing.files.get(rel) {
-            None => None,
-            Some(Entry::Link) => Some(format!("(a symbolic link to {})", link_target(&path))),
-            Some(_) => read_text(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        let current = match (step, existing.files.get(rel.as_str())) {
+            (Step::Unchanged, _) => continue,
+            (_, Some(Entry::Link)) => Some(format!("(a symbolic link to {})\n", link_target(&path))),
+            (_, Some(Entry::Special)) => Some("(a FIFO, socket or device)\n".to_string()),
+            (_, None) if existing.folders.contains(rel.as_str()) => Some("(a directory)\n".to_string()),
+            (_, _) => survey
+                .current
+                .get(rel)
+                .map(|bytes| String::from_utf8_lossy(bytes).into_owned()),
         };
-        match current {
-            None => differences.push(Difference {
-                drift: Drift::Missing,
-                diff: unified(rel, None, Some(contents)),
-            }),
-            Some(text) if text != *contents => differences.push(Difference {
-                drift: Drift::Changed,
-                diff: unified(rel, Some(&text), Some(contents)),
-            }),
-            Some(_) => {}
-        }
+        differences.push(drift_of(rel, current.as_deref(), contents));
     }
-    for (rel, entry) in &existing.files {
-        if *entry == Entry::Generated && !planned.contains(rel.as_str()) {
-            let path = under(dir, rel);
-            let text = read_text(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-                .unwrap_or_default();
-            differences.push(Difference {
-                drift: Drift::Stale,
-                diff: unified(rel, Some(&text), None),
-            });
-        }
+    differences.extend(drift_of_record(old_text.as_deref(), &final_record(files)));
+    for rel in &survey.stale {
+        let text = String::from_utf8_lossy(&read_regular(&under(dir, rel))?).into_owned();
+        differences.push(Difference {
+            path: rel.clone(),
+            drift: Drift::Stale,
+            diff: unified(rel, Some(&text), None),
+        });
     }
     Ok(differences)
+}
+
+/// The difference of one planned file, `current` being what is there (`None`: nothing).
+fn drift_of(rel: &str, current: Option<&str>, contents: &str) -> Difference {
+    Difference {
+        path: rel.to_string(),
+        drift: if current.is_some() {
+            Drift::Changed
+        } else {
+            Drift::Missing
+        },
+        diff: unified(rel, current, Some(contents)),
+    }
+}
+
+/// The difference of the record, if any.
+fn drift_of_record(current: Option<&str>, planned: &str) -> Option<Difference> {
+    (current != Some(planned)).then(|| drift_of(layout::RECORD, current, planned))
 }
 
 fn link_target(path: &Path) -> String {
@@ -378,19 +963,9 @@ fn link_target(path: &Path) -> String {
 
 /// Compares the file of `-o FILE.yaml` with what meshc produces.
 pub(crate) fn check_file(path: &Path, contents: &str) -> Result<Option<Difference>, String> {
-    let current = read_text(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let current = read_text(path)?;
     let name = path.display().to_string();
-    Ok(match current {
-        None => Some(Difference {
-            drift: Drift::Missing,
-            diff: unified(&name, None, Some(contents)),
-        }),
-        Some(text) if text != contents => Some(Difference {
-            drift: Drift::Changed,
-            diff: unified(&name, Some(&text), Some(contents)),
-        }),
-        Some(_) => None,
-    })
+    Ok((current.as_deref() != Some(contents)).then(|| drift_of(&name, current.as_deref(), contents)))
 }
 
 /// Writes documents to stdout as one multi-document stream, one at a time through a buffer,

@@ -416,3 +416,26 @@ pub fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
         })
         .unwrap_or_default()
 }
+
+/// Every file under `dir` (links not followed), relative path with `/` → contents; a FIFO,
+/// socket or device is listed as `(special)`, never opened.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                walk(&entry.path(), &format!("{rel}/"), out);
+            } else if kind.is_file() {
+                out.insert(rel, std::fs::read(entry.path()).unwrap());
+            } else {
+                out.insert(rel, b"(special)".to_vec());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, "", &mut out);
+    out
+}
