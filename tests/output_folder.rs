@@ -431,7 +431,11 @@ fn empty_input_names_every_file_it_removes() {
         );
         assert!(!deploy.join(name).exists());
     }
-    assert!(stderr(&run).contains("18 stale removed"));
+    assert!(
+        stderr(&run).contains(&format!("{} stale removed", generated.len())),
+        "{}",
+        stderr(&run)
+    );
     let kustomization = fs::read_to_string(deploy.join("kustomization.yaml")).unwrap();
     assert!(kustomization.ends_with("resources: []\n"), "{kustomization}");
 }
