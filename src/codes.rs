@@ -2,7 +2,8 @@
 //! its documentation page (`docs/codes/CODE.md`, printed by `meshc explain CODE`).
 //!
 //! Codes are never renumbered or reused. Ranges: M1xxx reading the file, M2xxx names and
-//! references, M3xxx mesh rules.
+//! references, M3xxx mesh rules, M4000–M4099 situations only existing manifests can be in
+//! (`meshc lint`).
 
 macro_rules! codes {
     ($($variant:ident = $id:literal, $name:literal, $summary:literal;)*) => {
@@ -83,6 +84,9 @@ codes! {
     ConflictingListeners = "M3022", "conflicting-listeners", "two gateways on the same workloads listen on one port for the same host";
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
+
+    ManifestSyntax = "M4000", "manifest-syntax", "a manifest file given to `meshc lint` is not valid YAML";
+    EmptySubset = "M4001", "empty-subset", "a DestinationRule subset selects no workload of its host";
 }
 
 impl std::str::FromStr for Code {
