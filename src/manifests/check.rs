@@ -1,6 +1,6 @@
 //! The checks of the catalogue that apply to existing manifests, with the compiler's codes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{
     DestinationRule, Gateway, HttpRoute, Labels, Manifests, Match, Service, ServiceEntry, Test, VirtualService,
@@ -25,14 +25,15 @@ enum Target<'a> {
 /// Every check, in a fixed order (the caller sorts).
 pub(super) fn check(m: &Manifests) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let ix = &Index::new(m);
     for vs in &m.virtual_services {
-        virtual_service(m, vs, &mut out);
+        virtual_service(ix, vs, &mut out);
     }
     for dr in &m.destination_rules {
-        subsets(m, dr, &mut out);
+        subsets(ix, dr, &mut out);
     }
     for w in &m.workloads {
-        unselected(m, w, &mut out);
+        unselected(ix, w, &mut out);
     }
     gateways(&m.gateways, &mut out);
     for s in &m.services {
@@ -41,21 +42,96 @@ pub(super) fn check(m: &Manifests) -> Vec<Diagnostic> {
     out
 }
 
-/// `name`, `name.ns`, `name.ns.svc` and `name.ns.svc.<domain>` name Services; any host may
-/// name a ServiceEntry. `None` for hosts outside the manifests (external names, wildcards).
-fn resolve<'a>(m: &'a Manifests, host: &str, namespace: &str) -> Option<Target<'a>> {
-    if let Some(entry) = m.service_entries.iter().find(|e| {
-        e.hosts
-            .iter()
-            .any(|h| h.value == host || h.value.strip_prefix('*').is_some_and(|suffix| host.ends_with(suffix)))
-    }) {
-        return Some(Target::Entry(entry));
+/// Lookups the checks repeat, built once: Services by name and namespace, ServiceEntries
+/// by host, DestinationRules by the object their host names, workloads by namespace.
+struct Index<'a> {
+    m: &'a Manifests,
+    services: HashMap<(&'a str, &'a str), &'a Service>,
+    entry_hosts: HashMap<&'a str, &'a ServiceEntry>,
+    wildcard_entries: Vec<(&'a str, &'a ServiceEntry)>,
+    rules: HashMap<(u8, usize), Vec<&'a DestinationRule>>,
+    workloads: HashMap<&'a str, Vec<&'a Workload>>,
+    /// Mesh VirtualServices that route some destination by subset, by the object of a host.
+    splits: HashMap<(u8, usize), &'a VirtualService>,
+}
+
+impl<'a> Index<'a> {
+    fn new(m: &'a Manifests) -> Self {
+        let mut ix = Index {
+            m,
+            services: m
+                .services
+                .iter()
+                .rev()
+                .map(|s| ((&*s.meta.name, &*s.meta.namespace), s))
+                .collect(),
+            entry_hosts: HashMap::new(),
+            wildcard_entries: Vec::new(),
+            rules: HashMap::new(),
+            workloads: HashMap::new(),
+            splits: HashMap::new(),
+        };
+        for e in &m.service_entries {
+            for h in &e.hosts {
+                match h.value.strip_prefix('*') {
+                    Some(suffix) => ix.wildcard_entries.push((suffix, e)),
+                    None => {
+                        ix.entry_hosts.entry(&h.value).or_insert(e);
+                    }
+                }
+            }
+        }
+        for dr in &m.destination_rules {
+            if let Some(t) = ix.resolve(&dr.host.value, &dr.meta.namespace) {
+                ix.rules.entry(key(t)).or_default().push(dr);
+            }
+        }
+        for w in &m.workloads {
+            ix.workloads.entry(&w.meta.namespace).or_default().push(w);
+        }
+        for vs in &m.virtual_services {
+            let split = vs.http.iter().flat_map(|r| &r.destinations).any(|d| d.subset.is_some());
+            if vs.applies_to_mesh() && split {
+                for h in &vs.hosts {
+                    if let Some(t) = ix.resolve(&h.value, &vs.meta.namespace) {
+                        ix.splits.entry(key(t)).or_insert(vs);
+                    }
+                }
+            }
+        }
+        ix
     }
-    let (name, ns) = service_name(host, namespace)?;
-    m.services
-        .iter()
-        .find(|s| s.meta.name == name && s.meta.namespace == ns)
-        .map(Target::Service)
+
+    /// `name`, `name.ns`, `name.ns.svc` and `name.ns.svc.<domain>` name Services; any
+    /// host may name a ServiceEntry. `None` for hosts outside the manifests (external
+    /// names, wildcards).
+    fn resolve(&self, host: &str, namespace: &str) -> Option<Target<'a>> {
+        if let Some(entry) = self.entry_hosts.get(host) {
+            return Some(Target::Entry(entry));
+        }
+        if let Some((_, entry)) = self.wildcard_entries.iter().find(|(suffix, _)| host.ends_with(suffix)) {
+            return Some(Target::Entry(entry));
+        }
+        let (name, ns) = service_name(host, namespace)?;
+        self.services.get(&(name, ns)).copied().map(Target::Service)
+    }
+
+    /// The DestinationRules whose host names `target`.
+    fn rules_for(&self, target: Target<'_>) -> &[&'a DestinationRule] {
+        self.rules.get(&key(target)).map_or(&[], Vec::as_slice)
+    }
+
+    fn workloads_in(&self, namespace: &str) -> &[&'a Workload] {
+        self.workloads.get(namespace).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// An object's identity, for maps.
+fn key(t: Target<'_>) -> (u8, usize) {
+    match t {
+        Target::Service(s) => (0, std::ptr::from_ref(s) as usize),
+        Target::Entry(e) => (1, std::ptr::from_ref(e) as usize),
+    }
 }
 
 /// The Service name and namespace a host stands for, when it has the form of one.
@@ -75,14 +151,6 @@ fn is_cluster_host(host: &str) -> bool {
     !host.contains('*') && service_name(host, "").is_some()
 }
 
-fn same_target(a: Target<'_>, b: Target<'_>) -> bool {
-    match (a, b) {
-        (Target::Service(x), Target::Service(y)) => std::ptr::eq(x, y),
-        (Target::Entry(x), Target::Entry(y)) => std::ptr::eq(x, y),
-        _ => false,
-    }
-}
-
 fn target_ports(t: Target<'_>) -> BTreeSet<i64> {
     match t {
         Target::Service(s) => s.ports.iter().map(|p| p.number).collect(),
@@ -97,18 +165,10 @@ fn target_name(t: Target<'_>) -> &str {
     }
 }
 
-/// The DestinationRules whose host names `target`.
-fn rules_for<'a>(m: &'a Manifests, target: Target<'_>) -> Vec<&'a DestinationRule> {
-    m.destination_rules
-        .iter()
-        .filter(|dr| resolve(m, &dr.host.value, &dr.meta.namespace).is_some_and(|t| same_target(t, target)))
-        .collect()
-}
-
-fn virtual_service(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
+fn virtual_service(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
     let ns = &vs.meta.namespace;
     for route in &vs.http {
-        destinations(m, vs, route, out);
+        destinations(ix, vs, route, out);
     }
     // Mesh routes each service's versions by subset: a gateway route to the bare host
     // sends to every version, bypassing them.
@@ -117,21 +177,10 @@ fn virtual_service(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>
             if d.subset.is_some() {
                 continue;
             }
-            let Some(target) = resolve(m, &d.host.value, ns) else {
+            let Some(target) = ix.resolve(&d.host.value, ns) else {
                 continue;
             };
-            let split = m.virtual_services.iter().find(|other| {
-                other.applies_to_mesh()
-                    && other
-                        .hosts
-                        .iter()
-                        .any(|h| resolve(m, &h.value, &other.meta.namespace).is_some_and(|t| same_target(t, target)))
-                    && other
-                        .http
-                        .iter()
-                        .flat_map(|r| &r.destinations)
-                        .any(|d| d.subset.is_some())
-            });
+            let split = ix.splits.get(&key(target));
             if let Some(split) = split {
                 out.push(
                     Diagnostic::warning(
@@ -152,13 +201,13 @@ fn virtual_service(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>
             }
         }
     }
-    shadowed(m, vs, out);
+    shadowed(ix, vs, out);
 }
 
-fn destinations(m: &Manifests, vs: &VirtualService, route: &HttpRoute, out: &mut Vec<Diagnostic>) {
+fn destinations(ix: &Index<'_>, vs: &VirtualService, route: &HttpRoute, out: &mut Vec<Diagnostic>) {
     let ns = &vs.meta.namespace;
     for d in &route.destinations {
-        let Some(target) = resolve(m, &d.host.value, ns) else {
+        let Some(target) = ix.resolve(&d.host.value, ns) else {
             if is_cluster_host(&d.host.value) {
                 out.push(
                     Diagnostic::error(
@@ -175,7 +224,7 @@ fn destinations(m: &Manifests, vs: &VirtualService, route: &HttpRoute, out: &mut
             continue;
         };
         if let Some(subset) = &d.subset {
-            let rules = rules_for(m, target);
+            let rules = ix.rules_for(target);
             if !rules
                 .iter()
                 .any(|dr| dr.subsets.iter().any(|s| s.name.value == subset.value))
@@ -326,19 +375,19 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 /// The ports requests to a VirtualService can arrive on, when the manifests say.
-fn arrival_ports(m: &Manifests, vs: &VirtualService) -> Option<BTreeSet<i64>> {
+fn arrival_ports(ix: &Index<'_>, vs: &VirtualService) -> Option<BTreeSet<i64>> {
     let mut ports = BTreeSet::new();
     if vs.applies_to_mesh() {
         for host in &vs.hosts {
-            ports.extend(target_ports(resolve(m, &host.value, &vs.meta.namespace)?));
+            ports.extend(target_ports(ix.resolve(&host.value, &vs.meta.namespace)?));
         }
     }
     for name in vs.gateways.iter().filter(|g| g.value != "mesh") {
         let (ns, name) = name.value.split_once('/').unwrap_or((&vs.meta.namespace, &name.value));
-        let gateway: &Gateway = m
-            .gateways
-            .iter()
-            .find(|g| g.meta.name == name && g.meta.namespace == ns)?;
+        let gateway: &Gateway =
+            ix.m.gateways
+                .iter()
+                .find(|g| g.meta.name == name && g.meta.namespace == ns)?;
         ports.extend(gateway.servers.iter().map(|s| s.port.value));
     }
     (!ports.is_empty()).then_some(ports)
@@ -347,8 +396,8 @@ fn arrival_ports(m: &Manifests, vs: &VirtualService) -> Option<BTreeSet<i64>> {
 /// Istio takes the first route that matches: a route whose every alternative an earlier
 /// route already takes is unreachable (M3012); one such alternative alone is ineffective
 /// (M3020).
-fn shadowed(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
-    let ports = arrival_ports(m, vs);
+fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
+    let ports = arrival_ports(ix, vs);
     let everything = |r: &HttpRoute| {
         if r.matches.is_empty() {
             vec![Match {
@@ -359,17 +408,16 @@ fn shadowed(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
             r.matches.clone()
         }
     };
+    let all: Vec<Vec<Match>> = vs.http.iter().map(everything).collect();
     for (i, route) in vs.http.iter().enumerate() {
-        let alternatives = everything(route);
-        let covering: Vec<Option<(usize, Match)>> = alternatives
+        let alternatives = &all[i];
+        let covering: Vec<Option<(usize, &Match)>> = alternatives
             .iter()
             .map(|b| {
-                vs.http[..i].iter().enumerate().find_map(|(j, earlier)| {
-                    everything(earlier)
-                        .into_iter()
-                        .find(|a| covers(a, b, ports.as_ref()))
-                        .map(|a| (j, a))
-                })
+                all[..i]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(j, earlier)| earlier.iter().find(|a| covers(a, b, ports.as_ref())).map(|a| (j, a)))
             })
             .collect();
         let name = |r: &HttpRoute, k: usize| {
@@ -420,14 +468,15 @@ fn shadowed(m: &Manifests, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
 
 /// The workloads a selector picks in a namespace.
 fn selected<'a>(
-    m: &'a Manifests,
+    ix: &Index<'a>,
     namespace: &str,
     selector: &[(&String, &String)],
     services_only: bool,
 ) -> Vec<&'a Workload> {
-    m.workloads
+    ix.workloads_in(namespace)
         .iter()
-        .filter(|w| w.meta.namespace == namespace && (!services_only || w.backs_services()))
+        .copied()
+        .filter(|w| !services_only || w.backs_services())
         .filter(|w| w.selected_by(selector.iter().copied()))
         .collect()
 }
@@ -437,8 +486,8 @@ fn pairs(labels: &Labels) -> impl Iterator<Item = (&String, &String)> {
 }
 
 /// A subset selects the workloads of its host that carry its labels too.
-fn subsets(m: &Manifests, dr: &DestinationRule, out: &mut Vec<Diagnostic>) {
-    let Some(target) = resolve(m, &dr.host.value, &dr.meta.namespace) else {
+fn subsets(ix: &Index<'_>, dr: &DestinationRule, out: &mut Vec<Diagnostic>) {
+    let Some(target) = ix.resolve(&dr.host.value, &dr.meta.namespace) else {
         return;
     };
     let (namespace, base, services_only): (&str, &Labels, bool) = match target {
@@ -452,12 +501,12 @@ fn subsets(m: &Manifests, dr: &DestinationRule, out: &mut Vec<Diagnostic>) {
         },
     };
     // Workloads kept elsewhere: nothing to compare with.
-    if !m.workloads.iter().any(|w| w.meta.namespace == namespace) {
+    if ix.workloads_in(namespace).is_empty() {
         return;
     }
     for subset in &dr.subsets {
         let selector: Vec<(&String, &String)> = pairs(base).chain(pairs(&subset.labels)).collect();
-        if selected(m, namespace, &selector, services_only).is_empty() {
+        if selected(ix, namespace, &selector, services_only).is_empty() {
             let wanted = selector
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
@@ -488,15 +537,15 @@ fn subsets(m: &Manifests, dr: &DestinationRule, out: &mut Vec<Diagnostic>) {
 
 /// A workload that carries a subset's labels but is not selected by the subset's Service
 /// (and no other Service or ServiceEntry) receives none of its traffic.
-fn unselected(m: &Manifests, w: &Workload, out: &mut Vec<Diagnostic>) {
+fn unselected(ix: &Index<'_>, w: &Workload, out: &mut Vec<Diagnostic>) {
     let ns = &w.meta.namespace;
-    let by_service = m.services.iter().any(|s| {
+    let by_service = ix.m.services.iter().any(|s| {
         s.meta.namespace == *ns
             && s.selector
                 .as_ref()
                 .is_some_and(|sel| !s.headless && w.backs_services() && w.selected_by(pairs(sel)))
     });
-    let by_entry = m.service_entries.iter().any(|e| {
+    let by_entry = ix.m.service_entries.iter().any(|e| {
         e.meta.namespace == *ns
             && e.workload_selector
                 .as_ref()
@@ -507,8 +556,8 @@ fn unselected(m: &Manifests, w: &Workload, out: &mut Vec<Diagnostic>) {
     }
     // The Service the workload is meant for: one whose subset labels it carries, else, for
     // a VM, the only Service in its namespace whose selector keys it has.
-    let meant = m.destination_rules.iter().find_map(|dr| {
-        let Some(Target::Service(s)) = resolve(m, &dr.host.value, &dr.meta.namespace) else {
+    let meant = ix.m.destination_rules.iter().find_map(|dr| {
+        let Some(Target::Service(s)) = ix.resolve(&dr.host.value, &dr.meta.namespace) else {
             return None;
         };
         let subset = dr
@@ -521,16 +570,16 @@ fn unselected(m: &Manifests, w: &Workload, out: &mut Vec<Diagnostic>) {
         if w.kind != super::model::WorkloadKind::Vm {
             return None;
         }
-        let candidates: Vec<&Service> = m
-            .services
-            .iter()
-            .filter(|s| {
-                s.meta.namespace == *ns
-                    && s.selector
-                        .as_ref()
-                        .is_some_and(|sel| sel.keys().all(|k| w.labels.contains_key(k)))
-            })
-            .collect();
+        let candidates: Vec<&Service> =
+            ix.m.services
+                .iter()
+                .filter(|s| {
+                    s.meta.namespace == *ns
+                        && s.selector
+                            .as_ref()
+                            .is_some_and(|sel| sel.keys().all(|k| w.labels.contains_key(k)))
+                })
+                .collect();
         match candidates.as_slice() {
             [only] => Some((*only, None)),
             _ => None,
