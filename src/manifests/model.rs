@@ -224,20 +224,13 @@ impl Manifests {
                 headless: at(&["clusterIP"]).and_then(Node::as_str) == Some("None"),
                 meta,
             }),
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                if let Some(node) = at(&["template", "metadata", "labels"]) {
-                    self.workloads.push(Workload {
-                        meta,
-                        kind_name: kind.to_string(),
-                        kind: WorkloadKind::Pod,
-                        labels: labels(node),
-                        labels_span: node.span,
-                        address: None,
-                    });
-                }
-            }
-            "Pod" => {
-                if let Some(node) = doc.at(&["metadata", "labels"]) {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "Pod" => {
+                let labels_node = if kind == "Pod" {
+                    doc.at(&["metadata", "labels"])
+                } else {
+                    at(&["template", "metadata", "labels"])
+                };
+                if let Some(node) = labels_node {
                     self.workloads.push(Workload {
                         meta,
                         kind_name: kind.to_string(),

@@ -241,6 +241,17 @@ mod tests {
     }
 
     #[test]
+    fn spans_hold_with_crlf_and_wide_characters() {
+        let text = "name: \"héllo – ünïcode\"\r\nnext:\r\n  - [é, z]\r\n";
+        let docs = parse(0, text).expect("reads");
+        let z = &docs[0].at(&["next"]).expect("next").items()[0].items()[1];
+        assert_eq!(&text[z.span.start..z.span.end], "z");
+        let name = docs[0].at(&["name"]).expect("name");
+        assert_eq!(name.as_str(), Some("héllo – ünïcode"));
+        assert!(text[name.span.start..].starts_with('"'));
+    }
+
+    #[test]
     fn deep_nesting_and_bad_yaml_are_errors() {
         assert!(parse(0, &"[".repeat(10_000)).is_err());
         assert!(parse(0, "a: [b\n").is_err());
