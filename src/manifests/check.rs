@@ -9,6 +9,7 @@ use super::model::{
 use super::yaml::Value;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::source::Span;
 
 /// Istio's protocols, as Service port name prefixes and `appProtocol` values.
 const PROTOCOLS: &[&str] = &[
@@ -36,6 +37,7 @@ pub(super) fn check(m: &Manifests) -> Vec<Diagnostic> {
         unselected(ix, w, &mut out);
     }
     gateways(&m.gateways, &mut out);
+    repeated_hosts(ix, &mut out);
     for s in &m.services {
         protocols(s, &mut out);
     }
@@ -617,6 +619,40 @@ fn unselected(ix: &Index<'_>, w: &Workload, out: &mut Vec<Diagnostic>) {
         .note(service.selector_span, format!("the Service selects {}", wants))
         .help(format!("set {wants} on the {}", w.kind_name)),
     );
+}
+
+/// Sidecars take one VirtualService per host: a second one for the same Service in the
+/// mesh is ignored or merged unpredictably (istioctl IST0109).
+fn repeated_hosts(ix: &Index<'_>, out: &mut Vec<Diagnostic>) {
+    let mut first: HashMap<(u8, usize), (&VirtualService, Span)> = HashMap::new();
+    for vs in ix.m.virtual_services.iter().filter(|v| v.applies_to_mesh()) {
+        for host in &vs.hosts {
+            let Some(target) = ix.resolve(&host.value, &vs.meta.namespace) else {
+                continue;
+            };
+            match first.get(&key(target)) {
+                Some((earlier, span)) if !std::ptr::eq(*earlier, vs) => out.push(
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        host.span,
+                        format!(
+                            "the VirtualServices `{}` and `{}` both route `{}` in the mesh",
+                            earlier.meta.name,
+                            vs.meta.name,
+                            target_name(target)
+                        ),
+                    )
+                    .label("second VirtualService for this host")
+                    .note(*span, "the first")
+                    .help("put the routes of one host in one VirtualService"),
+                ),
+                Some(_) => {}
+                None => {
+                    first.insert(key(target), (vs, host.span));
+                }
+            }
+        }
+    }
 }
 
 /// Hosts two gateway servers could both claim.
