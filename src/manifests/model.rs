@@ -66,6 +66,8 @@ pub enum WorkloadKind {
     Pod,
     /// A WorkloadEntry (a VM).
     Vm,
+    /// A WorkloadGroup: VMs that register themselves, as WorkloadEntries with its labels.
+    VmGroup,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,7 @@ impl Workload {
     pub fn backs_services(&self) -> bool {
         match self.kind {
             WorkloadKind::Pod => true,
+            WorkloadKind::VmGroup => !self.labels.is_empty(),
             WorkloadKind::Vm => {
                 !self.labels.is_empty()
                     && self
@@ -251,6 +254,22 @@ impl Manifests {
                     meta,
                     kind_name: kind.to_string(),
                     kind: WorkloadKind::Vm,
+                });
+            }
+            "WorkloadGroup" => {
+                // Auto-registered entries take the template's labels, and `metadata.labels`
+                // over them.
+                let mut all = at(&["template", "labels"]).map(labels).unwrap_or_default();
+                all.extend(at(&["metadata", "labels"]).map(labels).unwrap_or_default());
+                self.workloads.push(Workload {
+                    labels_span: at(&["template", "labels"])
+                        .or_else(|| at(&["metadata", "labels"]))
+                        .map_or(meta.span, |n| n.span),
+                    labels: all,
+                    address: None,
+                    meta,
+                    kind_name: kind.to_string(),
+                    kind: WorkloadKind::VmGroup,
                 });
             }
             "ServiceEntry" => self.service_entries.push(ServiceEntry {
