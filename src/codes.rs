@@ -2,7 +2,8 @@
 //! its documentation page (`docs/codes/CODE.md`, printed by `meshc explain CODE`).
 //!
 //! Codes are never renumbered or reused. Ranges: M1xxx reading the file, M2xxx names and
-//! references, M3xxx mesh rules.
+//! references, M3xxx mesh rules, M4000–M4099 situations only existing manifests can be in
+//! (`meshc lint`).
 
 macro_rules! codes {
     ($($variant:ident = $id:literal, $name:literal, $summary:literal;)*) => {
@@ -93,6 +94,8 @@ codes! {
     RequestOverLimit = "M3061", "request-over-limit", "a resource request larger than its limit";
     ProbePort = "M3062", "probe-port", "a probe checks a port the workload does not listen on";
     RunsAsRoot = "M3063", "runs-as-root", "a pod version turns off the hardening that keeps it from running as root";
+    ManifestSyntax = "M4000", "manifest-syntax", "a manifest file given to `meshc lint` is not valid YAML";
+    EmptySubset = "M4001", "empty-subset", "a DestinationRule subset selects no workload of its host";
 }
 
 impl std::str::FromStr for Code {

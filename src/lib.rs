@@ -23,6 +23,7 @@ mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod emit;
+pub mod manifests;
 pub mod model;
 mod options;
 mod output;

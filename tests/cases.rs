@@ -601,9 +601,10 @@ fn every_code_is_produced_by_a_case() {
             }
         }
     }
+    // M4xxx codes are about existing manifests: `tests/lint.rs` has their cases.
     let missing: Vec<String> = Code::ALL
         .iter()
-        .filter(|c| !by_code.contains_key(c.id()))
+        .filter(|c| !c.id().starts_with("M4") && !by_code.contains_key(c.id()))
         .map(|c| format!("{} {}", c.id(), c.name()))
         .collect();
     assert!(missing.is_empty(), "no err or warn case produces: {missing:?}");

@@ -190,6 +190,15 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         #[arg(long)]
         check: bool,
     },
+    /// Check existing Kubernetes and Istio manifests (files, folders of *.yaml/*.yml, `-` for stdin)
+    Lint {
+        /// Manifest files; a folder means every .yaml and .yml file under it, `-` means stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// How to print diagnostics (on stderr)
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+    },
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
         /// A code such as M3011, or its name such as label-mismatch; omit to list all codes

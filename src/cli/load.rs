@@ -279,6 +279,16 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 /// entered twice (bind mounts can loop too), and the walk keeps its own stack, so depth
 /// costs no recursion. Under [`Reach::Under`], a folder outside the root is an error.
 pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> std::io::Result<()> {
+    files_under(dir, &["mesh"], out, reach)
+}
+
+/// Files with one of `extensions` under `dir`, walked as [`mesh_files`] walks.
+pub(crate) fn files_under(
+    dir: &Path,
+    extensions: &[&str],
+    out: &mut Vec<PathBuf>,
+    reach: &Reach,
+) -> std::io::Result<()> {
     let mut visited: BTreeSet<PathBuf> = BTreeSet::new();
     // Each level holds the entries of one folder still to visit, last first.
     let mut levels: Vec<Vec<PathBuf>> = vec![vec![dir.to_path_buf()]];
@@ -311,7 +321,7 @@ pub(crate) fn mesh_files(dir: &Path, out: &mut Vec<PathBuf>, reach: &Reach) -> s
                 entries.sort_by(|a, b| b.cmp(a));
                 levels.push(entries);
             }
-        } else if path.extension().is_some_and(|e| e == "mesh") {
+        } else if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
             out.push(path);
         }
     }

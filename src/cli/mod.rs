@@ -9,6 +9,7 @@
 //! | `fmt` | `fmt`: the canonical layout of `.mesh` files |
 //! | `explain` | `explain`: the documentation of a diagnostic code |
 //! | `dump` | `dump ast|model`: an intermediate stage, as JSON |
+//! | `lint` | `lint`: the checks on existing Kubernetes and Istio manifests |
 //! | `shell` | `completions` and `man` |
 //! | `load` | reads the `.mesh` files, their imports and variables |
 //! | `layout` | the files `build -o` writes: naming scheme, header, kustomization, Helm escaping |
@@ -22,6 +23,7 @@ mod explain;
 mod fmt;
 mod krm;
 mod layout;
+mod lint;
 mod load;
 mod output;
 mod post_render;
@@ -66,6 +68,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Dump { stage, input, target } => dump::run(stage, &input, &target),
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
+        Command::Lint { paths, message_format } => lint::run(&paths, message_format),
     }
 }
 
