@@ -112,7 +112,8 @@ const IDENT = /[A-Za-z0-9_.%/]|-(?!>)/y;
 /**
  * The pest lexical rules, per line: strings (`"` to the next unescaped `"`, or the end of the
  * line when unterminated), comments (`#` outside strings), words (runs of identifier
- * characters, `/` included for label keys and targets), and the punctuation `->`, `{`, `}`, `,`, `:`, `$`.
+ * characters, `/` included for label keys and targets), variables outside strings (`${NAME}`, as
+ * pest's `var_ref`), and the punctuation `->`, `{`, `}`, `,`, `:`, `$`.
  */
 function lex(text) {
   return text.split("\n").map((line) => {
@@ -152,6 +153,10 @@ function lex(text) {
           }
         }
         tokens.push({ kind: "string", start, end: i, closed, escapes, vars });
+      } else if (/^\$\{[A-Za-z0-9_]*\}/.test(line.slice(i))) {
+        const end = i + /^\$\{[A-Za-z0-9_]*\}/.exec(line.slice(i))[0].length;
+        tokens.push({ kind: "var", start: i, end, text: line.slice(i, end) });
+        i = end;
       } else if (line.startsWith("->", i)) {
         tokens.push({ kind: "punct", start: i, end: i + 2, text: "->" });
         i += 2;
