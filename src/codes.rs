@@ -84,6 +84,9 @@ codes! {
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
     BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
+
+    TrafficExpectation = "M4100", "traffic-expectation", "a traffic test expects requests to go elsewhere than the mesh sends them";
+    TrafficTest = "M4101", "traffic-test", "a traffic test line that cannot be read, or names what the mesh does not have";
 }
 
 impl std::str::FromStr for Code {

@@ -23,11 +23,13 @@ mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod emit;
+pub mod graph;
 pub mod model;
 mod options;
 mod output;
 pub mod source;
 pub mod syntax;
+pub mod traffic;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};

@@ -575,9 +575,10 @@ fn every_code_is_produced_by_a_case() {
             }
         }
     }
+    // The traffic-test codes (M41xx) have their fixtures under tests/traffic/ (tests/traffic.rs).
     let missing: Vec<String> = Code::ALL
         .iter()
-        .filter(|c| !by_code.contains_key(c.id()))
+        .filter(|c| !by_code.contains_key(c.id()) && !c.id().starts_with("M41"))
         .map(|c| format!("{} {}", c.id(), c.name()))
         .collect();
     assert!(missing.is_empty(), "no err or warn case produces: {missing:?}");

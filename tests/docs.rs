@@ -226,7 +226,8 @@ fn there_is_one_page_per_code() {
 fn every_page_shows_its_code_wrong_then_fixed() {
     let dir = root().join("docs").join("codes");
     let mut failures = Vec::new();
-    for code in Code::ALL {
+    // The traffic-test codes (M41xx) come from `meshc test`: tests/traffic.rs runs their pages.
+    for code in Code::ALL.iter().filter(|c| !c.id().starts_with("M41")) {
         let id = code.id();
         let path = dir.join(format!("{id}.md"));
         let Ok(page) = std::fs::read_to_string(&path) else {

@@ -10,6 +10,9 @@
 //! | `explain` | `explain`: the documentation of a diagnostic code |
 //! | `dump` | `dump ast|model`: an intermediate stage, as JSON |
 //! | `shell` | `completions` and `man` |
+//! | `graph` | `graph`: the mesh as a Mermaid or DOT picture |
+//! | `test` | `test`: traffic tests, `.traffic` files of expectations |
+//! | `traffic` | `traffic`: where a request goes, hop by hop |
 //! | `load` | reads the `.mesh` files, their imports and variables |
 //! | `layout` | the files `build -o` writes: naming scheme, header, kustomization, Helm escaping |
 //! | `output` | writes them atomically, removes stale ones, compares for `--check` |
@@ -20,6 +23,7 @@ mod build;
 mod dump;
 mod explain;
 mod fmt;
+mod graph;
 mod krm;
 mod layout;
 mod load;
@@ -27,6 +31,8 @@ mod output;
 mod post_render;
 mod report;
 mod shell;
+mod test;
+mod traffic;
 
 pub(crate) use args::Args;
 use args::{Command, Input, Target};
@@ -66,6 +72,14 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Dump { stage, input, target } => dump::run(stage, &input, &target),
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
+        Command::Graph { input, target, format } => graph::run(&input, &target, format),
+        Command::Test(args) => test::run(&args),
+        Command::Traffic {
+            input,
+            target,
+            request,
+            format,
+        } => traffic::run(&input, &target, &request, format),
     }
 }
 
