@@ -421,3 +421,62 @@ fn graphs_are_deterministic_and_name_every_service_and_version() {
     assert!(dot.contains("gateway bookinfo-gateway"));
     assert!(dot.contains("header end-user \\\"jason\\\""));
 }
+
+#[test]
+fn calls_in_a_cycle_end() {
+    let text = r#"namespace loop {
+  service a {
+    port http 8080
+    calls b
+    pod v1 image "r/a:1"
+  }
+  service b {
+    port http 8080
+    calls a
+    pod v1 image "r/b:1"
+  }
+}
+"#;
+    let sources = [meshc::Source::new("input.mesh", text)];
+    let (mesh, _) = meshc::analyze(&sources, &Options::default());
+    let t = Table::from_mesh(&mesh.unwrap());
+    let from_a = Start::Service {
+        name: "a".into(),
+        version: None,
+        to: None,
+    };
+    let trace = t.trace(&from_a, &get("/")).unwrap();
+    let places: Vec<&str> = trace.hops.iter().map(|h| h.place.as_str()).collect();
+    assert_eq!(places, ["b"]);
+    assert_eq!(
+        trace.hops[0].answered,
+        vec![(
+            "b calls a.loop.svc.cluster.local back: a cycle, not followed".to_string(),
+            100.0
+        )]
+    );
+}
+
+#[test]
+fn any_text_reads_as_expectations_or_diagnostics() {
+    // Every prefix of the examples' test files, and lines of stray words, never panic the
+    // reader, and every problem points inside the text.
+    let mut corpus = String::new();
+    for name in ["hybrid-hello", "bookinfo"] {
+        corpus.push_str(&read(&root().join(format!("examples/{name}.traffic"))));
+    }
+    corpus.push_str("\"unterminated\nGET\nGET /\nGET / via\nGET / from a/\nGET / via g port x reaches\nGET / via g reaches s v1 on\nGET / via g reaches s v1 -3%\nmesh\nmesh a b\né / via g answers\n");
+    let t = table("examples/hybrid-hello.mesh");
+    for (end, _) in corpus.char_indices().step_by(7) {
+        let text = &corpus[..end];
+        let (file, problems) = meshc::traffic::expect::parse(0, text);
+        for d in &problems {
+            assert!(d.primary.span.end <= text.len(), "{d:?}");
+        }
+        for e in &file.expectations {
+            if let Some(d) = meshc::traffic::expect::check(&t, e) {
+                assert!(d.primary.span.end <= text.len(), "{d:?}");
+            }
+        }
+    }
+}

@@ -202,7 +202,13 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         format: super::graph::GraphFormat,
     },
     /// Run traffic tests: .traffic files of expectations about where requests go
-    Test(super::test::TestArgs),
+    #[command(
+        after_long_help = "PATH is a .traffic file, a .mesh file (the .traffic file of the same name beside it), or a folder (every .traffic file under it). A .traffic file tests the mesh its `mesh \"FILE.mesh\"` line names, or the .mesh file of the same name. See README, section `Where traffic goes`."
+    )]
+    Test {
+        #[command(flatten)]
+        input: Input,
+    },
     Traffic {
         #[command(flatten)]
         input: Input,

@@ -73,7 +73,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
-        Command::Test(args) => test::run(&args),
+        Command::Test { input } => test::run(&input),
         Command::Traffic {
             input,
             target,

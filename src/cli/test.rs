@@ -5,30 +5,16 @@ use std::path::{Path, PathBuf};
 use meshc::traffic::{expect, Table};
 use meshc::{diagnostic, Diagnostic, Source};
 
+use super::args::Input;
 use super::load::{self, Reach};
-use super::report::{self, MessageFormat};
+use super::report;
 use super::Status;
 
-#[derive(clap::Args, Debug)]
-pub(crate) struct TestArgs {
-    /// `.traffic` files; a `.mesh` file stands for the `.traffic` file of the same name, a
-    /// folder for every `.traffic` file under it
-    #[arg(required = true, value_name = "PATH")]
-    pub(crate) paths: Vec<PathBuf>,
-    /// Define a variable used as ${NAME} in the .mesh files (repeatable; overrides --vars)
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub(crate) vars: Vec<String>,
-    /// Read variables from a file of NAME=VALUE lines (repeatable; later files win)
-    #[arg(long = "vars", value_name = "FILE")]
-    pub(crate) vars_files: Vec<PathBuf>,
-    /// How to print diagnostics (on stderr)
-    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
-    pub(crate) message_format: MessageFormat,
-}
-
-pub(crate) fn run(args: &TestArgs) -> Status {
+/// `meshc test PATH...`: PATH is a `.traffic` file, a `.mesh` file (the `.traffic` file of the
+/// same name), or a folder (every `.traffic` file under it).
+pub(crate) fn run(args: &Input) -> Status {
     let mut files = Vec::new();
-    for path in &args.paths {
+    for path in &args.files {
         if let Err(why) = collect(path, &mut files) {
             eprintln!("meshc: {why}");
             return Status::Trouble;
@@ -91,7 +77,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// Runs one file: the number of expectations and of failures.
-fn run_file(path: &Path, args: &TestArgs) -> Result<(usize, usize), Status> {
+fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("meshc: cannot read `{}`: {e}", path.display());
         Status::Trouble

@@ -74,15 +74,11 @@ impl Graph {
             for s in &ns.services {
                 let id = format!("s{services}");
                 services += 1;
-                let ports: Vec<String> = s
-                    .ports
-                    .iter()
-                    .map(|p| format!("{} {}", p.protocol.word(), p.number))
-                    .collect();
+                let ports = ports_label(&s.ports);
                 cluster.nodes.push(Node {
                     id: id.clone(),
                     shape: Shape::Service,
-                    label: vec![s.name.clone(), ports.join(", ")],
+                    label: vec![s.name.clone(), ports],
                 });
                 hosts.push((s.fqdn.clone(), id.clone()));
                 hosts.push((format!("{}/{}", ns.name, s.host), id.clone()));
@@ -106,14 +102,10 @@ impl Graph {
             for e in &ns.externals {
                 let id = format!("x{externals}");
                 externals += 1;
-                let ports: Vec<String> = e
-                    .ports
-                    .iter()
-                    .map(|p| format!("{} {}", p.protocol.word(), p.number))
-                    .collect();
+                let ports = ports_label(&e.ports);
                 let mut label = vec![format!("external {}", e.name), e.hosts.join(", ")];
                 if !ports.is_empty() {
-                    label.push(ports.join(", "));
+                    label.push(ports);
                 }
                 cluster.nodes.push(Node {
                     id: id.clone(),
@@ -254,6 +246,15 @@ impl Graph {
         out.push_str("}\n");
         out
     }
+}
+
+/// `http 8080, grpc 9090`.
+fn ports_label(ports: &[model::Port]) -> String {
+    let words: Vec<String> = ports
+        .iter()
+        .map(|p| format!("{} {}", p.protocol.word(), p.number))
+        .collect();
+    words.join(", ")
 }
 
 fn lookup(hosts: &[(String, String)], host: &str) -> Option<String> {

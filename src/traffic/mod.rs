@@ -19,7 +19,8 @@
 //! - a version on several VM addresses splits its share evenly among them;
 //! - a workload that receives a request calls every service it `calls`, with the same method,
 //!   path, query and headers, on the called service's first HTTP port; the call is matched
-//!   as coming from that workload (`from SERVICE VERSION`).
+//!   as coming from that workload (`from SERVICE VERSION`); a call back to a service already
+//!   on the chain is a cycle and is not followed.
 
 pub mod expect;
 mod table;
@@ -239,9 +240,6 @@ impl std::fmt::Display for TraceError {
     }
 }
 
-/// Hops followed along one chain of calls at most (a cycle of calls ends there).
-const MAX_DEPTH: usize = 16;
-
 /// Where the request reaches the first-hop route table.
 struct Arrival {
     hop: usize,
@@ -250,7 +248,9 @@ struct Arrival {
     port: Option<u16>,
     share: f64,
     caller: Option<(usize, usize)>,
-    depth: usize,
+    /// The services whose workloads handled the request before, on this chain of calls: a
+    /// call back to one of them is a cycle, not followed.
+    chain: Vec<usize>,
 }
 
 impl Table {
@@ -288,7 +288,7 @@ impl Table {
                     ..Hop::default()
                 });
                 let next = self.gateway_hop(gateway, request, &mut trace.hops[0]);
-                self.deliver(&mut trace, 0, next, 1, &mut queue);
+                self.deliver(&mut trace, 0, next, &[], &mut queue);
             }
             Start::Service { name, version, to } => {
                 let from = self
@@ -321,7 +321,7 @@ impl Table {
                             port: request.port,
                             share: each,
                             caller: Some((from, v)),
-                            depth: 1,
+                            chain: vec![from],
                         });
                     }
                 }
@@ -335,9 +335,10 @@ impl Table {
                 port,
                 share,
                 caller,
-                depth,
+                ref chain,
             } = queue[i];
             let host = host.clone();
+            let chain = chain.clone();
             i += 1;
             trace.hops[hop].share += share;
             let Some(s) = self.service_by_host(&host) else {
@@ -376,7 +377,7 @@ impl Table {
             let next = outcome
                 .map(|o| scaled(o, share))
                 .unwrap_or_else(|| vec![Next::Answer("404 (no route)".into(), share)]);
-            self.deliver(&mut trace, hop, next, depth + 1, &mut queue);
+            self.deliver(&mut trace, hop, next, &chain, &mut queue);
         }
         for hop in &mut trace.hops {
             hop.versions
@@ -417,7 +418,7 @@ impl Table {
     }
 
     /// Sends the route's outcome to workloads, then their calls onwards.
-    fn deliver(&self, trace: &mut Trace, hop: usize, next: Vec<Next>, depth: usize, queue: &mut Vec<Arrival>) {
+    fn deliver(&self, trace: &mut Trace, hop: usize, next: Vec<Next>, chain: &[usize], queue: &mut Vec<Arrival>) {
         for n in next {
             match n {
                 Next::Answer(what, share) => add_answer(&mut trace.hops[hop].answered, what, share),
@@ -430,10 +431,14 @@ impl Table {
                     for (v, version_share) in split(service, dest.subset.as_deref(), share) {
                         let version = &service.versions[v];
                         add_version(&mut trace.hops[hop].versions, service, version, version_share);
-                        if depth > MAX_DEPTH {
-                            continue;
-                        }
+                        let mut onwards = chain.to_vec();
+                        onwards.push(s);
                         for host in &service.calls {
+                            if self.service_by_host(host).is_some_and(|t| onwards.contains(&t)) {
+                                let what = format!("{} calls {host} back: a cycle, not followed", service.name);
+                                add_answer(&mut trace.hops[hop].answered, what, version_share);
+                                continue;
+                            }
                             let target = hop_for(trace, self, host);
                             queue.push(Arrival {
                                 hop: target,
@@ -441,7 +446,7 @@ impl Table {
                                 port: None,
                                 share: version_share,
                                 caller: Some((s, v)),
-                                depth,
+                                chain: onwards.clone(),
                             });
                         }
                     }
