@@ -480,3 +480,33 @@ fn any_text_reads_as_expectations_or_diagnostics() {
         }
     }
 }
+
+#[test]
+fn the_human_trace_names_each_route_where_it_is_written() {
+    let mesh = read(&root().join("examples/hybrid-hello.mesh"));
+    let text = meshc_out(
+        &[
+            "traffic",
+            "--gateway",
+            "hybrid-gateway",
+            "--path",
+            "/hello/eric",
+            "input.mesh",
+        ],
+        &mesh,
+    );
+    let line = mesh
+        .lines()
+        .position(|l| l.contains("route prefix \"/hello\""))
+        .unwrap()
+        + 1;
+    for want in [
+        format!("from hello1/v1: route 1: prefix \"/hello\" at input.mesh:{line} (100 %)"),
+        "-> hello2/v2  60 %".to_string(),
+        "vm 192.168.0.171  60 %".to_string(),
+        "vm 192.168.0.172  10 %".to_string(),
+        "pod hello2-deploy-v1  30 %".to_string(),
+    ] {
+        assert!(text.contains(&want), "`{want}` not in:\n{text}");
+    }
+}

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
+use meshc::source::Locator;
 use meshc::traffic::{Request, Start, Table, Trace};
 use meshc::{diagnostic, Diagnostic, Source};
 
@@ -73,7 +74,7 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
             return Status::Trouble;
         }
     };
-    let (_, mesh) = match load_mesh(input, target) {
+    let (sources, mesh) = match load_mesh(input, target) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
@@ -86,7 +87,7 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
         }
     };
     let text = match format {
-        TrafficFormat::Human => human(&trace),
+        TrafficFormat::Human => human(&trace, &Locator::new(&sources)),
         TrafficFormat::Json => format!("{}\n", serde_json::to_string_pretty(&trace).unwrap_or_default()),
     };
     super::finish(std::io::Write::write_all(
@@ -162,8 +163,9 @@ pub(crate) fn percent(share: f64) -> String {
     format!("{text} %")
 }
 
-/// One block per hop: the route taken (per caller), then the versions and endpoints reached.
-pub(crate) fn human(trace: &Trace) -> String {
+/// One block per hop: the route taken (per caller, with where it is written), then the
+/// versions and endpoints reached.
+pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
     let mut out = String::new();
     for hop in &trace.hops {
         let ns = if hop.namespace.is_empty() {
@@ -175,7 +177,12 @@ pub(crate) fn human(trace: &Trace) -> String {
         for d in &hop.decisions {
             let caller = d.caller.as_ref().map(|c| format!("from {c}: ")).unwrap_or_default();
             let route = d.route.map(|i| format!("route {}: ", i + 1)).unwrap_or_default();
-            let _ = writeln!(out, "  {caller}{route}{} ({})", d.matched, percent(d.share));
+            let at = d
+                .span
+                .and_then(|s| locator.locate(s))
+                .map(|l| format!(" at {}:{}", l.file, l.line))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {caller}{route}{}{at} ({})", d.matched, percent(d.share));
         }
         for v in &hop.versions {
             let _ = writeln!(out, "  -> {}/{}  {}", v.service, v.version, percent(v.share));

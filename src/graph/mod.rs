@@ -30,6 +30,8 @@ pub enum Shape {
     Service,
     Version,
     External,
+    /// What answers a route itself: a redirect or a direct response.
+    Answer,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,13 +140,27 @@ impl Graph {
                 });
                 let own = g.host_routes.iter().flat_map(|(_, r)| r);
                 for route in own.chain(&g.routes) {
-                    route_edges(&mut graph.edges, &id, None, route, &hosts, &versions);
+                    route_edges(
+                        &mut graph.clusters[n].nodes,
+                        &mut graph.edges,
+                        &id,
+                        None,
+                        route,
+                        (&hosts, &versions),
+                    );
                 }
             }
             for s in &ns.services {
                 let Some(id) = lookup(&hosts, &s.fqdn) else { continue };
                 for route in &s.routes {
-                    route_edges(&mut graph.edges, &id, Some(&s.fqdn), route, &hosts, &versions);
+                    route_edges(
+                        &mut graph.clusters[n].nodes,
+                        &mut graph.edges,
+                        &id,
+                        Some(&s.fqdn),
+                        route,
+                        (&hosts, &versions),
+                    );
                 }
                 if !s.routes.iter().any(|r| r.kind == model::RouteKind::Http) {
                     // No VirtualService: every version takes its share of the endpoints.
@@ -164,7 +180,14 @@ impl Graph {
                     continue;
                 };
                 for route in &e.routes {
-                    route_edges(&mut graph.edges, &id, None, route, &hosts, &versions);
+                    route_edges(
+                        &mut graph.clusters[n].nodes,
+                        &mut graph.edges,
+                        &id,
+                        None,
+                        route,
+                        (&hosts, &versions),
+                    );
                 }
             }
         }
@@ -188,6 +211,7 @@ impl Graph {
                     Shape::Service => ("[", "]"),
                     Shape::Version => ("([", "])"),
                     Shape::External => ("[/", "/]"),
+                    Shape::Answer => (">", "]"),
                 };
                 let _ = writeln!(out, "    {}{open}\"{text}\"{close}", n.id);
             }
@@ -230,6 +254,7 @@ impl Graph {
                     Shape::Service => "box",
                     Shape::Version => "ellipse",
                     Shape::External => "parallelogram",
+                    Shape::Answer => "note",
                 };
                 let _ = writeln!(out, "    {} [shape={shape}, label=\"{text}\"];", n.id);
             }
@@ -277,15 +302,18 @@ fn push_edge(edges: &mut Vec<Edge>, from: &str, to: &str, kind: EdgeKind, line: 
     }
 }
 
+/// Node ids by host (`fqdn` or `namespace/host`), and version node ids by host and version.
+type Places<'a> = (&'a [(String, String)], &'a [(String, String, String)]);
+
 /// The edges of one route: to each destination's version (or service), labelled with the
 /// route's conditions and the destination's weight.
 fn route_edges(
+    nodes: &mut Vec<Node>,
     edges: &mut Vec<Edge>,
     from: &str,
     own: Option<&str>,
     route: &model::Route,
-    hosts: &[(String, String)],
-    versions: &[(String, String, String)],
+    (hosts, versions): Places<'_>,
 ) {
     let when = if route.synthesised {
         "other requests".to_string()
@@ -303,6 +331,7 @@ fn route_edges(
         model::RouteKind::Http => String::new(),
         other => format!("{} ", other.word()),
     };
+    let line = format!("{kind}{when}");
     match &route.action {
         Action::Forward(list) => {
             for d in list {
@@ -334,11 +363,20 @@ fn route_edges(
                 }
             }
         }
-        Action::Redirect(r) => {
-            let _ = r;
-        }
-        Action::Respond { .. } => {}
+        Action::Redirect(r) => answer(nodes, edges, from, format!("redirect {}", r.uri), line),
+        Action::Respond { status, .. } => answer(nodes, edges, from, format!("respond {status}"), line),
     }
+}
+
+/// A node for what answers the route, in the cluster of the place it belongs to.
+fn answer(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, from: &str, what: String, line: String) {
+    let id = format!("{from}a{}", nodes.iter().filter(|n| n.shape == Shape::Answer).count());
+    nodes.push(Node {
+        id: id.clone(),
+        shape: Shape::Answer,
+        label: vec![what],
+    });
+    push_edge(edges, from, &id, EdgeKind::Route, Some(line));
 }
 
 /// Text inside a Mermaid `"..."` label: everything but letters, digits, spaces and a few
