@@ -24,6 +24,21 @@ fn table(path: &str) -> Table {
     Table::from_mesh(&mesh.expect("a mesh"))
 }
 
+fn table_of(text: &str) -> Table {
+    let sources = [meshc::Source::new("input.mesh", text)];
+    let (mesh, _) = meshc::analyze(&sources, &Options::default());
+    Table::from_mesh(&mesh.expect("a mesh"))
+}
+
+/// Requests sent by every version of a service to every service it calls.
+fn sent_by(service: &str) -> Start {
+    Start::Service {
+        name: service.into(),
+        version: None,
+        to: None,
+    }
+}
+
 fn get(path: &str) -> Request {
     Request {
         method: "GET".into(),
@@ -117,14 +132,8 @@ fn a_vm_version_on_several_addresses_splits_its_share_evenly() {
   }
 }
 "#;
-    let sources = [meshc::Source::new("input.mesh", text)];
-    let (mesh, _) = meshc::analyze(&sources, &Options::default());
-    let t = Table::from_mesh(&mesh.unwrap());
-    let from_web = Start::Service {
-        name: "web".into(),
-        version: None,
-        to: None,
-    };
+    let t = table_of(text);
+    let from_web = sent_by("web");
     let trace = t.trace(&from_web, &get("/new/x")).unwrap();
     let e = endpoints(&trace, "cart");
     let third = 100.0 / 3.0;
@@ -437,14 +446,8 @@ fn calls_in_a_cycle_end() {
   }
 }
 "#;
-    let sources = [meshc::Source::new("input.mesh", text)];
-    let (mesh, _) = meshc::analyze(&sources, &Options::default());
-    let t = Table::from_mesh(&mesh.unwrap());
-    let from_a = Start::Service {
-        name: "a".into(),
-        version: None,
-        to: None,
-    };
+    let t = table_of(text);
+    let from_a = sent_by("a");
     let trace = t.trace(&from_a, &get("/")).unwrap();
     let places: Vec<&str> = trace.hops.iter().map(|h| h.place.as_str()).collect();
     assert_eq!(places, ["b"]);
