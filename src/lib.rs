@@ -12,6 +12,9 @@
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | [`emit::yaml`] | typed objects → YAML [`Document`]s | — |
 //!
+//! Beside the pipeline, over the model: [`traffic`] (where requests go, hop by hop, and the
+//! `.traffic` tests `meshc test` checks; M41xx) and [`graph`] (the mesh as Mermaid or DOT).
+//!
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
 //! [`Document`], [`Output`] and [`Failure`] in `output`.
 //!
