@@ -96,6 +96,8 @@ codes! {
     RunsAsRoot = "M3063", "runs-as-root", "a pod version turns off the hardening that keeps it from running as root";
     ManifestSyntax = "M4000", "manifest-syntax", "a manifest file given to `meshc lint` is not valid YAML";
     EmptySubset = "M4001", "empty-subset", "a DestinationRule subset selects no workload of its host";
+    TrafficExpectation = "M4100", "traffic-expectation", "a traffic test expects requests to go elsewhere than the mesh sends them";
+    TrafficTest = "M4101", "traffic-test", "a traffic test line that cannot be read, or names what the mesh does not have";
 }
 
 impl std::str::FromStr for Code {

@@ -12,6 +12,9 @@
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | [`emit::yaml`] | typed objects → YAML [`Document`]s | — |
 //!
+//! Beside the pipeline, over the model: [`traffic`] (where requests go, hop by hop, and the
+//! `.traffic` tests `meshc test` checks; M41xx) and [`graph`] (the mesh as Mermaid or DOT).
+//!
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
 //! [`Document`], [`GeneratedFile`], [`Output`] and [`Failure`] in `output`.
 //!
@@ -23,12 +26,14 @@ mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod emit;
+pub mod graph;
 pub mod manifests;
 pub mod model;
 mod options;
 mod output;
 pub mod source;
 pub mod syntax;
+pub mod traffic;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};

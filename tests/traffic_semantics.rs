@@ -1035,3 +1035,113 @@ fn a_route_for_one_host_or_a_path_takes_that_path_on_every_host() {
     assert_eq!(mesh.go("edge-a-example-com", &Request::on(80, "/b")), v("v1"));
     assert_every_route_reachable(&mesh, text);
 }
+
+// ------------------------------------------------------------------ meshc traffic's engine
+
+/// The engine's outcome for a route, in the evaluator's terms.
+fn engine_outcome(route: Option<&meshc::traffic::Route>) -> Outcome {
+    use meshc::traffic::Action;
+    match route.map(|r| &r.action) {
+        None => Outcome::NoRoute,
+        Some(Action::Redirect(_)) => Outcome::Other("redirect"),
+        Some(Action::Respond(_)) => Outcome::Other("respond"),
+        Some(Action::Forward(list)) => Outcome::Forward(
+            list.iter()
+                .map(|d| {
+                    (
+                        d.host.split('.').next().unwrap_or_default().to_string(),
+                        d.subset.clone(),
+                        None,
+                        (list.len() > 1).then_some(u64::from(d.weight)),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Without ports: the engine's destinations name no port (the emitted ones may).
+fn portless(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Forward(list) => Outcome::Forward(list.into_iter().map(|(h, s, _, w)| (h, s, None, w)).collect()),
+        other => other,
+    }
+}
+
+/// `meshc traffic`'s engine, over the model, takes the same route as this evaluator over the
+/// emitted VirtualServices, for every request built from every route's match, on every
+/// example: an independent oracle of the engine's first-match semantics.
+#[test]
+fn the_traffic_engine_agrees_with_the_evaluator_on_every_example() {
+    let mut compared = 0;
+    for path in common::example_paths() {
+        let text = read(&path);
+        let mesh = Mesh::compile(&text);
+        let sources = [meshc::Source::new("input.mesh", text.as_str())];
+        let (model, _) = meshc::analyze(&sources, &Options::default());
+        let table = meshc::traffic::Table::from_mesh(&model.expect("a model"));
+        for vs in mesh.virtual_services() {
+            let name = vs["metadata"]["name"].as_str().unwrap_or_default();
+            let ports = mesh.http_ports(vs);
+            let gateways: Vec<String> = vs["spec"]
+                .get("gateways")
+                .and_then(Value::as_sequence)
+                .map(|g| g.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let host = vs["spec"]["hosts"][0].as_str().unwrap_or_default().to_string();
+            if gateways.is_empty() && !table.services.iter().any(|s| s.host == host) {
+                continue; // an external host's routes: the engine does not route inside them
+            }
+            for route in http_routes(vs) {
+                let mut matches = matches_of(&route);
+                if matches.is_empty() {
+                    matches.push(Value::Mapping(Default::default()));
+                }
+                for r in matches.iter().flat_map(|m| requests_for(m, &ports)) {
+                    let mut request = meshc::traffic::Request {
+                        method: r.method.clone(),
+                        path: r.path.clone(),
+                        host: Some(host.replace('*', "oracle")),
+                        port: Some(r.port),
+                        headers: r.headers.clone(),
+                        query: r.query.clone(),
+                    };
+                    let engine = match gateways.first() {
+                        Some(gateway) => {
+                            let listener = table
+                                .gateways
+                                .iter()
+                                .find(|g| &g.name == gateway)
+                                .and_then(|g| g.listeners.iter().find(|l| l.port == r.port));
+                            // The evaluator does not model a listener's redirect to HTTPS.
+                            if listener.is_some_and(|l| l.https_redirect) {
+                                continue;
+                            }
+                            // A shared VirtualService's `*` host: a host with no routes of its own.
+                            if host == "*" {
+                                request.host = Some("oracle.meshc.invalid".into());
+                            }
+                            engine_outcome(table.decide_at_gateway(gateway, &request).as_ref())
+                        }
+                        None => {
+                            let sender = (!r.source.is_empty()).then_some(meshc::traffic::Sender {
+                                labels: &r.source,
+                                namespace: r.source_namespace.as_deref(),
+                            });
+                            engine_outcome(table.decide(&host, &request, sender))
+                        }
+                    };
+                    let evaluated = portless(evaluate(vs, &r));
+                    assert_eq!(
+                        engine,
+                        evaluated,
+                        "{}: VirtualService `{name}`, request {r:?}",
+                        path.display()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 50, "only {compared} requests compared");
+}

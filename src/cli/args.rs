@@ -222,6 +222,34 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
     },
     /// Print the man page, in roff (e.g. `meshc man > meshc.1`)
     Man,
+    /// Show where a request goes: the route taken at each hop, the share per version and endpoint
+    /// Draw the mesh: services, versions and where they run, calls, route weights, gateways
+    Graph {
+        #[command(flatten)]
+        input: Input,
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: super::graph::GraphFormat,
+    },
+    /// Run traffic tests: .traffic files of expectations about where requests go
+    #[command(
+        after_long_help = "PATH is a .traffic file, a .mesh file (the .traffic file of the same name beside it), or a folder (every .traffic file under it). A .traffic file tests the mesh its `mesh \"FILE.mesh\"` line names, or the .mesh file of the same name. See README, section `Where traffic goes`."
+    )]
+    Test {
+        #[command(flatten)]
+        input: Input,
+    },
+    Traffic {
+        #[command(flatten)]
+        input: Input,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        request: super::traffic::RequestArgs,
+        #[arg(long, value_enum, default_value = "human")]
+        format: super::traffic::TrafficFormat,
+    },
 }
 
 #[derive(clap::Args, Debug)]

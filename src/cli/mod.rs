@@ -11,6 +11,9 @@
 //! | `dump` | `dump ast|model`: an intermediate stage, as JSON |
 //! | `lint` | `lint`: the checks on existing Kubernetes and Istio manifests |
 //! | `shell` | `completions` and `man` |
+//! | `graph` | `graph`: the mesh as a Mermaid or DOT picture |
+//! | `test` | `test`: traffic tests, `.traffic` files of expectations |
+//! | `traffic` | `traffic`: where a request goes, hop by hop |
 //! | `load` | reads the `.mesh` files, their imports and variables |
 //! | `layout` | the files `build -o` writes: naming scheme, header, kustomization, Helm escaping |
 //! | `output` | writes them atomically, removes stale ones, compares for `--check` |
@@ -21,6 +24,7 @@ mod build;
 mod dump;
 mod explain;
 mod fmt;
+mod graph;
 mod krm;
 mod layout;
 mod lint;
@@ -29,6 +33,8 @@ mod output;
 mod post_render;
 mod report;
 mod shell;
+mod test;
+mod traffic;
 
 pub(crate) use args::Args;
 use args::{Command, Input, Target};
@@ -69,6 +75,14 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
         Command::Lint { paths, message_format } => lint::run(&paths, message_format),
+        Command::Graph { input, target, format } => graph::run(&input, &target, format),
+        Command::Test { input } => test::run(&input),
+        Command::Traffic {
+            input,
+            target,
+            request,
+            format,
+        } => traffic::run(&input, &target, &request, format),
     }
 }
 

@@ -1,0 +1,129 @@
+//! `test`: runs traffic tests (`.traffic` files) against their mesh.
+
+use std::path::{Path, PathBuf};
+
+use meshc::traffic::{expect, Table};
+use meshc::{diagnostic, Diagnostic, Source};
+
+use super::args::Input;
+use super::load::{self, Reach};
+use super::report;
+use super::Status;
+
+/// `meshc test PATH...`: PATH is a `.traffic` file, a `.mesh` file (the `.traffic` file of the
+/// same name), or a folder (every `.traffic` file under it).
+pub(crate) fn run(args: &Input) -> Status {
+    let mut files = Vec::new();
+    for path in &args.files {
+        if let Err(why) = collect(path, &mut files) {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    }
+    let mut status = Status::Ok;
+    let (mut total, mut failed) = (0, 0);
+    for file in &files {
+        match run_file(file, args) {
+            Ok((count, failures)) => {
+                total += count;
+                failed += failures;
+                if failures > 0 {
+                    status = Status::InputErrors;
+                }
+            }
+            Err(s) => {
+                if s == Status::Trouble || status == Status::Ok {
+                    status = s;
+                }
+            }
+        }
+    }
+    println!("{total} traffic expectations in {} files, {failed} failed", files.len());
+    status
+}
+
+/// The `.traffic` files a path stands for.
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            let symlink = std::fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_symlink());
+            if entry.is_dir() && !symlink {
+                collect(&entry, out)?;
+            } else if entry.extension().is_some_and(|e| e == "traffic") {
+                out.push(entry);
+            }
+        }
+        return Ok(());
+    }
+    if path.extension().is_some_and(|e| e == "mesh") {
+        let traffic = path.with_extension("traffic");
+        if !traffic.is_file() {
+            return Err(format!(
+                "no traffic tests for `{}`: `{}` does not exist",
+                path.display(),
+                traffic.display()
+            ));
+        }
+        out.push(traffic);
+        return Ok(());
+    }
+    out.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Runs one file: the number of expectations and of failures.
+fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("meshc: cannot read `{}`: {e}", path.display());
+        Status::Trouble
+    })?;
+    let traffic = Source::new(path.display().to_string(), text);
+    let (file, mut problems) = expect::parse(0, &traffic.text);
+    // Every line that tests something, read or not.
+    let count = file.expectations.len() + problems.len();
+    let mesh_path = match &file.mesh {
+        Some((name, _)) => path.parent().unwrap_or(Path::new(".")).join(name),
+        None => path.with_extension("mesh"),
+    };
+    let loaded = load::load(&[mesh_path], &args.vars_files, &args.vars, &Reach::Anywhere).map_err(|why| {
+        eprintln!("meshc: {why}");
+        Status::Trouble
+    })?;
+    let mut sources = loaded.sources;
+    let id = sources.len();
+    // The test file's spans point past the mesh's sources.
+    let shift = |mut d: Diagnostic| {
+        d.primary.span.source = id;
+        d
+    };
+    problems = problems.into_iter().map(shift).collect();
+    let mut diagnostics = loaded.problems;
+    if diagnostics.is_empty() {
+        let (mesh, found) = meshc::analyze(&sources, &meshc::Options::default());
+        let errors = found.iter().any(Diagnostic::is_error);
+        diagnostics.extend(found.into_iter().filter(Diagnostic::is_error));
+        if let (Some(mesh), false) = (mesh, errors) {
+            let table = Table::from_mesh(&mesh);
+            for e in &file.expectations {
+                if let Some(d) = expect::check(&table, e) {
+                    problems.push(shift(d));
+                }
+            }
+        }
+    }
+    let failures = problems.len();
+    diagnostics.extend(problems);
+    diagnostic::sort(&mut diagnostics);
+    sources.push(traffic);
+    report::report(&diagnostics, &[], &sources, args.message_format);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        Ok((count, failures.max(1)))
+    } else {
+        Ok((count, 0))
+    }
+}

@@ -1,0 +1,205 @@
+//! `traffic`: where one request goes, hop by hop, with the share per version and endpoint.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+use meshc::source::Locator;
+use meshc::traffic::{Request, Start, Table, Trace};
+use meshc::{diagnostic, Diagnostic, Source};
+
+use super::args::{Input, Target};
+use super::{report, Status};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RequestArgs {
+    /// The request enters this gateway
+    #[arg(long, value_name = "NAME", conflicts_with = "from", required_unless_present = "from")]
+    pub(crate) gateway: Option<String>,
+    /// The request is sent by this service's workloads (every version alike, or VERSION's)
+    #[arg(long, value_name = "SERVICE[/VERSION]")]
+    pub(crate) from: Option<String>,
+    /// The Host header at a gateway; with --from, the service called (default: every service
+    /// it calls)
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// The port addressed at the first hop (default: the first HTTP listener or port)
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// The request path, with an optional ?query
+    #[arg(long, default_value = "/")]
+    pub(crate) path: String,
+    /// A request header (repeatable)
+    #[arg(long = "header", value_name = "K=V")]
+    pub(crate) headers: Vec<String>,
+    /// The request method
+    #[arg(long, default_value = "GET")]
+    pub(crate) method: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TrafficFormat {
+    /// A table per hop
+    Human,
+    /// The trace as JSON
+    Json,
+}
+
+/// Loads and checks the mesh; reports and fails on errors.
+pub(crate) fn load_mesh(input: &Input, target: &Target) -> Result<(Vec<Source>, meshc::model::Mesh), Status> {
+    let (sources, unreadable) = input.load()?;
+    if !unreadable.is_empty() {
+        report::report(&unreadable, &[], &sources, input.message_format);
+        return Err(Status::InputErrors);
+    }
+    let (mesh, mut diagnostics) = meshc::analyze(&sources, &target.options());
+    diagnostic::sort(&mut diagnostics);
+    match mesh {
+        Some(mesh) if !diagnostics.iter().any(Diagnostic::is_error) => {
+            report::report(&diagnostics, &[], &sources, input.message_format);
+            Ok((sources, mesh))
+        }
+        _ => {
+            report::report(&diagnostics, &[], &sources, input.message_format);
+            Err(Status::InputErrors)
+        }
+    }
+}
+
+pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format: TrafficFormat) -> Status {
+    let (start, req) = match request.to_request() {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
+    let (sources, mesh) = match load_mesh(input, target) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    let table = Table::from_mesh(&mesh);
+    let trace = match table.trace(&start, &req) {
+        Ok(trace) => trace,
+        Err(why) => {
+            eprintln!("meshc: {why}");
+            return Status::Trouble;
+        }
+    };
+    let text = match format {
+        TrafficFormat::Human => human(&trace, &Locator::new(&sources)),
+        TrafficFormat::Json => format!("{}\n", serde_json::to_string_pretty(&trace).unwrap_or_default()),
+    };
+    super::finish(std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        text.as_bytes(),
+    ))
+}
+
+impl RequestArgs {
+    fn to_request(&self) -> Result<(Start, Request), String> {
+        let start = match (&self.gateway, &self.from) {
+            (Some(g), _) => Start::Gateway(g.clone()),
+            (None, Some(from)) => {
+                let (name, version) = match from.split_once('/') {
+                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                    None => (from.clone(), None),
+                };
+                Start::Service {
+                    name,
+                    version,
+                    to: self.host.clone(),
+                }
+            }
+            (None, None) => return Err("say where the request starts: --gateway NAME or --from SERVICE".into()),
+        };
+        let pairs = self
+            .headers
+            .iter()
+            .map(|h| {
+                h.split_once('=')
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+                    .ok_or_else(|| format!("--header `{h}`: write NAME=VALUE"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            start,
+            request(&self.method, &self.path, self.host.clone(), self.port, pairs),
+        ))
+    }
+}
+
+/// A request: `path` may carry a `?query` (`a=1&b=2`).
+pub(crate) fn request(
+    method: &str,
+    path: &str,
+    host: Option<String>,
+    port: Option<u16>,
+    headers: Vec<(String, String)>,
+) -> Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let query: BTreeMap<String, String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    Request {
+        method: method.to_ascii_uppercase(),
+        path: path.to_string(),
+        host,
+        port,
+        headers: headers.into_iter().collect(),
+        query,
+    }
+}
+
+/// `30 %`, `33.33 %`.
+pub(crate) fn percent(share: f64) -> String {
+    let text = format!("{share:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} %")
+}
+
+/// One block per hop: the route taken (per caller, with where it is written), then the
+/// versions and endpoints reached.
+pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
+    let mut out = String::new();
+    for hop in &trace.hops {
+        let ns = if hop.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", hop.namespace)
+        };
+        let _ = writeln!(out, "{}{ns}: {} of the requests", hop.place, percent(hop.share));
+        for d in &hop.decisions {
+            let caller = d.caller.as_ref().map(|c| format!("from {c}: ")).unwrap_or_default();
+            let route = d.route.map(|i| format!("route {}: ", i + 1)).unwrap_or_default();
+            let at = d
+                .span
+                .and_then(|s| locator.locate(s))
+                .map(|l| format!(" at {}:{}", l.file, l.line))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {caller}{route}{}{at} ({})", d.matched, percent(d.share));
+        }
+        for v in &hop.versions {
+            let _ = writeln!(out, "  -> {}/{}  {}", v.service, v.version, percent(v.share));
+            let vms = v.endpoints.iter().filter(|e| e.vm).count();
+            for e in &v.endpoints {
+                let kind = if e.vm { "vm" } else { "pod" };
+                let even = if e.vm && vms > 1 {
+                    format!(" (split evenly over {vms} VM addresses)")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "       {kind} {}  {}{even}", e.endpoint, percent(e.share));
+            }
+        }
+        for (what, share) in &hop.answered {
+            let _ = writeln!(out, "  -> {what}  {}", percent(*share));
+        }
+    }
+    out
+}

@@ -1,0 +1,711 @@
+//! Where requests go: Istio's first-match HTTP routing, followed hop by hop through the
+//! services' `calls`, with the share of requests each version and endpoint receives.
+//!
+//! The engine reads a small [`Table`], not the `.mesh` model, so that anything that knows a
+//! mesh's routes can fill it: [`Table::from_mesh`] fills it from [`crate::model::Mesh`] (the
+//! routes exactly as the emitted VirtualServices hold them: the default route meshc adds, a
+//! gateway route carrying its service's routes), and a reader of existing manifests can fill
+//! it from VirtualServices, DestinationRules, Services and WorkloadEntries.
+//!
+//! Semantics (those of the emitted Istio objects):
+//! - a request addressed to a service follows that service's HTTP routes, the first whose
+//!   conditions hold (any one alternative) wins; none matching means Envoy answers 404;
+//! - a request entering a gateway follows the routes of its host (a listener host named by
+//!   `route host`), then the gateway's routes for every host;
+//! - a destination naming a version goes to that version's endpoints; one naming no version
+//!   goes to every endpoint of the service alike (Kubernetes balancing: a Deployment counts
+//!   once per replica, a VM once per address), without that service's own routes (a sidecar
+//!   applies only the VirtualService of the host the request was addressed to);
+//! - a version on several VM addresses splits its share evenly among them;
+//! - a workload that receives a request calls every service it `calls`, with the same method,
+//!   path, query and headers, on the called service's first HTTP port; the call is matched
+//!   as coming from that workload (`from SERVICE VERSION`); a call back to a service already
+//!   on the chain is a cycle and is not followed.
+
+pub mod expect;
+mod table;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Conditions, HeaderMatch, Labels, StringMatch};
+use crate::source::Span;
+
+pub use table::describe_conditions;
+
+/// The mesh as the traffic engine sees it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Table {
+    pub services: Vec<Service>,
+    pub gateways: Vec<Gateway>,
+}
+
+/// A service: its HTTP routes in first-match order, its versions with their endpoints, and
+/// the hosts its workloads call.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub namespace: String,
+    /// The name users give it (the `.mesh` name, or the Service's name).
+    pub name: String,
+    /// The fully qualified host routes name in destinations.
+    pub host: String,
+    /// The ports that carry HTTP, ascending.
+    pub http_ports: Vec<u16>,
+    pub versions: Vec<Version>,
+    /// HTTP routes in the order Istio tries them; empty when the service has no
+    /// VirtualService (every request goes to every endpoint alike).
+    pub routes: Vec<Route>,
+    /// The hosts this service's workloads call (fully qualified).
+    pub calls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub name: String,
+    /// The labels of its workloads (what `from` conditions match).
+    pub labels: Labels,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// Where a version runs.
+#[derive(Debug, Clone, Serialize)]
+pub enum Endpoint {
+    /// A Deployment, `replicas` endpoints.
+    Pod { deployment: String, replicas: u32 },
+    /// One VM address (a WorkloadEntry).
+    Vm { address: String },
+    /// The VMs that join a WorkloadGroup on their own (`auto-register`): their addresses are
+    /// known only at run time, so they are one endpoint, named by the group.
+    VmGroup { group: String },
+}
+
+impl Endpoint {
+    pub fn name(&self) -> &str {
+        match self {
+            Endpoint::Pod { deployment, .. } => deployment,
+            Endpoint::Vm { address } => address,
+            Endpoint::VmGroup { group } => group,
+        }
+    }
+
+    fn count(&self) -> u32 {
+        match self {
+            Endpoint::Pod { replicas, .. } => (*replicas).max(1),
+            Endpoint::Vm { .. } | Endpoint::VmGroup { .. } => 1,
+        }
+    }
+}
+
+/// One HTTP route.
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    /// Where it is written, if anywhere.
+    pub span: Option<Span>,
+    /// True for the default route meshc adds.
+    pub synthesised: bool,
+    /// Any may hold; none means the route takes every request.
+    pub alternatives: Vec<Conditions>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Action {
+    Forward(Vec<Destination>),
+    Redirect(String),
+    Respond(u16),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Destination {
+    /// Fully qualified host.
+    pub host: String,
+    /// A version, or every endpoint of the host.
+    pub subset: Option<String>,
+    /// Percent of the route's requests (100 when alone).
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gateway {
+    pub namespace: String,
+    pub name: String,
+    /// Listeners that carry HTTP (plain, or HTTPS terminated at the gateway).
+    pub listeners: Vec<Listener>,
+    /// Routes for one host, tried before `routes`.
+    pub host_routes: Vec<(String, Vec<Route>)>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listener {
+    pub port: u16,
+    pub hosts: Vec<String>,
+    /// Answers every request with a redirect to HTTPS before any route.
+    pub https_redirect: bool,
+}
+
+/// One request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The Host header (gateways); defaults to the addressed service's host.
+    pub host: Option<String>,
+    /// The port addressed at the first hop; defaults to the first HTTP port or listener.
+    pub port: Option<u16>,
+    /// Lower-case names.
+    pub headers: BTreeMap<String, String>,
+    pub query: BTreeMap<String, String>,
+}
+
+/// Where a request starts.
+#[derive(Debug, Clone, Serialize)]
+pub enum Start {
+    /// Enters the gateway of this name.
+    Gateway(String),
+    /// Sent by a service's workloads (every version alike, or one), to `to` (a service name
+    /// or host) or to every service it calls.
+    Service {
+        name: String,
+        version: Option<String>,
+        to: Option<String>,
+    },
+}
+
+/// Where a request went.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Trace {
+    /// Every place a request was addressed to, in the order first reached.
+    pub hops: Vec<Hop>,
+}
+
+/// The requests addressed to one gateway or service host.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Hop {
+    /// `gateway NAME`, a service name, or a host the table does not know.
+    pub place: String,
+    pub namespace: String,
+    /// Percent of the starting requests addressed here (calls fan out, so the sum over hops
+    /// may exceed 100).
+    pub share: f64,
+    /// Which route took them, per caller.
+    pub decisions: Vec<Decision>,
+    /// The versions that received them (of this or another service).
+    pub versions: Vec<VersionShare>,
+    /// Requests answered without reaching a workload: `redirect`, `respond 503`, `404 (no
+    /// route)`, `external HOST`.
+    pub answered: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Decision {
+    /// The calling workload (`hello1/v1`), if any.
+    pub caller: Option<String>,
+    /// The route's index in its list and what it matches; `None` when none matched.
+    pub route: Option<usize>,
+    pub matched: String,
+    pub span: Option<Span>,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VersionShare {
+    pub service: String,
+    pub version: String,
+    pub share: f64,
+    pub endpoints: Vec<EndpointShare>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EndpointShare {
+    pub endpoint: String,
+    pub vm: bool,
+    pub share: f64,
+}
+
+/// Why a request cannot be traced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceError {
+    UnknownGateway(String),
+    UnknownService(String),
+    UnknownVersion(String, String),
+    NothingCalled(String),
+}
+
+impl std::fmt::Display for TraceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceError::UnknownGateway(g) => write!(f, "no gateway `{g}` in the mesh"),
+            TraceError::UnknownService(s) => write!(f, "no service `{s}` in the mesh"),
+            TraceError::UnknownVersion(s, v) => write!(f, "service `{s}` has no version `{v}`"),
+            TraceError::NothingCalled(s) => write!(f, "service `{s}` calls no service: name one with --host"),
+        }
+    }
+}
+
+/// Where the request reaches the first-hop route table.
+struct Arrival {
+    hop: usize,
+    host: String,
+    /// The port addressed; `None` for the service's first HTTP port.
+    port: Option<u16>,
+    share: f64,
+    caller: Option<(usize, usize)>,
+    /// The services whose workloads handled the request before, on this chain of calls: a
+    /// call back to one of them is a cycle, not followed.
+    chain: Vec<usize>,
+}
+
+impl Table {
+    pub fn service(&self, name: &str) -> Option<usize> {
+        self.services
+            .iter()
+            .position(|s| s.name == name)
+            .or_else(|| self.services.iter().position(|s| s.host == name))
+            .or_else(|| {
+                self.services
+                    .iter()
+                    .position(|s| s.host.split('.').next() == Some(name))
+            })
+    }
+
+    fn service_by_host(&self, host: &str) -> Option<usize> {
+        self.services.iter().position(|s| s.host == host)
+    }
+
+    /// Follows a request from `start` through every hop.
+    pub fn trace(&self, start: &Start, request: &Request) -> Result<Trace, TraceError> {
+        let mut trace = Trace::default();
+        let mut queue: Vec<Arrival> = Vec::new();
+        match start {
+            Start::Gateway(name) => {
+                let gateway = self
+                    .gateways
+                    .iter()
+                    .find(|g| &g.name == name)
+                    .ok_or_else(|| TraceError::UnknownGateway(name.clone()))?;
+                trace.hops.push(Hop {
+                    place: format!("gateway {}", gateway.name),
+                    namespace: gateway.namespace.clone(),
+                    share: 100.0,
+                    ..Hop::default()
+                });
+                let next = self.gateway_hop(gateway, request, &mut trace.hops[0]);
+                self.deliver(&mut trace, 0, next, &[], &mut queue);
+            }
+            Start::Service { name, version, to } => {
+                let from = self
+                    .service(name)
+                    .ok_or_else(|| TraceError::UnknownService(name.clone()))?;
+                let service = &self.services[from];
+                let versions: Vec<usize> = match version {
+                    Some(v) => vec![service
+                        .versions
+                        .iter()
+                        .position(|x| &x.name == v)
+                        .ok_or_else(|| TraceError::UnknownVersion(name.clone(), v.clone()))?],
+                    None => (0..service.versions.len()).collect(),
+                };
+                let targets: Vec<String> = match to {
+                    Some(to) => vec![self
+                        .service(to)
+                        .map(|i| self.services[i].host.clone())
+                        .unwrap_or_else(|| to.clone())],
+                    None if service.calls.is_empty() => return Err(TraceError::NothingCalled(name.clone())),
+                    None => service.calls.clone(),
+                };
+                let each = 100.0 / versions.len().max(1) as f64;
+                for &v in &versions {
+                    for host in &targets {
+                        let hop = hop_for(&mut trace, self, host);
+                        queue.push(Arrival {
+                            hop,
+                            host: host.clone(),
+                            port: request.port,
+                            share: each,
+                            caller: Some((from, v)),
+                            chain: vec![from],
+                        });
+                    }
+                }
+            }
+        }
+        let mut i = 0;
+        while i < queue.len() {
+            let Arrival {
+                hop,
+                ref host,
+                port,
+                share,
+                caller,
+                ref chain,
+            } = queue[i];
+            let host = host.clone();
+            let chain = chain.clone();
+            i += 1;
+            trace.hops[hop].share += share;
+            let Some(s) = self.service_by_host(&host) else {
+                add_answer(&mut trace.hops[hop].answered, format!("external {host}"), share);
+                continue;
+            };
+            let service = &self.services[s];
+            let mut req = request.clone();
+            req.host = Some(host.clone());
+            req.port = port.or_else(|| service.http_ports.first().copied());
+            let source = caller.map(|(cs, cv)| (&self.services[cs], &self.services[cs].versions[cv]));
+            let caller_name = source.map(|(s, v)| format!("{}/{}", s.name, v.name));
+            let sender = source.map(|(s, v)| Sender {
+                labels: &v.labels,
+                namespace: Some(&s.namespace),
+            });
+            let (outcome, decision) = if service.routes.is_empty() {
+                let whole = Destination {
+                    host: host.clone(),
+                    subset: None,
+                    weight: 100,
+                };
+                let decision = Decision {
+                    caller: caller_name,
+                    route: None,
+                    matched: "no routes: every endpoint alike".to_string(),
+                    span: None,
+                    share,
+                };
+                (Some(Outcome::Forward(vec![whole])), decision)
+            } else {
+                let (index, outcome) = first_match(&service.routes, &req, sender);
+                (outcome, decision(&service.routes, index, caller_name, share))
+            };
+            merge_decision(&mut trace.hops[hop].decisions, decision);
+            let next = outcome
+                .map(|o| scaled(o, share))
+                .unwrap_or_else(|| vec![Next::Answer("404 (no route)".into(), share)]);
+            self.deliver(&mut trace, hop, next, &chain, &mut queue);
+        }
+        for hop in &mut trace.hops {
+            hop.versions
+                .sort_by(|a, b| (&a.service, &a.version).cmp(&(&b.service, &b.version)));
+        }
+        Ok(trace)
+    }
+
+    /// The gateway's decision for the request.
+    fn gateway_hop(&self, gateway: &Gateway, request: &Request, hop: &mut Hop) -> Vec<Next> {
+        let host = request.host.clone().unwrap_or_default();
+        let listener = match request.port {
+            Some(port) => gateway.listeners.iter().find(|l| l.port == port),
+            None => gateway
+                .listeners
+                .iter()
+                .find(|l| l.hosts.iter().any(|h| host_admits(h, &host)))
+                .or_else(|| gateway.listeners.first()),
+        };
+        if listener.is_some_and(|l| l.https_redirect) {
+            hop.decisions.push(Decision {
+                caller: None,
+                route: None,
+                matched: "the listener redirects to HTTPS".to_string(),
+                span: None,
+                share: 100.0,
+            });
+            return vec![Next::Answer("redirect to https".into(), 100.0)];
+        }
+        let mut req = request.clone();
+        req.port = listener.map(|l| l.port).or(request.port);
+        let routes = gateway_routes(gateway, &host);
+        let (index, outcome) = first_match(&routes, &req, None);
+        hop.decisions.push(decision(&routes, index, None, 100.0));
+        outcome
+            .map(|o| scaled(o, 100.0))
+            .unwrap_or_else(|| vec![Next::Answer("404 (no route)".into(), 100.0)])
+    }
+
+    /// Sends the route's outcome to workloads, then their calls onwards.
+    fn deliver(&self, trace: &mut Trace, hop: usize, next: Vec<Next>, chain: &[usize], queue: &mut Vec<Arrival>) {
+        for n in next {
+            match n {
+                Next::Answer(what, share) => add_answer(&mut trace.hops[hop].answered, what, share),
+                Next::To(dest, share) => {
+                    let Some(s) = self.service_by_host(&dest.host) else {
+                        add_answer(&mut trace.hops[hop].answered, format!("external {}", dest.host), share);
+                        continue;
+                    };
+                    let service = &self.services[s];
+                    for (v, version_share) in split(service, dest.subset.as_deref(), share) {
+                        let version = &service.versions[v];
+                        add_version(&mut trace.hops[hop].versions, service, version, version_share);
+                        let mut onwards = chain.to_vec();
+                        onwards.push(s);
+                        for host in &service.calls {
+                            if self.service_by_host(host).is_some_and(|t| onwards.contains(&t)) {
+                                let what = format!("{} calls {host} back: a cycle, not followed", service.name);
+                                add_answer(&mut trace.hops[hop].answered, what, version_share);
+                                continue;
+                            }
+                            let target = hop_for(trace, self, host);
+                            queue.push(Arrival {
+                                hop: target,
+                                host: host.clone(),
+                                port: None,
+                                share: version_share,
+                                caller: Some((s, v)),
+                                chain: onwards.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The routes a gateway tries for a request to `host`: that host's own, then the shared ones.
+fn gateway_routes(gateway: &Gateway, host: &str) -> Vec<Route> {
+    let own = gateway.host_routes.iter().find(|(h, _)| h == host).or_else(|| {
+        gateway
+            .host_routes
+            .iter()
+            .filter(|(h, _)| h.starts_with('*') && host_admits(h, host))
+            .max_by_key(|(h, _)| h.len())
+    });
+    own.map(|(_, r)| r.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(gateway.routes.iter().cloned())
+        .collect()
+}
+
+/// Who sends a request, as `from` conditions see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub labels: &'a Labels,
+    pub namespace: Option<&'a str>,
+}
+
+impl Table {
+    /// The route a request addressed to the service `host` takes, if any: one hop, for
+    /// comparing the engine with other evaluators.
+    pub fn decide(&self, host: &str, request: &Request, sender: Option<Sender<'_>>) -> Option<&Route> {
+        let service = &self.services[self.service_by_host(host)?];
+        service.routes.iter().find(|r| route_holds(r, request, sender))
+    }
+
+    /// The route a request entering the gateway takes, for the request's host and port.
+    pub fn decide_at_gateway(&self, gateway: &str, request: &Request) -> Option<Route> {
+        let gateway = self.gateways.iter().find(|g| g.name == gateway)?;
+        let host = request.host.clone().unwrap_or_default();
+        gateway_routes(gateway, &host)
+            .into_iter()
+            .find(|r| route_holds(r, request, None))
+    }
+}
+
+enum Next {
+    To(Destination, f64),
+    Answer(String, f64),
+}
+
+fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
+    match outcome {
+        Outcome::Forward(list) => {
+            let total: u32 = list.iter().map(|d| d.weight).sum();
+            let total = f64::from(total.max(1));
+            list.into_iter()
+                .map(|d| {
+                    let s = share * f64::from(d.weight) / total;
+                    Next::To(d, s)
+                })
+                .collect()
+        }
+        Outcome::Answer(what) => vec![Next::Answer(what, share)],
+    }
+}
+
+enum Outcome {
+    Forward(Vec<Destination>),
+    Answer(String),
+}
+
+/// The index of the route that takes the request, and what it does.
+fn first_match(routes: &[Route], request: &Request, source: Option<Sender<'_>>) -> (Option<usize>, Option<Outcome>) {
+    let Some(index) = routes.iter().position(|r| route_holds(r, request, source)) else {
+        return (None, None);
+    };
+    let outcome = match &routes[index].action {
+        Action::Forward(list) => Outcome::Forward(list.clone()),
+        Action::Redirect(to) => Outcome::Answer(format!("redirect to {to}")),
+        Action::Respond(status) => Outcome::Answer(format!("respond {status}")),
+    };
+    (Some(index), Some(outcome))
+}
+
+/// Whether the route takes the request (Istio: no match entry, or any entry whose every
+/// field holds).
+pub fn route_holds(route: &Route, request: &Request, source: Option<Sender<'_>>) -> bool {
+    route.alternatives.is_empty() || route.alternatives.iter().any(|c| conditions_hold(c, request, source))
+}
+
+fn conditions_hold(c: &Conditions, r: &Request, source: Option<Sender<'_>>) -> bool {
+    let uri = c.uri.as_ref().is_none_or(|m| string_holds(m, &r.path));
+    let method = c.method.as_ref().is_none_or(|m| *m == r.method);
+    let port = c.port.is_none_or(|p| Some(p) == r.port);
+    let headers = c.headers.iter().all(|(name, m)| {
+        let value = r.headers.get(&name.to_ascii_lowercase());
+        match m {
+            HeaderMatch::Absent => value.is_none(),
+            HeaderMatch::Is(m) => value.is_some_and(|v| string_holds(m, v)),
+        }
+    });
+    let query = c
+        .query
+        .iter()
+        .all(|(name, m)| r.query.get(name).is_some_and(|v| string_holds(m, v)));
+    let from = c.source.as_ref().is_none_or(|want| {
+        source.is_some_and(|s| {
+            want.labels.iter().all(|(k, val)| s.labels.get(k) == Some(val))
+                && want
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|ns| Some(ns.as_str()) == s.namespace)
+        })
+    });
+    let host = c
+        .host
+        .as_ref()
+        .is_none_or(|h| r.host.as_deref().is_some_and(|rh| host_admits(h, rh)));
+    uri && method && port && headers && query && from && host
+}
+
+/// Envoy matches regexes against the whole value (RE2 syntax; the `regex` crate's is the
+/// same for what Istio accepts).
+fn string_holds(m: &StringMatch, value: &str) -> bool {
+    match m {
+        StringMatch::Exact(v) => value == v,
+        StringMatch::Prefix(p) => value.starts_with(p.as_str()),
+        StringMatch::Regex(pattern) => {
+            regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
+        }
+    }
+}
+
+/// Whether a host pattern (`*`, `*.example.com`, `shop.example.com`) admits `host`.
+fn host_admits(pattern: &str, host: &str) -> bool {
+    pattern == "*" || pattern == host || pattern.strip_prefix('*').is_some_and(|s| host.ends_with(s))
+}
+
+/// Which versions a destination reaches, with their shares.
+fn split(service: &Service, subset: Option<&str>, share: f64) -> Vec<(usize, f64)> {
+    match subset {
+        Some(name) => service
+            .versions
+            .iter()
+            .position(|v| v.name == name)
+            .map(|v| vec![(v, share)])
+            .unwrap_or_default(),
+        None => {
+            let count = |v: &Version| v.endpoints.iter().map(Endpoint::count).sum::<u32>();
+            let total: u32 = service.versions.iter().map(count).sum();
+            if total == 0 {
+                return Vec::new();
+            }
+            service
+                .versions
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| count(v) > 0)
+                .map(|(i, v)| (i, share * f64::from(count(v)) / f64::from(total)))
+                .collect()
+        }
+    }
+}
+
+fn add_version(list: &mut Vec<VersionShare>, service: &Service, version: &Version, share: f64) {
+    let total: u32 = version.endpoints.iter().map(Endpoint::count).sum();
+    let endpoints = version.endpoints.iter().map(|e| EndpointShare {
+        endpoint: e.name().to_string(),
+        vm: matches!(e, Endpoint::Vm { .. } | Endpoint::VmGroup { .. }),
+        share: share * f64::from(e.count()) / f64::from(total.max(1)),
+    });
+    match list
+        .iter_mut()
+        .find(|x| x.service == service.name && x.version == version.name)
+    {
+        Some(found) => {
+            found.share += share;
+            for (have, add) in found.endpoints.iter_mut().zip(endpoints) {
+                have.share += add.share;
+            }
+        }
+        None => list.push(VersionShare {
+            service: service.name.clone(),
+            version: version.name.clone(),
+            share,
+            endpoints: endpoints.collect(),
+        }),
+    }
+}
+
+fn add_answer(list: &mut Vec<(String, f64)>, what: String, share: f64) {
+    match list.iter_mut().find(|(w, _)| *w == what) {
+        Some((_, s)) => *s += share,
+        None => list.push((what, share)),
+    }
+}
+
+fn decision(routes: &[Route], index: Option<usize>, caller: Option<String>, share: f64) -> Decision {
+    let route = index.and_then(|i| routes.get(i));
+    Decision {
+        caller,
+        route: index,
+        matched: match route {
+            None => "no route matches".to_string(),
+            Some(r) if r.synthesised => "default route (added by meshc)".to_string(),
+            Some(r) => describe_alternatives(&r.alternatives),
+        },
+        span: route.and_then(|r| r.span),
+        share,
+    }
+}
+
+fn merge_decision(list: &mut Vec<Decision>, d: Decision) {
+    match list
+        .iter_mut()
+        .find(|x| x.caller == d.caller && x.route == d.route && x.matched == d.matched)
+    {
+        Some(found) => found.share += d.share,
+        None => list.push(d),
+    }
+}
+
+/// `prefix "/a" or header x "1"`, or `every request`.
+pub fn describe_alternatives(alternatives: &[Conditions]) -> String {
+    if alternatives.is_empty() {
+        return "every request".to_string();
+    }
+    alternatives
+        .iter()
+        .map(describe_conditions)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn hop_for(trace: &mut Trace, table: &Table, host: &str) -> usize {
+    let (place, namespace) = match table.service_by_host(host) {
+        Some(s) => (table.services[s].name.clone(), table.services[s].namespace.clone()),
+        None => (host.to_string(), String::new()),
+    };
+    if let Some(i) = trace
+        .hops
+        .iter()
+        .position(|h| h.place == place && h.namespace == namespace)
+    {
+        return i;
+    }
+    trace.hops.push(Hop {
+        place,
+        namespace,
+        ..Hop::default()
+    });
+    trace.hops.len() - 1
+}

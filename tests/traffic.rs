@@ -1,0 +1,515 @@
+//! `meshc traffic`, `meshc test` and `meshc graph`: the engine on the examples, the traffic
+//! tests next to them, the fixtures of the traffic-test codes (`tests/traffic/<name>/`:
+//! `input.mesh`, `input.traffic`, `expect` with the codes; the rendered diagnostics are
+//! snapshotted as `traffic__<name>`), the code pages' traffic blocks, and the graphs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{compile_ok, meshc, read, root, Scratch};
+use meshc::graph::Graph;
+use meshc::traffic::{Request, Start, Table, Trace};
+use meshc::{Code, Options};
+
+fn table(path: &str) -> Table {
+    let text = read(&root().join(path));
+    let sources = [meshc::Source::new(path, text)];
+    let (mesh, diagnostics) = meshc::analyze(&sources, &Options::default());
+    assert!(
+        !diagnostics.iter().any(meshc::Diagnostic::is_error),
+        "{path} has errors"
+    );
+    Table::from_mesh(&mesh.expect("a mesh"))
+}
+
+fn table_of(text: &str) -> Table {
+    let sources = [meshc::Source::new("input.mesh", text)];
+    let (mesh, _) = meshc::analyze(&sources, &Options::default());
+    Table::from_mesh(&mesh.expect("a mesh"))
+}
+
+/// Requests sent by every version of a service to every service it calls.
+fn sent_by(service: &str) -> Start {
+    Start::Service {
+        name: service.into(),
+        version: None,
+        to: None,
+    }
+}
+
+fn get(path: &str) -> Request {
+    Request {
+        method: "GET".into(),
+        path: path.into(),
+        ..Request::default()
+    }
+}
+
+/// `service/version` → share, over every hop.
+fn versions(trace: &Trace) -> Vec<(String, f64)> {
+    trace
+        .hops
+        .iter()
+        .flat_map(|h| &h.versions)
+        .map(|v| (format!("{}/{}", v.service, v.version), v.share))
+        .collect()
+}
+
+fn endpoints(trace: &Trace, service: &str) -> Vec<(String, f64)> {
+    trace
+        .hops
+        .iter()
+        .flat_map(|h| &h.versions)
+        .filter(|v| v.service == service)
+        .flat_map(|v| v.endpoints.iter().map(|e| (e.endpoint.clone(), e.share)))
+        .collect()
+}
+
+fn close(got: &[(String, f64)], want: &[(&str, f64)]) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|((g, gs), (w, ws))| g == w && (gs - ws).abs() < 1e-9)
+}
+
+#[test]
+fn the_seed_chain_from_the_gateway_splits_hello2_30_60_10() {
+    let t = table("examples/hybrid-hello.mesh");
+    let trace = t
+        .trace(&Start::Gateway("hybrid-gateway".into()), &get("/hello/eric"))
+        .unwrap();
+    let places: Vec<&str> = trace.hops.iter().map(|h| h.place.as_str()).collect();
+    assert_eq!(places, ["gateway hybrid-gateway", "hello2", "hello3"]);
+    let v = versions(&trace);
+    assert!(
+        close(
+            &v,
+            &[
+                ("hello1/v1", 100.0),
+                ("hello2/v1", 30.0),
+                ("hello2/v2", 60.0),
+                ("hello2/v3", 10.0),
+                ("hello3/v1", 100.0)
+            ]
+        ),
+        "{v:?}"
+    );
+    let e = endpoints(&trace, "hello2");
+    assert!(
+        close(
+            &e,
+            &[
+                ("hello2-deploy-v1", 30.0),
+                ("192.168.0.171", 60.0),
+                ("192.168.0.172", 10.0)
+            ]
+        ),
+        "{e:?}"
+    );
+    // The route that took them at hello2 is the `/hello` one, written on the file's line.
+    let decision = &trace.hops[1].decisions[0];
+    assert_eq!(decision.route, Some(0));
+    assert_eq!(decision.caller.as_deref(), Some("hello1/v1"));
+    assert_eq!(decision.matched, "prefix \"/hello\"");
+}
+
+#[test]
+fn a_vm_version_on_several_addresses_splits_its_share_evenly() {
+    let text = r#"namespace shop {
+  service web {
+    port http 8080
+    calls cart
+    pod v1 image "r/web:1"
+  }
+  service cart {
+    port http 8080
+    pod v1 image "r/cart:1" replicas 2
+    vm v2 at 10.0.0.1, 10.0.0.2, 10.0.0.3
+    route prefix "/new" -> v2
+  }
+}
+"#;
+    let t = table_of(text);
+    let from_web = sent_by("web");
+    let trace = t.trace(&from_web, &get("/new/x")).unwrap();
+    let e = endpoints(&trace, "cart");
+    let third = 100.0 / 3.0;
+    assert!(
+        close(&e, &[("10.0.0.1", third), ("10.0.0.2", third), ("10.0.0.3", third)]),
+        "{e:?}"
+    );
+    // Other paths: the default route to every endpoint alike, a Deployment once per replica.
+    let trace = t.trace(&from_web, &get("/old")).unwrap();
+    let v = versions(&trace);
+    assert!(close(&v, &[("cart/v1", 40.0), ("cart/v2", 60.0)]), "{v:?}");
+    let text = meshc_out(&["traffic", "--from", "web", "--path", "/new", "input.mesh"], text);
+    assert!(text.contains("split evenly over 3 VM addresses"), "{text}");
+}
+
+fn meshc_out(args: &[&str], mesh: &str) -> String {
+    let scratch = Scratch::new(&format!("traffic-{}", args.join("-").replace('/', "_")));
+    scratch.write("input.mesh", mesh);
+    let out = meshc(&scratch.path(""), args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn header_routes_and_sources_decide_in_bookinfo() {
+    let t = table("examples/bookinfo.mesh");
+    let mut jason = get("/productpage");
+    jason.headers.insert("end-user".into(), "jason".into());
+    jason.port = Some(443);
+    jason.host = Some("bookinfo.example.com".into());
+    let trace = t.trace(&Start::Gateway("bookinfo-gateway".into()), &jason).unwrap();
+    let v = versions(&trace);
+    assert!(
+        close(
+            &v,
+            &[
+                ("productpage/v1", 100.0),
+                ("details/v1", 100.0),
+                ("reviews/v2", 100.0),
+                ("ratings/v1", 100.0)
+            ]
+        ),
+        "{v:?}"
+    );
+    // Port 80 redirects to HTTPS before any route.
+    let trace = t
+        .trace(&Start::Gateway("bookinfo-gateway".into()), &get("/productpage"))
+        .unwrap();
+    assert_eq!(trace.hops[0].answered, vec![("redirect to https".to_string(), 100.0)]);
+}
+
+#[test]
+fn the_json_trace_is_the_engines() {
+    let mesh = read(&root().join("examples/hybrid-hello.mesh"));
+    let json = meshc_out(
+        &[
+            "traffic",
+            "--gateway",
+            "hybrid-gateway",
+            "--path",
+            "/bye",
+            "--format",
+            "json",
+            "input.mesh",
+        ],
+        &mesh,
+    );
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let t = table("examples/hybrid-hello.mesh");
+    let trace = t.trace(&Start::Gateway("hybrid-gateway".into()), &get("/bye")).unwrap();
+    assert_eq!(value, serde_json::to_value(&trace).unwrap());
+}
+
+#[test]
+fn the_examples_traffic_tests_pass() {
+    for name in ["hybrid-hello", "bookinfo"] {
+        let path = format!("examples/{name}.traffic");
+        assert!(root().join(&path).is_file(), "{path} is missing");
+        let out = meshc(&root(), &["test", &path]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{path}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(", 0 failed"), "{stdout}");
+        // A file that tests nothing would pass too: each has several expectations.
+        let count: usize = stdout.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(count >= 5, "{path}: {stdout}");
+    }
+}
+
+/// Codes from `--message-format json` on stderr.
+fn codes_of(stderr: &[u8]) -> BTreeSet<String> {
+    let items: serde_json::Value = serde_json::from_slice(stderr).unwrap_or(serde_json::json!([]));
+    items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_fixtures_fail_with_their_codes_at_the_expectation() {
+    let dir = root().join("tests").join("traffic");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut seen = BTreeSet::new();
+    for name in &names {
+        let case = dir.join(name);
+        let expect: BTreeSet<String> = read(&case.join("expect"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let out = meshc(&case, &["test", "--message-format", "json", "input.traffic"]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert_eq!(codes_of(&out.stderr), expect, "{name}");
+        seen.extend(expect);
+        let human = meshc(&case, &["test", "input.traffic"]);
+        let rendered = String::from_utf8_lossy(&human.stderr).into_owned();
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => format!("tests/traffic/{name}/input.traffic"),
+        }, {
+            insta::assert_snapshot!(format!("traffic__{name}"), rendered);
+        });
+    }
+    for code in traffic_codes() {
+        assert!(
+            seen.contains(code.id()),
+            "no fixture under tests/traffic/ produces {}",
+            code.id()
+        );
+    }
+}
+
+/// The codes `meshc test` raises (M4100–M4149), which `meshc check` never does.
+fn traffic_codes() -> Vec<Code> {
+    Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.id().starts_with("M41"))
+        .collect()
+}
+
+/// Fenced blocks of one language, with their info words.
+fn blocks<'p>(page: &'p str, language: &str) -> Vec<(Vec<&'p str>, String)> {
+    let mut out = Vec::new();
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        let Some(info) = line.strip_prefix("```") else { continue };
+        let words: Vec<&str> = info.split_whitespace().collect();
+        let mut body = String::new();
+        for l in lines.by_ref() {
+            if l.starts_with("```") {
+                break;
+            }
+            body.push_str(l);
+            body.push('\n');
+        }
+        if words.first() == Some(&language) {
+            out.push((words, body));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_traffic_code_pages_show_their_code_wrong_then_fixed() {
+    for code in traffic_codes() {
+        let id = code.id();
+        let page = read(&root().join("docs").join("codes").join(format!("{id}.md")));
+        let mesh = blocks(&page, "mesh");
+        assert_eq!(mesh.len(), 1, "{id}: one ```mesh block, the mesh under test");
+        let traffic = blocks(&page, "traffic");
+        for (words, body) in &traffic {
+            let scratch = Scratch::new(&format!("traffic-page-{id}-{}", words.join("-")));
+            scratch.write("input.mesh", &mesh[0].1);
+            scratch.write("input.traffic", body);
+            let out = meshc(
+                &scratch.path(""),
+                &["test", "--message-format", "json", "input.traffic"],
+            );
+            let codes = codes_of(&out.stderr);
+            if words.contains(&"wrong") {
+                assert!(codes.contains(id), "{id}: the wrong block gives {codes:?}");
+            } else {
+                assert!(out.status.success(), "{id}: the fixed block gives {codes:?}");
+            }
+        }
+        assert!(
+            traffic.iter().any(|(w, _)| w.contains(&"wrong")),
+            "{id}: no ```traffic wrong block"
+        );
+        assert!(
+            traffic.iter().any(|(w, _)| w.contains(&"fixed")),
+            "{id}: no ```traffic fixed block"
+        );
+    }
+}
+
+// ------------------------------------------------------------------ graphs
+
+#[test]
+fn the_readme_shows_the_seed_graph_as_meshc_draws_it() {
+    let readme = read(&root().join("README.md"));
+    let drawn = blocks(&readme, "mermaid");
+    assert_eq!(drawn.len(), 1, "README.md: one ```mermaid block");
+    let out = meshc(&root(), &["graph", "--format", "mermaid", "examples/hybrid-hello.mesh"]);
+    assert!(out.status.success());
+    assert_eq!(
+        drawn[0].1,
+        String::from_utf8_lossy(&out.stdout),
+        "README's graph is stale"
+    );
+}
+
+const HOSTILE: &str = r#"namespace shop {
+  service web {
+    port http 8080
+    calls cart
+    pod v1 image "r/web:1"
+  }
+  service cart {
+    port http 8080
+    pod v1 image "r/cart:1"
+    vm v2 at 10.0.0.1
+    route header x-name "\"quoted\" #1 <b>é</b> | ] } end" -> v2
+    route prefix "/a\\b\n" -> v1
+    route regex "/[a-z]+\"(x|y)" { v1 50% v2 50% }
+  }
+}
+"#;
+
+#[test]
+fn hostile_names_stay_inside_their_labels() {
+    // It is a valid mesh.
+    compile_ok(HOSTILE, &Options::default());
+    let sources = [meshc::Source::new("input.mesh", HOSTILE)];
+    let (mesh, _) = meshc::analyze(&sources, &Options::default());
+    let graph = Graph::from_mesh(&mesh.unwrap());
+    let mermaid = graph.to_mermaid();
+    // Every label is one quoted string with no quote, `|`, `<` (but the line breaks meshc
+    // writes), brackets or non-ASCII inside.
+    for line in mermaid.lines().skip(1) {
+        for (i, part) in line.split('"').enumerate() {
+            if i % 2 == 1 {
+                let text = part.replace("<br/>", "");
+                assert!(
+                    text.chars().all(|c| c.is_ascii() && !"<>|[]{}()\"\\`".contains(c)),
+                    "unescaped label text `{text}` in: {line}"
+                );
+            }
+        }
+        assert_eq!(line.matches('"').count() % 2, 0, "unbalanced quotes: {line}");
+    }
+    assert!(
+        mermaid.contains("quoted#92;#34; #35;1 #60;b#62;#233;#60;/b#62; #124; #93; #125; end"),
+        "{mermaid}"
+    );
+    let dot = graph.to_dot();
+    assert!(dot.contains(r#"quoted\\\" #1 <b>é</b> | ] } end"#), "{dot}");
+    for line in dot.lines() {
+        // Outside escapes, quotes pair up on every line.
+        let unescaped = line.replace("\\\\", "").replace("\\\"", "");
+        assert_eq!(unescaped.matches('"').count() % 2, 0, "unbalanced quotes: {line}");
+    }
+}
+
+#[test]
+fn graphs_are_deterministic_and_name_every_service_and_version() {
+    for path in common::example_paths() {
+        let rel = path.strip_prefix(root()).unwrap().to_str().unwrap().to_string();
+        for format in ["mermaid", "dot"] {
+            let a = meshc(&root(), &["graph", "--format", format, &rel]);
+            let b = meshc(&root(), &["graph", "--format", format, &rel]);
+            assert!(a.status.success(), "{rel}: {}", String::from_utf8_lossy(&a.stderr));
+            assert_eq!(a.stdout, b.stdout, "{rel} {format}");
+        }
+    }
+    let t = table("examples/bookinfo.mesh");
+    let dot =
+        String::from_utf8(meshc(&root(), &["graph", "--format", "dot", "examples/bookinfo.mesh"]).stdout).unwrap();
+    for s in &t.services {
+        assert!(dot.contains(&format!("label=\"{}\\n", s.name)), "{} missing", s.name);
+    }
+    assert!(dot.contains("external google"));
+    assert!(dot.contains("gateway bookinfo-gateway"));
+    assert!(dot.contains("header end-user \\\"jason\\\""));
+}
+
+#[test]
+fn calls_in_a_cycle_end() {
+    let text = r#"namespace loop {
+  service a {
+    port http 8080
+    calls b
+    pod v1 image "r/a:1"
+  }
+  service b {
+    port http 8080
+    calls a
+    pod v1 image "r/b:1"
+  }
+}
+"#;
+    let t = table_of(text);
+    let from_a = sent_by("a");
+    let trace = t.trace(&from_a, &get("/")).unwrap();
+    let places: Vec<&str> = trace.hops.iter().map(|h| h.place.as_str()).collect();
+    assert_eq!(places, ["b"]);
+    assert_eq!(
+        trace.hops[0].answered,
+        vec![(
+            "b calls a.loop.svc.cluster.local back: a cycle, not followed".to_string(),
+            100.0
+        )]
+    );
+}
+
+#[test]
+fn any_text_reads_as_expectations_or_diagnostics() {
+    // Every prefix of the examples' test files, and lines of stray words, never panic the
+    // reader, and every problem points inside the text.
+    let mut corpus = String::new();
+    for name in ["hybrid-hello", "bookinfo"] {
+        corpus.push_str(&read(&root().join(format!("examples/{name}.traffic"))));
+    }
+    corpus.push_str("\"unterminated\nGET\nGET /\nGET / via\nGET / from a/\nGET / via g port x reaches\nGET / via g reaches s v1 on\nGET / via g reaches s v1 -3%\nmesh\nmesh a b\né / via g answers\n");
+    let t = table("examples/hybrid-hello.mesh");
+    for (end, _) in corpus.char_indices().step_by(7) {
+        let text = &corpus[..end];
+        let (file, problems) = meshc::traffic::expect::parse(0, text);
+        for d in &problems {
+            assert!(d.primary.span.end <= text.len(), "{d:?}");
+        }
+        for e in &file.expectations {
+            if let Some(d) = meshc::traffic::expect::check(&t, e) {
+                assert!(d.primary.span.end <= text.len(), "{d:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_human_trace_names_each_route_where_it_is_written() {
+    let mesh = read(&root().join("examples/hybrid-hello.mesh"));
+    let text = meshc_out(
+        &[
+            "traffic",
+            "--gateway",
+            "hybrid-gateway",
+            "--path",
+            "/hello/eric",
+            "input.mesh",
+        ],
+        &mesh,
+    );
+    let line = mesh
+        .lines()
+        .position(|l| l.contains("route prefix \"/hello\""))
+        .unwrap()
+        + 1;
+    for want in [
+        format!("from hello1/v1: route 1: prefix \"/hello\" at input.mesh:{line} (100 %)"),
+        "-> hello2/v2  60 %".to_string(),
+        "vm 192.168.0.171  60 %".to_string(),
+        "vm 192.168.0.172  10 %".to_string(),
+        "pod hello2-deploy-v1  30 %".to_string(),
+    ] {
+        assert!(text.contains(&want), "`{want}` not in:\n{text}");
+    }
+}
