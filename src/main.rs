@@ -8,6 +8,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than the C library's allocator: meshc makes and frees many small strings,
 /// and glibc's malloc and free (with its chunk consolidation) took about a third of the time.
+/// Not in the static musl build (the wheel and the container), which needs no C toolchain for
+/// the musl target and keeps musl's own allocator.
+#[cfg(not(target_env = "musl"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
