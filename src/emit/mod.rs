@@ -131,8 +131,7 @@ impl<'m> Emitter<'_, 'm> {
         spec: Option<S>,
         owner: Owner<'m>,
     ) {
-        let name = metadata.name.clone();
-        let document = if self.write {
+        let (name, document) = if self.write {
             let object = Object {
                 api_version: kind.api_version(self.options.api),
                 kind: kind.name(),
@@ -140,21 +139,23 @@ impl<'m> Emitter<'_, 'm> {
                 automount_service_account_token: (kind == ObjectKind::ServiceAccount).then_some(false),
                 spec,
             };
-            match yaml::document(&object) {
+            let document = match yaml::document(&object) {
                 Ok(text) => Some(Document {
                     api_version: object.api_version.to_string(),
                     kind: kind.name().to_string(),
                     namespace: namespace.map(str::to_string),
-                    name: name.clone(),
+                    // The registry moves the name in when it orders the documents.
+                    name: String::new(),
                     yaml: text,
                 }),
                 Err(e) => {
                     self.error.get_or_insert(e);
                     None
                 }
-            }
+            };
+            (object.metadata.name, document)
         } else {
-            None
+            (metadata.name, None)
         };
         self.registry.add(kind, name, owner, document);
     }
