@@ -60,6 +60,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         registry: Registry::default(),
         error: None,
         files: Vec::new(),
+        callers: security::callers_by_host(mesh),
     };
     let mut documents = Vec::new();
     for ns in &mesh.namespaces {
@@ -94,6 +95,8 @@ struct Emitter<'a, 'm> {
     error: Option<String>,
     /// The VMs' files planned so far.
     files: Vec<GeneratedFile>,
+    /// Every service that `calls` a host, by the host (see `security::callers_by_host`).
+    callers: security::CallersByHost<'m>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Map {
