@@ -45,19 +45,32 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic:
     }
 }
 
-/// Every service that `calls` a host, by the host, each once, with its namespace's name: one
-/// pass over the mesh instead of one per service.
-pub(super) type CallersByHost<'m> = HashMap<&'m str, Vec<(&'m str, &'m model::Service)>>;
+/// Who sends requests to each host, found in one pass over the mesh instead of one per
+/// service.
+#[derive(Default)]
+pub(super) struct CallersByHost<'m> {
+    /// Every service that `calls` the host, each once, with its namespace's name.
+    services: HashMap<&'m str, Vec<(&'m str, &'m model::Service)>>,
+    /// The identity (namespace, service account) of every gateway that routes or mirrors to
+    /// the host.
+    gateways: HashMap<&'m str, Vec<(&'m str, &'m str)>>,
+}
 
 pub(super) fn callers_by_host(mesh: &model::Mesh) -> CallersByHost<'_> {
-    let mut by_host: CallersByHost<'_> = HashMap::new();
+    let mut by_host = CallersByHost::default();
     for ns in &mesh.namespaces {
         for caller in &ns.services {
             for (_, host) in &caller.calls {
-                let callers = by_host.entry(host.as_str()).or_default();
+                let callers = by_host.services.entry(host.as_str()).or_default();
                 if !callers.last().is_some_and(|&(_, last)| std::ptr::eq(last, caller)) {
                     callers.push((ns.name.as_str(), caller));
                 }
+            }
+        }
+        for (gateway, security) in ns.gateways.iter().zip(&ns.gateway_security) {
+            let identity = (security.identity.0.as_str(), security.identity.1.as_str());
+            for host in gateway.destinations() {
+                by_host.gateways.entry(host).or_default().push(identity);
             }
         }
     }
@@ -267,6 +280,7 @@ impl<'m> Emitter<'_, 'm> {
         let mut callers = Callers::default();
         let calling = self
             .callers
+            .services
             .get(service.fqdn.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
@@ -275,14 +289,9 @@ impl<'m> Emitter<'_, 'm> {
                 self.add_caller(&mut callers, namespace, caller);
             }
         }
-        for other in &mesh.namespaces {
-            for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
-                if gateway.destinations().contains(service.fqdn.as_str()) {
-                    callers
-                        .principals
-                        .insert(self.principal(&security.identity.0, &security.identity.1));
-                }
-            }
+        let gateways = self.callers.gateways.get(service.fqdn.as_str());
+        for &(namespace, account) in gateways.map(Vec::as_slice).unwrap_or_default() {
+            callers.principals.insert(self.principal(namespace, account));
         }
         let ports: Vec<String> = service
             .ports
