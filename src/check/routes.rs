@@ -406,7 +406,8 @@ impl Checker<'_> {
         // where it still takes requests, so no copy of it goes where Istio never reaches.
         for (i, route) in out.iter_mut().enumerate() {
             let earlier = earlier_of(&resolved[..i], route.kind);
-            if let Some(narrowed) = reach.narrow(&route.alternatives, route.kind, &earlier) {
+            if let Some(mut narrowed) = reach.narrow(&route.alternatives, route.kind, &earlier) {
+                narrowed.shrink_to_fit();
                 route.alternatives = narrowed;
             }
         }
@@ -437,6 +438,8 @@ impl Checker<'_> {
                 synthesised: true,
             });
         }
+        // The model keeps the routes until the end: no spare room (a route is large).
+        out.shrink_to_fit();
         Some(out)
     }
 

@@ -60,6 +60,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         registry: Registry::default(),
         error: None,
         files: Vec::new(),
+        callers: security::callers_by_host(mesh),
     };
     let mut documents = Vec::new();
     for ns in &mesh.namespaces {
@@ -94,6 +95,8 @@ struct Emitter<'a, 'm> {
     error: Option<String>,
     /// The VMs' files planned so far.
     files: Vec<GeneratedFile>,
+    /// Every service that `calls` a host, by the host (see `security::callers_by_host`).
+    callers: security::CallersByHost<'m>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Map {
@@ -131,8 +134,7 @@ impl<'m> Emitter<'_, 'm> {
         spec: Option<S>,
         owner: Owner<'m>,
     ) {
-        let name = metadata.name.clone();
-        let document = if self.write {
+        let (name, document) = if self.write {
             let object = Object {
                 api_version: kind.api_version(self.options.api),
                 kind: kind.name(),
@@ -140,21 +142,23 @@ impl<'m> Emitter<'_, 'm> {
                 automount_service_account_token: (kind == ObjectKind::ServiceAccount).then_some(false),
                 spec,
             };
-            match yaml::document(&object) {
+            let document = match yaml::document(&object) {
                 Ok(text) => Some(Document {
                     api_version: object.api_version.to_string(),
                     kind: kind.name().to_string(),
                     namespace: namespace.map(str::to_string),
-                    name: name.clone(),
+                    // The registry moves the name in when it orders the documents.
+                    name: String::new(),
                     yaml: text,
                 }),
                 Err(e) => {
                     self.error.get_or_insert(e);
                     None
                 }
-            }
+            };
+            (object.metadata.name, document)
         } else {
-            None
+            (metadata.name, None)
         };
         self.registry.add(kind, name, owner, document);
     }

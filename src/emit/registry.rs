@@ -113,6 +113,7 @@ struct Entry<'m> {
     kind: ObjectKind,
     name: String,
     owner: Owner<'m>,
+    /// The written object, its `name` left empty: `finish` moves the entry's name in.
     document: Option<Document>,
 }
 
@@ -136,11 +137,16 @@ impl<'m> Registry<'m> {
     /// two objects with one kind and name are reported, once per later owner.
     pub(crate) fn finish(&mut self, out: &mut Vec<Document>, diagnostics: &mut Vec<Diagnostic>) {
         let mut entries = std::mem::take(&mut self.entries);
-        // Stable: among objects with one key, the one planned first comes first.
-        entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        // The entries stay where they are; only their indices are sorted (an entry is large).
+        // Among objects with one key, the one planned first comes first.
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by(|&i, &j| {
+            let (a, b) = (&entries[i], &entries[j]);
+            (a.kind, &a.name, i).cmp(&(b.kind, &b.name, j))
+        });
         let mut first = 0;
-        for i in 1..entries.len() {
-            let (earlier, entry) = (&entries[first], &entries[i]);
+        for i in 1..order.len() {
+            let (earlier, entry) = (&entries[order[first]], &entries[order[i]]);
             if (earlier.kind, &earlier.name) != (entry.kind, &entry.name) {
                 first = i;
                 continue;
@@ -161,7 +167,14 @@ impl<'m> Registry<'m> {
                 first_span,
             ));
         }
-        out.extend(entries.into_iter().filter_map(|e| e.document));
+        out.reserve(entries.len());
+        for i in order {
+            let entry = &mut entries[i];
+            if let Some(mut document) = entry.document.take() {
+                document.name = std::mem::take(&mut entry.name);
+                out.push(document);
+            }
+        }
     }
 }
 

@@ -9,6 +9,18 @@ use std::io::Write as _;
 
 const NS: &str = "bench-0";
 const IMAGE: &str = "registry.example.com/bench/http-hello:1.0.1";
+/// The hardening every Deployment's container and pod get, from `resources:` to the pod's
+/// `securityContext`.
+const HARDENED: &str = "          resources:\n            limits:\n              cpu: \"1\"\n              memory: \"512Mi\"\n\
+\x20           requests:\n              cpu: \"100m\"\n              memory: \"128Mi\"\n\
+\x20         startupProbe:\n            tcpSocket:\n              port: 8001\n            periodSeconds: 5\n            failureThreshold: 60\n\
+\x20         readinessProbe:\n            tcpSocket:\n              port: 8001\n\
+\x20         livenessProbe:\n            tcpSocket:\n              port: 8001\n\
+\x20         securityContext:\n            allowPrivilegeEscalation: false\n            capabilities:\n              drop:\n                - ALL\n\
+\x20           privileged: false\n            readOnlyRootFilesystem: true\n            runAsNonRoot: true\n            runAsUser: 10001\n\
+\x20           runAsGroup: 10001\n            seccompProfile:\n              type: RuntimeDefault\n\
+\x20         volumeMounts:\n            - name: tmp\n              mountPath: /tmp\n\
+\x20     securityContext:\n        runAsNonRoot: true\n        seccompProfile:\n          type: RuntimeDefault\n";
 const WEIGHTS: [(&str, u32); 3] = [("v1", 30), ("v2", 60), ("v3", 10)];
 
 /// The index-th VM address, as `gen-mesh.py` hands them out.
@@ -35,7 +47,7 @@ fn main() {
     let width = (n - 1).max(0).to_string().len();
     let name = |i: usize| format!("svc{i:0width$}");
     let host = |i: usize| format!("svc{i:0width$}-svc.{NS}.svc.cluster.local");
-    let mut out = String::with_capacity(n * 2600 + 4096);
+    let mut out = String::with_capacity(n * 6200 + 4096);
     let o = &mut out;
 
     let _ = write!(
@@ -45,7 +57,7 @@ fn main() {
     for i in 0..n {
         let _ = write!(
             o,
-            "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {NS}\n",
+            "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {NS}\nautomountServiceAccountToken: false\n",
             name(i)
         );
     }
@@ -63,7 +75,7 @@ fn main() {
             o,
             "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {s}-deploy-v1\n  namespace: {NS}\n  labels:\n    app: {s}-deploy\n    version: v1\n\
              spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {s}-deploy\n      version: v1\n  template:\n    metadata:\n      labels:\n        app: {s}-deploy\n        version: v1\n\
-             \x20   spec:\n      serviceAccountName: {s}\n      containers:\n        - name: {s}\n          image: \"{IMAGE}\"\n          ports:\n            - containerPort: 8001\n              protocol: TCP\n"
+             \x20   spec:\n      automountServiceAccountToken: false\n      containers:\n        - name: {s}\n          image: \"{IMAGE}\"\n          imagePullPolicy: Always\n          ports:\n            - containerPort: 8001\n              protocol: TCP\n"
         );
         if i + 1 < n {
             let _ = write!(
@@ -72,6 +84,7 @@ fn main() {
                 host(i + 1)
             );
         }
+        let _ = write!(o, "{HARDENED}      serviceAccountName: {s}\n      volumes:\n        - name: tmp\n          emptyDir: {{}}\n");
     }
     for i in 0..n {
         let s = name(i);
@@ -80,8 +93,19 @@ fn main() {
             let _ = write!(
                 o,
                 "---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: {s}-{version}-{}\n  namespace: {NS}\n\
-                 spec:\n  address: \"{address}\"\n  labels:\n    app: {s}-deploy\n    version: {version}\n  ports:\n    http: 8001\n  serviceAccount: {s}\n",
+                 spec:\n  address: \"{address}\"\n  labels:\n    app: {s}-deploy\n    security.istio.io/tlsMode: istio\n    version: {version}\n  ports:\n    http: 8001\n  serviceAccount: {s}\n",
                 address.replace('.', "-")
+            );
+        }
+    }
+    for i in 0..n {
+        let s = name(i);
+        for version in ["v2", "v3"] {
+            let _ = write!(
+                o,
+                "---\napiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: {s}-deploy-{version}\n  namespace: {NS}\n\
+                 spec:\n  metadata:\n    labels:\n      app: {s}-deploy\n      version: {version}\n\
+                 \x20 template:\n    labels:\n      app: {s}-deploy\n      version: {version}\n    ports:\n      http: 8001\n    serviceAccount: {s}\n"
             );
         }
     }
@@ -115,6 +139,25 @@ fn main() {
             name(i)
         );
         http_routes(o, &h, false);
+    }
+    let _ = write!(
+        o,
+        "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: {NS}\nspec:\n  mtls:\n    mode: STRICT\n\
+         ---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: allow-nothing\n  namespace: {NS}\nspec: {{}}\n"
+    );
+    for i in 0..n {
+        // The first service is called by the gateway, every other one by the service before it.
+        let caller = match i {
+            0 => "istio-system/sa/istio-ingressgateway-service-account".to_string(),
+            _ => format!("{NS}/sa/{}", name(i - 1)),
+        };
+        let s = name(i);
+        let _ = write!(
+            o,
+            "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {s}-svc\n  namespace: {NS}\n\
+             spec:\n  selector:\n    matchLabels:\n      app: {s}-deploy\n  rules:\n    - from:\n        - source:\n            principals:\n\
+             \x20             - cluster.local/ns/{caller}\n      to:\n        - operation:\n            ports:\n              - \"8001\"\n"
+        );
     }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {

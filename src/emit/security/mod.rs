@@ -10,7 +10,7 @@
 
 mod objects;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::istio::objects::Map;
 use super::registry::{ObjectKind, Owner};
@@ -43,6 +43,38 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic:
             ));
         }
     }
+}
+
+/// Who sends requests to each host, found in one pass over the mesh instead of one per
+/// service.
+#[derive(Default)]
+pub(super) struct CallersByHost<'m> {
+    /// Every service that `calls` the host, each once, with its namespace's name.
+    services: HashMap<&'m str, Vec<(&'m str, &'m model::Service)>>,
+    /// The identity (namespace, service account) of every gateway that routes or mirrors to
+    /// the host.
+    gateways: HashMap<&'m str, Vec<(&'m str, &'m str)>>,
+}
+
+pub(super) fn callers_by_host(mesh: &model::Mesh) -> CallersByHost<'_> {
+    let mut by_host = CallersByHost::default();
+    for ns in &mesh.namespaces {
+        for caller in &ns.services {
+            for (_, host) in &caller.calls {
+                let callers = by_host.services.entry(host.as_str()).or_default();
+                if !callers.last().is_some_and(|&(_, last)| std::ptr::eq(last, caller)) {
+                    callers.push((ns.name.as_str(), caller));
+                }
+            }
+        }
+        for (gateway, security) in ns.gateways.iter().zip(&ns.gateway_security) {
+            let identity = (security.identity.0.as_str(), security.identity.1.as_str());
+            for host in gateway.destinations() {
+                by_host.gateways.entry(host).or_default().push(identity);
+            }
+        }
+    }
+    by_host
 }
 
 /// Who calls a service: principals of callers with the agent, addresses of callers
@@ -246,20 +278,20 @@ impl<'m> Emitter<'_, 'm> {
             .map(|a| (a.from.0.as_str(), a.from.1.as_str()))
             .collect();
         let mut callers = Callers::default();
-        for other in &mesh.namespaces {
-            for caller in &other.services {
-                let calls = caller.calls.iter().any(|(_, host)| *host == service.fqdn);
-                if calls && !narrowed.contains(&(other.name.as_str(), caller.name.as_str())) {
-                    self.add_caller(&mut callers, &other.name, caller);
-                }
+        let calling = self
+            .callers
+            .services
+            .get(service.fqdn.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for &(namespace, caller) in calling {
+            if !narrowed.contains(&(namespace, caller.name.as_str())) {
+                self.add_caller(&mut callers, namespace, caller);
             }
-            for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
-                if gateway.destinations().contains(service.fqdn.as_str()) {
-                    callers
-                        .principals
-                        .insert(self.principal(&security.identity.0, &security.identity.1));
-                }
-            }
+        }
+        let gateways = self.callers.gateways.get(service.fqdn.as_str());
+        for &(namespace, account) in gateways.map(Vec::as_slice).unwrap_or_default() {
+            callers.principals.insert(self.principal(namespace, account));
         }
         let ports: Vec<String> = service
             .ports
