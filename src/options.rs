@@ -46,6 +46,9 @@ pub struct Options {
     /// Which API the routes are written in: Istio VirtualServices (the default) or the
     /// Kubernetes Gateway API.
     pub routes: RouteApi,
+    /// Also plan each VM's files ([`crate::Output::files`]). Off where only the manifests are
+    /// wanted (a stream on stdout), which then costs nothing for them.
+    pub vm_files: bool,
 }
 
 /// The API routes are written in.
@@ -72,6 +75,7 @@ impl Default for Options {
             trust_domain: "cluster.local".to_string(),
             sidecars: false,
             routes: RouteApi::Istio,
+            vm_files: true,
         }
     }
 }

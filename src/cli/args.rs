@@ -319,6 +319,8 @@ pub(crate) enum Stage {
 }
 
 impl Target {
+    /// The compile options; VM files are not planned (see [`Options::vm_files`]): only
+    /// `build -o DIR` writes them, and it asks for them.
     pub(crate) fn options(&self) -> Options {
         Options {
             api: match self.api {
@@ -333,6 +335,7 @@ impl Target {
                 Routes::Istio => meshc::RouteApi::Istio,
                 Routes::GatewayApi => meshc::RouteApi::GatewayApi,
             },
+            vm_files: false,
         }
     }
 }

@@ -10,7 +10,10 @@ use super::{compile, finish, layout, Status};
 
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
-    let (sources, compiled) = match compile(input, target) {
+    let mut options = target.options();
+    // The VMs' files go only into an output folder (never to stdout, a FILE.yaml or a chart).
+    options.vm_files = !helm && output.is_some_and(|path| matches!(Destination::of(path), Destination::Dir(_)));
+    let (sources, compiled) = match compile(input, &options) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };

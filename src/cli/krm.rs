@@ -285,6 +285,8 @@ fn string_at<'a>(value: &'a Value, section: &str, key: &str) -> Option<&'a str> 
 /// Reads the function config; problems are messages for `results`.
 fn config(function_config: &Value) -> Result<Config, String> {
     let mut config = Config::default();
+    // A ResourceList carries Kubernetes objects only: the VMs' files are not planned.
+    config.options.vm_files = false;
     let setting = |key: &str| string_at(function_config, "data", key).or(string_at(function_config, "spec", key));
     config.inline = string_at(function_config, "data", "mesh").map(str::to_string);
     if let Some(files) = function_config.get("spec").and_then(|s| s.get("files")) {

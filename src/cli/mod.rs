@@ -37,7 +37,7 @@ mod test;
 mod traffic;
 
 pub(crate) use args::Args;
-use args::{Command, Input, Target};
+use args::{Command, Input};
 use meshc::Source;
 
 /// Exit statuses.
@@ -97,13 +97,13 @@ pub(crate) fn finish(written: std::io::Result<()>) -> Status {
 }
 
 /// Compiles the input; on failure reports and returns the status to exit with.
-pub(crate) fn compile(input: &Input, target: &Target) -> Result<(Vec<Source>, meshc::Output), Status> {
+pub(crate) fn compile(input: &Input, options: &meshc::Options) -> Result<(Vec<Source>, meshc::Output), Status> {
     let (sources, unreadable) = input.load()?;
     if !unreadable.is_empty() {
         report::report(&unreadable, &[], &sources, input.message_format);
         return Err(Status::InputErrors);
     }
-    match meshc::compile(&sources, &target.options()) {
+    match meshc::compile(&sources, options) {
         Ok(output) => Ok((sources, output)),
         Err(failure) => {
             report::report(&failure.diagnostics, &[], &sources, input.message_format);

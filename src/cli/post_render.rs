@@ -20,7 +20,7 @@ pub(crate) fn run(input: &Input, target: &Target) -> Status {
             return Status::Trouble;
         }
     };
-    let (sources, compiled) = match compile(input, target) {
+    let (sources, compiled) = match compile(input, &target.options()) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };

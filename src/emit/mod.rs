@@ -40,7 +40,7 @@ use registry::{ObjectKind, Owner, Registry};
 /// writer, if any.
 pub(crate) struct Emitted {
     pub(crate) documents: Vec<Document>,
-    /// The VMs' files (when writing), sorted by path.
+    /// The VMs' files (when writing and `options.vm_files`), sorted by path.
     pub(crate) files: Vec<GeneratedFile>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) error: Option<String>,

@@ -203,12 +203,7 @@ impl Graph {
         for c in &self.clusters {
             let _ = writeln!(out, "  subgraph {}[\"{}\"]", c.id, mermaid_text(&c.label));
             for n in &c.nodes {
-                let text = n
-                    .label
-                    .iter()
-                    .map(|l| mermaid_text(l))
-                    .collect::<Vec<_>>()
-                    .join("<br/>");
+                let text = lines(&n.label, mermaid_text, "<br/>");
                 let (open, close) = match n.shape {
                     Shape::Gateway => ("{{", "}}"),
                     Shape::Service => ("[", "]"),
@@ -228,12 +223,7 @@ impl Graph {
             if e.label.is_empty() {
                 let _ = writeln!(out, "  {} {arrow} {}", e.from, e.to);
             } else {
-                let text = e
-                    .label
-                    .iter()
-                    .map(|l| mermaid_text(l))
-                    .collect::<Vec<_>>()
-                    .join("<br/>");
+                let text = lines(&e.label, mermaid_text, "<br/>");
                 let _ = writeln!(out, "  {} {arrow}|\"{text}\"| {}", e.from, e.to);
             }
         }
@@ -251,7 +241,7 @@ impl Graph {
                 dot_text(&c.label)
             );
             for n in &c.nodes {
-                let text = n.label.iter().map(|l| dot_text(l)).collect::<Vec<_>>().join("\\n");
+                let text = lines(&n.label, dot_text, "\\n");
                 let shape = match n.shape {
                     Shape::Gateway => "hexagon",
                     Shape::Service => "box",
@@ -268,7 +258,7 @@ impl Graph {
                 EdgeKind::Route => "",
                 EdgeKind::Calls => ", style=dashed",
             };
-            let text = e.label.iter().map(|l| dot_text(l)).collect::<Vec<_>>().join("\\n");
+            let text = lines(&e.label, dot_text, "\\n");
             let _ = writeln!(out, "  {} -> {} [label=\"{text}\"{style}];", e.from, e.to);
         }
         out.push_str("}\n");
@@ -380,6 +370,11 @@ fn answer(nodes: &mut Vec<Node>, edges: &mut Vec<Edge>, from: &str, what: String
         label: vec![what],
     });
     push_edge(edges, from, &id, EdgeKind::Route, Some(line));
+}
+
+/// A label's lines, each escaped for the format, joined by its line break.
+fn lines(label: &[String], escape: fn(&str) -> String, separator: &str) -> String {
+    label.iter().map(|l| escape(l)).collect::<Vec<_>>().join(separator)
 }
 
 /// Text inside a Mermaid `"..."` label: everything but letters, digits, spaces and a few

@@ -105,7 +105,7 @@ impl<'m> Emitter<'_, 'm> {
             let metadata = self.meta(&vm.vm.group, &ns.name, Map::new());
             let owner = Owner::Version(&version.name, &vm.service.name, version.span);
             self.push(ObjectKind::WorkloadGroup, Some(&ns.name), metadata, Some(spec), owner);
-            if self.write {
+            if self.write && self.options.vm_files {
                 match files::vm_files(&vm, &self.options.trust_domain) {
                     Ok(files) => self.files.extend(files),
                     Err(e) => {
