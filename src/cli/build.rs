@@ -10,9 +10,10 @@ use super::{compile, finish, layout, Status};
 
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
+    let destination = output.map(Destination::of);
     let mut options = target.options();
     // The VMs' files go only into an output folder (never to stdout, a FILE.yaml or a chart).
-    options.vm_files = !helm && output.is_some_and(|path| matches!(Destination::of(path), Destination::Dir(_)));
+    options.vm_files = !helm && matches!(destination, Some(Destination::Dir(_)));
     let (sources, compiled) = match compile(input, &options) {
         Ok(compiled) => compiled,
         Err(status) => return status,
@@ -20,12 +21,12 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
     // Named relative to the output folder, so that no spelling of a path and no working
     // directory changes the output (only `-o` writes a header).
-    let header = match output {
-        Some(path) => layout::header(&output::source_names(&names, &Destination::of(path).folder()), helm),
+    let header = match &destination {
+        Some(destination) => layout::header(&output::source_names(&names, &destination.folder()), helm),
         None => String::new(),
     };
     let mut notices = Vec::new();
-    let status = match (output, check) {
+    let status = match (&destination, check) {
         (None, true) => Status::Ok,
         (None, false) if !helm => {
             // Document by document through one buffer: no second copy of a large output.
@@ -36,13 +37,12 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
             let mut stdout = std::io::stdout().lock();
             finish(stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()))
         }
-        (Some(path), _) => {
-            let destination = Destination::of(path);
+        (Some(destination), _) => {
             let result = if check {
-                check_output(&destination, &compiled, &header, helm, &mut notices, &input.files)
+                check_output(destination, &compiled, &header, helm, &mut notices, &input.files)
             } else {
                 write_output(
-                    &destination,
+                    destination,
                     &compiled,
                     &header,
                     helm,
@@ -78,9 +78,8 @@ fn write_output(
     match destination {
         Destination::Dir(dir) => {
             let mut files = layout::plan_dir(&compiled.documents, header, helm)?;
-            if !helm {
-                layout::add_vm_files(&mut files, &compiled.files, header)?;
-            }
+            // Empty unless this is a folder without --helm (`options.vm_files`).
+            layout::add_vm_files(&mut files, &compiled.files, header)?;
             let changes = output::write_dir(dir, &files, notices)?;
             if format == MessageFormat::Human {
                 for path in &changes.removed {
@@ -118,9 +117,8 @@ fn check_output(
     let (target, differences) = match destination {
         Destination::Dir(dir) => {
             let mut files = layout::plan_dir(&compiled.documents, header, helm)?;
-            if !helm {
-                layout::add_vm_files(&mut files, &compiled.files, header)?;
-            }
+            // Empty unless this is a folder without --helm (`options.vm_files`).
+            layout::add_vm_files(&mut files, &compiled.files, header)?;
             (dir, output::check_dir(dir, &files, notices)?)
         }
         Destination::File(path) => {
