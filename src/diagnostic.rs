@@ -28,6 +28,14 @@ pub struct Label {
     pub text: String,
 }
 
+/// A machine-applicable edit: replace the text at `span` with `replacement` (the "did you
+/// mean" of a misspelled name or keyword). Editors offer it as a quick fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub span: Span,
+    pub replacement: String,
+}
+
 /// One finding: a stable code, a message, the offending token and, when the user can act,
 /// a help line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +48,8 @@ pub struct Diagnostic {
     /// Other places that explain the finding (the first definition of a duplicate, …).
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// An edit that resolves the finding, when there is exactly one obvious one.
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
@@ -54,6 +64,7 @@ impl Diagnostic {
             },
             secondary: Vec::new(),
             help: None,
+            fix: None,
         }
     }
 
@@ -81,6 +92,15 @@ impl Diagnostic {
 
     pub fn help(mut self, text: impl Into<String>) -> Self {
         self.help = Some(text.into());
+        self
+    }
+
+    /// The edit that resolves the finding: replace `span` with `replacement`.
+    pub fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix {
+            span,
+            replacement: replacement.into(),
+        });
         self
     }
 
@@ -150,7 +170,7 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &[Source]) -> String {
     let items: Vec<serde_json::Value> = diagnostics
         .iter()
         .map(|d| {
-            serde_json::json!({
+            let mut item = serde_json::json!({
                 "code": d.code.id(),
                 "name": d.code.name(),
                 "severity": d.severity.as_str(),
@@ -158,7 +178,18 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &[Source]) -> String {
                 "location": location(&d.primary),
                 "related": d.secondary.iter().map(location).collect::<Vec<_>>(),
                 "help": d.help,
-            })
+            });
+            if let (Some(fix), Some(object)) = (&d.fix, item.as_object_mut()) {
+                let at = Label {
+                    span: fix.span,
+                    text: String::new(),
+                };
+                object.insert(
+                    "fix".to_string(),
+                    serde_json::json!({ "location": location(&at), "replacement": fix.replacement }),
+                );
+            }
+            item
         })
         .collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_string()) + "\n"

@@ -36,7 +36,7 @@ pub mod syntax;
 pub mod traffic;
 
 pub use codes::Code;
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Fix, Severity};
 pub use options::{ApiVersion, Options, RouteApi};
 pub use output::{Document, Failure, GeneratedFile, Output};
 pub use source::{Source, SourceKind, Span};
