@@ -1,6 +1,8 @@
 //! Diagnostics: what the checker found, where, and how to fix it; rendered through miette
 //! for people and as JSON for tools.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 
 use crate::codes::Code;
@@ -120,22 +122,148 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.dedup();
 }
 
+/// How [`render_styled`] draws: ANSI colours or none, Unicode box drawing or ASCII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    pub color: bool,
+    /// ASCII only: no box drawing, and every other character escaped (a terminal whose
+    /// locale is not UTF-8).
+    pub ascii: bool,
+}
+
 /// Renders diagnostics for a terminal or a log: miette's graphical report, without colour
 /// and at a fixed width so the text is stable.
 pub fn render(diagnostics: &[Diagnostic], sources: &[Source], width: usize) -> String {
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+    render_styled(diagnostics, sources, width, Style::default())
+}
+
+/// [`render`] in a [`Style`]. Text from the input (messages, labels, source lines, file
+/// names) is shown through [`printable`].
+pub fn render_styled(diagnostics: &[Diagnostic], sources: &[Source], width: usize, style: Style) -> String {
+    let theme = miette::GraphicalTheme {
+        characters: if style.ascii {
+            miette::ThemeCharacters::ascii()
+        } else {
+            miette::ThemeCharacters::unicode()
+        },
+        styles: if style.color {
+            miette::ThemeStyles::ansi()
+        } else {
+            miette::ThemeStyles::none()
+        },
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
     let locator = Locator::new(sources);
+    let shown: Vec<OnceCell<Option<Shown>>> = sources.iter().map(|_| OnceCell::new()).collect();
+    let view = View {
+        locator: &locator,
+        shown: &shown,
+        ascii: style.ascii,
+    };
     for d in diagnostics {
-        let report = Report::new(d, &locator);
+        let report = Report::new(d, &view);
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}[{}]: {}\n", d.severity.as_str(), d.code.id(), d.message));
+            out.push_str(&format!(
+                "{}[{}]: {}\n",
+                d.severity.as_str(),
+                d.code.id(),
+                printable(&d.message, style.ascii)
+            ));
         }
         out.push('\n');
     }
     out
+}
+
+/// Whether a character must not reach a terminal as it is: a C0 or C1 control character
+/// (but tab and line feed), or a character that reorders or hides text (bidirectional
+/// overrides and isolates, zero-width characters, line and paragraph separators, the
+/// byte-order mark). With `ascii`, every character outside ASCII.
+fn troublesome(c: char, ascii: bool) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+        )
+        || (ascii && !c.is_ascii())
+}
+
+/// Text from the input as it may be shown on a terminal: every troublesome character (see
+/// above; a carriage return too unless a line feed follows) is written `\u{1b}`, Rust's
+/// escape, so that an ESC sequence, a bidirectional override or an invisible character in
+/// a name, a string, a comment or a file name is seen rather than obeyed.
+pub fn printable(text: &str, ascii: bool) -> Cow<'_, str> {
+    escaped(text, ascii, |_, _| {})
+}
+
+/// [`printable`], calling `shifted(at, extra)` for each escape: the byte offset of the
+/// character in `text` and how many bytes longer the escape is.
+fn escaped(text: &str, ascii: bool, mut shifted: impl FnMut(usize, usize)) -> Cow<'_, str> {
+    let needs =
+        |(i, c): (usize, char)| troublesome(c, ascii) && !(c == '\r' && text.as_bytes().get(i + 1) == Some(&b'\n'));
+    if !text.char_indices().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, c) in text.char_indices() {
+        if needs((i, c)) {
+            let escape = format!("\\u{{{:x}}}", u32::from(c));
+            shifted(i, escape.len() - c.len_utf8());
+            out.push_str(&escape);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The sources as miette shows them: escaped when they need it, each at most once.
+struct View<'a> {
+    locator: &'a Locator<'a>,
+    shown: &'a [OnceCell<Option<Shown>>],
+    ascii: bool,
+}
+
+/// A source's text with its troublesome characters escaped, and how offsets move.
+struct Shown {
+    text: String,
+    lines: LineIndex,
+    /// (byte offset in the original, total extra bytes of the escapes up to and including
+    /// the one there), in order.
+    shifts: Vec<(usize, usize)>,
+}
+
+impl Shown {
+    /// `None` when the text needs no escape.
+    fn of(text: &str, ascii: bool) -> Option<Shown> {
+        let mut shifts = Vec::new();
+        let mut total = 0;
+        let shown = escaped(text, ascii, |at, extra| {
+            total += extra;
+            shifts.push((at, total));
+        });
+        match shown {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(text) => Some(Shown {
+                lines: LineIndex::new(&text),
+                text,
+                shifts,
+            }),
+        }
+    }
+
+    /// Where an original offset is in the shown text.
+    fn map(&self, offset: usize) -> usize {
+        let before = self.shifts.partition_point(|(at, _)| *at < offset);
+        offset
+            + before
+                .checked_sub(1)
+                .and_then(|i| self.shifts.get(i))
+                .map_or(0, |s| s.1)
+    }
 }
 
 /// The one-line summary printed after a run's diagnostics.
@@ -201,10 +329,12 @@ struct Report<'a> {
     source: Option<NamedText<'a>>,
     /// Secondary labels in another file than the primary one, shown as related reports.
     elsewhere: Vec<Elsewhere<'a>>,
+    message: Cow<'a, str>,
+    help: Option<Cow<'a, str>>,
 }
 
 impl<'a> Report<'a> {
-    fn new(diagnostic: &'a Diagnostic, locator: &'a Locator<'a>) -> Self {
+    fn new(diagnostic: &'a Diagnostic, view: &'a View<'a>) -> Self {
         let primary = diagnostic.primary.span.source;
         let elsewhere = diagnostic
             .secondary
@@ -212,24 +342,28 @@ impl<'a> Report<'a> {
             .filter(|l| l.span.source != primary)
             .map(|label| Elsewhere {
                 label,
-                source: NamedText::of(locator, label.span.source),
+                text: printable(&label.text, view.ascii),
+                source: NamedText::of(view, label.span.source),
             })
             .collect();
         Report {
             diagnostic,
-            source: NamedText::of(locator, primary),
+            source: NamedText::of(view, primary),
             elsewhere,
+            message: printable(&diagnostic.message, view.ascii),
+            help: diagnostic.help.as_deref().map(|h| printable(h, view.ascii)),
         }
     }
 }
 
-fn miette_label(label: &Label, text: &str, primary: bool) -> miette::LabeledSpan {
-    let start = label.span.start.min(text.len());
-    let end = label.span.end.min(text.len()).max(start);
+fn miette_label(label: &Label, text: &NamedText<'_>, primary: bool, ascii: bool) -> miette::LabeledSpan {
+    let len = text.text.len();
+    let start = text.map(label.span.start).min(len);
+    let end = text.map(label.span.end).min(len).max(start);
     let body = if label.text.is_empty() {
         None
     } else {
-        Some(label.text.clone())
+        Some(printable(&label.text, ascii).into_owned())
     };
     if primary {
         miette::LabeledSpan::new_primary_with_span(body, (start, end - start))
@@ -240,13 +374,13 @@ fn miette_label(label: &Label, text: &str, primary: bool) -> miette::LabeledSpan
 
 impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&self.message)
     }
 }
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -265,10 +399,7 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -276,14 +407,15 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let text = self.source.as_ref()?.text;
+        let text = self.source.as_ref()?;
         let primary = self.diagnostic.primary.span.source;
-        let labels = std::iter::once(miette_label(&self.diagnostic.primary, text, true)).chain(
+        let ascii = text.ascii;
+        let labels = std::iter::once(miette_label(&self.diagnostic.primary, text, true, ascii)).chain(
             self.diagnostic
                 .secondary
                 .iter()
                 .filter(move |l| l.span.source == primary)
-                .map(move |l| miette_label(l, text, false)),
+                .map(move |l| miette_label(l, text, false, ascii)),
         );
         Some(Box::new(labels))
     }
@@ -299,18 +431,19 @@ impl miette::Diagnostic for Report<'_> {
 /// A secondary label that lives in another file.
 struct Elsewhere<'a> {
     label: &'a Label,
+    text: Cow<'a, str>,
     source: Option<NamedText<'a>>,
 }
 
 impl fmt::Debug for Elsewhere<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label.text)
+        f.write_str(&self.text)
     }
 }
 
 impl fmt::Display for Elsewhere<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label.text)
+        f.write_str(&self.text)
     }
 }
 
@@ -326,28 +459,46 @@ impl miette::Diagnostic for Elsewhere<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let text = self.source.as_ref()?.text;
+        let text = self.source.as_ref()?;
         let mut label = self.label.clone();
         label.text = String::new();
-        Some(Box::new(std::iter::once(miette_label(&label, text, true))))
+        Some(Box::new(std::iter::once(miette_label(&label, text, true, text.ascii))))
     }
 }
 
-/// A source's text with its name, borrowed, as miette reads it.
+/// A source's text with its name, as miette reads it: escaped (see [`Shown`]) when needed.
 struct NamedText<'a> {
-    name: &'a str,
+    name: String,
     text: &'a str,
     lines: &'a LineIndex,
+    shown: Option<&'a Shown>,
+    ascii: bool,
 }
 
 impl<'a> NamedText<'a> {
-    fn of(locator: &'a Locator<'a>, id: usize) -> Option<Self> {
-        let source = locator.sources().get(id)?;
+    fn of(view: &'a View<'a>, id: usize) -> Option<Self> {
+        let source = view.locator.sources().get(id)?;
+        let shown = view
+            .shown
+            .get(id)?
+            .get_or_init(|| Shown::of(&source.text, view.ascii))
+            .as_ref();
+        let (text, lines) = match shown {
+            Some(shown) => (shown.text.as_str(), &shown.lines),
+            None => (source.text.as_str(), view.locator.index(id)?),
+        };
         Some(NamedText {
-            name: &source.name,
-            text: &source.text,
-            lines: locator.index(id)?,
+            name: printable(&source.name, view.ascii).into_owned(),
+            text,
+            lines,
+            shown,
+            ascii: view.ascii,
         })
+    }
+
+    /// Where an offset of the source is in the text shown.
+    fn map(&self, offset: usize) -> usize {
+        self.shown.map_or(offset, |s| s.map(offset))
     }
 }
 
@@ -370,12 +521,53 @@ impl miette::SourceCode for NamedText<'_> {
         let local = miette::SourceSpan::new((offset - lo).into(), span.len().min(hi - offset));
         let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.to_string(),
+            self.name.clone(),
             contents.data(),
             miette::SourceSpan::new((contents.span().offset() + lo).into(), contents.span().len()),
             contents.line() + first,
             contents.column(),
             contents.line_count() + first,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(printable("a\u{1b}[31mb", false), "a\\u{1b}[31mb");
+        assert_eq!(
+            printable("x\u{202e}y\u{200b}z\u{85}", false),
+            "x\\u{202e}y\\u{200b}z\\u{85}"
+        );
+        assert_eq!(printable("tab\tline\r\nlone\rcr", false), "tab\tline\r\nlone\\u{d}cr");
+        assert!(matches!(printable("caf\u{e9}", false), Cow::Borrowed(_)));
+        assert_eq!(printable("caf\u{e9}", true), "caf\\u{e9}");
+    }
+
+    #[test]
+    fn escaped_sources_keep_labels_on_their_token() {
+        let text = "# \u{1b}[2J\nnamespace x { service \u{202e}y { } }\n";
+        let sources = [Source::new("a\u{1b}.mesh", text)];
+        let start = text.find("y {").unwrap_or(0);
+        let d = Diagnostic::error(Code::Syntax, Span::new(0, start, start + 1), "bad \u{7}").label("here");
+        let out = render(&[d], &sources, 100);
+        assert!(!out.chars().any(|c| troublesome(c, false)), "{out:?}");
+        assert!(
+            out.contains("a\\u{1b}.mesh") && out.contains("\\u{202e}y") && out.contains("bad \\u{7}"),
+            "{out}"
+        );
+        let ascii = render_styled(
+            &[],
+            &sources,
+            100,
+            Style {
+                color: false,
+                ascii: true,
+            },
+        );
+        assert!(ascii.is_ascii());
     }
 }

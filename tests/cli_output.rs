@@ -681,8 +681,13 @@ fn sarif_format_is_a_sarif_log() {
     let run0 = &log["runs"][0];
     let driver = &run0["tool"]["driver"];
     assert_eq!(driver["name"], "meshc");
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    assert!(repository.starts_with("https://"), "Cargo.toml names the repository");
+    assert_eq!(driver["informationUri"], repository);
     let rules = driver["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), meshc::codes::Code::ALL.len());
+    // Every code, then the CLI's own rule for out-of-date output files.
+    assert_eq!(rules.len(), meshc::codes::Code::ALL.len() + 1);
+    assert_eq!(rules.last().unwrap()["id"], "out-of-date");
     for (rule, code) in rules.iter().zip(meshc::codes::Code::ALL) {
         assert_eq!(rule["id"], code.id());
         assert_eq!(rule["name"], code.name());
@@ -690,6 +695,12 @@ fn sarif_format_is_a_sarif_log() {
         let full = rule["fullDescription"]["text"].as_str().unwrap();
         assert!(!full.is_empty() && !full.starts_with('#'), "{full}");
         assert!(code.doc().replace('\n', " ").contains(full), "{}: {full}", code.id());
+        assert_eq!(
+            rule["helpUri"],
+            format!("{repository}/blob/main/docs/codes/{}.md", code.id())
+        );
+        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(level == "error" || level == "warning", "{level}");
     }
     let results = run0["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);

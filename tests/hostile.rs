@@ -277,7 +277,9 @@ fn run(case: &Case, scratch: &Path) -> (Vec<String>, Duration) {
         .as_bytes()
         .windows(5)
         .any(|w| w[0] == b'M' && w[1..].iter().all(u8::is_ascii_digit));
-    if !coded && !stderr.contains("meshc: ") && !stderr.starts_with("error: ") {
+    // `--message-format json` reports the CLI's own errors as items with `"code": null`.
+    let json_error = stderr.contains("\"code\": null") && stderr.contains("\"severity\": \"error\"");
+    if !coded && !json_error && !stderr.contains("meshc: ") && !stderr.starts_with("error: ") {
         problems.push("stderr has neither a diagnostic code nor a `meshc:` message".to_string());
     }
     for text in &case.expect {

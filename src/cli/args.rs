@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use meshc::{ApiVersion, Diagnostic, Options, Source};
 
-use super::report::MessageFormat;
+use super::color::ColorChoice;
+use super::report::{self, Reporting};
 use super::{load, Status};
 
 const AFTER_HELP: &str = "\
@@ -77,6 +78,9 @@ the final ones on stdout), with no escaping needed:
 pub(crate) struct Args {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+    /// Colours in diagnostics: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,9 +199,8 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         /// Manifest files; a folder means every .yaml and .yml file under it, `-` means stdin
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// How to print diagnostics (on stderr)
-        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
-        message_format: MessageFormat,
+        #[command(flatten)]
+        reporting: Reporting,
     },
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
@@ -263,9 +266,8 @@ pub(crate) struct Input {
     /// Read variables from a file of NAME=VALUE lines (repeatable; later files win)
     #[arg(long = "vars", value_name = "FILE")]
     pub(crate) vars_files: Vec<PathBuf>,
-    /// How to print diagnostics (on stderr)
-    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
-    pub(crate) message_format: MessageFormat,
+    #[command(flatten)]
+    pub(crate) reporting: Reporting,
 }
 
 #[derive(clap::Args, Debug)]
@@ -318,6 +320,24 @@ pub(crate) enum Stage {
     Model,
 }
 
+impl Command {
+    /// The reporting options of a command that reports diagnostics.
+    pub(crate) fn reporting(&self) -> Option<Reporting> {
+        match self {
+            Command::Build { input, .. }
+            | Command::Diff { input, .. }
+            | Command::Check { input, .. }
+            | Command::PostRender { input, .. }
+            | Command::Dump { input, .. }
+            | Command::Graph { input, .. }
+            | Command::Test { input }
+            | Command::Traffic { input, .. } => Some(input.reporting),
+            Command::Lint { reporting, .. } => Some(*reporting),
+            _ => None,
+        }
+    }
+}
+
 impl Target {
     /// The compile options; VM files are not planned (see [`Options::vm_files`]): only
     /// `build -o DIR` writes them, and it asks for them.
@@ -342,10 +362,8 @@ impl Target {
 
 impl Input {
     pub(crate) fn load(&self) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
-        let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere).map_err(|why| {
-            eprintln!("meshc: {why}");
-            Status::Trouble
-        })?;
+        let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere)
+            .map_err(|why| report::fail("", &why, self.reporting.format))?;
         Ok((loaded.sources, loaded.problems))
     }
 }

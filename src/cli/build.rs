@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::args::{Input, Target};
-use super::output::{self, Destination, Drift};
+use super::output::{self, Destination, Difference, Drift};
 use super::report::{self, MessageFormat, Notice};
 use super::{compile, finish, layout, Status};
 
@@ -39,7 +39,15 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
         }
         (Some(destination), _) => {
             let result = if check {
-                check_output(destination, &compiled, &header, helm, &mut notices, &input.files)
+                check_output(
+                    destination,
+                    &compiled,
+                    &header,
+                    helm,
+                    &mut notices,
+                    &input.files,
+                    input.reporting.format,
+                )
             } else {
                 write_output(
                     destination,
@@ -47,24 +55,25 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                     &header,
                     helm,
                     &mut notices,
-                    input.message_format,
+                    input.reporting.format,
                 )
             };
             match result {
                 Ok(status) => status,
                 Err(message) => {
-                    report::report(&compiled.warnings, &notices, &sources, input.message_format);
-                    eprintln!("meshc: {message}");
+                    let path = output.map(|p| p.display().to_string()).unwrap_or_default();
+                    notices.push(Notice::error(path, message));
+                    report::report(&compiled.warnings, &notices, &sources, input.reporting);
                     return Status::Trouble;
                 }
             }
         }
     };
-    report::report(&compiled.warnings, &notices, &sources, input.message_format);
+    let reported = report::report(&compiled.warnings, &notices, &sources, input.reporting);
     // The process ends next: the OS takes the memory back at once, freeing the documents one
     // by one would only cost time.
     std::mem::forget((sources, compiled));
-    status
+    status.worst(reported)
 }
 
 fn write_output(
@@ -83,15 +92,21 @@ fn write_output(
             let changes = output::write_dir(dir, &files, notices)?;
             if format == MessageFormat::Human {
                 for path in &changes.removed {
-                    eprintln!("meshc: removed {}", path.display());
+                    notices.push(Notice::note(
+                        path.display().to_string(),
+                        format!("removed {}", path.display()),
+                    ));
                 }
-                eprintln!(
-                    "meshc: {}: {} written, {} unchanged, {} stale removed",
-                    dir.display(),
-                    changes.written,
-                    changes.unchanged,
-                    changes.removed.len()
-                );
+                notices.push(Notice::note(
+                    dir.display().to_string(),
+                    format!(
+                        "{}: {} written, {} unchanged, {} stale removed",
+                        dir.display(),
+                        changes.written,
+                        changes.unchanged,
+                        changes.removed.len()
+                    ),
+                ));
             }
         }
         Destination::File(path) => {
@@ -99,7 +114,10 @@ fn write_output(
             let changed = output::write_file(path, &text)?;
             if format == MessageFormat::Human {
                 let what = if changed { "written" } else { "unchanged" };
-                eprintln!("meshc: {}: {what}", path.display());
+                notices.push(Notice::note(
+                    path.display().to_string(),
+                    format!("{}: {what}", path.display()),
+                ));
             }
         }
     }
@@ -113,6 +131,7 @@ fn check_output(
     helm: bool,
     notices: &mut Vec<Notice>,
     inputs: &[PathBuf],
+    format: MessageFormat,
 ) -> Result<Status, String> {
     let (target, differences) = match destination {
         Destination::Dir(dir) => {
@@ -136,15 +155,32 @@ fn check_output(
             .map_err(|e| format!("cannot write the output: {e}"))?;
     }
     stdout.flush().map_err(|e| format!("cannot write the output: {e}"))?;
-    if let Destination::Dir(dir) = destination {
-        for difference in differences.iter().filter(|d| d.drift == Drift::Stale) {
-            eprintln!("meshc: would remove {}", dir.join(&difference.path).display());
+    // Each file as a finding in the CI formats; in `human` the diff on stdout says it, and
+    // the files to be removed are named.
+    let path_of = |difference: &Difference| match destination {
+        Destination::Dir(dir) => dir.join(&difference.path).display().to_string(),
+        Destination::File(path) => path.display().to_string(),
+    };
+    for difference in &differences {
+        let path = path_of(difference);
+        if format != MessageFormat::Human {
+            let message = match difference.drift {
+                Drift::Changed => format!("{path} differs from what the mesh produces"),
+                Drift::Missing => format!("{path} is missing: the mesh produces it"),
+                Drift::Stale => format!("{path} is stale: the mesh no longer produces it (a build removes it)"),
+            };
+            notices.push(Notice {
+                out_of_date: true,
+                ..Notice::error(path, message)
+            });
+        } else if difference.drift == Drift::Stale && matches!(destination, Destination::Dir(_)) {
+            notices.push(Notice::note(path.clone(), format!("would remove {path}")));
         }
     }
     let count = |drift: Drift| differences.iter().filter(|d| d.drift == drift).count();
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    eprintln!(
-        "meshc: {} is out of date: {} changed, {} missing, {} stale; run `meshc build{} -o {} {}` to update it",
+    let summary = format!(
+        "{} is out of date: {} changed, {} missing, {} stale; run `meshc build{} -o {} {}` to update it",
         target.display(),
         count(Drift::Changed),
         count(Drift::Missing),
@@ -153,5 +189,6 @@ fn check_output(
         target.display(),
         inputs.join(" ")
     );
+    notices.push(Notice::note(target.display().to_string(), summary));
     Ok(Status::InputErrors)
 }

@@ -1,6 +1,6 @@
 //! `dump ast|model`: an intermediate stage of the compiler.
 
-use meshc::{diagnostic, Diagnostic};
+use meshc::diagnostic;
 
 use super::args::{Input, Stage, Target};
 use super::{report, Status};
@@ -11,7 +11,7 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
         Err(status) => return status,
     };
     if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.message_format);
+        report::report(&unreadable, &[], &sources, input.reporting);
         return Status::InputErrors;
     }
     let mut diagnostics = Vec::new();
@@ -41,10 +41,5 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
             }
         }
     }
-    report::report(&diagnostics, &[], &sources, input.message_format);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        Status::InputErrors
-    } else {
-        Status::Ok
-    }
+    report::report(&diagnostics, &[], &sources, input.reporting)
 }

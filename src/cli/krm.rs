@@ -63,7 +63,7 @@ use meshc::source::Locator;
 use meshc::{ApiVersion, Diagnostic, Options, Severity, Source};
 use serde_json::{json, Value as Json};
 
-use super::report::{self, MessageFormat};
+use super::report;
 use super::{load, Status};
 
 /// How `meshc krm` was reached.
@@ -195,7 +195,7 @@ impl Channel {
     }
 
     fn report(self, diagnostics: &[Diagnostic], sources: &[Source]) {
-        self.write(&report::render(diagnostics, &[], sources, MessageFormat::Human));
+        self.write(&report::plain(diagnostics, sources));
     }
 }
 

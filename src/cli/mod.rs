@@ -17,10 +17,12 @@
 //! | `load` | reads the `.mesh` files, their imports and variables |
 //! | `layout` | the files `build -o` writes: naming scheme, header, kustomization, Helm escaping |
 //! | `output` | writes them atomically, removes stale ones, compares for `--check` |
-//! | `report` | diagnostics as `human`, `json`, `github` or `sarif` |
+//! | `report` | diagnostics and the CLI's own messages as `human`, `json`, `github` or `sarif` |
+//! | `color` | colours and ASCII for `human` diagnostics on a terminal |
 
 mod args;
 mod build;
+mod color;
 mod dump;
 mod explain;
 mod fmt;
@@ -49,6 +51,10 @@ pub(crate) enum Status {
 }
 
 pub(crate) fn run(args: Args) -> Status {
+    color::init(args.color);
+    if let Some(reporting) = args.command.as_ref().and_then(Command::reporting) {
+        report::set_format(reporting.format);
+    }
     let Some(command) = args.command else {
         return krm::run(krm::Invocation::Bare);
     };
@@ -74,7 +80,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Dump { stage, input, target } => dump::run(stage, &input, &target),
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
-        Command::Lint { paths, message_format } => lint::run(&paths, message_format),
+        Command::Lint { paths, reporting } => lint::run(&paths, reporting),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),
         Command::Traffic {
@@ -96,17 +102,28 @@ pub(crate) fn finish(written: std::io::Result<()>) -> Status {
     }
 }
 
+impl Status {
+    /// The worse of two outcomes.
+    pub(crate) fn worst(self, other: Status) -> Status {
+        if (other as u8) > (self as u8) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// Compiles the input; on failure reports and returns the status to exit with.
 pub(crate) fn compile(input: &Input, options: &meshc::Options) -> Result<(Vec<Source>, meshc::Output), Status> {
     let (sources, unreadable) = input.load()?;
     if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.message_format);
+        report::report(&unreadable, &[], &sources, input.reporting);
         return Err(Status::InputErrors);
     }
     match meshc::compile(&sources, options) {
         Ok(output) => Ok((sources, output)),
         Err(failure) => {
-            report::report(&failure.diagnostics, &[], &sources, input.message_format);
+            report::report(&failure.diagnostics, &[], &sources, input.reporting);
             Err(Status::InputErrors)
         }
     }

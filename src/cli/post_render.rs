@@ -12,13 +12,9 @@ pub(crate) fn run(input: &Input, target: &Target) -> Status {
     let rendered = match super::load::read_stdin("the manifests on stdin").map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => {
-            eprintln!("meshc: the manifests on stdin are not UTF-8");
-            return Status::Trouble;
+            return report::fail("", "the manifests on stdin are not UTF-8", input.reporting.format);
         }
-        Err(why) => {
-            eprintln!("meshc: {why}");
-            return Status::Trouble;
-        }
+        Err(why) => return report::fail("", &why, input.reporting.format),
     };
     let (sources, compiled) = match compile(input, &target.options()) {
         Ok(compiled) => compiled,
@@ -29,7 +25,10 @@ pub(crate) fn run(input: &Input, target: &Target) -> Status {
         rendered.push('\n');
     }
     rendered.push_str(&compiled.to_yaml());
-    report::report(&compiled.warnings, &[], &sources, input.message_format);
+    if report::report(&compiled.warnings, &[], &sources, input.reporting) != Status::Ok {
+        // --deny-warnings: helm stops, with nothing to install.
+        return Status::InputErrors;
+    }
     let mut stdout = std::io::stdout().lock();
     finish(stdout.write_all(rendered.as_bytes()).and_then(|()| stdout.flush()))
 }

@@ -16,8 +16,7 @@ pub(crate) fn run(args: &Input) -> Status {
     let mut files = Vec::new();
     for path in &args.files {
         if let Err(why) = collect(path, &mut files) {
-            eprintln!("meshc: {why}");
-            return Status::Trouble;
+            return report::fail(&path.display().to_string(), &why, args.reporting.format);
         }
     }
     let mut status = Status::Ok;
@@ -79,8 +78,8 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 /// Runs one file: the number of expectations and of failures.
 fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("meshc: cannot read `{}`: {e}", path.display());
-        Status::Trouble
+        let name = path.display().to_string();
+        report::fail(&name, &format!("cannot read `{name}`: {e}"), args.reporting.format)
     })?;
     let traffic = Source::new(path.display().to_string(), text);
     let (file, mut problems) = expect::parse(0, &traffic.text);
@@ -90,10 +89,8 @@ fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
         Some((name, _)) => path.parent().unwrap_or(Path::new(".")).join(name),
         None => path.with_extension("mesh"),
     };
-    let loaded = load::load(&[mesh_path], &args.vars_files, &args.vars, &Reach::Anywhere).map_err(|why| {
-        eprintln!("meshc: {why}");
-        Status::Trouble
-    })?;
+    let loaded = load::load(&[mesh_path], &args.vars_files, &args.vars, &Reach::Anywhere)
+        .map_err(|why| report::fail("", &why, args.reporting.format))?;
     let mut sources = loaded.sources;
     let id = sources.len();
     // The test file's spans point past the mesh's sources.
@@ -120,8 +117,7 @@ fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
     diagnostics.extend(problems);
     diagnostic::sort(&mut diagnostics);
     sources.push(traffic);
-    report::report(&diagnostics, &[], &sources, args.message_format);
-    if diagnostics.iter().any(Diagnostic::is_error) {
+    if report::report(&diagnostics, &[], &sources, args.reporting) != Status::Ok {
         Ok((count, failures.max(1)))
     } else {
         Ok((count, 0))
