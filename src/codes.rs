@@ -47,6 +47,7 @@ codes! {
     BadEscape = "M1002", "bad-escape", "a string contains an escape sequence that does not exist";
     BadNumber = "M1003", "bad-number", "a number is too large to be read";
     BadVariable = "M1004", "bad-variable", "a malformed variable reference or vars-file line";
+    Suppression = "M1010", "suppression", "a `# meshc: allow` comment that cannot be read, names an unknown code, or allows nothing";
 
     UnknownService = "M2001", "unknown-service", "a reference names a service that is not declared";
     UnknownVersion = "M2002", "unknown-version", "a route names a version the service does not have";

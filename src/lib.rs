@@ -32,6 +32,7 @@ pub mod model;
 mod options;
 mod output;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
 pub mod traffic;
 
@@ -47,12 +48,14 @@ pub use source::{Source, SourceKind, Span};
 pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure> {
     let (mesh, mut diagnostics) = check_sources(sources, options);
     let Some(mesh) = mesh else {
+        suppress::apply(sources, &mut diagnostics);
         diagnostic::sort(&mut diagnostics);
         return Err(Failure { diagnostics });
     };
     let write = !diagnostics.iter().any(Diagnostic::is_error);
     let emitted = emit::emit(&mesh, options, write);
     diagnostics.extend(emitted.diagnostics);
+    suppress::apply(sources, &mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(Failure { diagnostics });

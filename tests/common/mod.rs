@@ -332,6 +332,10 @@ pub fn meshc(dir: &Path, args: &[&str]) -> ProcessOutput {
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env("TERM", "dumb")
+        // A UTF-8 locale: under `C` the human format is ASCII.
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE")
+        .env("LANG", "C.UTF-8")
         .output()
         .expect("the meshc binary runs")
 }
