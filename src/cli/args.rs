@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum, ValueHint};
 use meshc::{ApiVersion, Diagnostic, Options, Source};
 
 use super::color::ColorChoice;
@@ -68,6 +68,42 @@ the final ones on stdout), with no escaping needed:
       --post-renderer-args mesh/app.mesh
 (--post-renderer-args needs Helm 3.10 or later; see `meshc post-render --help`).";
 
+const DIFF_HELP: &str = "\
+Compiles the mesh as `meshc build -o DIR|FILE.yaml` would, writes nothing, and compares: exit \
+0 when DIR (or FILE.yaml) already holds exactly what the mesh produces (its .meshc-owned record \
+included), 1 when a file is changed, missing or stale, 2 on I/O trouble. A unified diff of each \
+differing file goes to stdout (paths relative to DIR); stderr names the stale files that a \
+build would remove and says how to update the folder. With --message-format github, json or \
+sarif, each differing file is also a finding with its path (an `out-of-date` result in SARIF), \
+in the same document as the mesh's diagnostics. `meshc diff -o DIR` is `meshc build --check -o \
+DIR`; see `meshc build --help` for the files a folder holds and what meshc owns there.";
+
+/// The code `explain` takes: any text (`explain` says when it is no code), offered from
+/// every code for `--help` and shell completions.
+#[derive(Clone)]
+struct CodeParser;
+
+impl clap::builder::TypedValueParser for CodeParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            meshc::Code::ALL
+                .iter()
+                .map(|c| clap::builder::PossibleValue::new(c.id()).help(c.summary())),
+        ))
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "meshc",
@@ -99,7 +135,7 @@ pub(crate) enum Command {
         check: bool,
     },
     /// Show how the -o folder or file differs from what the mesh produces (= build --check)
-    #[command(after_long_help = BUILD_HELP)]
+    #[command(after_long_help = DIFF_HELP)]
     Diff {
         #[command(flatten)]
         input: Input,
@@ -188,7 +224,7 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
     Fmt {
         /// The .mesh files to format; a folder means every .mesh file under it, `-` means stdin
         /// formatted to stdout
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required = true, value_name = "FILE", value_hint = ValueHint::AnyPath)]
         files: Vec<PathBuf>,
         /// Write nothing: exit 1 and print a diff for each file that is not formatted
         #[arg(long)]
@@ -197,7 +233,7 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
     /// Check existing Kubernetes and Istio manifests (files, folders of *.yaml/*.yml, `-` for stdin)
     Lint {
         /// Manifest files; a folder means every .yaml and .yml file under it, `-` means stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
         paths: Vec<PathBuf>,
         #[command(flatten)]
         reporting: Reporting,
@@ -205,6 +241,7 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
         /// A code such as M3011, or its name such as label-mismatch; omit to list all codes
+        #[arg(value_parser = CodeParser, hide_possible_values = true)]
         code: Option<String>,
     },
     /// Print an intermediate stage, for debugging meshc or a .mesh file
@@ -223,9 +260,16 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page, in roff (e.g. `meshc man > meshc.1`)
-    Man,
-    /// Show where a request goes: the route taken at each hop, the share per version and endpoint
+    /// Print the man page, in roff (e.g. `meshc man > meshc.1`), or write one page per command
+    #[command(after_long_help = "\
+Without DIR, meshc's own page goes to stdout; its SUBCOMMANDS section refers to the pages \
+meshc-build(1), meshc-diff(1), ... With DIR, meshc.1 and one page per subcommand \
+(meshc-build.1, meshc-diff.1, ...) are written there, e.g. `meshc man /usr/local/share/man/man1`.")]
+    Man {
+        /// A folder to write meshc.1 and every meshc-COMMAND.1 into
+        #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+        dir: Option<PathBuf>,
+    },
     /// Draw the mesh: services, versions and where they run, calls, route weights, gateways
     Graph {
         #[command(flatten)]
@@ -243,6 +287,7 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         #[command(flatten)]
         input: Input,
     },
+    /// Show where a request goes: the route taken at each hop, the share per version and endpoint
     Traffic {
         #[command(flatten)]
         input: Input,
@@ -258,7 +303,7 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Input {
     /// The .mesh files to compile together; a directory stands for every .mesh file under it
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub(crate) files: Vec<PathBuf>,
     /// Define a variable used as ${NAME} in the .mesh files (repeatable; overrides --vars)
     #[arg(long = "var", value_name = "NAME=VALUE")]

@@ -79,7 +79,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Dump { stage, input, target } => dump::run(stage, &input, &target),
         Command::Completions { shell } => shell::completions(shell),
-        Command::Man => shell::man(),
+        Command::Man { dir } => shell::man(dir.as_deref()),
         Command::Lint { paths, reporting } => lint::run(&paths, reporting),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),

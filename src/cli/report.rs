@@ -37,8 +37,9 @@ pub(crate) enum MessageFormat {
     Sarif,
 }
 
-/// How diagnostics are printed, and whether warnings fail the run: the options every
-/// command that reports diagnostics shares.
+// How diagnostics are printed, and whether warnings fail the run: the options every
+// command that reports diagnostics shares. (No doc comment: clap would take it as the
+// about of the commands that flatten it.)
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub(crate) struct Reporting {
     /// How to print diagnostics and every other message (on stderr)

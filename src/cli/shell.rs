@@ -1,19 +1,89 @@
-//! `completions` and `man`: shell completion scripts and the man page.
+//! `completions` and `man`: shell completion scripts and the man pages.
+//!
+//! Completions offer `.mesh` files (bash: only `*.mesh` and folders) for the paths of the
+//! commands that compile a mesh, and the diagnostic codes for `explain`.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use clap::CommandFactory as _;
 
 use super::{finish, Args, Status};
 
+/// The subcommands whose PATH arguments are `.mesh` files (or folders of them).
+const MESH_COMMANDS: &[&str] = &[
+    "build",
+    "diff",
+    "check",
+    "post-render",
+    "dump",
+    "graph",
+    "traffic",
+    "fmt",
+];
+
 pub(crate) fn completions(shell: clap_complete::Shell) -> Status {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Args::command(), "meshc", &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        script = bash_mesh_files(&script);
+    }
     let mut stdout = std::io::stdout().lock();
-    clap_complete::generate(shell, &mut Args::command(), "meshc", &mut stdout);
-    finish(stdout.flush())
+    finish(stdout.write_all(script.as_bytes()).and_then(|()| stdout.flush()))
 }
 
-pub(crate) fn man() -> Status {
-    let mut stdout = std::io::stdout().lock();
-    let rendered = clap_mangen::Man::new(Args::command()).render(&mut stdout);
-    finish(rendered.and_then(|()| stdout.flush()))
+/// clap's bash script offers only the options where a positional argument goes (bash then
+/// falls back to every file when nothing matches). For the commands that read `.mesh` files,
+/// offer those and folders: in each such command's case (`meshc__subcmd__NAME)`), the last
+/// `COMPREPLY` (past the options) becomes a filter on `*.mesh`.
+fn bash_mesh_files(script: &str) -> String {
+    const OPTIONS: &str = "COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )";
+    const MESH_FILES: &str = "COMPREPLY=( $(compgen -d -- \"${cur}\") $(compgen -f -X '!*.mesh' -- \"${cur}\") )";
+    const FIRST_WORD: &str = "if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then";
+    let mut out = String::with_capacity(script.len() + 1024);
+    let mut command: Option<String> = None;
+    let mut past_options = false;
+    for line in script.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(case) = trimmed
+            .strip_prefix("meshc__subcmd__")
+            .and_then(|c| c.strip_suffix(')'))
+        {
+            command = Some(case.to_string());
+            past_options = false;
+        }
+        let mesh = command.as_deref().is_some_and(|c| MESH_COMMANDS.contains(&c));
+        if trimmed == "esac" {
+            past_options = true;
+        }
+        if mesh && past_options && trimmed == OPTIONS {
+            out.push_str(&line.replace(OPTIONS, MESH_FILES));
+        } else if mesh && trimmed == FIRST_WORD {
+            // Options at the first word only when one is being typed: files otherwise.
+            out.push_str(&line.replace(FIRST_WORD, "if [[ ${cur} == -* ]] ; then"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Without a folder, meshc's page to stdout; with one, every page into it.
+pub(crate) fn man(dir: Option<&Path>) -> Status {
+    let command = Args::command().disable_help_subcommand(true);
+    match dir {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let rendered = clap_mangen::Man::new(command).render(&mut stdout);
+            finish(rendered.and_then(|()| stdout.flush()))
+        }
+        Some(dir) => match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(command, dir)) {
+            Ok(()) => Status::Ok,
+            Err(e) => {
+                eprintln!("meshc: cannot write the man pages into {}: {e}", dir.display());
+                Status::Trouble
+            }
+        },
+    }
 }
