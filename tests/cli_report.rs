@@ -679,3 +679,67 @@ fn completions_offer_mesh_files_and_codes() {
         (0..10).map(|i| format!("M301{i}\n")).collect::<String>()
     );
 }
+
+#[test]
+fn traffic_tests_of_several_files_make_one_sarif_log() {
+    let scratch = Scratch::new("report-test-files");
+    scratch.write(
+        "app.mesh",
+        "namespace shop {
+  service web {
+    port http 8080
+    calls cart
+    pod v1 image \"registry.example.com/web:1.0\"
+  }
+  service cart {
+    port http 8080
+    pod v1 image \"registry.example.com/cart:1.0\"
+    pod v2 image \"registry.example.com/cart:2.0\"
+    route { v1 90% v2 10% }
+  }
+}
+",
+    );
+    scratch.write("a.traffic", "mesh \"app.mesh\"\nGET /cart from web reaches cart v2\n");
+    scratch.write(
+        "b.traffic",
+        "mesh \"app.mesh\"\nGET /cart from webb reaches cart v1\nGET /cart from web reaches cart v1 90%, v2 10%\n",
+    );
+    let out = meshc(
+        &scratch.0,
+        &[
+            "test",
+            "--message-format",
+            "sarif",
+            "a.traffic",
+            "b.traffic",
+            "c.traffic",
+        ],
+    );
+    assert_eq!(code(&out), 2, "c.traffic does not exist");
+    let log = sarif(&out);
+    let found: Vec<(String, String, u64)> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                at["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                at["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("M4100".to_string(), "a.traffic".to_string(), 2),
+            ("M4101".to_string(), "b.traffic".to_string(), 2)
+        ]
+    );
+    assert!(notifications(&log)
+        .iter()
+        .any(|n| n.contains("cannot read `c.traffic`")));
+    assert_eq!(stdout(&out), "3 traffic expectations in 3 files, 2 failed\n");
+}

@@ -7,7 +7,7 @@ use meshc::{diagnostic, Diagnostic, Source};
 
 use super::args::Input;
 use super::load::{self, Reach};
-use super::report;
+use super::report::{self, Notice};
 use super::Status;
 
 /// `meshc test PATH...`: PATH is a `.traffic` file, a `.mesh` file (the `.traffic` file of the
@@ -19,26 +19,52 @@ pub(crate) fn run(args: &Input) -> Status {
             return report::fail(&path.display().to_string(), &why, args.reporting.format);
         }
     }
+    // One report for every file, so that `sarif` and `json` print one document: each
+    // file's sources follow the previous files', and its spans move with them.
     let mut status = Status::Ok;
     let (mut total, mut failed) = (0, 0);
+    let (mut sources, mut diagnostics, mut notices) = (Vec::new(), Vec::new(), Vec::new());
     for file in &files {
         match run_file(file, args) {
-            Ok((count, failures)) => {
-                total += count;
-                failed += failures;
-                if failures > 0 {
+            Ok(outcome) => {
+                total += outcome.count;
+                failed += outcome.failures;
+                if outcome.failures > 0 {
                     status = Status::InputErrors;
                 }
+                let base = sources.len();
+                diagnostics.extend(outcome.diagnostics.into_iter().map(|d| rebase(d, base)));
+                sources.extend(outcome.sources);
             }
-            Err(s) => {
-                if s == Status::Trouble || status == Status::Ok {
-                    status = s;
-                }
+            Err(notice) => {
+                notices.push(notice);
+                status = Status::Trouble;
             }
         }
     }
+    let reported = report::report(&diagnostics, &notices, &sources, args.reporting);
     println!("{total} traffic expectations in {} files, {failed} failed", files.len());
-    status
+    status.worst(reported)
+}
+
+/// A diagnostic whose sources now start at `base`.
+fn rebase(mut d: Diagnostic, base: usize) -> Diagnostic {
+    d.primary.span.source += base;
+    for label in &mut d.secondary {
+        label.span.source += base;
+    }
+    if let Some(fix) = &mut d.fix {
+        fix.span.source += base;
+    }
+    d
+}
+
+/// What one `.traffic` file gave.
+struct Outcome {
+    count: usize,
+    failures: usize,
+    diagnostics: Vec<Diagnostic>,
+    sources: Vec<Source>,
 }
 
 /// The `.traffic` files a path stands for.
@@ -75,11 +101,11 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one file: the number of expectations and of failures.
-fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
+/// Runs one file: the number of expectations and of failures, and what to report.
+fn run_file(path: &Path, args: &Input) -> Result<Outcome, Notice> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let name = path.display().to_string();
-        report::fail(&name, &format!("cannot read `{name}`: {e}"), args.reporting.format)
+        Notice::error(name.clone(), format!("cannot read `{name}`: {e}"))
     })?;
     let traffic = Source::new(path.display().to_string(), text);
     let (file, mut problems) = expect::parse(0, &traffic.text);
@@ -90,7 +116,7 @@ fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
         None => path.with_extension("mesh"),
     };
     let loaded = load::load(&[mesh_path], &args.vars_files, &args.vars, &Reach::Anywhere)
-        .map_err(|why| report::fail("", &why, args.reporting.format))?;
+        .map_err(|why| Notice::error("", why))?;
     let mut sources = loaded.sources;
     let id = sources.len();
     // The test file's spans point past the mesh's sources.
@@ -117,9 +143,12 @@ fn run_file(path: &Path, args: &Input) -> Result<(usize, usize), Status> {
     diagnostics.extend(problems);
     diagnostic::sort(&mut diagnostics);
     sources.push(traffic);
-    if report::report(&diagnostics, &[], &sources, args.reporting) != Status::Ok {
-        Ok((count, failures.max(1)))
-    } else {
-        Ok((count, 0))
-    }
+    let failed =
+        diagnostics.iter().any(Diagnostic::is_error) || (args.reporting.deny_warnings && !diagnostics.is_empty());
+    Ok(Outcome {
+        count,
+        failures: if failed { failures.max(1) } else { 0 },
+        diagnostics,
+        sources,
+    })
 }
