@@ -14,9 +14,11 @@
 //! read (no code, an unknown code, no reason) or, in a run where every check ran (no
 //! errors), suppresses nothing, is itself a warning: M1010 `suppression`.
 //!
-//! Comments are found in the source text (the grammar skips them), line by line: a `#`
-//! outside a string starts one (a `.mesh` string never spans lines, and `\"` does not end
-//! it). Only `.mesh` sources are read; vars files are not.
+//! Comments are found in the source text (the grammar skips them), line by line: in `.mesh`
+//! files a `#` outside a string starts one (a `.mesh` string never spans lines, and `\"`
+//! does not end it); vars files are not read. The manifests of `meshc lint` take the same
+//! comments ([`apply_yaml`]): there a `#` at the start of a line or after a space starts
+//! one, except inside a quoted scalar (which may span lines) or a block scalar (`|`, `>`).
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
@@ -33,14 +35,32 @@ struct Allow {
     used: bool,
 }
 
-/// Removes the warnings that a suppression comment allows, and adds M1010 warnings for
-/// the comments that are malformed or (when no error was found) allow nothing.
+/// Removes the warnings that a suppression comment of a `.mesh` source allows, and adds
+/// M1010 warnings for the comments that are malformed or (when no error was found) allow
+/// nothing.
 pub fn apply(sources: &[Source], diagnostics: &mut Vec<Diagnostic>) {
+    apply_with(sources, diagnostics, |s| {
+        (s.kind == SourceKind::Mesh).then_some(mesh_comments as Finder)
+    });
+}
+
+/// [`apply`] for YAML manifests (`meshc lint`): every source is read as YAML.
+pub fn apply_yaml(sources: &[Source], diagnostics: &mut Vec<Diagnostic>) {
+    apply_with(sources, diagnostics, |_| Some(yaml_comments as Finder));
+}
+
+/// Where each line's comment starts (byte offset in the line), for one source text.
+type Finder = fn(&str) -> Vec<Option<usize>>;
+
+fn apply_with(sources: &[Source], diagnostics: &mut Vec<Diagnostic>, finder: impl Fn(&Source) -> Option<Finder>) {
     let mut allows = Vec::new();
     let mut problems = Vec::new();
     for (id, source) in sources.iter().enumerate() {
-        if source.kind == SourceKind::Mesh && source.text.contains("meshc:") {
-            read(id, &source.text, &mut allows, &mut problems);
+        if !source.text.contains("meshc:") {
+            continue;
+        }
+        if let Some(comments) = finder(source) {
+            read(id, &source.text, &comments(&source.text), &mut allows, &mut problems);
         }
     }
     if allows.is_empty() && problems.is_empty() {
@@ -108,8 +128,8 @@ pub fn apply(sources: &[Source], diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.append(&mut problems);
 }
 
-/// The `# meshc:` comments of one source.
-fn read(id: usize, text: &str, allows: &mut Vec<Allow>, problems: &mut Vec<Diagnostic>) {
+/// The `# meshc:` comments of one source, whose lines' comments start at `comments`.
+fn read(id: usize, text: &str, comments: &[Option<usize>], allows: &mut Vec<Allow>, problems: &mut Vec<Diagnostic>) {
     let mut offset = 0;
     // Standalone comments waiting for the line they apply to.
     let mut pending: Vec<Allow> = Vec::new();
@@ -117,7 +137,7 @@ fn read(id: usize, text: &str, allows: &mut Vec<Allow>, problems: &mut Vec<Diagn
         let start = offset;
         offset += line.len();
         let body = line.trim_end_matches(['\n', '\r']);
-        let comment = comment_start(body);
+        let comment = comments.get(number).copied().flatten().filter(|at| *at < body.len());
         let code_before = body[..comment.unwrap_or(body.len())].trim();
         if !code_before.is_empty() {
             for mut allow in pending.drain(..) {
@@ -137,6 +157,78 @@ fn read(id: usize, text: &str, allows: &mut Vec<Allow>, problems: &mut Vec<Diagn
     }
     // A comment with no line after it allows nothing: it stays at its own line.
     allows.append(&mut pending);
+}
+
+/// The comment of each line of a `.mesh` text.
+fn mesh_comments(text: &str) -> Vec<Option<usize>> {
+    text.split_inclusive('\n').map(comment_start).collect()
+}
+
+/// The comment of each line of a YAML text: a `#` at the start of the line or after white
+/// space, outside quoted scalars (single- or double-quoted, across lines) and block scalars.
+fn yaml_comments(text: &str) -> Vec<Option<usize>> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut quote = Quote::None;
+    // The indentation of the line that opened a block scalar, while in one.
+    let mut block: Option<usize> = None;
+    let mut out = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        if let Some(opener) = block {
+            if body.trim().is_empty() || indent > opener {
+                out.push(None);
+                continue;
+            }
+            block = None;
+        }
+        let mut comment = None;
+        let mut previous = ' ';
+        let mut escaped = false;
+        let mut chars = body.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match quote {
+                Quote::Double if escaped => escaped = false,
+                Quote::Double if c == '\\' => escaped = true,
+                Quote::Double if c == '"' => quote = Quote::None,
+                Quote::Single if c == '\'' && chars.peek().map(|(_, n)| *n) == Some('\'') => {
+                    chars.next();
+                }
+                Quote::Single if c == '\'' => quote = Quote::None,
+                Quote::Double | Quote::Single => {}
+                Quote::None if c == '#' && previous.is_whitespace() => {
+                    comment = Some(i);
+                    break;
+                }
+                // A quote opens a scalar only where a value or key starts.
+                Quote::None if (c == '"' || c == '\'') && (previous.is_whitespace() || "[{,:-?".contains(previous)) => {
+                    let before = body[..i].trim_end();
+                    if before.is_empty() || before.ends_with([':', '-', '[', '{', ',', '?']) {
+                        quote = if c == '"' { Quote::Double } else { Quote::Single };
+                    }
+                }
+                Quote::None => {}
+            }
+            previous = c;
+        }
+        if quote == Quote::None {
+            let code = body[..comment.unwrap_or(body.len())].trim_end();
+            let indicator = code.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+            if (indicator.ends_with('|') || indicator.ends_with('>')) && {
+                let before = &indicator[..indicator.len() - 1];
+                before.is_empty() || before.ends_with([' ', '\t'])
+            } {
+                block = Some(indent);
+            }
+        }
+        out.push(comment);
+    }
+    out
 }
 
 /// Where a line's comment starts: the first `#` outside a string.
@@ -264,6 +356,29 @@ mod tests {
         assert!(
             codes.iter().any(|(_, t)| t == "M9999"),
             "the unknown code is the label: {codes:?}"
+        );
+    }
+
+    #[test]
+    fn yaml_comments_skip_quoted_and_block_scalars() {
+        let text = "a: 1 # one\nb: \"x # no\n  # still no\"\nc: it's # yes\nd: |\n  # content\n  more\ne: 'a''#b' # yes\n# top\nf: x#y\n";
+        let found = yaml_comments(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let shown: Vec<Option<&str>> = found.iter().zip(&lines).map(|(at, l)| at.map(|a| &l[a..])).collect();
+        assert_eq!(
+            shown,
+            [
+                Some("# one"),
+                None,
+                None,
+                Some("# yes"),
+                None,
+                None,
+                None,
+                Some("# yes"),
+                Some("# top"),
+                None
+            ]
         );
     }
 

@@ -743,3 +743,62 @@ fn traffic_tests_of_several_files_make_one_sarif_log() {
         .any(|n| n.contains("cannot read `c.traffic`")));
     assert_eq!(stdout(&out), "3 traffic expectations in 3 files, 2 failed\n");
 }
+
+#[test]
+fn suppression_comments_work_in_linted_manifests() {
+    let scratch = Scratch::new("report-lint-suppress");
+    let service = |comment: &str, trailing: &str| {
+        format!(
+            "apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: shop
+  annotations:
+    note: \"a # meshc: allow M3004 -- inside a string\"
+spec:
+  selector:
+    app: api
+  ports:
+    - name: http
+      port: 8080
+{comment}
+    - name: metrics{trailing}
+      port: 9090
+"
+        )
+    };
+    let codes = |name: &str, text: &str| -> Vec<String> {
+        scratch.write(name, text);
+        let out = meshc(&scratch.0, &["lint", "--message-format", "json", name]);
+        json(&out)
+            .iter()
+            .map(|i| i["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(codes("plain.yaml", &service("", "")), ["M3004"]);
+    assert_eq!(
+        codes(
+            "above.yaml",
+            &service("    # meshc: allow M3004 -- scraped by a plain TCP probe", "")
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes(
+            "trailing.yaml",
+            &service("", "  # meshc: allow unknown-protocol -- scraped over TCP")
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes("no-reason.yaml", &service("    # meshc: allow M3004", "")),
+        ["M1010", "M3004"]
+    );
+    // In a block scalar, it is text.
+    let block = service("", "").replace(
+        "    note: \"a # meshc: allow M3004 -- inside a string\"",
+        "    note: |\n      # meshc: allow M3004 -- text\n    other: x",
+    );
+    assert_eq!(codes("block.yaml", &block), ["M3004"]);
+}

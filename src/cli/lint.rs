@@ -19,7 +19,10 @@ pub(crate) fn run(paths: &[PathBuf], reporting: Reporting) -> Status {
         Ok(sources) => sources,
         Err((path, message)) => return report::fail(&path, &message, reporting.format),
     };
-    let (_, diagnostics) = meshc::manifests::lint(&sources);
+    let (_, mut diagnostics) = meshc::manifests::lint(&sources);
+    // `# meshc: allow CODE -- reason` comments, as in .mesh files.
+    meshc::suppress::apply_yaml(&sources, &mut diagnostics);
+    meshc::diagnostic::sort(&mut diagnostics);
     report::report(&diagnostics, &[], &sources, reporting)
 }
 
