@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum, ValueHint};
 use meshc::{ApiVersion, Diagnostic, Options, Source};
 
 use super::color::ColorChoice;
-use super::report::{self, Reporting};
+use super::report::{self, MessageFormat, Reporting};
 use super::{load, Status};
 
 const AFTER_HELP: &str = "\
@@ -235,8 +235,12 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         /// Manifest files; a folder means every .yaml and .yml file under it, `-` means stdin
         #[arg(required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
         paths: Vec<PathBuf>,
-        #[command(flatten)]
-        reporting: Reporting,
+        /// How to print diagnostics and every other message (on stderr)
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+        /// Exit with status 1 when there are warnings (said in the summary)
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
@@ -311,8 +315,12 @@ pub(crate) struct Input {
     /// Read variables from a file of NAME=VALUE lines (repeatable; later files win)
     #[arg(long = "vars", value_name = "FILE")]
     pub(crate) vars_files: Vec<PathBuf>,
-    #[command(flatten)]
-    pub(crate) reporting: Reporting,
+    /// How to print diagnostics and every other message (on stderr)
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub(crate) message_format: MessageFormat,
+    /// Exit with status 1 when there are warnings (said in the summary)
+    #[arg(long)]
+    pub(crate) deny_warnings: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -376,8 +384,15 @@ impl Command {
             | Command::Dump { input, .. }
             | Command::Graph { input, .. }
             | Command::Test { input }
-            | Command::Traffic { input, .. } => Some(input.reporting),
-            Command::Lint { reporting, .. } => Some(*reporting),
+            | Command::Traffic { input, .. } => Some(input.reporting()),
+            Command::Lint {
+                message_format,
+                deny_warnings,
+                ..
+            } => Some(Reporting {
+                format: *message_format,
+                deny_warnings: *deny_warnings,
+            }),
             _ => None,
         }
     }
@@ -406,9 +421,17 @@ impl Target {
 }
 
 impl Input {
+    /// How this run reports.
+    pub(crate) fn reporting(&self) -> Reporting {
+        Reporting {
+            format: self.message_format,
+            deny_warnings: self.deny_warnings,
+        }
+    }
+
     pub(crate) fn load(&self) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
         let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere)
-            .map_err(|why| report::fail("", &why, self.reporting.format))?;
+            .map_err(|why| report::fail("", &why, self.message_format))?;
         Ok((loaded.sources, loaded.problems))
     }
 }

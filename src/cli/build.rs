@@ -46,7 +46,7 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                     helm,
                     &mut notices,
                     &input.files,
-                    input.reporting.format,
+                    input.message_format,
                 )
             } else {
                 write_output(
@@ -55,7 +55,7 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                     &header,
                     helm,
                     &mut notices,
-                    input.reporting.format,
+                    input.message_format,
                 )
             };
             match result {
@@ -63,13 +63,13 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
                 Err(message) => {
                     let path = output.map(|p| p.display().to_string()).unwrap_or_default();
                     notices.push(Notice::error(path, message));
-                    report::report(&compiled.warnings, &notices, &sources, input.reporting);
+                    report::report(&compiled.warnings, &notices, &sources, input.reporting());
                     return Status::Trouble;
                 }
             }
         }
     };
-    let reported = report::report(&compiled.warnings, &notices, &sources, input.reporting);
+    let reported = report::report(&compiled.warnings, &notices, &sources, input.reporting());
     // The process ends next: the OS takes the memory back at once, freeing the documents one
     // by one would only cost time.
     std::mem::forget((sources, compiled));

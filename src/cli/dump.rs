@@ -11,7 +11,7 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
         Err(status) => return status,
     };
     if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting);
+        report::report(&unreadable, &[], &sources, input.reporting());
         return Status::InputErrors;
     }
     let mut diagnostics = Vec::new();
@@ -41,5 +41,5 @@ pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
             }
         }
     }
-    report::report(&diagnostics, &[], &sources, input.reporting)
+    report::report(&diagnostics, &[], &sources, input.reporting())
 }

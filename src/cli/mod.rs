@@ -80,7 +80,17 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Dump { stage, input, target } => dump::run(stage, &input, &target),
         Command::Completions { shell } => shell::completions(shell),
         Command::Man { dir } => shell::man(dir.as_deref()),
-        Command::Lint { paths, reporting } => lint::run(&paths, reporting),
+        Command::Lint {
+            paths,
+            message_format,
+            deny_warnings,
+        } => lint::run(
+            &paths,
+            report::Reporting {
+                format: message_format,
+                deny_warnings,
+            },
+        ),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),
         Command::Traffic {
@@ -117,13 +127,13 @@ impl Status {
 pub(crate) fn compile(input: &Input, options: &meshc::Options) -> Result<(Vec<Source>, meshc::Output), Status> {
     let (sources, unreadable) = input.load()?;
     if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting);
+        report::report(&unreadable, &[], &sources, input.reporting());
         return Err(Status::InputErrors);
     }
     match meshc::compile(&sources, options) {
         Ok(output) => Ok((sources, output)),
         Err(failure) => {
-            report::report(&failure.diagnostics, &[], &sources, input.reporting);
+            report::report(&failure.diagnostics, &[], &sources, input.reporting());
             Err(Status::InputErrors)
         }
     }

@@ -12,9 +12,9 @@ pub(crate) fn run(input: &Input, target: &Target) -> Status {
     let rendered = match super::load::read_stdin("the manifests on stdin").map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => {
-            return report::fail("", "the manifests on stdin are not UTF-8", input.reporting.format);
+            return report::fail("", "the manifests on stdin are not UTF-8", input.message_format);
         }
-        Err(why) => return report::fail("", &why, input.reporting.format),
+        Err(why) => return report::fail("", &why, input.message_format),
     };
     let (sources, compiled) = match compile(input, &target.options()) {
         Ok(compiled) => compiled,
@@ -25,7 +25,7 @@ pub(crate) fn run(input: &Input, target: &Target) -> Status {
         rendered.push('\n');
     }
     rendered.push_str(&compiled.to_yaml());
-    if report::report(&compiled.warnings, &[], &sources, input.reporting) != Status::Ok {
+    if report::report(&compiled.warnings, &[], &sources, input.reporting()) != Status::Ok {
         // --deny-warnings: helm stops, with nothing to install.
         return Status::InputErrors;
     }

@@ -37,17 +37,21 @@ pub(crate) enum MessageFormat {
     Sarif,
 }
 
-// How diagnostics are printed, and whether warnings fail the run: the options every
-// command that reports diagnostics shares. (No doc comment: clap would take it as the
-// about of the commands that flatten it.)
-#[derive(clap::Args, Debug, Clone, Copy)]
+/// How diagnostics are printed (`--message-format`), and whether warnings fail the run
+/// (`--deny-warnings`).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Reporting {
-    /// How to print diagnostics and every other message (on stderr)
-    #[arg(id = "message_format", long = "message-format", value_enum, default_value_t = MessageFormat::Human)]
     pub(crate) format: MessageFormat,
-    /// Exit with status 1 when there are warnings (said in the summary)
-    #[arg(long)]
     pub(crate) deny_warnings: bool,
+}
+
+impl From<MessageFormat> for Reporting {
+    fn from(format: MessageFormat) -> Self {
+        Reporting {
+            format,
+            deny_warnings: false,
+        }
+    }
 }
 
 impl Default for Reporting {
@@ -155,8 +159,9 @@ pub(crate) fn report(
     diagnostics: &[Diagnostic],
     notices: &[Notice],
     sources: &[Source],
-    reporting: Reporting,
+    reporting: impl Into<Reporting>,
 ) -> super::Status {
+    let reporting = reporting.into();
     write_stderr(&render(diagnostics, notices, sources, reporting));
     let errors = diagnostics.iter().any(Diagnostic::is_error);
     if errors || (reporting.deny_warnings && !diagnostics.is_empty()) {

@@ -16,7 +16,7 @@ pub(crate) fn run(args: &Input) -> Status {
     let mut files = Vec::new();
     for path in &args.files {
         if let Err(why) = collect(path, &mut files) {
-            return report::fail(&path.display().to_string(), &why, args.reporting.format);
+            return report::fail(&path.display().to_string(), &why, args.message_format);
         }
     }
     // One report for every file, so that `sarif` and `json` print one document: each
@@ -42,7 +42,7 @@ pub(crate) fn run(args: &Input) -> Status {
             }
         }
     }
-    let reported = report::report(&diagnostics, &notices, &sources, args.reporting);
+    let reported = report::report(&diagnostics, &notices, &sources, args.reporting());
     println!("{total} traffic expectations in {} files, {failed} failed", files.len());
     status.worst(reported)
 }
@@ -143,8 +143,7 @@ fn run_file(path: &Path, args: &Input) -> Result<Outcome, Notice> {
     diagnostics.extend(problems);
     diagnostic::sort(&mut diagnostics);
     sources.push(traffic);
-    let failed =
-        diagnostics.iter().any(Diagnostic::is_error) || (args.reporting.deny_warnings && !diagnostics.is_empty());
+    let failed = diagnostics.iter().any(Diagnostic::is_error) || (args.deny_warnings && !diagnostics.is_empty());
     Ok(Outcome {
         count,
         failures: if failed { failures.max(1) } else { 0 },

@@ -49,20 +49,20 @@ pub(crate) enum TrafficFormat {
 pub(crate) fn load_mesh(input: &Input, target: &Target) -> Result<(Vec<Source>, meshc::model::Mesh), Status> {
     let (sources, unreadable) = input.load()?;
     if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting);
+        report::report(&unreadable, &[], &sources, input.reporting());
         return Err(Status::InputErrors);
     }
     let (mesh, mut diagnostics) = meshc::analyze(&sources, &target.options());
     diagnostic::sort(&mut diagnostics);
     match mesh {
         Some(mesh) if !diagnostics.iter().any(Diagnostic::is_error) => {
-            match report::report(&diagnostics, &[], &sources, input.reporting) {
+            match report::report(&diagnostics, &[], &sources, input.reporting()) {
                 Status::Ok => Ok((sources, mesh)),
                 denied => Err(denied),
             }
         }
         _ => {
-            report::report(&diagnostics, &[], &sources, input.reporting);
+            report::report(&diagnostics, &[], &sources, input.reporting());
             Err(Status::InputErrors)
         }
     }
@@ -71,7 +71,7 @@ pub(crate) fn load_mesh(input: &Input, target: &Target) -> Result<(Vec<Source>, 
 pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format: TrafficFormat) -> Status {
     let (start, req) = match request.to_request() {
         Ok(r) => r,
-        Err(why) => return report::fail("", &why, input.reporting.format),
+        Err(why) => return report::fail("", &why, input.message_format),
     };
     let (sources, mesh) = match load_mesh(input, target) {
         Ok(loaded) => loaded,
@@ -80,7 +80,7 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
     let table = Table::from_mesh(&mesh);
     let trace = match table.trace(&start, &req) {
         Ok(trace) => trace,
-        Err(why) => return report::fail("", &why.to_string(), input.reporting.format),
+        Err(why) => return report::fail("", &why.to_string(), input.message_format),
     };
     let text = match format {
         TrafficFormat::Human => human(&trace, &Locator::new(&sources)),
