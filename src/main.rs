@@ -18,7 +18,11 @@ fn main() -> ExitCode {
     let args = match <cli::Args as clap::Parser>::try_parse() {
         Ok(args) => args,
         Err(error) => {
-            // clap prints help and version to stdout (exit 0) and usage errors to stderr.
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr,
+            // in the --message-format of the command line when it names one.
+            if error.use_stderr() && cli::usage_error(&error) {
+                return ExitCode::from(2);
+            }
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }

@@ -213,6 +213,20 @@ fn read_errors_come_in_the_format_asked_for() {
     assert_eq!(code(&out), 1);
     assert!(assert_github(&out).starts_with("::error file=latin1.mesh,line=1"));
 
+    // A usage error, in the format the command line names.
+    let out = meshc(
+        &scratch.0,
+        &["check", "--message-format", "github", "--bogus", "a.mesh"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(assert_github(&out).starts_with("::error title=meshc::unexpected argument '--bogus'"));
+    let out = meshc(
+        &scratch.0,
+        &["check", "--message-format=sarif", "--api", "v9", "a.mesh"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(notifications(&sarif(&out))[0].contains("v9"));
+
     // lint names the file it could not read.
     let out = meshc(&scratch.0, &["lint", "--message-format", "github", "nothere.yaml"]);
     assert_eq!(code(&out), 2);

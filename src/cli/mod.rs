@@ -102,6 +102,31 @@ pub(crate) fn run(args: Args) -> Status {
     }
 }
 
+/// Reports a usage error in the `--message-format` the command line asks for, when it asks
+/// for `json`, `github` or `sarif`; `false` (nothing printed) otherwise.
+pub(crate) fn usage_error(error: &clap::Error) -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let named = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.strip_prefix("--message-format") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(value) => value.strip_prefix('='),
+            None => None,
+        });
+    let Some(format) = named.and_then(|f| <report::MessageFormat as clap::ValueEnum>::from_str(f, false).ok()) else {
+        return false;
+    };
+    if format == report::MessageFormat::Human {
+        return false;
+    }
+    let text = error.render().to_string();
+    let first = text.lines().next().unwrap_or("a usage error");
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    report::fail("", &format!("{message} (see `meshc --help`)"), format);
+    true
+}
+
 pub(crate) fn finish(written: std::io::Result<()>) -> Status {
     match written {
         Ok(()) => Status::Ok,
