@@ -657,7 +657,7 @@ fn completions_offer_mesh_files_and_codes() {
     }
     assert!(bash.contains("compgen -f -X '!*.mesh'"), "the .mesh filter");
     let zsh = stdout(&meshc(&scratch.0, &["completions", "zsh"]));
-    assert!(zsh.contains("M3011") && zsh.contains("_files"));
+    assert!(zsh.contains("M3011") && zsh.contains(":_files -g \"*.mesh\"'"));
     let fish = stdout(&meshc(&scratch.0, &["completions", "fish"]));
     assert!(fish.contains("M3011"));
 

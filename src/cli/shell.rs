@@ -1,6 +1,6 @@
 //! `completions` and `man`: shell completion scripts and the man pages.
 //!
-//! Completions offer `.mesh` files (bash: only `*.mesh` and folders) for the paths of the
+//! Completions offer `.mesh` files (bash and zsh: only `*.mesh` and folders) for the paths of the
 //! commands that compile a mesh, and the diagnostic codes for `explain`.
 
 use std::io::Write as _;
@@ -26,8 +26,10 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Status {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Args::command(), "meshc", &mut script);
     let mut script = String::from_utf8_lossy(&script).into_owned();
-    if shell == clap_complete::Shell::Bash {
-        script = bash_mesh_files(&script);
+    match shell {
+        clap_complete::Shell::Bash => script = bash_mesh_files(&script),
+        clap_complete::Shell::Zsh => script = zsh_mesh_files(&script),
+        _ => {}
     }
     let mut stdout = std::io::stdout().lock();
     finish(stdout.write_all(script.as_bytes()).and_then(|()| stdout.flush()))
@@ -62,6 +64,28 @@ fn bash_mesh_files(script: &str) -> String {
         } else if mesh && trimmed == FIRST_WORD {
             // Options at the first word only when one is being typed: files otherwise.
             out.push_str(&line.replace(FIRST_WORD, "if [[ ${cur} == -* ]] ; then"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// zsh: the PATH arguments of the commands that read `.mesh` files complete `*.mesh` files
+/// (and folders, as `_files` always does). Each command's arguments follow its `(NAME)` line.
+fn zsh_mesh_files(script: &str) -> String {
+    let mut out = String::with_capacity(script.len() + 256);
+    let mut command = String::new();
+    for line in script.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix('(').and_then(|l| l.strip_suffix(')')) {
+            command = name.to_string();
+        }
+        if MESH_COMMANDS.contains(&command.as_str())
+            && trimmed.starts_with("'*::files -- ")
+            && trimmed.ends_with(":_files' \\")
+        {
+            out.push_str(&line.replacen(":_files' \\", ":_files -g \"*.mesh\"' \\", 1));
         } else {
             out.push_str(line);
         }
