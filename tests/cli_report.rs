@@ -387,9 +387,12 @@ fn deny_warnings_fails_the_run_and_says_so() {
         &["check", "--deny-warnings", "--message-format", "sarif", "warn.mesh"],
     );
     assert_eq!(code(&out), 1);
-    assert!(notifications(&sarif(&out))
-        .iter()
-        .any(|n| n.contains("--deny-warnings")));
+    let log = sarif(&out);
+    assert!(notifications(&log).iter().any(|n| n.contains("--deny-warnings")));
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"], true,
+        "meshc itself did its job"
+    );
 
     // build -o: the manifests are written (warnings do not stop a build), the status is 1.
     let out = meshc(&scratch.0, &["build", "--deny-warnings", "-o", "out", "warn.mesh"]);

@@ -202,11 +202,14 @@ pub(crate) fn render(
     match reporting.format {
         MessageFormat::Human => human(diagnostics, &notices, sources, denied.is_some(), style()),
         format => {
+            // The run itself went well unless the CLI met an error (warnings denied are the
+            // input's failure, as errors are).
+            let successful = !notices.iter().any(|n| n.level == Level::Error && !n.out_of_date);
             notices.extend(denied.map(|d| Notice::error("", d)));
             match format {
                 MessageFormat::Json => json(diagnostics, &notices, sources),
                 MessageFormat::Github => github(diagnostics, &notices, sources),
-                _ => sarif(diagnostics, &notices, sources),
+                _ => sarif(diagnostics, &notices, sources, successful),
             }
         }
     }
@@ -429,7 +432,7 @@ fn default_level(code: Code) -> &'static str {
 }
 
 /// The SARIF 2.1.0 log of a run.
-pub(crate) fn sarif(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source]) -> String {
+pub(crate) fn sarif(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[Source], successful: bool) -> String {
     let locator = Locator::new(sources);
     let mut rules: Vec<Value> = Code::ALL
         .iter()
@@ -511,7 +514,6 @@ pub(crate) fn sarif(diagnostics: &[Diagnostic], notices: &[Notice], sources: &[S
             })
         })
         .collect();
-    let successful = !notices.iter().any(|n| n.level == Level::Error && !n.out_of_date);
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
