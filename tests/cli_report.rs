@@ -507,6 +507,16 @@ fn control_characters_from_the_input_are_shown_escaped() {
     let out = meshc(&scratch.0, &["check", "gone\u{1b}[31m.mesh"]);
     assert_eq!(code(&out), 2);
     assert!(!dangerous(&stderr(&out)) && stderr(&out).contains("gone\\u{1b}[31m.mesh"));
+    // The commands without a message format escape too.
+    for args in [["explain", "M\u{1b}[31m"], ["fmt", "x\u{1b}]0;t\u{7}.mesh"]] {
+        let out = meshc(&scratch.0, &args);
+        assert_eq!(code(&out), 2);
+        assert!(
+            !dangerous(&stderr(&out)) && stderr(&out).contains("\\u{1b}"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
     // JSON and SARIF escape them as JSON does.
     let out = meshc(&scratch.0, &["check", "--message-format", "sarif", name]);
     assert!(!stderr(&out).contains('\u{1b}'));

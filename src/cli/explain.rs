@@ -17,7 +17,7 @@ pub(crate) fn run(code: Option<&str>) -> Status {
             Status::Ok
         }
         Err(()) => {
-            eprintln!("meshc: unknown code `{code}`; `meshc explain` lists them all");
+            say!("unknown code `{code}`; `meshc explain` lists them all");
             Status::Trouble
         }
     }

@@ -29,11 +29,11 @@ pub(crate) fn run(paths: &[PathBuf], check: bool) -> Status {
         }
         let before = files.len();
         if let Err(e) = load::mesh_files(path, &mut files, &Reach::Anywhere) {
-            eprintln!("meshc: cannot read directory {}: {e}", path.display());
+            say!("cannot read directory {}: {e}", path.display());
             return Status::Trouble;
         }
         if files.len() == before {
-            eprintln!("meshc: no .mesh file under {}", path.display());
+            say!("no .mesh file under {}", path.display());
             return Status::Trouble;
         }
     }
@@ -58,7 +58,7 @@ fn stdin(check: bool) -> Status {
     let bytes = match load::read_stdin("stdin") {
         Ok(bytes) => bytes,
         Err(why) => {
-            eprintln!("meshc: {why}");
+            say!("{why}");
             return Status::Trouble;
         }
     };
@@ -77,7 +77,7 @@ fn stdin(check: bool) -> Status {
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
-        eprintln!("meshc: cannot write the output: {e}");
+        say!("cannot write the output: {e}");
         return Status::Trouble;
     }
     if check && formatted != text {
@@ -91,7 +91,7 @@ fn file(path: &Path, check: bool) -> Status {
     let bytes = match load::read_regular(path) {
         Ok(bytes) => bytes,
         Err(why) => {
-            eprintln!("meshc: cannot read {}: {why}", path.display());
+            say!("cannot read {}: {why}", path.display());
             return Status::Trouble;
         }
     };
@@ -112,7 +112,7 @@ fn file(path: &Path, check: bool) -> Status {
     match replace(path, formatted.as_bytes()) {
         Ok(()) => Status::Ok,
         Err(e) => {
-            eprintln!("meshc: cannot write {}: {e}", path.display());
+            say!("cannot write {}: {e}", path.display());
             Status::Trouble
         }
     }
@@ -122,7 +122,7 @@ fn utf8(bytes: Vec<u8>, name: &str) -> Option<String> {
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(_) => {
-            eprintln!("meshc: {name} is not UTF-8");
+            say!("{name} is not UTF-8");
             None
         }
     }

@@ -85,12 +85,12 @@ pub(crate) fn run(invocation: Invocation) -> Status {
     let bytes = match load::read_stdin("the ResourceList on stdin") {
         Ok(bytes) => bytes,
         Err(why) => {
-            eprintln!("meshc: {why}");
+            say!("{why}");
             return Status::Trouble;
         }
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        eprintln!("meshc: the ResourceList on stdin is not UTF-8");
+        say!("the ResourceList on stdin is not UTF-8");
         return Status::Trouble;
     };
     if invocation == Invocation::Bare && text.trim().is_empty() {
@@ -99,24 +99,24 @@ pub(crate) fn run(invocation: Invocation) -> Status {
     let list: Value = match read_yaml(&text) {
         Ok(list) => list,
         Err(e) => {
-            eprintln!("meshc: stdin is not a YAML ResourceList: {e}");
+            say!("stdin is not a YAML ResourceList: {e}");
             return Status::Trouble;
         }
     };
     if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
-        eprintln!("meshc: stdin is not a ResourceList (its kind is not ResourceList)");
+        say!("stdin is not a ResourceList (its kind is not ResourceList)");
         return Status::Trouble;
     }
     let (out, status) = match respond(&list, Channel::Krm) {
         Ok(answer) => answer,
         Err(message) => {
-            eprintln!("meshc: {message}");
+            say!("{message}");
             return Status::Trouble;
         }
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
-        eprintln!("meshc: cannot write the output: {e}");
+        say!("cannot write the output: {e}");
         return Status::Trouble;
     }
     status

@@ -20,6 +20,14 @@
 //! | `report` | diagnostics and the CLI's own messages as `human`, `json`, `github` or `sarif` |
 //! | `color` | colours and ASCII for `human` diagnostics on a terminal |
 
+/// A `meshc: …` line on stderr, for the commands without `--message-format`; text from the
+/// input in it is escaped (see [`report::say`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::report::say(&format!($($arg)*))
+    };
+}
+
 mod args;
 mod build;
 mod color;
@@ -131,7 +139,7 @@ pub(crate) fn finish(written: std::io::Result<()>) -> Status {
     match written {
         Ok(()) => Status::Ok,
         Err(e) => {
-            eprintln!("meshc: cannot write the output: {e}");
+            say!("cannot write the output: {e}");
             Status::Trouble
         }
     }

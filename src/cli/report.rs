@@ -171,6 +171,12 @@ pub(crate) fn report(
     }
 }
 
+/// Writes `meshc: MESSAGE` to stderr, the message escaped for the terminal (the `say!`
+/// macro of the commands without a message format).
+pub(crate) fn say(message: &str) {
+    write_stderr(&format!("meshc: {}\n", printable(message)));
+}
+
 fn write_stderr(text: &str) {
     if !text.is_empty() {
         let mut stderr = std::io::stderr().lock();

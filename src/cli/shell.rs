@@ -105,7 +105,7 @@ pub(crate) fn man(dir: Option<&Path>) -> Status {
         Some(dir) => match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(command, dir)) {
             Ok(()) => Status::Ok,
             Err(e) => {
-                eprintln!("meshc: cannot write the man pages into {}: {e}", dir.display());
+                say!("cannot write the man pages into {}: {e}", dir.display());
                 Status::Trouble
             }
         },
