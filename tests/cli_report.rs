@@ -829,3 +829,32 @@ spec:
     );
     assert_eq!(codes("block.yaml", &block), ["M3004"]);
 }
+
+#[test]
+fn sarif_default_levels_are_those_of_docs_checks() {
+    let checks = common::read(&common::root().join("docs/checks.md"));
+    let line = checks
+        .lines()
+        .find(|l| l.starts_with("Warnings: "))
+        .expect("the Warnings line");
+    // The codes before the parenthesis (which names the lint-only warning).
+    let listed: Vec<&str> = line["Warnings: ".len()..]
+        .split('(')
+        .next()
+        .unwrap()
+        .split(|c: char| c == ',' || c.is_whitespace() || c == '.')
+        .filter(|w| w.starts_with('M'))
+        .collect();
+    assert!(listed.contains(&"M1010") && listed.contains(&"M2009"), "{listed:?}");
+    let scratch = Scratch::new("report-levels");
+    scratch.write("a.mesh", GOOD_MESH);
+    let log = sarif(&meshc(&scratch.0, &["check", "--message-format", "sarif", "a.mesh"]));
+    let warnings: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["defaultConfiguration"]["level"] == "warning")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings, listed);
+}
