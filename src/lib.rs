@@ -88,6 +88,7 @@ pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, V
     if let Some(mesh) = &mesh {
         diagnostics.extend(emit::emit(mesh, options, false).diagnostics);
     }
+    suppress::apply(sources, &mut diagnostics);
     (mesh, diagnostics)
 }
 

@@ -858,3 +858,54 @@ fn sarif_default_levels_are_those_of_docs_checks() {
         .collect();
     assert_eq!(warnings, listed);
 }
+
+#[test]
+fn suppressions_hold_in_every_command_that_checks_a_mesh() {
+    let scratch = Scratch::new("report-suppress-everywhere");
+    let allowed = WARN_MESH.replace("ROUTE_COMMENT", "# meshc: allow M3018 -- smoke tests");
+    scratch.write("allowed.mesh", &allowed);
+    for args in [
+        &["check", "allowed.mesh"][..],
+        &["build", "allowed.mesh"],
+        &["graph", "allowed.mesh"],
+        &["dump", "model", "allowed.mesh"],
+        &["traffic", "--gateway", "public", "--path", "/shop", "allowed.mesh"],
+    ] {
+        let out = meshc(&scratch.0, args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
+#[test]
+fn waiting_for_a_lock_is_a_notice_in_github_and_silent_in_sarif() {
+    let scratch = Scratch::new("report-lock-wait");
+    scratch.write("app.mesh", GOOD_MESH);
+    std::fs::create_dir_all(scratch.path("locked")).unwrap();
+    let held = std::fs::File::open(scratch.path("locked")).unwrap();
+    held.lock().unwrap();
+    let wait = [("MESHC_LOCK_WAIT", "1")];
+    let out = meshc_env(
+        &scratch.0,
+        &["build", "--message-format", "github", "-o", "locked", "app.mesh"],
+        &wait,
+    );
+    assert_eq!(code(&out), 2);
+    let err = assert_github(&out);
+    assert!(
+        err.starts_with("::notice::waiting for another meshc run that is writing locked\n"),
+        "{err}"
+    );
+    let out = meshc_env(
+        &scratch.0,
+        &["build", "--message-format", "sarif", "-o", "locked", "app.mesh"],
+        &wait,
+    );
+    assert_eq!(code(&out), 2);
+    assert!(notifications(&sarif(&out))
+        .iter()
+        .any(|n| n.contains("still held after 1 s")));
+    let out = meshc_env(&scratch.0, &["build", "-o", "locked", "app.mesh"], &wait);
+    assert!(stderr(&out).starts_with("meshc: waiting for another meshc run that is writing locked\n"));
+    drop(held);
+}
