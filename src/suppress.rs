@@ -383,6 +383,22 @@ mod tests {
     }
 
     #[test]
+    fn any_cut_of_a_tricky_text_reads_without_panic() {
+        let text = "a: \"x\\\" # y\" # meshc: allow M3018, ingress-split -- r\u{e9}ason \u{1b}\n\
+                    b: |+2 # c\n  # meshc: allow\n'it''s' # meshc:allow M9 --\n\u{202e}# meshc: allow  , -- x\n# meshc:";
+        for (cut, _) in text.char_indices() {
+            let part = &text[..cut];
+            let found = vec![warning_at(part, "a", Code::IngressSplit)];
+            let mut diagnostics = found.clone();
+            apply(&[Source::new("a.mesh", part)], &mut diagnostics);
+            apply_yaml(&[Source::new("a.yaml", part)], &mut diagnostics);
+            for d in diagnostics.iter().filter(|d| d.code == Code::Suppression) {
+                assert!(d.primary.span.end <= part.len() && part.is_char_boundary(d.primary.span.start));
+            }
+        }
+    }
+
+    #[test]
     fn errors_are_never_allowed() {
         let text = "# meshc: allow M3002 -- r\nport http 99999\n";
         let start = text.find("99999").unwrap_or(0);

@@ -184,8 +184,10 @@ fn read_errors_come_in_the_format_asked_for() {
         let out = run("github");
         assert_eq!(code(&out), 2, "{args:?}");
         let err = assert_github(&out);
+        // The command line's path the message is about.
+        let file = args[1].replace(':', "%3A");
         assert!(
-            err.starts_with("::error title=meshc::") && err.contains(needle),
+            err.starts_with(&format!("::error file={file},title=meshc::")) && err.contains(needle),
             "{err}"
         );
 

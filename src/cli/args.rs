@@ -430,8 +430,18 @@ impl Input {
     }
 
     pub(crate) fn load(&self) -> Result<(Vec<Source>, Vec<Diagnostic>), Status> {
-        let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere)
-            .map_err(|why| report::fail("", &why, self.message_format))?;
+        let loaded = load::load(&self.files, &self.vars_files, &self.vars, &load::Reach::Anywhere).map_err(|why| {
+            // The file or folder of the command line the message is about, if it names one.
+            let about = self
+                .files
+                .iter()
+                .chain(&self.vars_files)
+                .map(|p| p.display().to_string())
+                .filter(|p| why.contains(&format!(" {p}")))
+                .max_by_key(String::len)
+                .unwrap_or_default();
+            report::fail(&about, &why, self.message_format)
+        })?;
         Ok((loaded.sources, loaded.problems))
     }
 }
