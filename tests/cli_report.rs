@@ -675,6 +675,7 @@ fn completions_offer_mesh_files_and_codes() {
     assert!(zsh.contains("M3011") && zsh.contains(":_files -g \"*.mesh\"'"));
     let fish = stdout(&meshc(&scratch.0, &["completions", "fish"]));
     assert!(fish.contains("M3011"));
+    assert!(fish.contains("__fish_meshc_using_subcommand check\" -k -a \"(__fish_complete_suffix .mesh)\""));
 
     // The bash script, run: `meshc build <TAB>` offers .mesh files and folders only;
     // `meshc explain M301<TAB>` the codes.

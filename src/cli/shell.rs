@@ -1,7 +1,8 @@
 //! `completions` and `man`: shell completion scripts and the man pages.
 //!
-//! Completions offer `.mesh` files (bash and zsh: only `*.mesh` and folders) for the paths of the
-//! commands that compile a mesh, and the diagnostic codes for `explain`.
+//! Completions offer `.mesh` files (bash and zsh: only `*.mesh` and folders; fish: `.mesh`
+//! files first) for the paths of the commands that compile a mesh, and the diagnostic codes
+//! for `explain`.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -29,6 +30,14 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Status {
     match shell {
         clap_complete::Shell::Bash => script = bash_mesh_files(&script),
         clap_complete::Shell::Zsh => script = zsh_mesh_files(&script),
+        clap_complete::Shell::Fish => {
+            // fish offers every file for a positional argument; list the .mesh files first.
+            for command in MESH_COMMANDS {
+                script.push_str(&format!(
+                    "complete -c meshc -n \"__fish_meshc_using_subcommand {command}\" -k -a \"(__fish_complete_suffix .mesh)\"\n"
+                ));
+            }
+        }
         _ => {}
     }
     let mut stdout = std::io::stdout().lock();
