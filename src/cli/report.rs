@@ -54,15 +54,6 @@ impl From<MessageFormat> for Reporting {
     }
 }
 
-impl Default for Reporting {
-    fn default() -> Self {
-        Reporting {
-            format: MessageFormat::Human,
-            deny_warnings: false,
-        }
-    }
-}
-
 /// How serious a notice is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
@@ -141,15 +132,7 @@ pub(crate) fn progress(message: &str) {
 /// Reports a run that stops with one error of the CLI (a file that cannot be read, an
 /// output folder that cannot be written) before any diagnostic: in the run's format.
 pub(crate) fn fail(path: &str, message: &str, format: MessageFormat) -> super::Status {
-    report(
-        &[],
-        &[Notice::error(path, message)],
-        &[],
-        Reporting {
-            format,
-            ..Reporting::default()
-        },
-    );
+    report(&[], &[Notice::error(path, message)], &[], format);
     super::Status::Trouble
 }
 
