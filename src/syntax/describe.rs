@@ -59,6 +59,7 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::other_cond => "a condition",
         Rule::split => "a weighted split `{ v1 50% v2 50% }`",
         Rule::split_entry => "a version and its weight",
+        Rule::weight => super::error::WEIGHT,
         Rule::route_option | Rule::option_key => "a route option such as `timeout 5s`",
         Rule::duration => "a duration such as `5s`",
         Rule::target => "a target such as `v1` or `reviews/v2`",
