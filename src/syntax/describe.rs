@@ -15,6 +15,7 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::var_ref => "a variable such as `${VM_ADDRESS}`",
         Rule::import_decl => "an `import`",
         Rule::file | Rule::EOI => "the end of the file",
+        Rule::byte_order_mark => "a byte-order mark",
         Rule::namespace_decl => "a `namespace` block",
         Rule::naming_block => "a `naming` block",
         Rule::naming_entry => "a naming entry such as `service \"{service}-svc\"`",

@@ -163,13 +163,29 @@ impl Tokens<'_> {
 
     /// "expected ..., found ...", with a hint for the mistakes people make most.
     fn unexpected(&self, position: usize, failure: Failure) -> Diagnostic {
-        let (found, length) = found_at(self.text, position);
+        let (mut found, mut length) = found_at(self.text, position);
+        if let Some(quoted) = single_quoted(&self.text[position..]) {
+            found = format!("`{quoted}`");
+            length = quoted.len();
+        }
         // Long lists are easier to read as the kinds of thing expected.
         let quoted = failure.expected.contains(STRING) && failure.keywords.is_empty();
         let mut expected: Vec<String> = failure.expected.into_iter().collect();
         if expected.len() > 10 && expected.iter().any(|e| !e.starts_with('`')) {
             const KEEP: &[&str] = &["`}`", "`->`", "`or`", "`redirect`", "`respond`"];
             expected.retain(|e| (!e.starts_with('`') && e != "a name") || KEEP.contains(&e.as_str()));
+        }
+        let before = self.text[..position].trim_end();
+        if let Some(comma) = before.strip_suffix(',').map(str::len) {
+            let span = self.span(comma, comma + 1);
+            return Diagnostic::error(
+                Code::Syntax,
+                span,
+                format!("a trailing `,`: expected {} after it", join_or(&expected)),
+            )
+            .label("nothing follows this `,`")
+            .help("a list ends with its last item: remove the trailing `,`")
+            .fix(span, "");
         }
         if quoted {
             if let Some(diagnostic) = self.unquoted(position, &expected) {
@@ -193,13 +209,12 @@ impl Tokens<'_> {
         let before = text[..position].trim_end();
         if rest.starts_with('\'') {
             let help = "strings are written in double quotes: \"...\"";
-            let line = rest.split('\n').next().unwrap_or("");
-            return match line[1..].find('\'') {
-                Some(close) if !line[1..=close].contains('"') => diagnostic.help(help).fix(
-                    self.span(position, position + close + 2),
-                    format!("\"{}\"", &line[1..=close]),
+            return match single_quoted(rest) {
+                Some(quoted) => diagnostic.help(help).fix(
+                    self.span(position, position + quoted.len()),
+                    format!("\"{}\"", &quoted[1..quoted.len() - 1]),
                 ),
-                _ => diagnostic.help(help),
+                None => diagnostic.help(help),
             };
         }
         if rest.starts_with('=') || rest.starts_with(':') {
@@ -219,11 +234,6 @@ impl Tokens<'_> {
                 .help(format!("write the `%` right after the number: `{number}%`"))
                 .fix(self.span(start, position + 1), format!("{number}%"));
         }
-        if let Some(comma) = before.strip_suffix(',').map(str::len) {
-            return diagnostic
-                .help("a list ends with its last item: remove the trailing `,`")
-                .fix(self.span(comma, comma + 1), "");
-        }
         // The line the parse stopped after: `port http` with no number.
         let line = before.rsplit(['\n', '{', '}']).next().unwrap_or("");
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -235,6 +245,10 @@ impl Tokens<'_> {
 
     /// A bare word or value where a string is expected: `image nginx:1.25`.
     fn unquoted(&self, position: usize, expected: &[String]) -> Option<Diagnostic> {
+        // From the start of the number the parse stopped inside (`10.0` of `10.0.0.10`).
+        let position = self.text[..position]
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |i| i + 1);
         let rest = &self.text[position..];
         let end = rest
             .find(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '"' | '\'' | '#' | ','))
@@ -272,7 +286,7 @@ impl Tokens<'_> {
     /// (`route` in a namespace), or unknown; or a misspelled keyword just before where the
     /// parse stopped, taken for something else (`services web {` reads as a service `s`).
     fn keyword(&self, position: usize, failure: &Failure) -> Option<Diagnostic> {
-        if let Some(diagnostic) = self.keyword_at(position, failure) {
+        if let Some(diagnostic) = self.keyword_at(word_start(self.text, position), failure, true) {
             return Some(diagnostic);
         }
         let mut before = &self.text[..failure.position.min(position)];
@@ -282,20 +296,28 @@ impl Tokens<'_> {
             before = &before[..tail];
         }
         let before = before.trim_end();
-        let start = word_start(before, before.len());
-        if start == before.len() || !before[start..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-            return None;
+        // The word just before, and the word that starts the line the parse stopped on: a
+        // keyword may have been taken for something else (a property, a name) up to there.
+        let previous = word_start(before, before.len());
+        let line = self.text[..position].rfind('\n').map_or(0, |i| i + 1);
+        let first = skip_trivia(self.text, line);
+        for start in [previous, first] {
+            if start >= position || !self.text[start..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            // What could stand there: make the word unreadable and ask again.
+            let masked = format!("{}\u{1}{}", &self.text[..start], &self.text[start + 1..]);
+            let Some(there) = detailed(&masked) else {
+                continue;
+            };
+            if skip_trivia(&masked, there.position) != start {
+                continue;
+            }
+            if let Some(diagnostic) = self.keyword_at(start, &there, start == first) {
+                return Some(diagnostic);
+            }
         }
-        // What could stand there: make the word unreadable and ask again.
-        let masked = format!("{}\u{1}{}", &self.text[..start], &self.text[start + 1..]);
-        let there = detailed(&masked)?;
-        if skip_trivia(&masked, there.position) != start || there.keywords.is_empty() {
-            return None;
-        }
-        let word = &before[start..];
-        let candidates: Vec<&str> = there.keywords.iter().map(String::as_str).collect();
-        let best = self.respelling(start, before.len(), word, &candidates)?;
-        Some(self.misspelled(start, before.len(), best))
+        None
     }
 
     fn misspelled(&self, start: usize, end: usize, best: &str) -> Diagnostic {
@@ -311,18 +333,18 @@ impl Tokens<'_> {
         .fix(span, best)
     }
 
-    fn keyword_at(&self, position: usize, failure: &Failure) -> Option<Diagnostic> {
+    /// The word at `start` where `failure` expected keywords; `listing`: say which when the
+    /// word is near none of them.
+    fn keyword_at(&self, start: usize, failure: &Failure, listing: bool) -> Option<Diagnostic> {
         if failure.keywords.is_empty() {
             return None;
         }
         let text = self.text;
-        // Back to the start of the word, if the parse stopped inside it.
-        let start = word_start(text, position);
         let end = text[start..]
             .find(|c: char| !is_word_char(c))
             .map_or(text.len(), |i| start + i);
         let word = &text[start..end];
-        if !word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        if !word.starts_with(|c: char| c.is_ascii_alphabetic()) || failure.keywords.contains(word) {
             return None;
         }
         let span = self.span(start, end);
@@ -338,7 +360,7 @@ impl Tokens<'_> {
                     .help(*belongs),
             );
         }
-        if start != position || failure.expected.contains(STRING) {
+        if !listing || failure.expected.contains(STRING) {
             return None;
         }
         let list: Vec<String> = candidates.iter().map(|k| format!("`{k}`")).collect();
@@ -500,6 +522,13 @@ fn detailed(text: &str) -> Option<Failure> {
 
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// `'...'` at the start of `rest`, closed on its line, with no `"` inside.
+fn single_quoted(rest: &str) -> Option<&str> {
+    let line = rest.strip_prefix('\'')?.split('\n').next()?;
+    let close = line.find('\'')?;
+    (!line[..close].contains('"')).then(|| &rest[..close + 2])
 }
 
 /// How far the grammar reads `text`: the position where it stops, or past the end.

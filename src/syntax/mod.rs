@@ -5,6 +5,8 @@ mod describe;
 mod error;
 mod format;
 mod lower;
+#[cfg(test)]
+mod tests;
 
 use pest::Parser as _;
 
