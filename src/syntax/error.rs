@@ -145,6 +145,7 @@ pub(super) fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, t
     let at = Tokens { text, source };
     at.misplaced_bom(position)
         .or_else(|| at.unclosed_block(position))
+        .or_else(|| at.stray_close(position))
         .or_else(|| at.weight(&failure))
         .or_else(|| at.keyword(position, &failure))
         .unwrap_or_else(|| at.unexpected(position, failure))
@@ -217,6 +218,31 @@ impl Tokens<'_> {
                 None => diagnostic.help(help),
             };
         }
+        if rest.starts_with(',') {
+            return diagnostic
+                .help("no `,` here: the items of a split or a block are separated by spaces, `{ v1 50% v2 50% }`")
+                .fix(self.span(position, position + 1), "");
+        }
+        if let Some(sign) = before.strip_suffix([':', '=']).map(str::len) {
+            return diagnostic
+                .help("properties take their value after a space, without `=` or `:`: `replicas 2`")
+                .fix(self.span(sign, sign + 1), "");
+        }
+        let words: Vec<&str> = before
+            .rsplit(['\n', '{', '}'])
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if let ["route", target] = words.as_slice() {
+            if !target.starts_with(|c: char| c.is_ascii_alphabetic()) || PLACES.iter().any(|(k, _)| k == target) {
+                return diagnostic;
+            }
+            let at = before.len() - target.len();
+            return diagnostic
+                .help(format!("the target of a route follows `->`: `route -> {target}`"))
+                .fix(self.span(at, before.len()), format!("-> {target}"));
+        }
         if rest.starts_with('=') || rest.starts_with(':') {
             return diagnostic
                 .help("properties take their value after a space, without `=` or `:`: `replicas 2`")
@@ -235,8 +261,6 @@ impl Tokens<'_> {
                 .fix(self.span(start, position + 1), format!("{number}%"));
         }
         // The line the parse stopped after: `port http` with no number.
-        let line = before.rsplit(['\n', '{', '}']).next().unwrap_or("");
-        let words: Vec<&str> = line.split_whitespace().collect();
         if matches!(words.as_slice(), ["port"] | ["port", _]) {
             return diagnostic.help("a port is its protocol and its number: `port http 8080`");
         }
@@ -247,8 +271,8 @@ impl Tokens<'_> {
     fn unquoted(&self, position: usize, expected: &[String]) -> Option<Diagnostic> {
         // From the start of the number the parse stopped inside (`10.0` of `10.0.0.10`).
         let position = self.text[..position]
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .map_or(0, |i| i + 1);
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+            .len();
         let rest = &self.text[position..];
         let end = rest
             .find(|c: char| c.is_whitespace() || matches!(c, '{' | '}' | '"' | '\'' | '#' | ','))
@@ -291,7 +315,7 @@ impl Tokens<'_> {
         }
         let mut before = &self.text[..failure.position.min(position)];
         // Leave out the token the parse stopped inside (`-` of `rout ->`).
-        let tail = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let tail = before.trim_end_matches(|c: char| !c.is_whitespace()).len();
         if !before[tail..].starts_with(|c: char| c.is_ascii_alphabetic()) {
             before = &before[..tail];
         }
@@ -417,8 +441,8 @@ impl Tokens<'_> {
         }
         let end = failure.position;
         let start = self.text[..end]
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-            .map_or(0, |i| i + 1);
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-')
+            .len();
         let number = &self.text[start..end];
         if !number.ends_with(|c: char| c.is_ascii_digit()) || start == end {
             return None;
@@ -449,6 +473,37 @@ impl Tokens<'_> {
             .help(help)
             .fix(span, format!("{number}%")),
         )
+    }
+
+    /// A `}` too many, when the parse stopped at a `}` that closes nothing: the first `}`
+    /// indented deeper than the block it closes, if any comes before, is the likely one.
+    fn stray_close(&self, position: usize) -> Option<Diagnostic> {
+        let (blocks, stray) = braces(self.text);
+        if !stray.contains(&position) {
+            return None;
+        }
+        let deeper = blocks.iter().filter_map(|(open, close)| {
+            let close = (*close)?;
+            (starts_line(self.text, close) && indentation(self.text, close) > indentation(self.text, *open))
+                .then_some(close)
+        });
+        let (at, label) = match deeper.min().filter(|c| *c < position) {
+            Some(close) => (
+                close,
+                "probably this one: it is indented deeper than the block it closes",
+            ),
+            None => (position, "no block is open here"),
+        };
+        let mut diagnostic = Diagnostic::error(Code::Syntax, self.span(at, at + 1), "a `}` too many")
+            .label(label)
+            .help("remove the `}` that closes nothing");
+        if at != position {
+            diagnostic = diagnostic.note(
+                self.span(position, position + 1),
+                "reading stops here, with every block closed",
+            );
+        }
+        Some(diagnostic)
     }
 
     /// A block whose `}` is missing, found by the file's braces and indentation (see
@@ -506,10 +561,7 @@ fn header(text: &str, open: usize) -> Vec<&str> {
 
 /// Where the word holding `position` starts (`position` itself when none does).
 fn word_start(text: &str, position: usize) -> usize {
-    text[..position]
-        .rfind(|c: char| !is_word_char(c))
-        .map_or(0, |i| i + 1)
-        .min(position)
+    text[..position].trim_end_matches(is_word_char).len().min(position)
 }
 
 /// The failure of `text`, with what was expected (`None` when it reads).
@@ -572,10 +624,11 @@ fn unterminated_string(text: &str, position: usize, source: SourceId) -> Option<
     )
 }
 
-/// The blocks of `text`, by its braces (skipping strings and comments): each `{` with its
-/// matching `}`, if any, in the order of the `{`.
-fn blocks(text: &str) -> Vec<(usize, Option<usize>)> {
+/// The blocks of `text`, by its braces (skipping strings, comments and `${NAME}`): each `{`
+/// with its matching `}`, if any, in the order of the `{`; and the `}` that close nothing.
+fn braces(text: &str) -> (Vec<(usize, Option<usize>)>, Vec<usize>) {
     let mut out = Vec::new();
+    let mut stray = Vec::new();
     let mut stack = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -588,20 +641,33 @@ fn blocks(text: &str) -> Vec<(usize, Option<usize>)> {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
             }
-            b'{' if i == 0 || bytes[i - 1] != b'$' => {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                // A variable: its braces are not a block's.
+                let name = bytes[i + 2..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                    .count();
+                if bytes.get(i + 2 + name) == Some(&b'}') {
+                    i += 2 + name;
+                }
+            }
+            b'{' => {
                 stack.push(out.len());
                 out.push((i, None));
             }
-            b'}' => {
-                if let Some(index) = stack.pop() {
-                    out[index].1 = Some(i);
-                }
-            }
+            b'}' => match stack.pop() {
+                Some(index) => out[index].1 = Some(i),
+                None => stray.push(i),
+            },
             _ => {}
         }
         i += 1;
     }
-    out
+    (out, stray)
+}
+
+fn blocks(text: &str) -> Vec<(usize, Option<usize>)> {
+    braces(text).0
 }
 
 /// The `{` of the blocks still open at the end of `text`, outermost first.

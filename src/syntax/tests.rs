@@ -79,6 +79,11 @@ fn syntax_errors_point_at_the_token_and_say_what_was_meant() {
         (service("vm v3 at 10.0.0.1, 10.0.0.2«,»\n  }"), Some(""), "trailing `,`"),
         (service("port http\n    «route» -> v1"), None, "`port http 8080`"),
         (service("pod v3 image «\"z»"), None, "this string is not closed"),
+        (service("route v1\n  «}»"), Some("-> v1"), "follows `->`"),
+        (service("route { v1: «50»% v2 50% }"), Some(""), "without `=` or `:`"),
+        (service("route { v1 50%«,» v2 50% }"), Some(""), "no `,` here"),
+        (service("pod v3 image \"z\"\n    «}»"), None, "a `}` too many"),
+        ("namespace a { service s { vm v1 at ${IP} } } «}»".into(), None, "closes nothing"),
         // A byte-order mark inside the file.
         ("namespace a { «\u{feff}»}".into(), Some(""), "byte-order mark"),
         // Blocks left open.
@@ -248,5 +253,39 @@ fn every_place_names_a_keyword_of_the_grammar() {
             grammar.contains(&format!("\"{word}\"")),
             "`{word}` is not a keyword of mesh.pest"
         );
+    }
+}
+
+#[test]
+fn damaged_files_give_one_error_that_points_inside_and_never_panic() {
+    // Insertions of the characters and words that trip readers up, at every seventeenth
+    // character of an example: each damaged file either reads or gives exactly one
+    // syntax-stage error, on a character boundary of the file, whose fix (if any) is too.
+    let text = include_str!("../../examples/bookinfo.mesh");
+    let inserts = [
+        "ä", "\u{a0}", "{", "}", "%", ",", "'", "\u{feff}", "servcie ", "=", "\"", "->", " 30 ", "\t",
+    ];
+    let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(17).collect();
+    for at in boundaries {
+        for insert in inserts {
+            let damaged = format!("{}{insert}{}", &text[..at], &text[at..]);
+            let (file, diagnostics) = parse(0, &damaged);
+            if file.is_some() {
+                continue;
+            }
+            assert_eq!(diagnostics.len(), 1, "{damaged}");
+            let d = &diagnostics[0];
+            let mut spans = vec![d.primary.span];
+            spans.extend(d.secondary.iter().map(|l| l.span));
+            spans.extend(d.fix.iter().map(|f| f.span));
+            for span in spans {
+                assert!(
+                    span.start <= span.end
+                        && damaged.is_char_boundary(span.start)
+                        && damaged.is_char_boundary(span.end),
+                    "{span:?} in {damaged}"
+                );
+            }
+        }
     }
 }
