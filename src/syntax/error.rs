@@ -179,14 +179,14 @@ impl Tokens<'_> {
         let before = self.text[..position].trim_end();
         if let Some(comma) = before.strip_suffix(',').map(str::len) {
             let span = self.span(comma, comma + 1);
-            return Diagnostic::error(
-                Code::Syntax,
-                span,
-                format!("a trailing `,`: expected {} after it", join_or(&expected)),
-            )
-            .label("nothing follows this `,`")
-            .help("a list ends with its last item: remove the trailing `,`")
-            .fix(span, "");
+            let message = match expected.is_empty() {
+                true => "a trailing `,`".to_string(),
+                false => format!("a trailing `,`: expected {} after it", join_or(&expected)),
+            };
+            return Diagnostic::error(Code::Syntax, span, message)
+                .label("nothing follows this `,`")
+                .help("a list ends with its last item: remove the trailing `,`")
+                .fix(span, "");
         }
         if quoted {
             if let Some(diagnostic) = self.unquoted(position, &expected) {

@@ -30,6 +30,14 @@ pub(crate) struct MeshParser;
 /// Parses one source. Returns the tree (absent when the grammar rejects the text) and the
 /// problems found while reading it: at most one grammar error, which stops reading, and any
 /// number of bad escapes or numbers.
+///
+/// The cascade rule: a grammar error comes alone. The file has no tree, and `compile`
+/// checks no file of the mesh then (their references into it would all fail), so nothing
+/// the error causes is reported. What the grammar keeps for the checker to name (an
+/// unknown property of a version, an unknown condition) is reported there, with the
+/// file's other problems, and the checker does not also report what it may stand for (a
+/// version with an unknown property is not said to lack its image or address). Bad escapes
+/// and numbers leave their value out of the tree, so they cause nothing either.
 pub fn parse(source: SourceId, text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
     match parse_tree(text) {
         Ok(mut pairs) => {
