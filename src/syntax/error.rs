@@ -238,10 +238,16 @@ impl Tokens<'_> {
             if !target.starts_with(|c: char| c.is_ascii_alphabetic()) || PLACES.iter().any(|(k, _)| k == target) {
                 return diagnostic;
             }
-            let at = before.len() - target.len();
-            return diagnostic
+            let at = self.span(before.len() - target.len(), before.len());
+            let mut diagnostic = diagnostic
                 .help(format!("the target of a route follows `->`: `route -> {target}`"))
-                .fix(self.span(at, before.len()), format!("-> {target}"));
+                .fix(at, format!("-> {target}"));
+            diagnostic.primary = crate::diagnostic::Label {
+                span: at,
+                text: "a target without `->`".to_string(),
+            };
+            diagnostic.message = format!("expected `->` before the target `{target}`");
+            return diagnostic;
         }
         if rest.starts_with('=') || rest.starts_with(':') {
             return diagnostic

@@ -79,7 +79,7 @@ fn syntax_errors_point_at_the_token_and_say_what_was_meant() {
         (service("vm v3 at 10.0.0.1, 10.0.0.2«,»\n  }"), Some(""), "trailing `,`"),
         (service("port http\n    «route» -> v1"), None, "`port http 8080`"),
         (service("pod v3 image «\"z»"), None, "this string is not closed"),
-        (service("route v1\n  «}»"), Some("-> v1"), "follows `->`"),
+        (service("route «v1»\n  }"), Some("-> v1"), "follows `->`"),
         (service("route { v1: «50»% v2 50% }"), Some(""), "without `=` or `:`"),
         (service("route { v1 50%«,» v2 50% }"), Some(""), "no `,` here"),
         (service("pod v3 image \"z\"\n    «}»"), None, "a `}` too many"),
