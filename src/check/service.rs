@@ -81,6 +81,9 @@ struct VersionProperties<'v> {
     once: BTreeMap<&'v str, Span>,
     /// `resources`, `probe`, `relax`, `hardening`.
     workload: Vec<&'v ast::Property>,
+    /// An unknown property was written (and reported): it may be the `image` or `at` the
+    /// version seems to lack, misspelled, so that lack is not reported too.
+    unknown: bool,
 }
 
 impl VersionProperties<'_> {
@@ -108,6 +111,7 @@ impl VersionProperties<'_> {
             env_first: HashMap::new(),
             once: BTreeMap::new(),
             workload: Vec::new(),
+            unknown: false,
         }
     }
 }
@@ -574,7 +578,11 @@ impl Checker<'_> {
             if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
                 d = d.help(help);
             }
+            if let Some(best) = suggest::closest(key, allowed.iter().copied()) {
+                d = d.fix(property.key.span, best);
+            }
             self.error(d);
+            found.unknown = true;
             return false;
         }
         if !allowed.contains(&key) {
@@ -780,6 +788,9 @@ impl Checker<'_> {
     ) -> Option<model::Workload> {
         let vname = version.name.text.as_str();
         let Some(image) = found.image else {
+            if found.unknown {
+                return None;
+            }
             self.error(
                 Diagnostic::error(
                     Code::MissingImage,
@@ -839,6 +850,9 @@ impl Checker<'_> {
             *ok = false;
         }
         if addresses.is_empty() && !found.auto_register {
+            if found.unknown {
+                return None;
+            }
             self.error(
                 Diagnostic::error(
                     Code::MissingAddress,

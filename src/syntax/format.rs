@@ -25,7 +25,10 @@ pub fn format(source: SourceId, text: &str) -> Result<String, Box<Diagnostic>> {
         out: String::with_capacity(text.len() + 64),
     };
     if let Some(file) = pairs.next() {
-        let items: Vec<Pair<'_, Rule>> = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+        let items: Vec<Pair<'_, Rule>> = file
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::EOI | Rule::byte_order_mark))
+            .collect();
         out.items(&items, 0, 0, text.len(), 0);
     }
     let mut result = out.out;

@@ -2,8 +2,11 @@
 //! [`ast`](crate::ast). This is the only module that sees pest.
 
 mod describe;
+mod error;
 mod format;
 mod lower;
+#[cfg(test)]
+mod tests;
 
 use pest::Parser as _;
 
@@ -13,7 +16,12 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span};
 
 pub(crate) use describe::describe;
+use error::syntax_error;
 pub use format::format;
+
+/// The UTF-8 byte-order mark some editors write at the start of a file: accepted there (the
+/// grammar skips it, `fmt` drops it), refused anywhere else.
+const BOM: char = '\u{feff}';
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/mesh.pest"]
@@ -22,6 +30,14 @@ pub(crate) struct MeshParser;
 /// Parses one source. Returns the tree (absent when the grammar rejects the text) and the
 /// problems found while reading it: at most one grammar error, which stops reading, and any
 /// number of bad escapes or numbers.
+///
+/// The cascade rule: a grammar error comes alone. The file has no tree, and `compile`
+/// checks no file of the mesh then (their references into it would all fail), so nothing
+/// the error causes is reported. What the grammar keeps for the checker to name (an
+/// unknown property of a version, an unknown condition) is reported there, with the
+/// file's other problems, and the checker does not also report what it may stand for (a
+/// version with an unknown property is not said to lack its image or address). Bad escapes
+/// and numbers leave their value out of the tree, so they cause nothing either.
 pub fn parse(source: SourceId, text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
     match parse_tree(text) {
         Ok(mut pairs) => {
@@ -56,7 +72,7 @@ fn parse_tree(text: &str) -> Result<pest::iterators::Pairs<'_, Rule>, Box<pest::
 pub fn imports(source: SourceId, text: &str) -> (Vec<crate::ast::Str>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut lower = lower::Lower::new(source);
-    let mut position = skip_trivia(text, 0);
+    let mut position = skip_trivia(text, text.strip_prefix(BOM).map_or(0, |_| BOM.len_utf8()));
     while let Some(rest) = text.get(position..).and_then(|r| r.strip_prefix("import")) {
         let start = skip_trivia(text, text.len() - rest.len());
         let Some(body) = text.get(start..).and_then(|r| r.strip_prefix('"')) else {
@@ -102,138 +118,6 @@ pub fn imports(source: SourceId, text: &str) -> (Vec<crate::ast::Str>, Vec<Diagn
     (out, lower.diagnostics)
 }
 
-/// Turns pest's error into one diagnostic in human words: what was expected, what was found.
-fn syntax_error(error: &pest::error::Error<Rule>, source: SourceId, text: &str) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    use std::collections::BTreeSet;
-
-    let mut position = match error.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((start, _)) => start,
-    };
-    let mut expected: BTreeSet<String> = BTreeSet::new();
-    if let Some(attempts) = error.parse_attempts() {
-        position = position.max(attempts.max_position);
-        for token in attempts.expected_tokens() {
-            // Literal tokens display as themselves; ranges and built-in rules are better
-            // described by the rules that contain them.
-            // Punctuation inside names and comments (`-`, `_`, `#`) is noise here.
-            let token = token.to_string();
-            let word = token.chars().all(|c| c.is_ascii_lowercase());
-            if (word && token != "BUILTIN_RULE") || matches!(token.as_str(), "{" | "}" | "->" | ",") {
-                expected.insert(format!("`{token}`"));
-            }
-        }
-    }
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
-            if let Some(words) = describe(*rule) {
-                expected.insert(words.to_string());
-            }
-        }
-    }
-    if let Some(diagnostic) = unterminated_string(text, position, source) {
-        return diagnostic;
-    }
-    // Point at the next token rather than at the white space before it.
-    position = skip_trivia(text, position);
-    let (found, length) = found_at(text, position);
-    // Long lists are easier to read as the kinds of thing expected.
-    let mut expected: Vec<String> = expected.into_iter().collect();
-    if expected.len() > 10 && expected.iter().any(|e| !e.starts_with('`')) {
-        const KEEP: &[&str] = &["`}`", "`->`", "`or`", "`redirect`", "`respond`"];
-        expected.retain(|e| (!e.starts_with('`') && e != "a name") || KEEP.contains(&e.as_str()));
-    }
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", join_or(&expected))
-    };
-    let mut diagnostic = Diagnostic::error(Code::Syntax, Span::new(source, position, position + length), message)
-        .label("not expected here");
-    if let Some(help) = syntax_help(text, position) {
-        diagnostic = diagnostic.help(help);
-    }
-    if position >= text.len() {
-        if let Some(open) = unclosed_brace(text) {
-            diagnostic = diagnostic
-                .note(Span::new(source, open, open + 1), "this block is never closed")
-                .help("add the missing `}`");
-        }
-    }
-    diagnostic
-}
-
-/// A string opened on the error's line and not closed before its end.
-fn unterminated_string(text: &str, position: usize, source: SourceId) -> Option<Diagnostic> {
-    let line_start = text.get(..position)?.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[position..].find('\n').map_or(text.len(), |i| position + i);
-    let mut open = None;
-    let mut chars = text[line_start..line_end].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' if open.is_some() => {
-                chars.next();
-            }
-            '"' => open = if open.is_some() { None } else { Some(line_start + i) },
-            '#' if open.is_none() => break,
-            _ => {}
-        }
-    }
-    let open = open.filter(|o| *o <= position)?;
-    // Up to the line break, without a `\r` before it.
-    let end = if text[..line_end].ends_with('\r') {
-        line_end - 1
-    } else {
-        line_end
-    };
-    Some(
-        Diagnostic::error(Code::Syntax, Span::new(source, open, end), "this string is not closed")
-            .label("the string starts here and runs to the end of the line")
-            .help("close it with `\"` on the same line; write a line break inside a string as `\\n`"),
-    )
-}
-
-/// The innermost `{` that is never closed, skipping strings and comments.
-fn unclosed_brace(text: &str) -> Option<usize> {
-    let mut stack = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => i = text[i..].find('\n').map_or(bytes.len(), |n| i + n),
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'{' if bytes.get(i.wrapping_sub(1)) != Some(&b'$') => stack.push(i),
-            b'}' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    stack.pop()
-}
-
-/// A hint for the mistakes people make most.
-fn syntax_help(text: &str, position: usize) -> Option<String> {
-    let rest = text.get(position..)?;
-    if rest.starts_with('\'') {
-        return Some("strings are written in double quotes: \"...\"".to_string());
-    }
-    if rest.starts_with('=') || rest.starts_with(':') {
-        return Some("properties take their value after a space, without `=` or `:`: `replicas 2`".to_string());
-    }
-    if rest.starts_with(';') {
-        return Some("declarations are not separated by `;`; put them on their own lines".to_string());
-    }
-    None
-}
-
 /// The first position at or after `position` that is not white space or a comment.
 fn skip_trivia(text: &str, mut position: usize) -> usize {
     let bytes = text.as_bytes();
@@ -247,32 +131,6 @@ fn skip_trivia(text: &str, mut position: usize) -> usize {
         }
     }
     position
-}
-
-/// What stands at `position`, for "found ...", and its length in bytes.
-fn found_at(text: &str, position: usize) -> (String, usize) {
-    let rest = text.get(position..).unwrap_or("");
-    let Some(first) = rest.chars().next() else {
-        return ("the end of the file".to_string(), 0);
-    };
-    if first == '\n' || first == '\r' {
-        return ("the end of the line".to_string(), 0);
-    }
-    let word: String = rest
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(40)
-        .collect();
-    if word.is_empty() {
-        let shown = if first.is_control() {
-            format!("the control character U+{:04X}", first as u32)
-        } else {
-            format!("`{first}`")
-        };
-        (shown, first.len_utf8())
-    } else {
-        (format!("`{word}`"), word.len())
-    }
 }
 
 /// `a`, `a or b`, `a, b or c`

@@ -1,0 +1,291 @@
+//! Syntax errors over many broken inputs: the code, the token the diagnostic points at, the
+//! fix it offers and its help; the byte-order mark; and the rule that a syntax error comes
+//! alone, without the semantic errors that would be its consequences.
+
+use super::{error::PLACES, format, parse};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+
+/// A service around `body`, for short rows.
+fn service(body: &str) -> String {
+    format!("namespace a {{\n  service s {{\n    port http 80\n    pod v1 image \"x\"\n    pod v2 image \"y\"\n    {body}\n  }}\n}}\n")
+}
+
+/// `input` with the expected primary token between `«` and `»`: the text, and the token's
+/// byte range in it.
+fn marked(input: &str) -> (String, usize, usize) {
+    let start = input.find('«').unwrap_or_else(|| panic!("no « in {input:?}"));
+    let end = input.find('»').unwrap_or_else(|| panic!("no » in {input:?}")) - '«'.len_utf8();
+    (input.replace(['«', '»'], ""), start, end)
+}
+
+/// The one syntax error of `text`.
+fn error(text: &str) -> Diagnostic {
+    let (file, diagnostics) = parse(0, text);
+    assert!(file.is_none(), "read without error: {text:?}");
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    diagnostics.into_iter().next().unwrap_or_else(|| unreachable!())
+}
+
+#[test]
+fn syntax_errors_point_at_the_token_and_say_what_was_meant() {
+    // Each row: the input with the offending token marked, the fix's replacement (if one
+    // is offered) and a piece of the message or help.
+    let rows: Vec<(String, Option<&str>, &str)> = vec![
+        // Misspelled keywords, at every level.
+        ("«namesapce» shop { }".into(), Some("namespace"), "did you mean `namespace`?"),
+        ("«Namespace» shop { }".into(), Some("namespace"), "at the top level"),
+        ("«improt» \"x.mesh\"\nnamespace a { }".into(), Some("import"), "did you mean `import`?"),
+        ("namespace a { «servcie» web { } }".into(), Some("service"), "unknown keyword `servcie` in a namespace"),
+        ("namespace a { «gatway» g { } }".into(), Some("gateway"), "did you mean `gateway`?"),
+        ("namespace a { «extrenal» api { } }".into(), Some("external"), "did you mean `external`?"),
+        ("namespace a { «namign» { } }".into(), Some("naming"), "did you mean `naming`?"),
+        ("namespace a { «services» web { } }".into(), Some("service"), "did you mean `service`?"),
+        ("namespace a { «Service» web { } }".into(), Some("service"), "did you mean `service`?"),
+        (service("«prot» http 81"), Some("port"), "unknown keyword `prot` in a service"),
+        (service("«rout» -> v1"), Some("route"), "did you mean `route`?"),
+        (service("«calss» b"), Some("calls"), "did you mean `calls`?"),
+        (service("«plicy» { lb round-robin }"), Some("policy"), "did you mean `policy`?"),
+        (service("route -> v1 «timout» 5s"), Some("timeout"), "did you mean `timeout`?"),
+        (service("route -> v1 «retires» 3"), Some("retries"), "did you mean `retries`?"),
+        (
+            "namespace a { gateway g { «listner» http 80 hosts \"*\" } }".into(),
+            Some("listen"),
+            "did you mean `listen`?",
+        ),
+        (
+            "namespace a { gateway g { listen http 80 «host» \"*\" } }".into(),
+            Some("hosts"),
+            "did you mean `hosts`?",
+        ),
+        // A word near nothing: the keywords of the place, or what the word is called here.
+        ("namespace a { «web» { } }".into(), None, "the keywords here: `allow`, `cluster`"),
+        (service("«verison» v3 image \"z\""), None, "`pod v1 image"),
+        // A keyword in the wrong block.
+        ("namespace a { «route» -> b }".into(), None, "routes belong in a service"),
+        ("«service» web { }".into(), None, "services are declared in a namespace"),
+        (service("«listen» http 80"), None, "`listen` belongs in a gateway"),
+        // Values.
+        (service("pod v3 image «nginx:1.25»"), Some("\"nginx:1.25\""), "double quotes"),
+        (service("pod v3 image «'nginx'»"), Some("\"nginx\""), "double quotes"),
+        (service("pod v3 image \"z\" env MODE «fast»"), Some("\"fast\""), "double quotes"),
+        (service("route { v1 «90» v2 10% }"), Some("90%"), "a percentage"),
+        (service("route { v1 «90 %» v2 10% }"), Some("90%"), "right after the number"),
+        (service("route { v1 «-5» v2 105% }"), Some("-5%"), "a percentage"),
+        (service("route -> v1 mirror v2 30 «%»"), Some("30%"), "right after the number"),
+        (service("pod v3 image \"z\" replicas «=» 2"), Some(" "), "without `=` or `:`"),
+        (service("pod v3 image«:» \"z\""), Some(" "), "without `=` or `:`"),
+        (service("pod v3 image \"z\"«;»"), Some(""), "not separated by `;`"),
+        (service("vm v3 at 10.0.0.1, 10.0.0.2«,»\n  }"), Some(""), "trailing `,`"),
+        (service("port http\n    «route» -> v1"), None, "`port http 8080`"),
+        (service("pod v3 image «\"z»"), None, "this string is not closed"),
+        (service("route «v1»\n  }"), Some("-> v1"), "follows `->`"),
+        (service("route { v1: «50»% v2 50% }"), Some(""), "without `=` or `:`"),
+        (service("route { v1 50%«,» v2 50% }"), Some(""), "no `,` here"),
+        (service("pod v3 image \"z\"\n    «}»"), None, "a `}` too many"),
+        ("namespace a { service s { vm v1 at ${IP} } } «}»".into(), None, "closes nothing"),
+        // A byte-order mark inside the file.
+        ("namespace a { «\u{feff}»}".into(), Some(""), "byte-order mark"),
+        // Blocks left open.
+        (
+            "namespace a {\n  service x «{»\n    port http 80\n    pod v1 image \"x\"\n\n  service y {\n    port http 80\n    pod v1 image \"y\"\n  }\n}\n".into(),
+            None,
+            "close the block with `}` before line 6",
+        ),
+        (
+            "namespace a {\n  service x «{»\n    port http 80\n    pod v1 image \"x\"\n}\nnamespace b {\n}\n".into(),
+            None,
+            "the block of `service x` is never closed",
+        ),
+        (
+            "namespace a «{»\n  service x {\n    port http 80\n    pod v1 image \"x\"\n  }\n".into(),
+            None,
+            "add the missing `}`",
+        ),
+        (
+            // On one line the braces alone tell: the outer block is the one left open.
+            "namespace a «{» service x { port http 80 pod v1 image \"x\" }".into(),
+            None,
+            "the block of `namespace a` is never closed",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (input, fix, words) in &rows {
+        let (text, start, end) = marked(input);
+        let (file, diagnostics) = parse(0, &text);
+        let Some(d) = diagnostics.into_iter().next().filter(|_| file.is_none()) else {
+            failures.push(format!("{input:?}: read without a syntax error"));
+            continue;
+        };
+        let mut wrong = Vec::new();
+        if d.code != Code::Syntax {
+            wrong.push(format!("code {}", d.code.id()));
+        }
+        if (d.primary.span.start, d.primary.span.end) != (start, end) {
+            let at = text.get(d.primary.span.start..d.primary.span.end).unwrap_or("?");
+            wrong.push(format!(
+                "points at {at:?} ({}..{})",
+                d.primary.span.start, d.primary.span.end
+            ));
+        }
+        let offered = d.fix.as_ref().map(|f| f.replacement.as_str());
+        if offered != *fix {
+            wrong.push(format!("fix {offered:?}"));
+        }
+        let said = format!("{} / {}", d.message, d.help.as_deref().unwrap_or(""));
+        if !said.contains(words) {
+            wrong.push(format!("says {said:?}"));
+        }
+        if !wrong.is_empty() {
+            failures.push(format!("{input:?}: {}", wrong.join(", ")));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_fix_makes_the_file_read_further() {
+    // A fix replaces the offending text; with it applied, reading stops later or not at all.
+    for input in [
+        "namespace a { servcie web { port http 80 pod v1 image \"x\" } }",
+        "namespace a { service web { port http 80 pod v1 image nginx route -> v1 timout 5s } }",
+        "namespace a { service web { port http 80 pod v1 image \"x\" pod v2 image \"y\" route { v1 90 v2 10% } } }",
+    ] {
+        let mut text = input.to_string();
+        for _ in 0..3 {
+            let (file, diagnostics) = parse(0, &text);
+            if file.is_some() {
+                break;
+            }
+            let fix = diagnostics[0]
+                .fix
+                .clone()
+                .unwrap_or_else(|| panic!("no fix for {text:?}"));
+            text.replace_range(fix.span.start..fix.span.end, &fix.replacement);
+        }
+        let (file, diagnostics) = parse(0, &text);
+        assert!(file.is_some() && diagnostics.is_empty(), "{text:?}: {diagnostics:?}");
+    }
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_ignored_and_fmt_drops_it() {
+    let text = "\u{feff}import \"b.mesh\"\nnamespace a { }\n";
+    let (file, diagnostics) = parse(0, text);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let file = file.unwrap_or_default();
+    // Spans count the mark's three bytes.
+    let name = &file.namespaces[0].name;
+    assert_eq!(&text[name.span.start..name.span.end], "a");
+    let (imports, problems) = super::imports(0, text);
+    assert!(problems.is_empty());
+    assert_eq!(imports.iter().map(|i| i.value.as_str()).collect::<Vec<_>>(), ["b.mesh"]);
+    assert_eq!(
+        format(0, text).ok().as_deref(),
+        Some("import \"b.mesh\"\nnamespace a {\n}\n")
+    );
+    // Only at the very start.
+    assert_eq!(error(" \u{feff}namespace a { }").primary.span.start, 1);
+}
+
+#[test]
+fn a_split_without_percent_is_refused_by_fmt_too() {
+    let text = service("route { v1 90 v2 10 }");
+    let refused = format(0, &text).err().map(|d| d.message);
+    assert_eq!(refused.as_deref(), Some("expected a weight such as `90%`, found `90`"));
+}
+
+#[test]
+fn a_syntax_error_comes_alone() {
+    // One file the grammar rejects: the other files are not checked either, since their
+    // references into it would all be errors caused by it.
+    let sources = [
+        crate::Source::new("a.mesh", "namespace a { servcie web { } }"),
+        crate::Source::new(
+            "b.mesh",
+            "namespace b { service t { port http 99999 route -> nowhere } }",
+        ),
+    ];
+    let diagnostics = crate::compile(&sources, &crate::Options::default())
+        .err()
+        .map(|f| f.diagnostics)
+        .unwrap_or_default();
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.id()).collect();
+    assert_eq!(codes, ["M1001"]);
+}
+
+#[test]
+fn an_unknown_property_does_not_also_report_what_it_may_have_meant() {
+    // `imgae` is read (the grammar keeps unknown properties for the checker), reported with
+    // its fix, and the version is not also said to lack an image; nor a VM its address.
+    for (text, fix) in [
+        (service("pod v3 imgae \"z\""), "image"),
+        (service("pod v3 { replcias 2 imgae \"z\" }"), "replicas"),
+        (service("vm v3 adress \"10.0.0.3\""), "address"),
+    ] {
+        let diagnostics = crate::compile(
+            &[crate::Source::new("a.mesh", text.as_str())],
+            &crate::Options::default(),
+        )
+        .err()
+        .map(|f| f.diagnostics)
+        .unwrap_or_default();
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.id()).collect();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| *c == "M2007"),
+            "{text}: {codes:?}"
+        );
+        let first = &diagnostics[0];
+        if fix == "address" {
+            // Not close to a VM property (`at` is the address): no fix, a list instead.
+            assert!(first.fix.is_none(), "{first:?}");
+        } else {
+            assert_eq!(first.fix.as_ref().map(|f| f.replacement.as_str()), Some(fix), "{text}");
+        }
+    }
+}
+
+#[test]
+fn every_place_names_a_keyword_of_the_grammar() {
+    let grammar = include_str!("../../grammar/mesh.pest");
+    for (word, _) in PLACES {
+        assert!(
+            grammar.contains(&format!("\"{word}\"")),
+            "`{word}` is not a keyword of mesh.pest"
+        );
+    }
+}
+
+#[test]
+fn damaged_files_give_one_error_that_points_inside_and_never_panic() {
+    // Insertions of the characters and words that trip readers up, at every seventeenth
+    // character of an example: each damaged file either reads or gives exactly one
+    // syntax-stage error, on a character boundary of the file, whose fix (if any) is too.
+    let text = include_str!("../../examples/bookinfo.mesh");
+    let inserts = [
+        "ä", "\u{a0}", "{", "}", "%", ",", "'", "\u{feff}", "servcie ", "=", "\"", "->", " 30 ", "\t",
+    ];
+    let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(17).collect();
+    for at in boundaries {
+        for insert in inserts {
+            let damaged = format!("{}{insert}{}", &text[..at], &text[at..]);
+            let (file, diagnostics) = parse(0, &damaged);
+            if file.is_some() {
+                continue;
+            }
+            assert_eq!(diagnostics.len(), 1, "{damaged}");
+            let d = &diagnostics[0];
+            let mut spans = vec![d.primary.span];
+            spans.extend(d.secondary.iter().map(|l| l.span));
+            spans.extend(d.fix.iter().map(|f| f.span));
+            for span in spans {
+                assert!(
+                    span.start <= span.end
+                        && damaged.is_char_boundary(span.start)
+                        && damaged.is_char_boundary(span.end),
+                    "{span:?} in {damaged}"
+                );
+            }
+        }
+    }
+}
