@@ -263,8 +263,8 @@ impl Checker<'_> {
                                     format!("unknown TLS mode `{}`", w.text),
                                 )
                                 .label("not a gateway TLS mode");
-                                if let Some(help) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
-                                    d = d.help(help);
+                                if let Some(suggestion) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
+                                    d = suggestion.on(d, w.span);
                                 }
                                 self.error(d);
                                 ok = false;

@@ -389,8 +389,14 @@ impl Checker<'_> {
                     .map(|((_, s), _)| s.as_str()),
             )
         });
-        if let Some(help) = names.did_you_mean(service, "services") {
-            d = d.help(help);
+        if let Some(suggestion) = names.did_you_mean(service, "services") {
+            // `name.namespace`: the fix rewrites the name only.
+            let name = Span::new(
+                reference.span.source,
+                reference.span.start,
+                reference.span.start + service.len().min(reference.span.end - reference.span.start),
+            );
+            d = suggestion.on(d, name);
         } else if names.is_empty() && namespace != from_namespace {
             d = d.help(format!(
                 "no namespace `{namespace}` declares services; check the namespace's name"

@@ -571,8 +571,8 @@ impl Checker<'_> {
                 format!("unknown property `{key}` on a {} version", runtime.keyword()),
             )
             .label("unknown property");
-            if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
-                d = d.help(help);
+            if let Some(suggestion) = suggest::did_you_mean(key, allowed, "properties") {
+                d = suggestion.on(d, property.key.span);
             }
             self.error(d);
             return false;
