@@ -10,6 +10,7 @@
 //! | `explain` | `explain`: the documentation of a diagnostic code |
 //! | `dump` | `dump ast|model`: an intermediate stage, as JSON |
 //! | `lint` | `lint`: the checks on existing Kubernetes and Istio manifests |
+//! | `lsp` | `lsp`: the language server, over stdio |
 //! | `shell` | `completions` and `man` |
 //! | `graph` | `graph`: the mesh as a Mermaid or DOT picture |
 //! | `test` | `test`: traffic tests, `.traffic` files of expectations |
@@ -29,6 +30,7 @@ mod krm;
 mod layout;
 mod lint;
 mod load;
+mod lsp;
 mod output;
 mod post_render;
 mod report;
@@ -75,6 +77,11 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
         Command::Lint { paths, message_format } => lint::run(&paths, message_format),
+        Command::Lsp {
+            target,
+            vars,
+            vars_files,
+        } => lsp::run(target.options(), &vars_files, &vars),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),
         Command::Traffic {

@@ -1,0 +1,292 @@
+//! Completion: the keywords that may start a line in the enclosing block, and the names
+//! the mesh declares where a name is expected: services after `calls` and `->` in a
+//! gateway, versions (and services) in a route's destinations and splits, ports in a
+//! `port` condition.
+
+use super::{Analysis, Symbol};
+use crate::source::SourceId;
+
+/// One suggestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub label: String,
+    pub kind: CompletionKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionKind {
+    Keyword,
+    Service,
+    Version,
+    Port,
+}
+
+/// The blocks of the grammar, by the keyword that opens them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Top,
+    Namespace,
+    Naming,
+    Cluster,
+    Service,
+    Version,
+    Policy,
+    Split,
+    External,
+    Gateway,
+    Other,
+}
+
+impl Block {
+    fn opened_by(word: &str) -> Block {
+        match word {
+            "namespace" => Block::Namespace,
+            "naming" => Block::Naming,
+            "cluster" => Block::Cluster,
+            "service" => Block::Service,
+            "pod" | "vm" => Block::Version,
+            "policy" => Block::Policy,
+            "route" => Block::Split,
+            "external" => Block::External,
+            "gateway" => Block::Gateway,
+            _ => Block::Other,
+        }
+    }
+
+    /// The words that start a line here, as the grammar's rules for the block list them
+    /// (`grammar/mesh.pest`: `file`, `namespace_decl`, `service_decl`, `property`, ...).
+    fn keywords(self) -> &'static [&'static str] {
+        match self {
+            Block::Top => &["import", "namespace"],
+            Block::Namespace => &["service", "external", "gateway", "naming", "cluster", "mtls"],
+            Block::Naming => &["namespace", "service", "workload", "deployment", "account"],
+            Block::Cluster => &["network", "eastwest", "revision"],
+            Block::Service => &[
+                "port",
+                "calls",
+                "pod",
+                "vm",
+                "route",
+                "policy",
+                "mtls",
+                "allow",
+                "jwt",
+                "resources",
+                "probe",
+                "relax",
+                "hardening",
+            ],
+            Block::Version => &[
+                "image",
+                "replicas",
+                "env",
+                "label",
+                "annotation",
+                "account",
+                "agent",
+                "at",
+                "network",
+                "locality",
+                "weight",
+                "auto-register",
+                "resources",
+                "probe",
+                "relax",
+                "hardening",
+                "policy",
+            ],
+            Block::Policy => &["lb", "connections", "http", "outlier", "tls"],
+            Block::External => &[
+                "hosts",
+                "addresses",
+                "resolution",
+                "location",
+                "port",
+                "policy",
+                "route",
+            ],
+            Block::Gateway => &["listen", "route", "selector", "jwt", "identity"],
+            Block::Split | Block::Other => &[],
+        }
+    }
+}
+
+/// What may be written at `offset`.
+pub fn complete(analysis: &Analysis, source: SourceId, offset: usize) -> Vec<Completion> {
+    let Some(text) = analysis.sources.get(source).map(|s| s.text.as_str()) else {
+        return Vec::new();
+    };
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let (blocks, statement) = context(&text[..offset]);
+    let block = blocks.last().map_or(Block::Top, |(b, _)| *b);
+    let owner = |kind: Block| {
+        blocks
+            .iter()
+            .rev()
+            .find(|(b, _)| *b == kind)
+            .map(|(_, name)| name.clone())
+    };
+    let namespace = owner(Block::Namespace).unwrap_or_default();
+    let service = owner(Block::Service);
+    // The words of the statement before the cursor, the one being typed left out.
+    let mut words: Vec<&str> = statement.split_whitespace().collect();
+    if !statement.ends_with(char::is_whitespace) && !statement.ends_with("->") {
+        words.pop();
+    }
+    let services = || {
+        names(
+            analysis,
+            |s| matches!(s, Symbol::Service { namespace: n, .. } if *n == namespace),
+        )
+    };
+    let versions = |of: &str| {
+        names(
+            analysis,
+            |s| matches!(s, Symbol::Version { namespace: n, service, .. } if *n == namespace && service == of),
+        )
+    };
+    let mut out = Vec::new();
+    let last = words.last().copied();
+    if block == Block::Split {
+        if let Some(own) = &service {
+            out.extend(versions(own));
+        }
+        out.extend(services());
+    } else if last == Some("calls") {
+        out.extend(services());
+    } else if last == Some("->") {
+        if let Some(own) = service.as_deref().filter(|_| block == Block::Service) {
+            out.extend(versions(own));
+        }
+        out.extend(services());
+    } else if last == Some("port") && words.first() == Some(&"route") {
+        out.extend(ports(analysis, &namespace, service.as_deref()));
+    } else if words.is_empty() {
+        out.extend(block.keywords().iter().map(|k| Completion {
+            label: (*k).to_string(),
+            kind: CompletionKind::Keyword,
+            detail: super::hover::keyword(k).unwrap_or("keyword").to_string(),
+        }));
+    }
+    out.sort_by(|a, b| a.label.cmp(&b.label));
+    out.dedup_by(|a, b| a.label == b.label);
+    out
+}
+
+/// The distinct declared names of the symbols `wanted` picks.
+fn names(analysis: &Analysis, wanted: impl Fn(&Symbol) -> bool) -> Vec<Completion> {
+    analysis
+        .occurrences
+        .iter()
+        .filter(|o| o.declaration && wanted(&o.symbol))
+        .filter_map(|o| match &o.symbol {
+            Symbol::Service { name, .. } => Some(Completion {
+                label: name.clone(),
+                kind: CompletionKind::Service,
+                detail: "service".to_string(),
+            }),
+            Symbol::Version { name, service, .. } => Some(Completion {
+                label: name.clone(),
+                kind: CompletionKind::Version,
+                detail: format!("version of `{service}`"),
+            }),
+            Symbol::Variable(_) => None,
+        })
+        .collect()
+}
+
+/// The ports of the service, for a `port` condition.
+fn ports(analysis: &Analysis, namespace: &str, service: Option<&str>) -> Vec<Completion> {
+    let Some(service) = service else { return Vec::new() };
+    analysis
+        .mesh
+        .iter()
+        .flat_map(|m| &m.namespaces)
+        .filter(|n| n.name == namespace)
+        .flat_map(|n| &n.services)
+        .filter(|s| s.name == service)
+        .flat_map(|s| &s.ports)
+        .map(|p| Completion {
+            label: p.number.to_string(),
+            kind: CompletionKind::Port,
+            detail: format!("port `{}` ({})", p.name, p.protocol.word()),
+        })
+        .collect()
+}
+
+/// The blocks open at the end of `before` (each with the name that follows its keyword)
+/// and the text of the statement being written: strings and comments skipped.
+fn context(before: &str) -> (Vec<(Block, String)>, &str) {
+    let mut blocks: Vec<(Block, String)> = Vec::new();
+    let mut statement_start = 0;
+    let mut in_string = false;
+    let mut chars = before.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+            }
+            '"' => in_string = !in_string,
+            '\n' => {
+                in_string = false;
+                statement_start = i + 1;
+            }
+            '#' if !in_string => {
+                while chars.peek().is_some_and(|(_, c)| *c != '\n') {
+                    chars.next();
+                }
+            }
+            '{' if !in_string => {
+                if before[i..].starts_with("${") || before[..i].ends_with('$') {
+                    continue;
+                }
+                let mut words = before[statement_start..i].split_whitespace();
+                let first = words.next().unwrap_or("");
+                blocks.push((Block::opened_by(first), words.next().unwrap_or("").to_string()));
+                statement_start = i + 1;
+            }
+            '}' if !in_string => {
+                blocks.pop();
+                statement_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (blocks, &before[statement_start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Options, Source};
+
+    fn labels(text: &str, at: &str) -> Vec<String> {
+        let offset = text.find(at).unwrap() + at.len();
+        let analysis = Analysis::new(vec![Source::new("a.mesh", text)], Vec::new(), &Options::default());
+        complete(&analysis, 0, offset).into_iter().map(|c| c.label).collect()
+    }
+
+    const MESH: &str = "namespace n {\n  service web {\n    port http 80\n    calls api\n    pod v1 image \"w\"\n  }\n  service api {\n    port http 8080\n    pod v1 { image \"a\" }\n    pod v2 image \"b\"\n    route prefix \"/x\" { v1 30% v2 70% }\n    route port 8080 -> v1\n  }\n}\n";
+
+    #[test]
+    fn keywords_by_block() {
+        assert_eq!(labels(MESH, ""), ["import", "namespace"]);
+        let service = labels(MESH, "    port http 80\n    ");
+        assert!(service.contains(&"calls".to_string()) && !service.contains(&"image".to_string()));
+        let version = labels(MESH, "pod v1 { ");
+        assert!(version.contains(&"image".to_string()) && !version.contains(&"calls".to_string()));
+    }
+
+    #[test]
+    fn names_where_names_go() {
+        assert_eq!(labels(MESH, "calls "), ["api", "web"]);
+        assert_eq!(labels(MESH, "calls a"), ["api", "web"]);
+        assert_eq!(labels(MESH, "{ v1 30% "), ["api", "v1", "v2", "web"]);
+        assert_eq!(labels(MESH, "route port "), ["8080"]);
+        assert_eq!(labels(MESH, "8080 ->"), ["api", "v1", "v2", "web"]);
+    }
+}
