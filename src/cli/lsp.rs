@@ -268,8 +268,17 @@ impl Server<'_> {
     }
 
     fn range(&self, root: &Root, span: Span) -> lt::Range {
-        let text = root.analysis.sources.get(span.source).map_or("", |s| s.text.as_str());
-        range(self.encoding, text, span)
+        let at = |offset| {
+            let p = root.analysis.position(span.source, offset, self.encoding);
+            lt::Position {
+                line: p.line,
+                character: p.character,
+            }
+        };
+        lt::Range {
+            start: at(span.start),
+            end: at(span.end.max(span.start)),
+        }
     }
 
     fn location(&self, root: &Root, span: Span) -> Option<lt::Location> {
@@ -412,7 +421,7 @@ impl Server<'_> {
                 let edits = match meshc::syntax::format(0, text) {
                     Ok(formatted) if formatted == *text => Some(Vec::new()),
                     Ok(formatted) => Some(vec![lt::TextEdit {
-                        range: range(self.encoding, text, Span::new(0, 0, text.len())),
+                        range: whole(self.encoding, text),
                         new_text: formatted,
                     }]),
                     Err(_) => None,
@@ -541,17 +550,15 @@ impl Server<'_> {
     }
 }
 
-fn range(encoding: Encoding, text: &str, span: Span) -> lt::Range {
-    let at = |offset| {
-        let p = encoding.position(text, offset);
-        lt::Position {
-            line: p.line,
-            character: p.character,
-        }
-    };
+/// The range of a whole text.
+fn whole(encoding: Encoding, text: &str) -> lt::Range {
+    let end = encoding.position(text, text.len());
     lt::Range {
-        start: at(span.start),
-        end: at(span.end.max(span.start)),
+        start: lt::Position::default(),
+        end: lt::Position {
+            line: end.line,
+            character: end.character,
+        },
     }
 }
 

@@ -62,13 +62,13 @@ pub struct Planned {
     pub owner: crate::source::Span,
 }
 
-/// Every object the output target `options` choose plans for the mesh and that a service,
-/// version or gateway owns (not the namespaces' own objects), in planning order. Nothing
-/// is written.
-pub fn plan(mesh: &model::Mesh, options: &Options) -> Vec<Planned> {
+/// Plans the output target `options` choose without writing: every object that a service,
+/// version or gateway owns (not the namespaces' own objects), in planning order, and the
+/// target's diagnostics (those [`crate::analyze`] adds to the checker's).
+pub fn plan(mesh: &model::Mesh, options: &Options) -> (Vec<Planned>, Vec<Diagnostic>) {
     let mut planned = Vec::new();
-    emit_recording(mesh, options, false, Some(&mut planned));
-    planned
+    let emitted = emit_recording(mesh, options, false, Some(&mut planned));
+    (planned, emitted.diagnostics)
 }
 
 fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: Option<&mut Vec<Planned>>) -> Emitted {

@@ -13,7 +13,7 @@ use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Planned};
 use crate::model::Mesh;
 use crate::options::Options;
-use crate::source::{Source, SourceId, Span};
+use crate::source::{LineIndex, Source, SourceId, Span};
 
 pub use complete::{complete, Completion, CompletionKind};
 pub use hover::hover;
@@ -30,26 +30,43 @@ pub struct Analysis {
     pub mesh: Option<Mesh>,
     pub planned: Vec<Planned>,
     pub occurrences: Vec<Occurrence>,
+    /// The line index of each source, for positions.
+    lines: Vec<LineIndex>,
 }
 
 impl Analysis {
     /// Checks and plans `sources` (`problems`: what was found while reading them, such as
     /// an import that cannot be read), and indexes their names.
     pub fn new(sources: Vec<Source>, problems: Vec<Diagnostic>, options: &Options) -> Self {
-        let (mesh, mut diagnostics) = crate::analyze(&sources, options);
-        diagnostics.extend(problems);
-        diagnostic::sort(&mut diagnostics);
+        // As `crate::analyze`, planning once for both the diagnostics and the objects.
+        let (mesh, mut diagnostics) = crate::check_sources(&sources, options);
         let planned = match &mesh {
-            Some(mesh) => emit::plan(mesh, options),
+            Some(mesh) => {
+                let (planned, found) = emit::plan(mesh, options);
+                diagnostics.extend(found);
+                planned
+            }
             None => Vec::new(),
         };
+        diagnostics.extend(problems);
+        diagnostic::sort(&mut diagnostics);
         let occurrences = index::index(&sources);
+        let lines = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
         Analysis {
+            lines,
             sources,
             diagnostics,
             mesh,
             planned,
             occurrences,
+        }
+    }
+
+    /// The protocol position of a byte offset in a source.
+    pub fn position(&self, source: SourceId, offset: usize, encoding: Encoding) -> Position {
+        match (self.sources.get(source), self.lines.get(source)) {
+            (Some(s), Some(lines)) => encoding.position_in(&s.text, lines, offset),
+            _ => Position { line: 0, character: 0 },
         }
     }
 
@@ -98,6 +115,21 @@ impl Analysis {
             return Err("only services and versions can be renamed".to_string());
         }
         valid_name(new_name)?;
+        let taken = match &at.symbol {
+            Symbol::Service { namespace, .. } => Symbol::Service {
+                namespace: namespace.clone(),
+                name: new_name.to_string(),
+            },
+            Symbol::Version { namespace, service, .. } => Symbol::Version {
+                namespace: namespace.clone(),
+                service: service.clone(),
+                name: new_name.to_string(),
+            },
+            Symbol::Variable(_) => at.symbol.clone(),
+        };
+        if taken != at.symbol && self.occurrences_of(&taken).any(|o| o.declaration) {
+            return Err(format!("`{new_name}` is already declared there"));
+        }
         let spans = self.occurrences_of(&at.symbol).map(|o| o.span).collect();
         Ok((at.symbol.clone(), spans))
     }
@@ -153,9 +185,24 @@ mod tests {
         let (_, spans) = a.rename(0, v2, "canary").unwrap();
         assert_eq!(spans.len(), 2);
         assert!(a.rename(0, v2, "Canary!").is_err());
+        assert_eq!(a.rename(0, v2, "v1").unwrap_err(), "`v1` is already declared there");
+        let api = MESH.find("calls api").unwrap() + 7;
+        assert!(a.rename(0, api, "web").is_err());
+        assert!(a.rename(0, api, "backend").is_ok());
         // `v1` of `web` is not `v1` of `api`.
         let web_v1 = MESH.find("pod v1").unwrap() + 4;
         assert_eq!(a.references(0, web_v1, true).len(), 1);
+    }
+
+    /// The fix of an unknown `name.namespace` rewrites the name only.
+    #[test]
+    fn fixes_of_qualified_references() {
+        let text = MESH.replace("calls api", "calls apj.n");
+        let a = analysis(&text);
+        let fixes: Vec<_> = a.diagnostics.iter().filter_map(|d| d.fix.as_ref()).collect();
+        assert_eq!(fixes.len(), 1, "{:?}", a.diagnostics);
+        assert_eq!(&text[fixes[0].span.start..fixes[0].span.end], "apj");
+        assert_eq!(fixes[0].replacement, "api");
     }
 
     #[test]

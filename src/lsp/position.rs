@@ -1,6 +1,8 @@
 //! Positions as the protocol counts them: a 0-based line and a character offset in the
 //! encoding both sides agreed on (UTF-16 code units unless the client offers UTF-8).
 
+use crate::source::LineIndex;
+
 /// How characters on a line are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -19,14 +21,18 @@ impl Encoding {
     /// The position of a byte offset (clamped to the text, and back to a character
     /// boundary).
     pub fn position(self, text: &str, offset: usize) -> Position {
+        self.position_in(text, &LineIndex::new(text), offset)
+    }
+
+    /// [`Encoding::position`] with the text's line index built once, for many offsets.
+    pub fn position_in(self, text: &str, lines: &LineIndex, offset: usize) -> Position {
         let mut offset = offset.min(text.len());
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line = before.bytes().filter(|b| *b == b'\n').count();
-        let on_line = &before[line_start..];
+        let line = lines.line(offset);
+        let line_start = lines.start(line, text).min(offset);
+        let on_line = &text[line_start..offset];
         let character = match self {
             Encoding::Utf8 => on_line.len(),
             Encoding::Utf16 => on_line.chars().map(char::len_utf16).sum(),
