@@ -387,3 +387,47 @@ fn utf8_positions_when_the_client_offers_them() {
     assert_eq!(actions[0]["edit"]["changes"][&main][0]["newText"], "v1");
     client.exit();
 }
+
+#[test]
+fn variables_imports_on_disk_and_closing() {
+    let dir = folder("vars");
+    let vars = dir.join("site.env");
+    std::fs::write(&vars, "# the site\nIMAGE=registry.example/web:2\n").unwrap();
+    std::fs::write(dir.join("backend.mesh"), BACKEND).unwrap();
+    let text = "import \"backend.mesh\"\nnamespace shop {\n  service web {\n    port http 80\n    calls api\n    pod v1 image \"${IMAGE}\"\n  }\n}\n";
+    let main = uri(&dir.join("main.mesh"));
+    let backend = uri(&dir.join("backend.mesh"));
+    let mut client = Client::start(&["--vars", vars.to_str().unwrap()]);
+    client.result("initialize", json!({ "processId": null, "capabilities": {} }));
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": main, "languageId": "mesh", "version": 1, "text": text } }),
+    );
+    assert_eq!(client.diagnostics(&main), Vec::<Value>::new());
+
+    // A variable: its value, and its definition in the vars file.
+    let hover = client.result("textDocument/hover", position(&main, at(text, "IMAGE}", 1)));
+    assert_eq!(
+        hover["contents"]["value"],
+        "**variable `IMAGE`** = `registry.example/web:2`"
+    );
+    let definition = client.result("textDocument/definition", position(&main, at(text, "IMAGE}", 1)));
+    assert_eq!(definition[0]["uri"], uri(&vars));
+    assert_eq!(definition[0]["range"]["start"], json!({ "line": 1, "character": 0 }));
+
+    // The imported file changes on disk: its diagnostics are published at its own URI.
+    std::fs::write(dir.join("backend.mesh"), BACKEND.replace("v1 70%", "v7 70%")).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": backend, "type": 2 }] }),
+    );
+    let found = client.diagnostics(&backend);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["code"], "M2002");
+
+    // Closed, the files' diagnostics are cleared.
+    client.notify("textDocument/didClose", json!({ "textDocument": { "uri": main } }));
+    assert_eq!(client.diagnostics(&backend), Vec::<Value>::new());
+    client.exit();
+}

@@ -24,7 +24,11 @@ use crate::model;
 use crate::options::Options;
 use crate::source::Span;
 
-use naming::{Key, Naming};
+pub(crate) use naming::Key;
+use naming::Naming;
+/// What may be written in a version and a `cluster` block (for completion).
+pub(crate) use service::{POD_PROPERTIES, VM_PROPERTIES};
+pub(crate) use vm::CLUSTER_SETTINGS;
 
 /// Variable definitions from every vars source, later sources overriding earlier ones.
 pub(crate) type Definitions = BTreeMap<String, vars::Definition>;

@@ -24,7 +24,7 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    const ALL: &'static [Key] = &[
+    pub(crate) const ALL: &'static [Key] = &[
         Key::Service,
         Key::Workload,
         Key::Deployment,

@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
-const POD_PROPERTIES: &[&str] = &[
+pub(crate) const POD_PROPERTIES: &[&str] = &[
     "image",
     "replicas",
     "env",
@@ -24,7 +24,7 @@ const POD_PROPERTIES: &[&str] = &[
     "relax",
     "hardening",
 ];
-const VM_PROPERTIES: &[&str] = &[
+pub(crate) const VM_PROPERTIES: &[&str] = &[
     "at",
     "label",
     "annotation",

@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model;
 use crate::source::Span;
 
-const CLUSTER_SETTINGS: &[&str] = &["network", "eastwest", "revision"];
+pub(crate) const CLUSTER_SETTINGS: &[&str] = &["network", "eastwest", "revision"];
 
 impl Checker<'_> {
     /// The `cluster` settings of a namespace, from all its blocks; wrong ones are reported

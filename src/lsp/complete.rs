@@ -3,7 +3,9 @@
 //! gateway, versions (and services) in a route's destinations and splits, ports in a
 //! `port` condition.
 
+use super::grammar;
 use super::{Analysis, Symbol};
+use crate::check::{Key, CLUSTER_SETTINGS, POD_PROPERTIES, VM_PROPERTIES};
 use crate::source::SourceId;
 
 /// One suggestion.
@@ -30,7 +32,8 @@ enum Block {
     Naming,
     Cluster,
     Service,
-    Version,
+    Pod,
+    Vm,
     Policy,
     Split,
     External,
@@ -45,7 +48,8 @@ impl Block {
             "naming" => Block::Naming,
             "cluster" => Block::Cluster,
             "service" => Block::Service,
-            "pod" | "vm" => Block::Version,
+            "pod" => Block::Pod,
+            "vm" => Block::Vm,
             "policy" => Block::Policy,
             "route" => Block::Split,
             "external" => Block::External,
@@ -54,61 +58,31 @@ impl Block {
         }
     }
 
-    /// The words that start a line here, as the grammar's rules for the block list them
-    /// (`grammar/mesh.pest`: `file`, `namespace_decl`, `service_decl`, `property`, ...).
-    fn keywords(self) -> &'static [&'static str] {
-        match self {
-            Block::Top => &["import", "namespace"],
-            Block::Namespace => &["service", "external", "gateway", "naming", "cluster", "mtls"],
-            Block::Naming => &["namespace", "service", "workload", "deployment", "account"],
-            Block::Cluster => &["network", "eastwest", "revision"],
-            Block::Service => &[
-                "port",
-                "calls",
-                "pod",
-                "vm",
-                "route",
-                "policy",
-                "mtls",
-                "allow",
-                "jwt",
-                "resources",
-                "probe",
-                "relax",
-                "hardening",
-            ],
-            Block::Version => &[
-                "image",
-                "replicas",
-                "env",
-                "label",
-                "annotation",
-                "account",
-                "agent",
-                "at",
-                "network",
-                "locality",
-                "weight",
-                "auto-register",
-                "resources",
-                "probe",
-                "relax",
-                "hardening",
-                "policy",
-            ],
-            Block::Policy => &["lb", "connections", "http", "outlier", "tls"],
-            Block::External => &[
-                "hosts",
-                "addresses",
-                "resolution",
-                "location",
-                "port",
-                "policy",
-                "route",
-            ],
-            Block::Gateway => &["listen", "route", "selector", "jwt", "identity"],
-            Block::Split | Block::Other => &[],
-        }
+    /// The words that start a line here: those the grammar's rule of the block can begin
+    /// with (see `grammar.rs`); in a version, those the checker accepts for its runtime;
+    /// in `naming` and `cluster` blocks, whose entries are names to the grammar, the
+    /// checker's keys.
+    fn keywords(self) -> Vec<String> {
+        let rule = match self {
+            Block::Top => "file",
+            Block::Namespace => "namespace_decl",
+            Block::Service => "service_decl",
+            Block::Pod | Block::Vm => "version_decl",
+            Block::Policy => "policy_block",
+            Block::External => "external_decl",
+            Block::Gateway => "gateway_decl",
+            Block::Naming => return Key::ALL.iter().map(|k| k.word().to_string()).collect(),
+            Block::Cluster => return CLUSTER_SETTINGS.iter().map(|w| (*w).to_string()).collect(),
+            Block::Split | Block::Other => return Vec::new(),
+        };
+        let (own, other) = match self {
+            Block::Pod => (POD_PROPERTIES, VM_PROPERTIES),
+            Block::Vm => (VM_PROPERTIES, POD_PROPERTIES),
+            _ => (&[][..], &[][..]),
+        };
+        let mut words = grammar::block_keywords(rule);
+        words.retain(|w| own.contains(&w.as_str()) || !other.contains(&w.as_str()));
+        words
     }
 }
 
@@ -166,10 +140,10 @@ pub fn complete(analysis: &Analysis, source: SourceId, offset: usize) -> Vec<Com
     } else if last == Some("port") && words.first() == Some(&"route") {
         out.extend(ports(analysis, &namespace, service.as_deref()));
     } else if words.is_empty() {
-        out.extend(block.keywords().iter().map(|k| Completion {
-            label: (*k).to_string(),
+        out.extend(block.keywords().into_iter().map(|k| Completion {
+            detail: super::hover::keyword(&k).unwrap_or("keyword").to_string(),
+            label: k,
             kind: CompletionKind::Keyword,
-            detail: super::hover::keyword(k).unwrap_or("keyword").to_string(),
         }));
     }
     out.sort_by(|a, b| a.label.cmp(&b.label));

@@ -37,7 +37,11 @@ pub(crate) fn word_at(text: &str, offset: usize) -> Option<(usize, usize)> {
     if !text.is_char_boundary(offset) {
         return None;
     }
-    let start = text[..offset].rfind(|c: char| !is_word(c)).map_or(0, |i| i + 1);
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_word(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[offset..]
         .find(|c: char| !is_word(c))
         .map_or(text.len(), |i| offset + i);

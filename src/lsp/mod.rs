@@ -5,6 +5,7 @@
 //! the protocol, reads files and keeps the open documents.
 
 mod complete;
+mod grammar;
 mod hover;
 mod index;
 mod position;
@@ -203,6 +204,30 @@ mod tests {
         assert_eq!(fixes.len(), 1, "{:?}", a.diagnostics);
         assert_eq!(&text[fixes[0].span.start..fixes[0].span.end], "apj");
         assert_eq!(fixes[0].replacement, "api");
+    }
+
+    /// Every request at every few offsets of every few prefixes of an example (most of
+    /// them broken documents) answers without panicking.
+    #[test]
+    fn no_panic_on_broken_documents() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hybrid-hello.mesh")).unwrap();
+        let text = format!("# é ☕ 𝄞\n{text}");
+        let ends: Vec<usize> = (0..=text.len()).step_by(41).chain([text.len()]).collect();
+        for end in ends {
+            let mut end = end;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let a = analysis(&text[..end]);
+            for offset in (0..=end + 2).step_by(4) {
+                let _ = hover(&a, 0, offset);
+                let _ = a.definition(0, offset);
+                let _ = a.references(0, offset, true);
+                let _ = complete(&a, 0, offset);
+                let _ = a.rename(0, offset, "x");
+                let _ = a.position(0, offset, Encoding::Utf16);
+            }
+        }
     }
 
     #[test]
