@@ -84,6 +84,7 @@ fn serve(connection: &Connection, options: Options, vars: Vec<Source>) -> Result
         open: BTreeMap::new(),
         roots: Vec::new(),
         published: BTreeSet::new(),
+        spellings: BTreeMap::new(),
     };
     for message in &connection.receiver {
         match message {
@@ -135,9 +136,24 @@ struct Server<'c> {
     roots: Vec<Root>,
     /// URIs that have diagnostics on the client.
     published: BTreeSet<String>,
+    /// How the client spells the URIs of the documents it opened, by their canonical
+    /// form (see [`canonical`]).
+    spellings: BTreeMap<String, String>,
 }
 
 impl Server<'_> {
+    /// The canonical form of a document's URI, remembering how the client spells it.
+    fn known(&mut self, uri: &lt::Uri) -> String {
+        let key = canonical(uri.as_str());
+        self.spellings.insert(key.clone(), uri.as_str().to_string());
+        key
+    }
+
+    /// A URI as the client spells it.
+    fn spelled<'u>(&'u self, uri: &'u str) -> &'u str {
+        self.spellings.get(uri).map_or(uri, String::as_str)
+    }
+
     fn send(&self, message: Message) {
         // The client has gone when this fails; the loop then ends.
         let _ = self.connection.sender.send(message);
@@ -148,20 +164,21 @@ impl Server<'_> {
         match notification.method.as_str() {
             "textDocument/didOpen" => {
                 if let Ok(p) = serde_json::from_value::<lt::DidOpenTextDocumentParams>(params) {
-                    self.open
-                        .insert(p.text_document.uri.as_str().to_string(), p.text_document.text);
+                    let key = self.known(&p.text_document.uri);
+                    self.open.insert(key, p.text_document.text);
                 }
             }
             "textDocument/didChange" => {
                 if let Ok(p) = serde_json::from_value::<lt::DidChangeTextDocumentParams>(params) {
                     if let Some(change) = p.content_changes.into_iter().last() {
-                        self.open.insert(p.text_document.uri.as_str().to_string(), change.text);
+                        let key = self.known(&p.text_document.uri);
+                        self.open.insert(key, change.text);
                     }
                 }
             }
             "textDocument/didClose" => {
                 if let Ok(p) = serde_json::from_value::<lt::DidCloseTextDocumentParams>(params) {
-                    self.open.remove(p.text_document.uri.as_str());
+                    self.open.remove(&canonical(p.text_document.uri.as_str()));
                 }
             }
             // A file on disk changed (an import): analyse again.
@@ -210,7 +227,9 @@ impl Server<'_> {
             if !list.is_empty() {
                 self.published.insert(uri.clone());
             }
-            let Ok(uri) = uri.parse::<lt::Uri>() else { continue };
+            let Ok(uri) = self.spelled(&uri).parse::<lt::Uri>() else {
+                continue;
+            };
             let params = lt::PublishDiagnosticsParams {
                 uri,
                 diagnostics: list,
@@ -282,7 +301,7 @@ impl Server<'_> {
     }
 
     fn location(&self, root: &Root, span: Span) -> Option<lt::Location> {
-        let uri = root.uris.get(span.source)?.as_ref()?.parse().ok()?;
+        let uri = self.spelled(root.uris.get(span.source)?.as_ref()?).parse().ok()?;
         Some(lt::Location {
             uri,
             range: self.range(root, span),
@@ -322,7 +341,7 @@ impl Server<'_> {
     /// The analysis that holds the document at `uri`, the source's index in it, and the
     /// byte offset of `position`.
     fn find(&self, uri: &lt::Uri, position: lt::Position) -> Option<(&Root, usize, usize)> {
-        let uri = uri.as_str();
+        let uri = &canonical(uri.as_str());
         let root = self.roots.iter().find(|r| r.source(uri).is_some())?;
         let source = root.source(uri)?;
         let text = &root.analysis.sources.get(source)?.text;
@@ -415,7 +434,7 @@ impl Server<'_> {
             }
             "textDocument/formatting" => {
                 let p: lt::DocumentFormattingParams = parse(params)?;
-                let Some(text) = self.open.get(p.text_document.uri.as_str()) else {
+                let Some(text) = self.open.get(&canonical(p.text_document.uri.as_str())) else {
                     return Ok(Value::Null);
                 };
                 let edits = match meshc::syntax::format(0, text) {
@@ -515,7 +534,7 @@ impl Server<'_> {
     fn quick_fixes(&self, uri: &lt::Uri, wanted: lt::Range) -> Vec<lt::CodeAction> {
         let mut actions = Vec::new();
         for root in &self.roots {
-            let Some(source) = root.source(uri.as_str()) else {
+            let Some(source) = root.source(&canonical(uri.as_str())) else {
                 continue;
             };
             for d in &root.analysis.diagnostics {
@@ -590,16 +609,33 @@ fn file_path(uri: &str) -> Option<PathBuf> {
     String::from_utf8(out).ok().map(PathBuf::from)
 }
 
-/// The `file:` URI of a path (made absolute against the working directory), with every
-/// byte outside the unreserved characters and `/` percent-encoded.
+/// One spelling per file: a `file:` URI decoded and encoded again as [`file_uri`] writes
+/// it; any other URI as it is.
+fn canonical(uri: &str) -> String {
+    file_path(uri).map_or_else(|| uri.to_string(), |path| file_uri(&path))
+}
+
+/// The `file:` URI of a path (made absolute against the working directory, `.` and `..`
+/// resolved in the text), with every byte outside the unreserved characters and `/`
+/// percent-encoded.
 fn file_uri(path: &Path) -> String {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir().unwrap_or_default().join(path)
     };
+    let mut normal = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
     let mut out = String::from("file://");
-    for b in absolute.to_string_lossy().bytes() {
+    for b in normal.to_string_lossy().bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(char::from(b));
         } else {
@@ -611,7 +647,7 @@ fn file_uri(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{file_path, file_uri};
+    use super::{canonical, file_path, file_uri};
     use std::path::Path;
 
     #[test]
@@ -621,5 +657,8 @@ mod tests {
         assert_eq!(uri, "file:///tmp/a%20dir/%C3%A9%20%231.mesh");
         assert_eq!(file_path(&uri).as_deref(), Some(path));
         assert_eq!(file_path("untitled:1"), None);
+        assert_eq!(file_uri(Path::new("/a/./b/../c.mesh")), "file:///a/c.mesh");
+        assert_eq!(canonical("file:///a/b%2Dc.mesh"), "file:///a/b-c.mesh");
+        assert_eq!(canonical("untitled:Untitled-1"), "untitled:Untitled-1");
     }
 }
