@@ -416,6 +416,20 @@ fn variables_imports_on_disk_and_closing() {
     assert_eq!(definition[0]["uri"], uri(&vars));
     assert_eq!(definition[0]["range"]["start"], json!({ "line": 1, "character": 0 }));
 
+    // The vars file changes on disk.
+    std::fs::write(&vars, "IMAGE=registry.example/web:3\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&vars), "type": 2 }] }),
+    );
+    let hover = client.result("textDocument/hover", position(&main, at(text, "IMAGE}", 1)));
+    assert_eq!(
+        hover["contents"]["value"],
+        "**variable `IMAGE`** = `registry.example/web:3`"
+    );
+    let definition = client.result("textDocument/definition", position(&main, at(text, "IMAGE}", 1)));
+    assert_eq!(definition[0]["range"]["start"], json!({ "line": 0, "character": 0 }));
+
     // The imported file changes on disk: its diagnostics are published at its own URI.
     std::fs::write(dir.join("backend.mesh"), BACKEND.replace("v1 70%", "v7 70%")).unwrap();
     client.notify(
@@ -430,4 +444,20 @@ fn variables_imports_on_disk_and_closing() {
     client.notify("textDocument/didClose", json!({ "textDocument": { "uri": main } }));
     assert_eq!(client.diagnostics(&backend), Vec::<Value>::new());
     client.exit();
+}
+
+#[test]
+fn a_vars_file_that_cannot_be_read_stops_the_server() {
+    let output = Command::new(env!("CARGO_BIN_EXE_meshc"))
+        .args(["lsp", "--vars", "/nonexistent/site.env"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("meshc: cannot read /nonexistent/site.env"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
 }

@@ -17,18 +17,35 @@ use serde_json::Value;
 use super::load::{self, Loaded, Reach};
 use super::Status;
 
-/// Serves until the client says `exit`.
+/// The variables of `lsp --vars FILE --var NAME=VALUE`.
+struct Variables {
+    files: Vec<PathBuf>,
+    definitions: Vec<String>,
+}
+
+impl Variables {
+    /// The vars sources, read as `meshc build --vars ... --var ...` reads them.
+    fn read(&self) -> Result<Vec<Source>, String> {
+        load::load(&[], &self.files, &self.definitions, &Reach::Anywhere).map(|loaded| loaded.sources)
+    }
+}
+
+/// Serves until the client says `exit`. A vars file that cannot be read at the start is
+/// trouble; later, when files change, the last good reading stays.
 pub(crate) fn run(options: Options, vars_files: &[PathBuf], vars: &[String]) -> Status {
-    // Variables are read once, as `meshc build --vars ... --var ...` reads them.
-    let vars = match load::load(&[], vars_files, vars, &Reach::Anywhere) {
-        Ok(loaded) => loaded.sources,
+    let variables = Variables {
+        files: vars_files.to_vec(),
+        definitions: vars.to_vec(),
+    };
+    let vars = match variables.read() {
+        Ok(sources) => sources,
         Err(why) => {
             eprintln!("meshc: {why}");
             return Status::Trouble;
         }
     };
     let (connection, io) = Connection::stdio();
-    let served = serve(&connection, options, vars);
+    let served = serve(&connection, options, variables, vars);
     drop(connection);
     let joined = io.join();
     match served.and(joined.map_err(|e| e.to_string())) {
@@ -40,7 +57,7 @@ pub(crate) fn run(options: Options, vars_files: &[PathBuf], vars: &[String]) -> 
     }
 }
 
-fn serve(connection: &Connection, options: Options, vars: Vec<Source>) -> Result<(), String> {
+fn serve(connection: &Connection, options: Options, variables: Variables, vars: Vec<Source>) -> Result<(), String> {
     let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     let params: lt::InitializeParams = serde_json::from_value(params).unwrap_or_default();
     let utf8 = params
@@ -80,6 +97,7 @@ fn serve(connection: &Connection, options: Options, vars: Vec<Source>) -> Result
         connection,
         encoding,
         options,
+        variables,
         vars,
         open: BTreeMap::new(),
         roots: Vec::new(),
@@ -129,6 +147,8 @@ struct Server<'c> {
     connection: &'c Connection,
     encoding: Encoding,
     options: Options,
+    variables: Variables,
+    /// The vars sources, as last read.
     vars: Vec<Source>,
     /// Open documents by URI.
     open: BTreeMap<String, String>,
@@ -181,8 +201,12 @@ impl Server<'_> {
                     self.open.remove(&canonical(p.text_document.uri.as_str()));
                 }
             }
-            // A file on disk changed (an import): analyse again.
-            "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {}
+            // A file on disk changed (an import, a vars file): read again, analyse again.
+            "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {
+                if let Ok(vars) = self.variables.read() {
+                    self.vars = vars;
+                }
+            }
             _ => return,
         }
         self.analyse();
