@@ -14,6 +14,8 @@
 //!
 //! Beside the pipeline, over the model: [`traffic`] (where requests go, hop by hop, and the
 //! `.traffic` tests `meshc test` checks; M41xx) and [`graph`] (the mesh as Mermaid or DOT).
+//! For editors, [`lsp`]: what `meshc lsp` answers (hover, definitions and references,
+//! completion, rename), as pure functions over the sources.
 //!
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
 //! [`Document`], [`GeneratedFile`], [`Output`] and [`Failure`] in `output`.
