@@ -461,3 +461,13 @@ fn a_vars_file_that_cannot_be_read_stops_the_server() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn exit_without_shutdown_ends_the_server() {
+    let mut client = Client::start(&[]);
+    client.result("initialize", json!({ "processId": null, "capabilities": {} }));
+    client.notify("initialized", json!({}));
+    client.notify("exit", Value::Null);
+    let status = client.child.wait().unwrap();
+    assert!(status.code().is_some(), "{status}");
+}

@@ -120,6 +120,8 @@ fn serve(connection: &Connection, options: Options, variables: Variables, vars: 
                 });
                 server.send(Message::Response(response));
             }
+            // `exit` without `shutdown` first: stop all the same.
+            Message::Notification(notification) if notification.method == "exit" => return Ok(()),
             Message::Notification(notification) => {
                 // A failure leaves the previous state: the next change tries again.
                 let _ = catch_unwind(AssertUnwindSafe(|| server.notification(notification)));
