@@ -94,6 +94,13 @@ pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, V
 /// Parses and checks: the mesh (absent when a file could not be read) and the read and
 /// check stages' diagnostics.
 fn check_sources(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>) {
+    let (mesh, diagnostics, _) = parse_and_check(sources, options);
+    (mesh, diagnostics)
+}
+
+/// [`check_sources`], and the syntax trees of the files that could be read (variables
+/// substituted in their strings when all could).
+fn parse_and_check(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>, Vec<ast::File>) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
     let mut definitions = check::Definitions::new();
@@ -112,9 +119,9 @@ fn check_sources(sources: &[Source], options: &Options) -> (Option<model::Mesh>,
         }
     }
     if !readable {
-        return (None, diagnostics);
+        return (None, diagnostics, files);
     }
     let (mesh, mut found) = check::check(&mut files, &definitions, options);
     diagnostics.append(&mut found);
-    (Some(mesh), diagnostics)
+    (Some(mesh), diagnostics, files)
 }

@@ -31,17 +31,16 @@ pub struct Occurrence {
     pub declaration: bool,
 }
 
-/// Every occurrence in the sources, in source order.
-pub(crate) fn index(sources: &[Source]) -> Vec<Occurrence> {
+/// Every occurrence in the sources, in source order, given the syntax trees of those that
+/// could be read.
+pub(crate) fn index(sources: &[Source], files: &[ast::File]) -> Vec<Occurrence> {
     let mut out = Vec::new();
+    for file in files {
+        file_occurrences(file, &mut out);
+    }
     for (id, source) in sources.iter().enumerate() {
         match source.kind {
-            SourceKind::Mesh => {
-                if let (Some(file), _) = crate::syntax::parse(id, &source.text) {
-                    file_occurrences(&file, &mut out);
-                }
-                variable_uses(id, &source.text, &mut out);
-            }
+            SourceKind::Mesh => variable_uses(id, &source.text, &mut out),
             SourceKind::Vars => {
                 for (name, definition) in vars::parse(id, &source.text, &mut Vec::new()) {
                     let span = Span::new(id, definition.span.start, definition.span.start + name.len());
@@ -255,7 +254,7 @@ mod tests {
             Source::new("a.mesh", text),
             Source::vars("v.env", "IMG=x\nexport ADDR=1.2.3.4\n"),
         ];
-        let found: Vec<(String, bool)> = index(&sources)
+        let found: Vec<(String, bool)> = index(&sources, &[])
             .into_iter()
             .filter_map(|o| match o.symbol {
                 Symbol::Variable(name) => Some((name, o.declaration)),
@@ -276,7 +275,8 @@ mod tests {
     #[test]
     fn qualified_targets_and_from_conditions() {
         let text = "namespace n {\n  service s {\n    port http 80\n    pod v1 image \"a\"\n    route from t.m v2 -> r.m/v3:80\n  }\n}\n";
-        let symbols: Vec<Symbol> = index(&[Source::new("a.mesh", text)])
+        let file = crate::syntax::parse(0, text).0.unwrap();
+        let symbols: Vec<Symbol> = index(&[Source::new("a.mesh", text)], &[file])
             .into_iter()
             .map(|o| o.symbol)
             .collect();
