@@ -240,7 +240,8 @@ impl Server<'_> {
                 };
                 let converted = self.diagnostic(root, d);
                 let list = diagnostics.entry(uri.clone()).or_default();
-                if !list.contains(&converted) {
+                // A file read by several analyses reports once (each analysis has no repeats).
+                if roots.len() == 1 || !list.contains(&converted) {
                     list.push(converted);
                 }
             }
