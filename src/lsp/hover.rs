@@ -7,8 +7,36 @@ use super::{Analysis, Symbol};
 use crate::model::{self, Action, Route, Workload};
 use crate::source::{SourceId, Span};
 
-/// The text (Markdown) shown over `offset`, and the span it is about.
+/// The text (Markdown) shown over `offset`, and the span it is about; under it, what the
+/// codes of the diagnostics there mean.
 pub fn hover(analysis: &Analysis, source: SourceId, offset: usize) -> Option<(Span, String)> {
+    let about = about(analysis, source, offset);
+    let codes: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.primary.span.source == source && d.primary.span.start <= offset && offset <= d.primary.span.end)
+        .map(|d| {
+            let code = d.code;
+            format!(
+                "`{}` ({}): {} (`meshc explain {}`)",
+                code.id(),
+                code.name(),
+                code.summary(),
+                code.id()
+            )
+        })
+        .collect();
+    match (about, codes.is_empty()) {
+        (about, true) => about,
+        (Some((span, text)), false) => Some((span, format!("{text}\n\n---\n\n{}", codes.join("\n\n")))),
+        (None, false) => {
+            let (start, end) = word_at(&analysis.sources.get(source)?.text, offset).unwrap_or((offset, offset));
+            Some((Span::new(source, start, end), codes.join("\n\n")))
+        }
+    }
+}
+
+fn about(analysis: &Analysis, source: SourceId, offset: usize) -> Option<(Span, String)> {
     if let Some(at) = analysis.at(source, offset) {
         let text = match &at.symbol {
             Symbol::Service { namespace, name } => service(analysis, namespace, name),
@@ -269,5 +297,15 @@ mod tests {
         assert!(shown.contains("VirtualService `hello2"), "{shown}");
         let (_, shown) = hover(&analysis, 0, text.find("calls").unwrap() + 1).unwrap();
         assert!(shown.starts_with("`calls`"), "{shown}");
+        // Over a diagnostic: what its code means.
+        let text = text.replace("calls hello3", "calls hello9");
+        let analysis = Analysis::new(
+            vec![Source::new("h.mesh", text.clone())],
+            Vec::new(),
+            &Options::default(),
+        );
+        let (_, shown) = hover(&analysis, 0, text.find("hello9").unwrap() + 2).unwrap();
+        assert!(shown.contains("`M2001` (unknown-service): "), "{shown}");
+        assert!(shown.contains("`meshc explain M2001`"), "{shown}");
     }
 }
