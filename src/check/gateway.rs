@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{self, Action, Labels, Protocol, RouteKind, ServerTls};
 use crate::source::Span;
 
-const LISTENER_PROTOCOLS: &[Protocol] = &[
+pub(crate) const LISTENER_PROTOCOLS: &[Protocol] = &[
     Protocol::Http,
     Protocol::Http2,
     Protocol::Grpc,

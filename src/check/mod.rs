@@ -24,9 +24,10 @@ use crate::model;
 use crate::options::Options;
 use crate::source::Span;
 
+/// What may be written in a version, a `cluster` block and a listener (for completion).
+pub(crate) use gateway::LISTENER_PROTOCOLS;
 pub(crate) use naming::Key;
 use naming::Naming;
-/// What may be written in a version and a `cluster` block (for completion).
 pub(crate) use service::{POD_PROPERTIES, VM_PROPERTIES};
 pub(crate) use vm::CLUSTER_SETTINGS;
 

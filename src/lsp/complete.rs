@@ -5,7 +5,8 @@
 
 use super::grammar;
 use super::{Analysis, Symbol};
-use crate::check::{Key, CLUSTER_SETTINGS, POD_PROPERTIES, VM_PROPERTIES};
+use crate::check::{Key, CLUSTER_SETTINGS, LISTENER_PROTOCOLS, POD_PROPERTIES, VM_PROPERTIES};
+use crate::model::Protocol;
 use crate::source::SourceId;
 
 /// One suggestion.
@@ -139,6 +140,10 @@ pub fn complete(analysis: &Analysis, source: SourceId, offset: usize) -> Vec<Com
         out.extend(services());
     } else if last == Some("port") && words.first() == Some(&"route") {
         out.extend(ports(analysis, &namespace, service.as_deref()));
+    } else if words == ["port"] && matches!(block, Block::Service | Block::External) {
+        out.extend(protocols(Protocol::ALL));
+    } else if words == ["listen"] && block == Block::Gateway {
+        out.extend(protocols(LISTENER_PROTOCOLS));
     } else if words.is_empty() {
         out.extend(block.keywords().into_iter().map(|k| Completion {
             detail: super::hover::keyword(&k).unwrap_or("keyword").to_string(),
@@ -169,6 +174,18 @@ fn names(analysis: &Analysis, wanted: impl Fn(&Symbol) -> bool) -> Vec<Completio
                 detail: format!("version of `{service}`"),
             }),
             Symbol::Variable(_) => None,
+        })
+        .collect()
+}
+
+/// The protocols a port or listener may name.
+fn protocols(protocols: &[Protocol]) -> Vec<Completion> {
+    protocols
+        .iter()
+        .map(|p| Completion {
+            label: p.word().to_string(),
+            kind: CompletionKind::Port,
+            detail: "protocol".to_string(),
         })
         .collect()
 }
@@ -262,5 +279,10 @@ mod tests {
         assert_eq!(labels(MESH, "{ v1 30% "), ["api", "v1", "v2", "web"]);
         assert_eq!(labels(MESH, "route port "), ["8080"]);
         assert_eq!(labels(MESH, "8080 ->"), ["api", "v1", "v2", "web"]);
+        let protocols = labels(MESH, "    port ");
+        assert!(protocols.contains(&"http".to_string()) && protocols.contains(&"grpc".to_string()));
+        let gateway = "namespace n {\n  gateway g {\n    listen \n  }\n}\n";
+        let listeners = labels(gateway, "listen ");
+        assert!(listeners.contains(&"https".to_string()) && !listeners.contains(&"udp".to_string()));
     }
 }
