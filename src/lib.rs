@@ -14,6 +14,8 @@
 //!
 //! Beside the pipeline, over the model: [`traffic`] (where requests go, hop by hop, and the
 //! `.traffic` tests `meshc test` checks; M41xx) and [`graph`] (the mesh as Mermaid or DOT).
+//! For editors, [`lsp`]: what `meshc lsp` answers (hover, definitions and references,
+//! completion, rename), as pure functions over the sources.
 //!
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
 //! [`Document`], [`GeneratedFile`], [`Output`] and [`Failure`] in `output`.
@@ -27,6 +29,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod emit;
 pub mod graph;
+pub mod lsp;
 pub mod manifests;
 pub mod model;
 mod options;
@@ -95,6 +98,13 @@ pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, V
 /// Parses and checks: the mesh (absent when a file could not be read) and the read and
 /// check stages' diagnostics.
 fn check_sources(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>) {
+    let (mesh, diagnostics, _) = parse_and_check(sources, options);
+    (mesh, diagnostics)
+}
+
+/// [`check_sources`], and the syntax trees of the files that could be read (variables
+/// substituted in their strings when all could).
+fn parse_and_check(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>, Vec<ast::File>) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
     let mut definitions = check::Definitions::new();
@@ -113,9 +123,9 @@ fn check_sources(sources: &[Source], options: &Options) -> (Option<model::Mesh>,
         }
     }
     if !readable {
-        return (None, diagnostics);
+        return (None, diagnostics, files);
     }
     let (mesh, mut found) = check::check(&mut files, &definitions, options);
     diagnostics.append(&mut found);
-    (Some(mesh), diagnostics)
+    (Some(mesh), diagnostics, files)
 }

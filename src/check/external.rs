@@ -197,8 +197,8 @@ impl Checker<'_> {
                 None => {
                     let mut d = Diagnostic::error(Code::UnknownKeyword, w.span, format!("`{}` is not a {key}", w.text))
                         .label(format!("unknown {key}"));
-                    if let Some(help) = suggest::did_you_mean(&w.text, &words, &format!("{key}s")) {
-                        d = d.help(help);
+                    if let Some(suggestion) = suggest::did_you_mean(&w.text, &words, &format!("{key}s")) {
+                        d = suggestion.on(d, w.span);
                     }
                     self.error(d);
                     ok = false;

@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{self, Action, Labels, Protocol, RouteKind, ServerTls};
 use crate::source::Span;
 
-const LISTENER_PROTOCOLS: &[Protocol] = &[
+pub(crate) const LISTENER_PROTOCOLS: &[Protocol] = &[
     Protocol::Http,
     Protocol::Http2,
     Protocol::Grpc,
@@ -263,8 +263,8 @@ impl Checker<'_> {
                                     format!("unknown TLS mode `{}`", w.text),
                                 )
                                 .label("not a gateway TLS mode");
-                                if let Some(help) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
-                                    d = d.help(help);
+                                if let Some(suggestion) = suggest::did_you_mean(&w.text, &words, "gateway TLS modes") {
+                                    d = suggestion.on(d, w.span);
                                 }
                                 self.error(d);
                                 ok = false;

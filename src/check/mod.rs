@@ -24,7 +24,12 @@ use crate::model;
 use crate::options::Options;
 use crate::source::Span;
 
-use naming::{Key, Naming};
+/// What may be written in a version, a `cluster` block and a listener (for completion).
+pub(crate) use gateway::LISTENER_PROTOCOLS;
+pub(crate) use naming::Key;
+use naming::Naming;
+pub(crate) use service::{POD_PROPERTIES, VM_PROPERTIES};
+pub(crate) use vm::CLUSTER_SETTINGS;
 
 /// Variable definitions from every vars source, later sources overriding earlier ones.
 pub(crate) type Definitions = BTreeMap<String, vars::Definition>;
@@ -389,8 +394,14 @@ impl Checker<'_> {
                     .map(|((_, s), _)| s.as_str()),
             )
         });
-        if let Some(help) = names.did_you_mean(service, "services") {
-            d = d.help(help);
+        if let Some(suggestion) = names.did_you_mean(service, "services") {
+            // `name.namespace`: the fix rewrites the name only.
+            let name = Span::new(
+                reference.span.source,
+                reference.span.start,
+                reference.span.start + service.len().min(reference.span.end - reference.span.start),
+            );
+            d = suggestion.on(d, name);
         } else if names.is_empty() && namespace != from_namespace {
             d = d.help(format!(
                 "no namespace `{namespace}` declares services; check the namespace's name"

@@ -24,7 +24,7 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    const ALL: &'static [Key] = &[
+    pub(crate) const ALL: &'static [Key] = &[
         Key::Service,
         Key::Workload,
         Key::Deployment,
@@ -181,8 +181,8 @@ impl Naming {
                     format!("unknown naming key `{}`", entry.key.text),
                 )
                 .label("not a naming key");
-                if let Some(help) = suggest::did_you_mean(&entry.key.text, &words, "naming keys") {
-                    d = d.help(help);
+                if let Some(suggestion) = suggest::did_you_mean(&entry.key.text, &words, "naming keys") {
+                    d = suggestion.on(d, entry.key.span);
                 }
                 diagnostics.push(d);
                 continue;

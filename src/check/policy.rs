@@ -124,8 +124,8 @@ impl Checker<'_> {
                 format!("unknown load-balancing algorithm `{}`", first.text),
             )
             .label("not an algorithm");
-            if let Some(help) = suggest::did_you_mean(&first.text, &words, "algorithms") {
-                d = d.help(help);
+            if let Some(suggestion) = suggest::did_you_mean(&first.text, &words, "algorithms") {
+                d = suggestion.on(d, first.span);
             }
             self.error(d);
             return None;
@@ -216,8 +216,8 @@ impl Checker<'_> {
                 format!("unknown TLS mode `{}`", mode_word.text),
             )
             .label("not a TLS mode");
-            if let Some(help) = suggest::did_you_mean(&mode_word.text, &words, "TLS modes") {
-                d = d.help(help);
+            if let Some(suggestion) = suggest::did_you_mean(&mode_word.text, &words, "TLS modes") {
+                d = suggestion.on(d, mode_word.span);
             }
             self.error(d);
             return None;

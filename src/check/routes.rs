@@ -474,8 +474,8 @@ impl Checker<'_> {
                             format!("unknown condition `{}`", word.text),
                         )
                         .label("not a condition");
-                        if let Some(help) = suggest::did_you_mean(&word.text, CONDITIONS, "conditions") {
-                            d = d.help(help);
+                        if let Some(suggestion) = suggest::did_you_mean(&word.text, CONDITIONS, "conditions") {
+                            d = suggestion.on(d, word.span);
                         }
                         self.error(d);
                         ok = false;
@@ -864,8 +864,8 @@ impl Checker<'_> {
             format!("service `{service}` has no version `{}`", name.text),
         )
         .label("unknown version");
-        if let Some(help) = suggest::did_you_mean(&name.text, &refs, "versions") {
-            d = d.help(help);
+        if let Some(suggestion) = suggest::did_you_mean(&name.text, &refs, "versions") {
+            d = suggestion.on(d, name.span);
         }
         self.error(d);
     }
@@ -1048,8 +1048,8 @@ impl Checker<'_> {
             (Code::UnknownService, format!("there is no service `{}`", name.text))
         };
         let mut d = Diagnostic::error(code, name.span, message).label("unknown target");
-        if let Some(help) = suggest::did_you_mean(&name.text, &refs, "versions and services") {
-            d = d.help(help);
+        if let Some(suggestion) = suggest::did_you_mean(&name.text, &refs, "versions and services") {
+            d = suggestion.on(d, name.span);
         }
         self.error(d);
     }

@@ -59,7 +59,7 @@ impl Checker<'_> {
                         .label("not a setting of this line");
                         d = match value {
                             Value::Word(w) => match super::suggest::did_you_mean(&w.text, keys, "settings") {
-                                Some(help) => d.help(help),
+                                Some(suggestion) => suggestion.on(d, w.span),
                                 None => d.help(format!("`{context}` takes {}", words.join(", "))),
                             },
                             _ => d.help(format!("`{context}` takes {}", words.join(", "))),

@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{self, Labels, Protocol};
 use crate::source::Span;
 
-const POD_PROPERTIES: &[&str] = &[
+pub(crate) const POD_PROPERTIES: &[&str] = &[
     "image",
     "replicas",
     "env",
@@ -24,7 +24,7 @@ const POD_PROPERTIES: &[&str] = &[
     "relax",
     "hardening",
 ];
-const VM_PROPERTIES: &[&str] = &[
+pub(crate) const VM_PROPERTIES: &[&str] = &[
     "at",
     "label",
     "annotation",
@@ -575,8 +575,8 @@ impl Checker<'_> {
                 format!("unknown property `{key}` on a {} version", runtime.keyword()),
             )
             .label("unknown property");
-            if let Some(help) = suggest::did_you_mean(key, allowed, "properties") {
-                d = d.help(help);
+            if let Some(suggestion) = suggest::did_you_mean(key, allowed, "properties") {
+                d = suggestion.on(d, property.key.span);
             }
             if let Some(best) = suggest::closest(key, allowed.iter().copied()) {
                 d = d.fix(property.key.span, best);

@@ -233,8 +233,8 @@ impl Checker<'_> {
             format!("`{}` is not a setting of `{context}`", word.text),
         )
         .label("unknown here");
-        if let Some(help) = suggest::did_you_mean(&word.text, &words, &format!("settings of `{context}`")) {
-            d = d.help(help);
+        if let Some(suggestion) = suggest::did_you_mean(&word.text, &words, &format!("settings of `{context}`")) {
+            d = suggestion.on(d, word.span);
         }
         self.error(d);
     }

@@ -9,6 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+
 /// The most edits a suggestion may be away from the word.
 const MAX_EDITS: usize = 2;
 
@@ -39,21 +42,51 @@ pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a s
         .map(|(_, c)| c)
 }
 
-/// A help line for an unknown name: a suggestion when one is close, else the list of what
-/// exists (up to a handful), else nothing.
-pub(crate) fn did_you_mean(word: &str, candidates: &[&str], kind: &str) -> Option<String> {
+/// What to tell about an unknown name: a help line and, when one candidate is close, that
+/// candidate, which becomes the diagnostic's fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Suggestion {
+    pub(crate) help: String,
+    pub(crate) candidate: Option<String>,
+}
+
+impl Suggestion {
+    fn near(best: &str) -> Self {
+        Suggestion {
+            help: format!("did you mean `{best}`?"),
+            candidate: Some(best.to_string()),
+        }
+    }
+
+    /// Adds the help line to `d` and, with a close candidate, the fix that writes it over
+    /// `span` (the misspelled name).
+    pub(crate) fn on(self, d: Diagnostic, span: Span) -> Diagnostic {
+        let d = d.help(self.help);
+        match self.candidate {
+            Some(candidate) => d.fix(span, candidate),
+            None => d,
+        }
+    }
+}
+
+/// What to tell about an unknown name: a suggestion when one is close, else the list of
+/// what exists (up to a handful), else nothing.
+pub(crate) fn did_you_mean(word: &str, candidates: &[&str], kind: &str) -> Option<Suggestion> {
     if let Some(best) = closest(word, candidates.iter().copied()) {
-        return Some(format!("did you mean `{best}`?"));
+        return Some(Suggestion::near(best));
     }
     listing(candidates, kind)
 }
 
-fn listing(candidates: &[&str], kind: &str) -> Option<String> {
+fn listing(candidates: &[&str], kind: &str) -> Option<Suggestion> {
     match candidates.len() {
         0 => None,
         1..=8 => {
             let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
-            Some(format!("the {kind} here: {}", list.join(", ")))
+            Some(Suggestion {
+                help: format!("the {kind} here: {}", list.join(", ")),
+                candidate: None,
+            })
         }
         _ => None,
     }
@@ -167,10 +200,10 @@ impl Index {
         answer.map(|id| self.names[id as usize].as_str())
     }
 
-    /// A help line for an unknown name, as [`did_you_mean`] writes it.
-    pub(crate) fn did_you_mean(&mut self, word: &str, kind: &str) -> Option<String> {
+    /// What to tell about an unknown name, as [`did_you_mean`] tells it.
+    pub(crate) fn did_you_mean(&mut self, word: &str, kind: &str) -> Option<Suggestion> {
         if let Some(best) = self.closest(word) {
-            return Some(format!("did you mean `{best}`?"));
+            return Some(Suggestion::near(best));
         }
         let few: Vec<&str> = self.names.iter().take(9).map(String::as_str).collect();
         listing(&few, kind)

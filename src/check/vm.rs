@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model;
 use crate::source::Span;
 
-const CLUSTER_SETTINGS: &[&str] = &["network", "eastwest", "revision"];
+pub(crate) const CLUSTER_SETTINGS: &[&str] = &["network", "eastwest", "revision"];
 
 impl Checker<'_> {
     /// The `cluster` settings of a namespace, from all its blocks; wrong ones are reported
@@ -28,8 +28,8 @@ impl Checker<'_> {
                     format!("unknown cluster setting `{word}`"),
                 )
                 .label("unknown setting");
-                if let Some(help) = suggest::did_you_mean(word, CLUSTER_SETTINGS, "cluster settings") {
-                    d = d.help(help);
+                if let Some(suggestion) = suggest::did_you_mean(word, CLUSTER_SETTINGS, "cluster settings") {
+                    d = suggestion.on(d, key.span);
                 }
                 self.error(d);
                 continue;

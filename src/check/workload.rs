@@ -210,8 +210,8 @@ impl Checker<'_> {
 
     fn unknown_choice(&mut self, span: Span, word: &str, known: &[&str], kind: &str, label: &str) {
         let mut d = Diagnostic::error(Code::UnknownKeyword, span, format!("unknown {kind} `{word}`")).label(label);
-        if let Some(help) = suggest::did_you_mean(word, known, &format!("{kind}s")) {
-            d = d.help(help);
+        if let Some(suggestion) = suggest::did_you_mean(word, known, &format!("{kind}s")) {
+            d = suggestion.on(d, span);
         }
         self.error(d);
     }

@@ -242,6 +242,18 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Run the language server over stdio (diagnostics, hover, definition, references,
+    /// completion, formatting, rename, quick fixes), for editors
+    Lsp {
+        #[command(flatten)]
+        target: Target,
+        /// Define a variable used as ${NAME} in the .mesh files (repeatable; overrides --vars)
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Read variables from a file of NAME=VALUE lines (repeatable; later files win)
+        #[arg(long = "vars", value_name = "FILE")]
+        vars_files: Vec<PathBuf>,
+    },
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
         /// A code such as M3011, or its name such as label-mismatch; omit to list all codes

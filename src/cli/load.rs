@@ -83,55 +83,7 @@ pub(crate) fn load(
             loaded.push_bytes(&path, text);
         }
     }
-    // Imports, breadth first, resolved against the importing file's directory.
-    let mut next = 0;
-    while next < loaded.sources.len() {
-        let id = next;
-        next += 1;
-        let (imports, problems) = meshc::syntax::imports(id, &loaded.sources[id].text);
-        loaded.problems.extend(problems);
-        let base = Path::new(&loaded.sources[id].name)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        for import in imports {
-            if import.value.contains('\0') || import.value.is_empty() {
-                loaded.problems.push(
-                    Diagnostic::error(Code::ImportNotFound, import.span, "this import names no file")
-                        .label(if import.value.is_empty() {
-                            "empty path"
-                        } else {
-                            "a path cannot contain a NUL character"
-                        })
-                        .help("write the path of a .mesh file, relative to this file"),
-                );
-                continue;
-            }
-            let path = base.join(&import.value);
-            if !seen.insert(identity(&path)) {
-                continue;
-            }
-            // Only .mesh files are imported, so that no other file's text is ever shown in
-            // a diagnostic.
-            let refused = if path.extension().is_none_or(|e| e != "mesh") {
-                Some("an import must name a .mesh file".to_string())
-            } else {
-                reach.refuse(&path)
-            };
-            match refused.map_or_else(|| read_regular(&path), Err) {
-                Ok(bytes) => loaded.push_bytes(&path, bytes),
-                Err(why) => loaded.problems.push(
-                    Diagnostic::error(
-                        Code::ImportNotFound,
-                        import.span,
-                        format!("cannot read the imported file `{}`: {why}", path.display()),
-                    )
-                    .label("imported here")
-                    .help("import paths are relative to the importing file"),
-                ),
-            }
-        }
-    }
+    loaded.follow_imports(0, &mut seen, reach, &mut read_regular);
     for path in vars_files {
         let text = read_regular(path).map_err(|why| format!("cannot read {}: {why}", path.display()))?;
         match String::from_utf8(text) {
@@ -170,8 +122,69 @@ pub(crate) fn load(
 }
 
 impl Loaded {
+    /// Reads every file the sources from `first` on import, transitively, breadth first,
+    /// each once (`seen` holds the files already read), resolved against the importing
+    /// file's directory; `read` gives a file's bytes. An import that cannot be read is a
+    /// diagnostic at the import.
+    pub(crate) fn follow_imports(
+        &mut self,
+        first: usize,
+        seen: &mut BTreeSet<PathBuf>,
+        reach: &Reach,
+        read: &mut dyn FnMut(&Path) -> Result<Vec<u8>, String>,
+    ) {
+        let mut next = first;
+        while next < self.sources.len() {
+            let id = next;
+            next += 1;
+            let (imports, problems) = meshc::syntax::imports(id, &self.sources[id].text);
+            self.problems.extend(problems);
+            let base = Path::new(&self.sources[id].name)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            for import in imports {
+                if import.value.contains('\0') || import.value.is_empty() {
+                    self.problems.push(
+                        Diagnostic::error(Code::ImportNotFound, import.span, "this import names no file")
+                            .label(if import.value.is_empty() {
+                                "empty path"
+                            } else {
+                                "a path cannot contain a NUL character"
+                            })
+                            .help("write the path of a .mesh file, relative to this file"),
+                    );
+                    continue;
+                }
+                let path = base.join(&import.value);
+                if !seen.insert(identity(&path)) {
+                    continue;
+                }
+                // Only .mesh files are imported, so that no other file's text is ever shown in
+                // a diagnostic.
+                let refused = if path.extension().is_none_or(|e| e != "mesh") {
+                    Some("an import must name a .mesh file".to_string())
+                } else {
+                    reach.refuse(&path)
+                };
+                match refused.map_or_else(|| read(&path), Err) {
+                    Ok(bytes) => self.push_bytes(&path, bytes),
+                    Err(why) => self.problems.push(
+                        Diagnostic::error(
+                            Code::ImportNotFound,
+                            import.span,
+                            format!("cannot read the imported file `{}`: {why}", path.display()),
+                        )
+                        .label("imported here")
+                        .help("import paths are relative to the importing file"),
+                    ),
+                }
+            }
+        }
+    }
+
     /// A file that is not UTF-8 becomes a diagnostic at its first bad byte.
-    fn push_bytes(&mut self, path: &Path, bytes: Vec<u8>) {
+    pub(crate) fn push_bytes(&mut self, path: &Path, bytes: Vec<u8>) {
         let name = display(path);
         match String::from_utf8(bytes) {
             Ok(text) => self.sources.push(Source::new(name, text)),
@@ -329,7 +342,7 @@ pub(crate) fn files_under(
 }
 
 /// The same file reached by two spellings is read once.
-fn identity(path: &Path) -> PathBuf {
+pub(crate) fn identity(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 

@@ -10,6 +10,7 @@
 //! | `explain` | `explain`: the documentation of a diagnostic code |
 //! | `dump` | `dump ast|model`: an intermediate stage, as JSON |
 //! | `lint` | `lint`: the checks on existing Kubernetes and Istio manifests |
+//! | `lsp` | `lsp`: the language server, over stdio |
 //! | `shell` | `completions` and `man` |
 //! | `graph` | `graph`: the mesh as a Mermaid or DOT picture |
 //! | `test` | `test`: traffic tests, `.traffic` files of expectations |
@@ -39,6 +40,7 @@ mod krm;
 mod layout;
 mod lint;
 mod load;
+mod lsp;
 mod output;
 mod post_render;
 mod report;
@@ -99,6 +101,11 @@ pub(crate) fn run(args: Args) -> Status {
                 deny_warnings,
             },
         ),
+        Command::Lsp {
+            target,
+            vars,
+            vars_files,
+        } => lsp::run(target.options(), &vars_files, &vars),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),
         Command::Traffic {

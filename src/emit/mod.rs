@@ -49,6 +49,29 @@ pub(crate) struct Emitted {
 /// Plans every object of the mesh for the output target `options` choose, checks the plan
 /// and, with `write` and nothing refused, writes the documents in canonical order.
 pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitted {
+    emit_recording(mesh, options, write, None)
+}
+
+/// One object the output target plans: its kind, namespace and name, and the declaration
+/// (service, version or gateway) it is generated from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub kind: &'static str,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub owner: crate::source::Span,
+}
+
+/// Plans the output target `options` choose without writing: every object that a service,
+/// version or gateway owns (not the namespaces' own objects), in planning order, and the
+/// target's diagnostics (those [`crate::analyze`] adds to the checker's).
+pub fn plan(mesh: &model::Mesh, options: &Options) -> (Vec<Planned>, Vec<Diagnostic>) {
+    let mut planned = Vec::new();
+    let emitted = emit_recording(mesh, options, false, Some(&mut planned));
+    (planned, emitted.diagnostics)
+}
+
+fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: Option<&mut Vec<Planned>>) -> Emitted {
     let mut diagnostics = Vec::new();
     if options.routes == RouteApi::GatewayApi {
         gateway_api::check(mesh, &mut diagnostics);
@@ -61,6 +84,7 @@ pub(crate) fn emit(mesh: &model::Mesh, options: &Options, write: bool) -> Emitte
         error: None,
         files: Vec::new(),
         callers: security::callers_by_host(mesh),
+        planned,
     };
     let mut documents = Vec::new();
     for ns in &mesh.namespaces {
@@ -97,6 +121,8 @@ struct Emitter<'a, 'm> {
     files: Vec<GeneratedFile>,
     /// Every service that `calls` a host, by the host (see `security::callers_by_host`).
     callers: security::CallersByHost<'m>,
+    /// Where to record every planned object, for [`plan`].
+    planned: Option<&'a mut Vec<Planned>>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Map {
@@ -160,6 +186,14 @@ impl<'m> Emitter<'_, 'm> {
         } else {
             (metadata.name, None)
         };
+        if let (Some(planned), Some(span)) = (self.planned.as_deref_mut(), owner.span()) {
+            planned.push(Planned {
+                kind: kind.name(),
+                namespace: namespace.map(str::to_string),
+                name: name.clone(),
+                owner: span,
+            });
+        }
         self.registry.add(kind, name, owner, document);
     }
 

@@ -89,7 +89,7 @@ pub(crate) enum Owner<'m> {
 }
 
 impl Owner<'_> {
-    fn span(self) -> Option<Span> {
+    pub(crate) fn span(self) -> Option<Span> {
         match self {
             Owner::Namespace => None,
             Owner::Service(_, span) | Owner::Version(_, _, span) | Owner::Gateway(_, span) => Some(span),
