@@ -239,6 +239,11 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
     Test {
         #[command(flatten)]
         input: Input,
+        /// Run the tests against these Kubernetes and Istio manifests (files, folders, `-`)
+        /// instead of the .mesh file; services and versions are then the manifests' Services
+        /// and subsets
+        #[arg(long, value_name = "PATH")]
+        manifests: Vec<std::path::PathBuf>,
     },
     Traffic {
         #[command(flatten)]

@@ -76,7 +76,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Man => shell::man(),
         Command::Lint { paths, message_format } => lint::run(&paths, message_format),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
-        Command::Test { input } => test::run(&input),
+        Command::Test { input, manifests } => test::run(&input, &manifests),
         Command::Traffic {
             input,
             target,

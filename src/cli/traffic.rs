@@ -1,11 +1,13 @@
-//! `traffic`: where one request goes, hop by hop, with the share per version and endpoint.
+//! `traffic`: where one request goes, hop by hop, with the share per version and endpoint,
+//! over a `.mesh` model or over existing manifests (`--manifests`, or inputs that are all
+//! `.yaml`/`.yml` files: read as `meshc lint` reads them, with folders and `-` for stdin).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use meshc::source::Locator;
-use meshc::traffic::{Request, Start, Table, Trace};
+use meshc::traffic::{Note, Protocol, Request, Start, Table, Trace};
 use meshc::{diagnostic, Diagnostic, Source};
 
 use super::args::{Input, Target};
@@ -35,6 +37,26 @@ pub(crate) struct RequestArgs {
     /// The request method
     #[arg(long, default_value = "GET")]
     pub(crate) method: String,
+    /// Which routes take the request: `http`, `tcp` or `tls` (passed through, by SNI)
+    #[arg(long, value_enum, default_value = "http")]
+    pub(crate) protocol: ProtocolArg,
+    /// The SNI host of a TLS connection (default: --host)
+    #[arg(long, value_name = "HOST")]
+    pub(crate) sni: Option<String>,
+    /// The destination IP address, for TCP routes' destinationSubnets
+    #[arg(long, value_name = "IP")]
+    pub(crate) address: Option<String>,
+    /// Read the inputs as Kubernetes and Istio YAML (files, folders, `-`), as `meshc lint`
+    /// does; implied when every input is a .yaml or .yml file
+    #[arg(long)]
+    pub(crate) manifests: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProtocolArg {
+    Http,
+    Tcp,
+    Tls,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,11 +96,18 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
             return Status::Trouble;
         }
     };
-    let (sources, mesh) = match load_mesh(input, target) {
-        Ok(loaded) => loaded,
-        Err(status) => return status,
+    let yaml = |p: &std::path::Path| p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let (sources, table) = if request.manifests || input.files.iter().all(|p| yaml(p)) {
+        match load_manifests(&input.files, input.message_format) {
+            Ok(loaded) => loaded,
+            Err(status) => return status,
+        }
+    } else {
+        match load_mesh(input, target) {
+            Ok((sources, mesh)) => (sources, Table::from_mesh(&mesh)),
+            Err(status) => return status,
+        }
     };
-    let table = Table::from_mesh(&mesh);
     let trace = match table.trace(&start, &req) {
         Ok(trace) => trace,
         Err(why) => {
@@ -94,6 +123,23 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
         &mut std::io::stdout().lock(),
         text.as_bytes(),
     ))
+}
+
+/// Reads manifests as `meshc lint` does; reports and fails when one is not YAML.
+pub(crate) fn load_manifests(
+    paths: &[std::path::PathBuf],
+    format: report::MessageFormat,
+) -> Result<(Vec<Source>, Table), Status> {
+    let sources = super::lint::read(paths).map_err(|why| {
+        eprintln!("meshc: {why}");
+        Status::Trouble
+    })?;
+    let (manifests, diagnostics) = meshc::manifests::read(&sources);
+    report::report(&diagnostics, &[], &sources, format);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(Status::InputErrors);
+    }
+    Ok((sources, Table::from_manifests(&manifests)))
 }
 
 impl RequestArgs {
@@ -122,10 +168,18 @@ impl RequestArgs {
                     .ok_or_else(|| format!("--header `{h}`: write NAME=VALUE"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((
-            start,
-            request(&self.method, &self.path, self.host.clone(), self.port, pairs),
-        ))
+        let mut req = request(&self.method, &self.path, self.host.clone(), self.port, pairs);
+        req.protocol = match self.protocol {
+            ProtocolArg::Http => Protocol::Http,
+            ProtocolArg::Tcp => Protocol::Tcp,
+            ProtocolArg::Tls => Protocol::Tls,
+        };
+        req.sni = self
+            .sni
+            .clone()
+            .or_else(|| (req.protocol == Protocol::Tls).then(|| self.host.clone()).flatten());
+        req.address = self.address.clone();
+        Ok((start, req))
     }
 }
 
@@ -153,6 +207,7 @@ pub(crate) fn request(
         port,
         headers: headers.into_iter().collect(),
         query,
+        ..Request::default()
     }
 }
 
@@ -163,8 +218,19 @@ pub(crate) fn percent(share: f64) -> String {
     format!("{text} %")
 }
 
+/// ` at FILE:LINE`, when the note says where.
+fn at(span: Option<meshc::Span>, locator: &Locator<'_>) -> String {
+    span.and_then(|s| locator.locate(s))
+        .map(|l| format!(" at {}:{}", l.file, l.line))
+        .unwrap_or_default()
+}
+
+fn note_line(out: &mut String, indent: &str, note: &Note, locator: &Locator<'_>) {
+    let _ = writeln!(out, "{indent}note: {}{}", note.message, at(note.span, locator));
+}
+
 /// One block per hop: the route taken (per caller, with where it is written), then the
-/// versions and endpoints reached.
+/// versions and endpoints reached (and why a version has none), then the notes.
 pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
     let mut out = String::new();
     for hop in &trace.hops {
@@ -177,11 +243,7 @@ pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
         for d in &hop.decisions {
             let caller = d.caller.as_ref().map(|c| format!("from {c}: ")).unwrap_or_default();
             let route = d.route.map(|i| format!("route {}: ", i + 1)).unwrap_or_default();
-            let at = d
-                .span
-                .and_then(|s| locator.locate(s))
-                .map(|l| format!(" at {}:{}", l.file, l.line))
-                .unwrap_or_default();
+            let at = at(d.span, locator);
             let _ = writeln!(out, "  {caller}{route}{}{at} ({})", d.matched, percent(d.share));
         }
         for v in &hop.versions {
@@ -196,10 +258,19 @@ pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
                 };
                 let _ = writeln!(out, "       {kind} {}  {}{even}", e.endpoint, percent(e.share));
             }
+            if v.endpoints.is_empty() {
+                let _ = writeln!(out, "       no endpoint: these requests fail (503)");
+            }
+            for note in &v.notes {
+                note_line(&mut out, "       ", note, locator);
+            }
         }
         for (what, share) in &hop.answered {
             let _ = writeln!(out, "  -> {what}  {}", percent(*share));
         }
+    }
+    for note in &trace.notes {
+        note_line(&mut out, "", note, locator);
     }
     out
 }

@@ -23,6 +23,7 @@
 //!   on the chain is a cycle and is not followed.
 
 pub mod expect;
+mod from_manifests;
 mod table;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,30 @@ pub use table::describe_conditions;
 pub struct Table {
     pub services: Vec<Service>,
     pub gateways: Vec<Gateway>,
+    /// What the table could not say exactly (conditions the engine does not evaluate, ...),
+    /// each about one service or gateway; a trace repeats those of the places it reaches.
+    pub notes: Vec<Note>,
+}
+
+/// A remark about a place of the table, and where it comes from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Note {
+    /// The hop it concerns: a service name or `gateway NAME`.
+    pub place: String,
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+/// What a request speaks, and so which routes of a VirtualService take it.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http` routes, by path, headers, method, port, caller.
+    #[default]
+    Http,
+    /// `tcp` routes, by port, caller and destination subnet.
+    Tcp,
+    /// `tls` routes, by SNI host and port, without decrypting.
+    Tls,
 }
 
 /// A service: its HTTP routes in first-match order, its versions with their endpoints, and
@@ -58,6 +83,25 @@ pub struct Service {
     pub routes: Vec<Route>,
     /// The hosts this service's workloads call (fully qualified).
     pub calls: Vec<String>,
+    /// The ports that carry plain TCP (TCP, Mongo, MySQL, Redis), ascending.
+    pub tcp_ports: Vec<u16>,
+    /// The ports that carry TLS the sidecar does not terminate (TLS, HTTPS), ascending.
+    pub tls_ports: Vec<u16>,
+    /// `tcp` routes in the order Istio tries them.
+    pub tcp_routes: Vec<Route>,
+    /// `tls` routes in the order Istio tries them.
+    pub tls_routes: Vec<Route>,
+}
+
+impl Service {
+    /// The routes and ports for requests of a protocol.
+    fn routes_for(&self, protocol: Protocol) -> (&[Route], &[u16]) {
+        match protocol {
+            Protocol::Http => (&self.routes, &self.http_ports),
+            Protocol::Tcp => (&self.tcp_routes, &self.tcp_ports),
+            Protocol::Tls => (&self.tls_routes, &self.tls_ports),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +110,9 @@ pub struct Version {
     /// The labels of its workloads (what `from` conditions match).
     pub labels: Labels,
     pub endpoints: Vec<Endpoint>,
+    /// Why it has no endpoint, when the manifests say (a subset selecting nothing, a
+    /// WorkloadEntry whose labels miss the Service's selector).
+    pub notes: Vec<Note>,
 }
 
 /// Where a version runs.
@@ -107,6 +154,9 @@ pub struct Route {
     /// Any may hold; none means the route takes every request.
     pub alternatives: Vec<Conditions>,
     pub action: Action,
+    /// TCP routes: the `destinationSubnets` of each alternative (by index; missing or
+    /// empty: any destination address).
+    pub destination_subnets: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +185,10 @@ pub struct Gateway {
     /// Routes for one host, tried before `routes`.
     pub host_routes: Vec<(String, Vec<Route>)>,
     pub routes: Vec<Route>,
+    /// `tcp` routes, for every host.
+    pub tcp_routes: Vec<Route>,
+    /// `tls` routes (passthrough listeners), by SNI host.
+    pub tls_routes: Vec<Route>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +197,9 @@ pub struct Listener {
     pub hosts: Vec<String>,
     /// Answers every request with a redirect to HTTPS before any route.
     pub https_redirect: bool,
+    /// What it hands to routes: HTTP (plain, or HTTPS it terminates), TCP, or TLS it
+    /// passes through.
+    pub protocol: Protocol,
 }
 
 /// One request.
@@ -157,6 +214,12 @@ pub struct Request {
     /// Lower-case names.
     pub headers: BTreeMap<String, String>,
     pub query: BTreeMap<String, String>,
+    /// Which routes take it (default HTTP).
+    pub protocol: Protocol,
+    /// The SNI host of a TLS connection.
+    pub sni: Option<String>,
+    /// The destination IP address, for `destinationSubnets`.
+    pub address: Option<String>,
 }
 
 /// Where a request starts.
@@ -178,6 +241,8 @@ pub enum Start {
 pub struct Trace {
     /// Every place a request was addressed to, in the order first reached.
     pub hops: Vec<Hop>,
+    /// The table's notes about the places reached.
+    pub notes: Vec<Note>,
 }
 
 /// The requests addressed to one gateway or service host.
@@ -215,6 +280,8 @@ pub struct VersionShare {
     pub version: String,
     pub share: f64,
     pub endpoints: Vec<EndpointShare>,
+    /// Why the version has no endpoint, when known.
+    pub notes: Vec<Note>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -350,32 +417,41 @@ impl Table {
                 continue;
             };
             let service = &self.services[s];
+            let (routes, ports) = service.routes_for(request.protocol);
             let mut req = request.clone();
             req.host = Some(host.clone());
-            req.port = port.or_else(|| service.http_ports.first().copied());
+            req.port = port.or_else(|| ports.first().copied());
             let source = caller.map(|(cs, cv)| (&self.services[cs], &self.services[cs].versions[cv]));
             let caller_name = source.map(|(s, v)| format!("{}/{}", s.name, v.name));
             let sender = source.map(|(s, v)| Sender {
                 labels: &v.labels,
                 namespace: Some(&s.namespace),
             });
-            let (outcome, decision) = if service.routes.is_empty() {
-                let whole = Destination {
+            let whole = |matched: &str, caller: Option<String>| {
+                let decision = Decision {
+                    caller,
+                    route: None,
+                    matched: matched.to_string(),
+                    span: None,
+                    share,
+                };
+                let destination = Destination {
                     host: host.clone(),
                     subset: None,
                     weight: 100,
                 };
-                let decision = Decision {
-                    caller: caller_name,
-                    route: None,
-                    matched: "no routes: every endpoint alike".to_string(),
-                    span: None,
-                    share,
-                };
-                (Some(Outcome::Forward(vec![whole])), decision)
+                (Some(Outcome::Forward(vec![destination])), decision)
+            };
+            let (outcome, decision) = if routes.is_empty() {
+                whole("no routes: every endpoint alike", caller_name)
             } else {
-                let (index, outcome) = first_match(&service.routes, &req, sender);
-                (outcome, decision(&service.routes, index, caller_name, share))
+                match first_match(routes, &req, sender) {
+                    // A sidecar sends TCP and TLS that no route takes to the service itself.
+                    (None, _) if request.protocol != Protocol::Http => {
+                        whole("no route matches: every endpoint alike", caller_name)
+                    }
+                    (index, outcome) => (outcome, decision(routes, index, caller_name, share)),
+                }
             };
             merge_decision(&mut trace.hops[hop].decisions, decision);
             let next = outcome
@@ -387,20 +463,48 @@ impl Table {
             hop.versions
                 .sort_by(|a, b| (&a.service, &a.version).cmp(&(&b.service, &b.version)));
         }
+        trace.notes = self
+            .notes
+            .iter()
+            .filter(|n| trace.hops.iter().any(|h| h.place == n.place))
+            .cloned()
+            .collect();
         Ok(trace)
     }
 
     /// The gateway's decision for the request.
     fn gateway_hop(&self, gateway: &Gateway, request: &Request, hop: &mut Hop) -> Vec<Next> {
-        let host = request.host.clone().unwrap_or_default();
+        // TLS is told apart by its SNI host, HTTP by its Host header.
+        let host = match request.protocol {
+            Protocol::Tls => request.sni.clone().or_else(|| request.host.clone()),
+            _ => request.host.clone(),
+        }
+        .unwrap_or_default();
+        let mut listeners = gateway.listeners.iter().filter(|l| l.protocol == request.protocol);
         let listener = match request.port {
-            Some(port) => gateway.listeners.iter().find(|l| l.port == port),
-            None => gateway
-                .listeners
-                .iter()
-                .find(|l| l.hosts.iter().any(|h| host_admits(h, &host)))
-                .or_else(|| gateway.listeners.first()),
+            Some(port) => listeners.find(|l| l.port == port),
+            None => {
+                let all: Vec<&Listener> = listeners.collect();
+                all.iter()
+                    .find(|l| l.hosts.iter().any(|h| host_admits(h, &host)))
+                    .or_else(|| all.first())
+                    .copied()
+            }
         };
+        if request.protocol != Protocol::Http {
+            let mut req = request.clone();
+            req.port = listener.map(|l| l.port).or(request.port);
+            req.sni = Some(host).filter(|h| !h.is_empty());
+            let routes = match request.protocol {
+                Protocol::Tls => &gateway.tls_routes,
+                _ => &gateway.tcp_routes,
+            };
+            let (index, outcome) = first_match(routes, &req, None);
+            hop.decisions.push(decision(routes, index, None, 100.0));
+            return outcome
+                .map(|o| scaled(o, 100.0))
+                .unwrap_or_else(|| vec![Next::Answer("connection closed (no route)".into(), 100.0)]);
+        }
         if listener.is_some_and(|l| l.https_redirect) {
             hop.decisions.push(Decision {
                 caller: None,
@@ -435,6 +539,10 @@ impl Table {
                     for (v, version_share) in split(service, dest.subset.as_deref(), share) {
                         let version = &service.versions[v];
                         add_version(&mut trace.hops[hop].versions, service, version, version_share);
+                        // Requests to a version without endpoints fail there.
+                        if version.endpoints.is_empty() {
+                            continue;
+                        }
                         let mut onwards = chain.to_vec();
                         onwards.push(s);
                         for host in &service.calls {
@@ -488,16 +596,19 @@ impl Table {
     /// comparing the engine with other evaluators.
     pub fn decide(&self, host: &str, request: &Request, sender: Option<Sender<'_>>) -> Option<&Route> {
         let service = &self.services[self.service_by_host(host)?];
-        service.routes.iter().find(|r| route_holds(r, request, sender))
+        let (routes, _) = service.routes_for(request.protocol);
+        routes.iter().find(|r| route_holds(r, request, sender))
     }
 
     /// The route a request entering the gateway takes, for the request's host and port.
     pub fn decide_at_gateway(&self, gateway: &str, request: &Request) -> Option<Route> {
         let gateway = self.gateways.iter().find(|g| g.name == gateway)?;
-        let host = request.host.clone().unwrap_or_default();
-        gateway_routes(gateway, &host)
-            .into_iter()
-            .find(|r| route_holds(r, request, None))
+        let routes = match request.protocol {
+            Protocol::Http => gateway_routes(gateway, request.host.as_deref().unwrap_or_default()),
+            Protocol::Tcp => gateway.tcp_routes.clone(),
+            Protocol::Tls => gateway.tls_routes.clone(),
+        };
+        routes.into_iter().find(|r| route_holds(r, request, None))
     }
 }
 
@@ -543,7 +654,40 @@ fn first_match(routes: &[Route], request: &Request, source: Option<Sender<'_>>) 
 /// Whether the route takes the request (Istio: no match entry, or any entry whose every
 /// field holds).
 pub fn route_holds(route: &Route, request: &Request, source: Option<Sender<'_>>) -> bool {
-    route.alternatives.is_empty() || route.alternatives.iter().any(|c| conditions_hold(c, request, source))
+    route.alternatives.is_empty()
+        || route.alternatives.iter().enumerate().any(|(i, c)| {
+            conditions_hold(c, request, source)
+                && route
+                    .destination_subnets
+                    .get(i)
+                    .is_none_or(|subnets| subnets.is_empty() || subnets.iter().any(|n| in_subnet(n, request)))
+        })
+}
+
+/// Whether the request's destination address is inside `subnet` (`10.0.0.0/8`, or one
+/// address); a request without an address is in none.
+fn in_subnet(subnet: &str, request: &Request) -> bool {
+    use std::net::IpAddr;
+    let Some(address) = request.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) else {
+        return false;
+    };
+    let (net, bits) = subnet.split_once('/').unwrap_or((subnet, ""));
+    let Ok(net) = net.parse::<IpAddr>() else { return false };
+    let (a, n, width) = match (address, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)), u128::from(u32::from(n)), 32),
+        (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n), 128),
+        _ => return false,
+    };
+    let bits: u32 = if bits.is_empty() {
+        width
+    } else {
+        bits.parse().unwrap_or(u32::MAX)
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    shift >= 128 || (a >> shift) == (n >> shift)
 }
 
 fn conditions_hold(c: &Conditions, r: &Request, source: Option<Sender<'_>>) -> bool {
@@ -574,7 +718,11 @@ fn conditions_hold(c: &Conditions, r: &Request, source: Option<Sender<'_>>) -> b
         .host
         .as_ref()
         .is_none_or(|h| r.host.as_deref().is_some_and(|rh| host_admits(h, rh)));
-    uri && method && port && headers && query && from && host
+    let sni = c.sni.is_empty()
+        || r.sni
+            .as_deref()
+            .is_some_and(|name| c.sni.iter().any(|pattern| host_admits(pattern, name)));
+    uri && method && port && headers && query && from && host && sni
 }
 
 /// Envoy matches regexes against the whole value (RE2 syntax; the `regex` crate's is the
@@ -642,6 +790,7 @@ fn add_version(list: &mut Vec<VersionShare>, service: &Service, version: &Versio
             version: version.name.clone(),
             share,
             endpoints: endpoints.collect(),
+            notes: version.notes.clone(),
         }),
     }
 }
