@@ -513,3 +513,421 @@ fn the_human_trace_names_each_route_where_it_is_written() {
         assert!(text.contains(&want), "`{want}` not in:\n{text}");
     }
 }
+
+// ------------------------------------------------------------------ over existing manifests
+
+/// The table of the YAML files of a folder, as `meshc lint` reads them, and their sources.
+fn manifests_table(dir: &str) -> (Table, Vec<meshc::Source>) {
+    let dir = root().join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    let sources: Vec<meshc::Source> = paths
+        .iter()
+        .map(|p| meshc::Source::new(p.file_name().unwrap().to_string_lossy(), read(p)))
+        .collect();
+    let (manifests, problems) = meshc::manifests::read(&sources);
+    assert!(problems.is_empty(), "{dir:?} reads");
+    (Table::from_manifests(&manifests), sources)
+}
+
+fn yaml_table(text: &str) -> Table {
+    let (manifests, problems) = meshc::manifests::read(&[meshc::Source::new("input.yaml", text)]);
+    assert!(problems.is_empty(), "the YAML reads");
+    Table::from_manifests(&manifests)
+}
+
+/// The seed's manifests as the article edits them: the WorkloadEntries of v2 and v3 carry
+/// `app: hello-workload`, not hello2-svc's `app: hello2-deploy`, so the VMs get nothing;
+/// the trace says so, at the WorkloadEntry's label.
+#[test]
+fn the_seed_manifests_send_the_vms_nothing_and_say_why() {
+    let (t, sources) = manifests_table("tests/lint/hybrid-seed");
+    let trace = t
+        .trace(&Start::Gateway("hybrid-gateway".into()), &get("/hello/eric"))
+        .unwrap();
+    let hello2 = trace.hops.iter().find(|h| h.place == "hello2-svc").unwrap();
+    let shares: Vec<(&str, f64, usize)> = hello2
+        .versions
+        .iter()
+        .map(|v| (v.version.as_str(), v.share, v.endpoints.len()))
+        .collect();
+    assert_eq!(shares, [("v1", 30.0, 1), ("v2", 60.0, 0), ("v3", 10.0, 0)]);
+    let locator = meshc::source::Locator::new(&sources);
+    for (version, entry) in [
+        ("v2", "mesh-expansion-hello2-svc-171"),
+        ("v3", "mesh-expansion-hello2-svc-172"),
+    ] {
+        let v = hello2.versions.iter().find(|v| v.version == version).unwrap();
+        let note = &v.notes[0];
+        assert!(note.message.contains(entry), "{note:?}");
+        assert!(note.message.contains("app: hello-workload"), "{note:?}");
+        let at = locator.locate(note.span.unwrap()).unwrap();
+        let text = &sources.iter().find(|s| s.name == at.file).unwrap().text;
+        let line = text.lines().nth(at.line - 1).unwrap();
+        assert_eq!(&*at.file, "workloadentries.yaml");
+        assert_eq!(line.trim(), "app: hello-workload");
+    }
+    // Only v1's pods answer, and call hello3 (their env says so): 30 % reaches it.
+    let hello3 = trace.hops.iter().find(|h| h.place == "hello3-svc").unwrap();
+    assert!((hello3.share - 30.0).abs() < 1e-9, "{hello3:?}");
+    // From the command line, on the folder: the note points at the file and line.
+    let out = meshc(
+        &root(),
+        &[
+            "traffic",
+            "tests/lint/hybrid-seed",
+            "--gateway",
+            "hybrid-gateway",
+            "--path",
+            "/hello",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "-> hello2-svc/v2  60 %",
+        "no endpoint: these requests fail (503)",
+        "note: the WorkloadEntry `mesh-expansion-hello2-svc-171`",
+        "at tests/lint/hybrid-seed/workloadentries.yaml:11",
+        "pod hello2-deploy-v1  30 %",
+    ] {
+        assert!(text.contains(want), "`{want}` not in:\n{text}");
+    }
+}
+
+/// The blue/green demo: every route matches `port: 8001` first, so a request asking for
+/// v2 or v3 by header still takes the first route to v1; the header routes are never
+/// reached.
+#[test]
+fn the_blue_green_header_routes_are_never_reached() {
+    let (t, _) = manifests_table("tests/lint/blue-green-header");
+    for version in ["v1", "v2", "v3"] {
+        let mut request = get("/");
+        request.port = Some(8001);
+        request.headers.insert("version".into(), version.into());
+        let start = Start::Service {
+            name: "hello1-svc".into(),
+            version: None,
+            to: Some("hello2-svc".into()),
+        };
+        let trace = t.trace(&start, &request).unwrap();
+        let hop = &trace.hops[0];
+        assert_eq!(hop.decisions.iter().map(|d| d.route).collect::<Vec<_>>(), [Some(0)]);
+        assert_eq!(versions(&trace), [("hello2-svc/v1".to_string(), 100.0)], "{version}");
+    }
+}
+
+#[test]
+fn traffic_tests_run_against_manifests() {
+    let out = meshc(
+        &root(),
+        &[
+            "test",
+            "tests/traffic_manifests/hybrid-seed.traffic",
+            "--manifests",
+            "tests/lint/hybrid-seed",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("5 traffic expectations in 1 files, 0 failed"),
+        "{stdout}"
+    );
+    // The same tests fail where the manifests differ: hello2's VMs reached.
+    let scratch = Scratch::new("traffic-manifests");
+    std::fs::write(
+        scratch.0.join("t.traffic"),
+        "GET /hello via hybrid-gateway reaches hello3-svc v1\n",
+    )
+    .unwrap();
+    let seed = root().join("tests/lint/hybrid-seed");
+    let out = meshc(
+        &scratch.0,
+        &[
+            "test",
+            "t.traffic",
+            "--manifests",
+            seed.to_str().unwrap(),
+            "--message-format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes_of(&out.stderr), BTreeSet::from(["M4100".to_string()]));
+}
+
+const SHOP_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-v1, namespace: shop}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: web, version: v1}}
+    spec:
+      containers:
+        - name: web
+          env:
+            - {name: API_URL, value: "http://api:9000/v1"}
+            - {name: GREETING, value: "hello there"}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: web-v2, namespace: shop}
+spec:
+  metadata: {labels: {app: web, version: v2}}
+  template: {labels: {app: web, version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web, namespace: shop}
+spec:
+  host: web.shop.svc.cluster.local
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+    - match: [{scheme: {exact: https}}]
+      route: [{destination: {host: web, subset: v2}}]
+    - match: [{headers: {x-beta: {exact: "yes"}}, gateways: [mesh]}]
+      route: [{destination: {host: web, subset: v2}}]
+    - route:
+        - {destination: {host: web, subset: v1}, weight: 75}
+        - {destination: {host: web.shop, subset: v2}, weight: 25}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{name: http-api, port: 9000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+"#;
+
+/// Short hosts resolve in the VirtualService's namespace; replicas weigh pods; a
+/// WorkloadGroup with no WorkloadEntry is one endpoint; a URL in a container's env is a
+/// call; a condition the engine does not evaluate never matches, with a note.
+#[test]
+fn manifests_fill_the_table_as_istio_reads_them() {
+    let t = yaml_table(SHOP_YAML);
+    let web = &t.services[t.service("web").unwrap()];
+    assert_eq!(web.host, "web.shop.svc.cluster.local");
+    assert_eq!(web.calls, ["api.shop.svc.cluster.local"]);
+    let start = Start::Service {
+        name: "api".into(),
+        version: None,
+        to: Some("web".into()),
+    };
+    let trace = t.trace(&start, &get("/")).unwrap();
+    assert_eq!(
+        versions(&trace),
+        [("web/v1".to_string(), 75.0), ("web/v2".to_string(), 25.0)]
+    );
+    // web calls api back (its pods' env names it; calls are the service's): a cycle.
+    let cycle = "web calls api.shop.svc.cluster.local back: a cycle, not followed".to_string();
+    assert_eq!(trace.hops[0].answered, [(cycle, 100.0)]);
+    let v2 = &trace.hops[0].versions[1];
+    assert_eq!(v2.endpoints[0].endpoint, "web-v2");
+    assert!(v2.endpoints[0].vm);
+    assert_eq!(trace.notes.len(), 1, "{:?}", trace.notes);
+    assert!(trace.notes[0].message.contains("`scheme`"), "{:?}", trace.notes);
+    let mut beta = get("/");
+    beta.headers.insert("x-beta".into(), "yes".into());
+    let trace = t.trace(&start, &beta).unwrap();
+    assert_eq!(trace.hops[0].versions[0].version, "v2");
+    // Every endpoint alike, when a destination names no subset: 3 replicas and one VM group.
+    let whole = yaml_table(&SHOP_YAML.replace("subset: v1}, weight: 75", "}, weight: 75"));
+    let trace = whole.trace(&start, &get("/")).unwrap();
+    assert_eq!(
+        versions(&trace)[..2],
+        [("web/v1".to_string(), 56.25), ("web/v2".to_string(), 43.75)]
+    );
+}
+
+const TCP_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+spec:
+  selector: {app: db}
+  ports: [{name: tcp, port: 5432}, {name: tls-replica, port: 5433}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db-v1, namespace: data}
+spec:
+  template: {metadata: {labels: {app: db, version: v1}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db-v2, namespace: data}
+spec:
+  template: {metadata: {labels: {app: db, version: v2}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reporting, namespace: data}
+spec:
+  template: {metadata: {labels: {app: reporting, version: v1}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reporting, namespace: data}
+spec:
+  selector: {app: reporting}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: data}
+spec:
+  host: db
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db, namespace: data}
+spec:
+  hosts: [db]
+  tcp:
+    - match: [{port: 5432, sourceLabels: {app: reporting}}]
+      route: [{destination: {host: db, subset: v2}}]
+    - match: [{port: 5432, destinationSubnets: [10.1.0.0/16]}]
+      route: [{destination: {host: db, subset: v2}, weight: 20}, {destination: {host: db, subset: v1}, weight: 80}]
+    - match: [{port: 5432}]
+      route: [{destination: {host: db, subset: v1}}]
+  tls:
+    - match: [{port: 5433, sniHosts: [replica.db.example.com]}]
+      route: [{destination: {host: db, subset: v2}}]
+"#;
+
+/// TCP routes by port, caller and destination subnet; TLS routes by SNI host; a TCP or TLS
+/// connection no route takes goes to every endpoint alike.
+#[test]
+fn tcp_and_tls_routes_over_manifests() {
+    use meshc::traffic::Protocol;
+    let t = yaml_table(TCP_YAML);
+    let tcp = |from: &str, address: Option<&str>| {
+        let mut r = get("/");
+        r.protocol = Protocol::Tcp;
+        r.port = Some(5432);
+        r.address = address.map(str::to_string);
+        let start = Start::Service {
+            name: from.into(),
+            version: None,
+            to: Some("db".into()),
+        };
+        versions(&t.trace(&start, &r).unwrap())
+    };
+    let only = |v: &str| vec![(format!("db/{v}"), 100.0)];
+    assert_eq!(tcp("reporting", None), only("v2"));
+    // The db's own versions call nothing: a request from them is from a stranger's labels.
+    assert_eq!(tcp("db", None), only("v1"));
+    assert_eq!(
+        tcp("db", Some("10.1.2.3")),
+        [("db/v1".to_string(), 80.0), ("db/v2".to_string(), 20.0)]
+    );
+    assert_eq!(tcp("db", Some("10.2.0.1")), only("v1"));
+    let tls = |sni: &str| {
+        let mut r = get("/");
+        r.protocol = Protocol::Tls;
+        r.port = Some(5433);
+        r.sni = Some(sni.into());
+        let start = Start::Service {
+            name: "reporting".into(),
+            version: None,
+            to: Some("db".into()),
+        };
+        let trace = t.trace(&start, &r).unwrap();
+        (versions(&trace), trace.hops[0].decisions[0].matched.clone())
+    };
+    assert_eq!(tls("replica.db.example.com").0, only("v2"));
+    let (other, matched) = tls("other.example.com");
+    assert_eq!(other, [("db/v1".to_string(), 50.0), ("db/v2".to_string(), 50.0)]);
+    assert_eq!(matched, "no route matches: every endpoint alike");
+}
+
+/// The `.mesh` model's TCP and TLS routes: at the service (by port and caller, by SNI) and
+/// at a gateway passing TLS through; and from the command line.
+#[test]
+fn tcp_and_tls_routes_over_the_mesh() {
+    use meshc::traffic::Protocol;
+    let t = table("tests/cases/ok/tcp-routes/input.mesh");
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    r.port = Some(27017);
+    let from_reporting = t.trace(&sent_by("reporting"), &r).unwrap();
+    assert_eq!(versions(&from_reporting), [("mongo/v2".to_string(), 100.0)]);
+    let start = Start::Service {
+        name: "mongo".into(),
+        version: None,
+        to: Some("mongo".into()),
+    };
+    assert_eq!(
+        versions(&t.trace(&start, &r).unwrap()),
+        [("mongo/v1".to_string(), 100.0)]
+    );
+    let gateway = table("examples/tls-gateway.mesh");
+    let mut r = get("/");
+    r.protocol = Protocol::Tls;
+    r.sni = Some("reports.db.example.com".into());
+    let trace = gateway.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(
+        trace.hops[0].answered,
+        [("external reports.db.example.com".to_string(), 100.0)]
+    );
+    r.sni = Some("elsewhere.example.com".into());
+    let trace = gateway.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(
+        trace.hops[0].answered,
+        [("connection closed (no route)".to_string(), 100.0)]
+    );
+    let out = meshc(
+        &root(),
+        &[
+            "traffic",
+            "tests/cases/ok/tcp-routes/input.mesh",
+            "--from",
+            "reporting",
+            "--protocol",
+            "tcp",
+            "--port",
+            "27017",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("from reporting/v1: route 1: from app=reporting"),
+        "{text}"
+    );
+    assert!(text.contains("vm 10.5.0.1  100 %"), "{text}");
+}

@@ -47,7 +47,8 @@ pub(crate) struct RequestArgs {
     #[arg(long, value_name = "IP")]
     pub(crate) address: Option<String>,
     /// Read the inputs as Kubernetes and Istio YAML (files, folders, `-`), as `meshc lint`
-    /// does; implied when every input is a .yaml or .yml file
+    /// does; implied when every input is a .yaml or .yml file, or a folder of them without
+    /// .mesh files
     #[arg(long)]
     pub(crate) manifests: bool,
 }
@@ -96,8 +97,7 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
             return Status::Trouble;
         }
     };
-    let yaml = |p: &std::path::Path| p.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    let (sources, table) = if request.manifests || input.files.iter().all(|p| yaml(p)) {
+    let (sources, table) = if request.manifests || input.files.iter().all(|p| is_yaml(p)) {
         match load_manifests(&input.files, input.message_format) {
             Ok(loaded) => loaded,
             Err(status) => return status,
@@ -125,6 +125,20 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
     ))
 }
 
+/// Whether an input is YAML: a `.yaml` or `.yml` file, or a folder with such files and no
+/// `.mesh` file under it.
+fn is_yaml(path: &std::path::Path) -> bool {
+    use super::load::{files_under, Reach};
+    if path.is_dir() {
+        let (mut mesh, mut yaml) = (Vec::new(), Vec::new());
+        return files_under(path, &["mesh"], &mut mesh, &Reach::Anywhere).is_ok()
+            && mesh.is_empty()
+            && files_under(path, &["yaml", "yml"], &mut yaml, &Reach::Anywhere).is_ok()
+            && !yaml.is_empty();
+    }
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
 /// Reads manifests as `meshc lint` does; reports and fails when one is not YAML.
 pub(crate) fn load_manifests(
     paths: &[std::path::PathBuf],
@@ -135,7 +149,9 @@ pub(crate) fn load_manifests(
         Status::Trouble
     })?;
     let (manifests, diagnostics) = meshc::manifests::read(&sources);
-    report::report(&diagnostics, &[], &sources, format);
+    if !diagnostics.is_empty() {
+        report::report(&diagnostics, &[], &sources, format);
+    }
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(Status::InputErrors);
     }

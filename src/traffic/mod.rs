@@ -383,7 +383,13 @@ impl Table {
                     None => service.calls.clone(),
                 };
                 let each = 100.0 / versions.len().max(1) as f64;
-                for &v in &versions {
+                // A service without workloads in the table still sends: as nobody in particular.
+                let callers: Vec<Option<(usize, usize)>> = if versions.is_empty() {
+                    vec![None]
+                } else {
+                    versions.iter().map(|&v| Some((from, v))).collect()
+                };
+                for caller in callers {
                     for host in &targets {
                         let hop = hop_for(&mut trace, self, host);
                         queue.push(Arrival {
@@ -391,7 +397,7 @@ impl Table {
                             host: host.clone(),
                             port: request.port,
                             share: each,
-                            caller: Some((from, v)),
+                            caller,
                             chain: vec![from],
                         });
                     }
