@@ -568,7 +568,7 @@ fn the_seed_manifests_send_the_vms_nothing_and_say_why() {
         let at = locator.locate(note.span.unwrap()).unwrap();
         let text = &sources.iter().find(|s| s.name == at.file).unwrap().text;
         let line = text.lines().nth(at.line - 1).unwrap();
-        assert_eq!(&*at.file, "workloadentries.yaml");
+        assert_eq!(at.file, "workloadentries.yaml");
         assert_eq!(line.trim(), "app: hello-workload");
     }
     // Only v1's pods answer, and call hello3 (their env says so): 30 % reaches it.
