@@ -238,7 +238,11 @@ fn port_protocol(port: &super::model::ServicePort) -> Option<String> {
     let said = port
         .app_protocol
         .clone()
-        .or_else(|| port.name.as_deref().map(|n| n.split('-').next().unwrap_or_default().to_string()))?
+        .or_else(|| {
+            port.name
+                .as_deref()
+                .map(|n| n.split('-').next().unwrap_or_default().to_string())
+        })?
         .to_ascii_lowercase();
     PROTOCOLS.contains(&said.as_str()).then_some(said)
 }
@@ -515,9 +519,10 @@ fn shadowed(ix: &Index<'_>, vs: &VirtualService, routes: &[HttpRoute], kind: &st
             })
             .collect();
         let name = |r: &HttpRoute, k: usize| {
-            r.name
-                .as_ref()
-                .map_or_else(|| format!("{kind}route {}", k + 1), |n| format!("{kind}route `{}`", n.value))
+            r.name.as_ref().map_or_else(
+                || format!("{kind}route {}", k + 1),
+                |n| format!("{kind}route `{}`", n.value),
+            )
         };
         if covering.iter().all(Option::is_some) {
             let Some(Some((j, a))) = covering.first() else { continue };

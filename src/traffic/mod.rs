@@ -4,8 +4,9 @@
 //! The engine reads a small [`Table`], not the `.mesh` model, so that anything that knows a
 //! mesh's routes can fill it: [`Table::from_mesh`] fills it from [`crate::model::Mesh`] (the
 //! routes exactly as the emitted VirtualServices hold them: the default route meshc adds, a
-//! gateway route carrying its service's routes), and a reader of existing manifests can fill
-//! it from VirtualServices, DestinationRules, Services and WorkloadEntries.
+//! gateway route carrying its service's routes), and [`Table::from_manifests`] fills it
+//! from existing manifests as `meshc lint` reads them (VirtualServices, DestinationRules,
+//! Services, ServiceEntries, workloads, Gateways; see `from_manifests.rs` for its rules).
 //!
 //! Semantics (those of the emitted Istio objects):
 //! - a request addressed to a service follows that service's HTTP routes, the first whose
@@ -20,7 +21,13 @@
 //! - a workload that receives a request calls every service it `calls`, with the same method,
 //!   path, query and headers, on the called service's first HTTP port; the call is matched
 //!   as coming from that workload (`from SERVICE VERSION`); a call back to a service already
-//!   on the chain is a cycle and is not followed.
+//!   on the chain is a cycle and is not followed; a version without endpoints (a subset
+//!   that selects nothing) answers nothing and calls nobody;
+//! - TCP and TLS requests ([`Protocol`]) follow the service's `tcp` or `tls` routes (by
+//!   port, caller, destination subnet; by SNI host and port); one no route takes goes to
+//!   every endpoint of the service alike, as a sidecar forwards it to the service itself; at
+//!   a gateway they take a listener of their protocol (TLS passed through, by SNI), and
+//!   one no route takes is closed.
 
 pub mod expect;
 mod from_manifests;
@@ -311,6 +318,10 @@ impl std::fmt::Display for TraceError {
     }
 }
 
+/// The most arrivals one trace follows: services that all call one another have as many
+/// chains of calls as orderings of them, so past this the calls are reported, not followed.
+pub const MAX_ARRIVALS: usize = 10_000;
+
 /// Where the request reaches the first-hop route table.
 struct Arrival {
     hop: usize,
@@ -554,6 +565,12 @@ impl Table {
                         for host in &service.calls {
                             if self.service_by_host(host).is_some_and(|t| onwards.contains(&t)) {
                                 let what = format!("{} calls {host} back: a cycle, not followed", service.name);
+                                add_answer(&mut trace.hops[hop].answered, what, version_share);
+                                continue;
+                            }
+                            if queue.len() >= MAX_ARRIVALS {
+                                let what =
+                                    format!("{} calls {host}: not followed, the trace is too large", service.name);
                                 add_answer(&mut trace.hops[hop].answered, what, version_share);
                                 continue;
                             }
