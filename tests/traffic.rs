@@ -931,3 +931,51 @@ fn tcp_and_tls_routes_over_the_mesh() {
     );
     assert!(text.contains("vm 10.5.0.1  100 %"), "{text}");
 }
+
+/// `.traffic` lines for TCP and TLS connections: `TCP`/`TLS` in place of the method and
+/// path, with `sni` and `address`.
+#[test]
+fn traffic_tests_send_tcp_and_tls_connections() {
+    let scratch = Scratch::new("traffic-l4");
+    for (name, from) in [
+        ("tcp-routes.mesh", "tests/cases/ok/tcp-routes/input.mesh"),
+        ("tls-gateway.mesh", "examples/tls-gateway.mesh"),
+    ] {
+        std::fs::write(scratch.0.join(name), read(&root().join(from))).unwrap();
+    }
+    let tests = [
+        "mesh \"tcp-routes.mesh\"\n\
+         TCP from reporting port 27017 reaches mongo v2\n\
+         TCP from mongo port 27017 reaches mongo v1\n\
+         TLS from reporting port 27018 sni mongo.data.svc.cluster.local reaches mongo v1\n",
+        "mesh \"tls-gateway.mesh\"\n\
+         TLS via public host reports.db.example.com answers external reports.db.example.com\n\
+         TLS via public sni other.example.com answers connection closed (no route)\n\
+         GET / via public port 443 host shop.example.com reaches web v1 95%, v2 5%\n",
+    ];
+    for (i, text) in tests.iter().enumerate() {
+        let file = format!("t{i}.traffic");
+        std::fs::write(scratch.0.join(&file), text).unwrap();
+        let out = meshc(&scratch.0, &["test", &file]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("3 traffic expectations in 1 files, 0 failed"),
+            "{stdout}"
+        );
+    }
+    // And one that does not hold: reporting's connections go to v2.
+    std::fs::write(
+        scratch.0.join("wrong.traffic"),
+        "mesh \"tcp-routes.mesh\"\nTCP from reporting port 27017 reaches mongo v1\n",
+    )
+    .unwrap();
+    let out = meshc(&scratch.0, &["test", "wrong.traffic", "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes_of(&out.stderr), BTreeSet::from(["M4100".to_string()]));
+}

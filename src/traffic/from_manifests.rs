@@ -169,42 +169,35 @@ impl<'a> Builder<'a> {
         fqdn
     }
 
+    /// Adds a service without versions, routes or calls (filled afterwards).
+    fn add(&mut self, meta: &yaml_model::Meta, host: String, ports: &[yaml_model::ServicePort], object: Object<'a>) {
+        self.table.services.push(Service {
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+            host,
+            http_ports: port_numbers(ports, HTTP),
+            versions: Vec::new(),
+            routes: Vec::new(),
+            calls: Vec::new(),
+            tcp_ports: port_numbers(ports, TCP),
+            tls_ports: port_numbers(ports, TLS),
+            tcp_routes: Vec::new(),
+            tls_routes: Vec::new(),
+        });
+        self.objects.push(object);
+    }
+
     fn services(&mut self) {
         for s in &self.m.services {
-            self.table.services.push(Service {
-                namespace: s.meta.namespace.clone(),
-                name: s.meta.name.clone(),
-                host: format!("{}.{}.svc.{}", s.meta.name, s.meta.namespace, self.domain),
-                http_ports: port_numbers(&s.ports, HTTP),
-                versions: Vec::new(),
-                routes: Vec::new(),
-                calls: Vec::new(),
-                tcp_ports: port_numbers(&s.ports, TCP),
-                tls_ports: port_numbers(&s.ports, TLS),
-                tcp_routes: Vec::new(),
-                tls_routes: Vec::new(),
-            });
-            self.objects.push(Object::Service(s));
+            let host = format!("{}.{}.svc.{}", s.meta.name, s.meta.namespace, self.domain);
+            self.add(&s.meta, host, &s.ports, Object::Service(s));
         }
         for e in &self.m.service_entries {
             let Some(host) = e.hosts.first() else { continue };
             if e.workload_selector.is_none() || self.table.services.iter().any(|s| s.host == host.value) {
                 continue;
             }
-            self.table.services.push(Service {
-                namespace: e.meta.namespace.clone(),
-                name: e.meta.name.clone(),
-                host: host.value.clone(),
-                http_ports: port_numbers(&e.ports, HTTP),
-                versions: Vec::new(),
-                routes: Vec::new(),
-                calls: Vec::new(),
-                tcp_ports: port_numbers(&e.ports, TCP),
-                tls_ports: port_numbers(&e.ports, TLS),
-                tcp_routes: Vec::new(),
-                tls_routes: Vec::new(),
-            });
-            self.objects.push(Object::Entry(e));
+            self.add(&e.meta, host.value.clone(), &e.ports, Object::Entry(e));
         }
         for i in 0..self.table.services.len() {
             let versions = self.versions(i);

@@ -179,6 +179,10 @@ pub fn describe_conditions(c: &Conditions) -> String {
             m => format!("query {name} {}", string_match(m)),
         });
     }
+    if !c.sni.is_empty() {
+        let names: Vec<String> = c.sni.iter().map(|n| format!("{n:?}")).collect();
+        words.push(format!("sni {}", names.join(", ")));
+    }
     if let Some(s) = &c.source {
         let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         words.push(format!("from {}", labels.join(",")));
