@@ -979,3 +979,147 @@ fn traffic_tests_send_tcp_and_tls_connections() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(codes_of(&out.stderr), BTreeSet::from(["M4100".to_string()]));
 }
+
+const GATEWAY_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: edge}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: edge}
+spec: {replicas: 2, template: {metadata: {labels: {app: web}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: edge}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+    - port: {number: 80, name: http, protocol: HTTP}
+      hosts: ["*"]
+      tls: {httpsRedirect: true}
+    - port: {number: 443, name: https, protocol: HTTPS}
+      hosts: ["edge/*"]
+      tls: {mode: SIMPLE, credentialName: cert}
+    - port: {number: 5432, name: tls, protocol: TLS}
+      hosts: ["*"]
+      tls: {mode: PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: admin, namespace: edge}
+spec:
+  hosts: [admin.example.com]
+  gateways: [public]
+  http:
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: web}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: everything, namespace: edge}
+spec:
+  hosts: ["*"]
+  gateways: [edge/public]
+  http:
+    - match: [{uri: {exact: /old}}]
+      redirect: {uri: /new}
+    - match: [{uri: {prefix: /health}}]
+      directResponse: {status: 204}
+    - route: [{destination: {host: web.edge.svc.cluster.local}}]
+  tls:
+    - match: [{sniHosts: [db.example.com], port: 5432}]
+      route: [{destination: {host: db.example.com}}]
+"#;
+
+/// A Gateway and the VirtualServices bound to it: a host's own VirtualService alone takes
+/// its requests (no falling through to `*`), redirects and direct responses, the listener
+/// that redirects to HTTPS, and TLS passed through by SNI.
+#[test]
+fn gateways_over_manifests() {
+    use meshc::traffic::Protocol;
+    let t = yaml_table(GATEWAY_YAML);
+    let at = |host: &str, path: &str, port: u16| {
+        let mut r = get(path);
+        r.host = Some(host.into());
+        r.port = Some(port);
+        t.trace(&Start::Gateway("public".into()), &r).unwrap()
+    };
+    let answered = |trace: &Trace| trace.hops[0].answered.clone();
+    let to = |what: &str| vec![(what.to_string(), 100.0)];
+    assert_eq!(
+        versions(&at("admin.example.com", "/api/x", 443)),
+        [("web/-".to_string(), 100.0)]
+    );
+    assert_eq!(answered(&at("admin.example.com", "/other", 443)), to("404 (no route)"));
+    assert_eq!(
+        versions(&at("shop.example.com", "/other", 443)),
+        [("web/-".to_string(), 100.0)]
+    );
+    assert_eq!(answered(&at("shop.example.com", "/old", 443)), to("redirect to /new"));
+    assert_eq!(answered(&at("shop.example.com", "/health", 443)), to("respond 204"));
+    assert_eq!(answered(&at("shop.example.com", "/", 80)), to("redirect to https"));
+    let mut r = get("/");
+    r.protocol = Protocol::Tls;
+    r.sni = Some("db.example.com".into());
+    let trace = t.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(answered(&trace), to("external db.example.com"));
+}
+
+/// `meshc traffic - --manifests` reads a stream of YAML documents on stdin and prints the
+/// JSON trace, notes included; YAML that does not read is M4000 and exit status 1.
+#[test]
+fn the_cli_traces_manifests_from_stdin_as_json() {
+    use std::io::Write as _;
+    let run = |stdin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"))
+            .args([
+                "traffic",
+                "-",
+                "--manifests",
+                "--gateway",
+                "hybrid-gateway",
+                "--path",
+                "/hello",
+            ])
+            .args(["--format", "json", "--message-format", "json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let dir = root().join("tests/lint/hybrid-seed");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let stream: String = paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| format!("---\n{}\n", read(p)))
+        .collect();
+    let out = run(&stream);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let trace: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let places: Vec<&str> = trace["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["place"].as_str().unwrap())
+        .collect();
+    assert_eq!(places, ["gateway hybrid-gateway", "hello2-svc", "hello3-svc"]);
+    let v2 = &trace["hops"][1]["versions"][1];
+    assert_eq!(v2["version"], "v2");
+    assert_eq!(v2["endpoints"].as_array().unwrap().len(), 0);
+    assert!(v2["notes"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("mesh-expansion-hello2-svc-171"));
+    let bad = run("kind: Service\nmetadata: {name: [\n");
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(codes_of(&bad.stderr), BTreeSet::from(["M4000".to_string()]));
+    assert!(bad.stdout.is_empty());
+}

@@ -17,7 +17,9 @@
 //! - **Routes**: the `http`, `tcp` and `tls` routes of the VirtualServices that apply to the
 //!   mesh (no `gateways`, or `mesh` among them), for each host they name (the first
 //!   VirtualService of a host wins, as in sidecars), and of those bound to a Gateway by
-//!   `gateways` (`NAME` in the VirtualService's namespace, or `NAMESPACE/NAME`), per host.
+//!   `gateways` (`NAME` in the VirtualService's namespace, or `NAMESPACE/NAME`), per host:
+//!   a request at the gateway takes the routes of its exact host, else of the longest
+//!   wildcard host that admits it (`*` last), and only those.
 //!   A match alternative whose own `gateways` leave out the place is dropped there. A
 //!   condition the engine does not evaluate (`scheme`, `ignoreUriCase: true`, a prefix or
 //!   regex `authority` or `method`, `withoutHeaders` with a value, a header that need only
@@ -429,14 +431,13 @@ impl<'a> Builder<'a> {
                 let at = Some((g.meta.namespace.as_str(), g.meta.name.as_str()));
                 let written: Vec<&str> = vs.hosts.iter().map(|h| h.value.as_str()).collect();
                 let http = self.convert(vs, &vs.http, at, &place);
+                // Envoy picks one virtual host per request (the exact host, else the longest
+                // wildcard, `*` last) and tries only its routes: every host, `*` too, keeps
+                // its own list, and no routes are shared.
                 for host in written {
-                    if host == "*" {
-                        gateway.routes.extend(http.iter().cloned());
-                    } else {
-                        match gateway.host_routes.iter_mut().find(|(h, _)| h == host) {
-                            Some((_, list)) => list.extend(http.iter().cloned()),
-                            None => gateway.host_routes.push((host.to_string(), http.clone())),
-                        }
+                    match gateway.host_routes.iter_mut().find(|(h, _)| h == host) {
+                        Some((_, list)) => list.extend(http.iter().cloned()),
+                        None => gateway.host_routes.push((host.to_string(), http.clone())),
                     }
                 }
                 gateway.tcp_routes.extend(self.convert(vs, &vs.tcp, at, &place));
