@@ -741,6 +741,9 @@ fn manifests_fill_the_table_as_istio_reads_them() {
     let t = yaml_table(SHOP_YAML);
     let web = &t.services[t.service("web").unwrap()];
     assert_eq!(web.host, "web.shop.svc.cluster.local");
+    assert_eq!(t.service("web.shop"), t.service("web"));
+    assert_eq!(t.service("web.shop.svc"), t.service("web"));
+    assert_eq!(t.service("web.other"), None);
     assert_eq!(web.calls, ["api.shop.svc.cluster.local"]);
     let start = Start::Service {
         name: "api".into(),
@@ -764,6 +767,18 @@ fn manifests_fill_the_table_as_istio_reads_them() {
     beta.headers.insert("x-beta".into(), "yes".into());
     let trace = t.trace(&start, &beta).unwrap();
     assert_eq!(trace.hops[0].versions[0].version, "v2");
+    // A route that sends nowhere (a delegate): its requests are answered by nobody, noted.
+    let delegated = yaml_table(&SHOP_YAML.replace(
+        "    - match: [{scheme: {exact: https}}]\n      route: [{destination: {host: web, subset: v2}}]",
+        "    - delegate: {name: web-routes}",
+    ));
+    let trace = delegated.trace(&start, &get("/")).unwrap();
+    assert_eq!(trace.hops[0].answered, [("no destination".to_string(), 100.0)]);
+    assert!(
+        trace.notes[0].message.contains("`delegate` is not followed"),
+        "{:?}",
+        trace.notes
+    );
     // Every endpoint alike, when a destination names no subset: 3 replicas and one VM group.
     let whole = yaml_table(&SHOP_YAML.replace("subset: v1}, weight: 75", "}, weight: 75"));
     let trace = whole.trace(&start, &get("/")).unwrap();

@@ -503,6 +503,19 @@ impl<'a> Builder<'a> {
             if !route.matches.is_empty() && alternatives.is_empty() {
                 continue;
             }
+            if route.destinations.is_empty() && route.redirect.is_none() && route.direct_response.is_none() {
+                let note = Note {
+                    place: place.to_string(),
+                    message: format!(
+                        "a route of the VirtualService `{}` has no destination, redirect or direct response (a `delegate` is not followed): its requests get no answer here",
+                        vs.meta.name
+                    ),
+                    span: Some(route.span),
+                };
+                if !self.table.notes.contains(&note) {
+                    self.table.notes.push(note);
+                }
+            }
             let action = if let Some(to) = &route.redirect {
                 Action::Redirect(to.value.clone())
             } else if let Some(status) = &route.direct_response {

@@ -346,6 +346,18 @@ impl Table {
                     .iter()
                     .position(|s| s.host.split('.').next() == Some(name))
             })
+            .or_else(|| {
+                // `NAME.NAMESPACE` and `NAME.NAMESPACE.svc`, as Kubernetes DNS reads them.
+                let prefix = format!("{}.", name.strip_suffix(".svc").unwrap_or(name));
+                let dots = prefix.matches('.').count();
+                (dots == 2)
+                    .then(|| {
+                        self.services
+                            .iter()
+                            .position(|s| s.host.starts_with(&prefix) && s.host[prefix.len()..].starts_with("svc."))
+                    })
+                    .flatten()
+            })
     }
 
     fn service_by_host(&self, host: &str) -> Option<usize> {
@@ -642,6 +654,7 @@ enum Next {
 
 fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
     match outcome {
+        Outcome::Forward(list) if list.is_empty() => vec![Next::Answer("no destination".into(), share)],
         Outcome::Forward(list) => {
             let total: u32 = list.iter().map(|d| d.weight).sum();
             let total = f64::from(total.max(1));
