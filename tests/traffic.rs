@@ -763,6 +763,15 @@ fn manifests_fill_the_table_as_istio_reads_them() {
     assert!(v2.endpoints[0].vm);
     assert_eq!(trace.notes.len(), 1, "{:?}", trace.notes);
     assert!(trace.notes[0].message.contains("`scheme`"), "{:?}", trace.notes);
+    let scheme = yaml_table(&SHOP_YAML.replace(
+        "    - match: [{scheme: {exact: https}}]",
+        "    - match: [{scheme: {exact: https}}, {uri: {prefix: /v2}}]",
+    ));
+    let trace = scheme.trace(&start, &get("/v2/x")).unwrap();
+    assert_eq!(
+        trace.hops[0].decisions[0].matched,
+        "a match meshc does not evaluate or prefix \"/v2\""
+    );
     let mut beta = get("/");
     beta.headers.insert("x-beta".into(), "yes".into());
     let trace = t.trace(&start, &beta).unwrap();
@@ -872,6 +881,17 @@ fn tcp_and_tls_routes_over_manifests() {
         [("db/v1".to_string(), 80.0), ("db/v2".to_string(), 20.0)]
     );
     assert_eq!(tcp("db", Some("10.2.0.1")), only("v1"));
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    r.port = Some(5432);
+    r.address = Some("10.1.0.9".into());
+    let start = Start::Service {
+        name: "db".into(),
+        version: Some("v1".into()),
+        to: Some("db".into()),
+    };
+    let trace = t.trace(&start, &r).unwrap();
+    assert_eq!(trace.hops[0].decisions[0].matched, "port 5432 to 10.1.0.0/16");
     let tls = |sni: &str| {
         let mut r = get("/");
         r.protocol = Protocol::Tls;

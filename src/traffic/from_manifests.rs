@@ -36,7 +36,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, Destination, Endpoint, Gateway, Listener, Note, Protocol, Route, Service, Table, Version};
+use super::{
+    Action, Destination, Endpoint, Gateway, Listener, Note, Protocol, Route, Service, Table, Version, NOT_EVALUATED,
+};
 use crate::manifests::model::{
     self as yaml_model, Condition, HttpRoute, Labels as SpannedLabels, Manifests, Test, VirtualService, Workload,
     WorkloadKind,
@@ -495,8 +497,8 @@ impl<'a> Builder<'a> {
                             self.table.notes.push(note);
                         }
                         // Kept as an alternative nothing matches, so that indices stay.
-                        alternatives.push(never());
-                        subnets.push(Vec::new());
+                        alternatives.push(Conditions::default());
+                        subnets.push(vec![NOT_EVALUATED.to_string()]);
                     }
                 }
             }
@@ -597,15 +599,6 @@ fn env_host(value: &str) -> Option<&str> {
         && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && host.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     valid.then_some(host)
-}
-
-/// An alternative that holds for no request.
-fn never() -> Conditions {
-    Conditions {
-        sni: vec![String::new()],
-        headers: vec![(String::new(), HeaderMatch::Is(StringMatch::Exact(String::new())))],
-        ..Conditions::default()
-    }
 }
 
 /// The strings of a list value.

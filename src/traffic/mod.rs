@@ -162,7 +162,7 @@ pub struct Route {
     pub alternatives: Vec<Conditions>,
     pub action: Action,
     /// TCP routes: the `destinationSubnets` of each alternative (by index; missing or
-    /// empty: any destination address).
+    /// empty: any destination address; [`NOT_EVALUATED`] alone: the alternative never holds).
     pub destination_subnets: Vec<Vec<String>>,
 }
 
@@ -846,7 +846,7 @@ fn decision(routes: &[Route], index: Option<usize>, caller: Option<String>, shar
         matched: match route {
             None => "no route matches".to_string(),
             Some(r) if r.synthesised => "default route (added by meshc)".to_string(),
-            Some(r) => describe_alternatives(&r.alternatives),
+            Some(r) => describe_route(r),
         },
         span: route.and_then(|r| r.span),
         share,
@@ -862,6 +862,36 @@ fn merge_decision(list: &mut Vec<Decision>, d: Decision) {
         None => list.push(d),
     }
 }
+
+/// A route's alternatives in words, with their destination subnets.
+fn describe_route(route: &Route) -> String {
+    if route.alternatives.is_empty() {
+        return "every request".to_string();
+    }
+    route
+        .alternatives
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match route.destination_subnets.get(i).map(Vec::as_slice) {
+            Some([never]) if never == NOT_EVALUATED => "a match meshc does not evaluate".to_string(),
+            Some(subnets) if !subnets.is_empty() => {
+                let words = describe_conditions(c);
+                let subnets = format!("to {}", subnets.join(", "));
+                if words == "every request" {
+                    subnets
+                } else {
+                    format!("{words} {subnets}")
+                }
+            }
+            _ => describe_conditions(c),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The destination subnets of an alternative that never holds: one whose conditions the
+/// table's reader could not evaluate (no address is in it).
+pub const NOT_EVALUATED: &str = "(not evaluated)";
 
 /// `prefix "/a" or header x "1"`, or `every request`.
 pub fn describe_alternatives(alternatives: &[Conditions]) -> String {
