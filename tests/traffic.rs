@@ -1041,6 +1041,9 @@ spec:
     - port: {number: 5432, name: tls, protocol: TLS}
       hosts: ["*"]
       tls: {mode: PASSTHROUGH}
+    - port: {number: 6379, name: tls-terminated, protocol: TLS}
+      hosts: ["*"]
+      tls: {mode: SIMPLE, credentialName: cert}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -1067,6 +1070,9 @@ spec:
   tls:
     - match: [{sniHosts: [db.example.com], port: 5432}]
       route: [{destination: {host: db.example.com}}]
+  tcp:
+    - match: [{port: 6379}]
+      route: [{destination: {host: web}}]
 "#;
 
 /// A Gateway and the VirtualServices bound to it: a host's own VirtualService alone takes
@@ -1101,6 +1107,12 @@ fn gateways_over_manifests() {
     r.sni = Some("db.example.com".into());
     let trace = t.trace(&Start::Gateway("public".into()), &r).unwrap();
     assert_eq!(answered(&trace), to("external db.example.com"));
+    // TLS terminated at the gateway carries TCP: its `tcp` routes take it.
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    let trace = t.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(versions(&trace), [("web/-".to_string(), 100.0)]);
+    assert_eq!(trace.hops[0].decisions[0].matched, "port 6379");
 }
 
 /// `meshc traffic - --manifests` reads a stream of YAML documents on stdin and prints the

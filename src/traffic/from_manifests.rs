@@ -397,7 +397,9 @@ impl<'a> Builder<'a> {
                     let terminated = matches!(mode.as_deref(), Some("SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL"));
                     let protocol = match protocol.as_str() {
                         "HTTP" | "HTTP2" | "GRPC" => Protocol::Http,
-                        "HTTPS" | "TLS" if terminated => Protocol::Http,
+                        // Terminated there: HTTPS carries HTTP, TLS carries TCP.
+                        "HTTPS" if terminated => Protocol::Http,
+                        "TLS" if terminated => Protocol::Tcp,
                         "HTTPS" | "TLS" => Protocol::Tls,
                         "TCP" | "MONGO" => Protocol::Tcp,
                         _ => return None,

@@ -49,7 +49,9 @@ impl Table {
                             .is_some_and(|t| matches!(t.mode, "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL"));
                         let protocol = match s.protocol {
                             p if p.is_http() => Protocol::Http,
-                            model::Protocol::Https | model::Protocol::Tls if terminated => Protocol::Http,
+                            // Terminated there: HTTPS carries HTTP, TLS carries TCP.
+                            model::Protocol::Https if terminated => Protocol::Http,
+                            model::Protocol::Tls if terminated => Protocol::Tcp,
                             model::Protocol::Https | model::Protocol::Tls => Protocol::Tls,
                             p if RouteKind::Tcp.carries(p) => Protocol::Tcp,
                             _ => return None,
