@@ -34,7 +34,7 @@
 //!   trace from the service (`--from`) needs the callee named (`--host`), and stops at
 //!   the callee's workloads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
     Action, Destination, Endpoint, Gateway, Listener, Note, Protocol, Route, Service, Table, Version, NOT_EVALUATED,
@@ -55,11 +55,24 @@ impl Table {
     /// The routing of existing manifests (see the module's rules).
     pub fn from_manifests(m: &Manifests) -> Table {
         let domain = cluster_domain(m);
+        let mut workloads: HashMap<&str, Vec<&Workload>> = HashMap::new();
+        for w in &m.workloads {
+            workloads.entry(&w.meta.namespace).or_default().push(w);
+        }
         let mut b = Builder {
             m,
             domain,
             table: Table::default(),
             objects: Vec::new(),
+            by_host: HashMap::new(),
+            entry_hosts: m
+                .service_entries
+                .iter()
+                .flat_map(|e| &e.hosts)
+                .map(|h| h.value.as_str())
+                .collect(),
+            workloads,
+            subsets: HashMap::new(),
         };
         b.services();
         b.routes();
@@ -80,6 +93,14 @@ struct Builder<'a> {
     table: Table,
     /// Parallel to `table.services`.
     objects: Vec<Object<'a>>,
+    /// `table.services` by host.
+    by_host: HashMap<String, usize>,
+    /// Every host a ServiceEntry names.
+    entry_hosts: HashSet<&'a str>,
+    /// Workloads by namespace.
+    workloads: HashMap<&'a str, Vec<&'a Workload>>,
+    /// DestinationRule subsets by the host they resolve to, in written order.
+    subsets: HashMap<String, Vec<&'a yaml_model::Subset>>,
 }
 
 /// The domain written in `NAME.NAMESPACE.svc.DOMAIN` hosts, else `cluster.local`.
@@ -148,7 +169,7 @@ impl<'a> Builder<'a> {
     /// The host a written host stands for, fully qualified when it names a Service of the
     /// manifests (or has a Service's form); a ServiceEntry's host as written.
     fn resolve(&self, host: &str, namespace: &str) -> String {
-        if self.table.services.iter().any(|s| s.host == host) {
+        if self.by_host.contains_key(host) {
             return host.to_string();
         }
         let parts: Vec<&str> = host.split('.').collect();
@@ -162,12 +183,7 @@ impl<'a> Builder<'a> {
             return host.to_string();
         }
         let fqdn = format!("{name}.{ns}.svc.{}", self.domain);
-        let entry = self
-            .m
-            .service_entries
-            .iter()
-            .any(|e| e.hosts.iter().any(|h| h.value == host));
-        if entry && !self.table.services.iter().any(|s| s.host == fqdn) {
+        if self.entry_hosts.contains(host) && !self.by_host.contains_key(&fqdn) {
             return host.to_string();
         }
         fqdn
@@ -175,6 +191,10 @@ impl<'a> Builder<'a> {
 
     /// Adds a service without versions, routes or calls (filled afterwards).
     fn add(&mut self, meta: &yaml_model::Meta, host: String, ports: &[yaml_model::ServicePort], object: Object<'a>) {
+        if self.by_host.contains_key(&host) {
+            return;
+        }
+        self.by_host.insert(host.clone(), self.table.services.len());
         self.table.services.push(Service {
             namespace: meta.namespace.clone(),
             name: meta.name.clone(),
@@ -198,10 +218,13 @@ impl<'a> Builder<'a> {
         }
         for e in &self.m.service_entries {
             let Some(host) = e.hosts.first() else { continue };
-            if e.workload_selector.is_none() || self.table.services.iter().any(|s| s.host == host.value) {
-                continue;
+            if e.workload_selector.is_some() {
+                self.add(&e.meta, host.value.clone(), &e.ports, Object::Entry(e));
             }
-            self.add(&e.meta, host.value.clone(), &e.ports, Object::Entry(e));
+        }
+        for dr in &self.m.destination_rules {
+            let host = self.resolve(&dr.host.value, &dr.meta.namespace);
+            self.subsets.entry(host).or_default().extend(&dr.subsets);
         }
         for i in 0..self.table.services.len() {
             let versions = self.versions(i);
@@ -227,10 +250,11 @@ impl<'a> Builder<'a> {
         let Some((selector, services_only)) = self.selector(i) else {
             return Vec::new();
         };
-        self.m
-            .workloads
+        self.workloads
+            .get(namespace.as_str())
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|w| &w.meta.namespace == namespace)
+            .copied()
             .filter(|w| !services_only || w.backs_services())
             .filter(|w| w.selected_by(selector.iter().map(|(k, v)| (k, &v.value))))
             .collect()
@@ -239,13 +263,7 @@ impl<'a> Builder<'a> {
     fn versions(&self, i: usize) -> Vec<Version> {
         let service = &self.table.services[i];
         let selected = self.workloads(i);
-        let subsets: Vec<&yaml_model::Subset> = self
-            .m
-            .destination_rules
-            .iter()
-            .filter(|dr| self.resolve(&dr.host.value, &dr.meta.namespace) == service.host)
-            .flat_map(|dr| &dr.subsets)
-            .collect();
+        let subsets: &[&yaml_model::Subset] = self.subsets.get(&service.host).map_or(&[], Vec::as_slice);
         let mut versions: Vec<Version> = Vec::new();
         let mut placed = vec![false; selected.len()];
         if subsets.is_empty() {
@@ -298,10 +316,11 @@ impl<'a> Builder<'a> {
         let place = service.name.clone();
         let selector = self.selector(i).map(|(s, _)| s);
         let mut notes: Vec<Note> = self
-            .m
             .workloads
+            .get(service.namespace.as_str())
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|w| w.meta.namespace == service.namespace && w.kind != WorkloadKind::VmGroup)
+            .filter(|w| w.kind != WorkloadKind::VmGroup)
             .filter(|w| !subset.labels.is_empty() && w.selected_by(subset.labels.iter().map(|(k, v)| (k, &v.value))))
             .filter_map(|w| {
                 let selector = selector?;
@@ -345,12 +364,7 @@ impl<'a> Builder<'a> {
                     continue;
                 };
                 let host = self.resolve(host, &w.meta.namespace);
-                let known = self.table.services.iter().any(|s| s.host == host)
-                    || self
-                        .m
-                        .service_entries
-                        .iter()
-                        .any(|e| e.hosts.iter().any(|h| h.value == host));
+                let known = self.by_host.contains_key(&host) || self.entry_hosts.contains(host.as_str());
                 if known && host != own && !calls.contains(&host) {
                     calls.push(host);
                 }
@@ -364,7 +378,7 @@ impl<'a> Builder<'a> {
         for vs in self.m.virtual_services.iter().filter(|vs| vs.applies_to_mesh()) {
             for host in &vs.hosts {
                 let host = self.resolve(&host.value, &vs.meta.namespace);
-                let Some(i) = self.table.services.iter().position(|s| s.host == host) else {
+                let Some(&i) = self.by_host.get(&host) else {
                     continue;
                 };
                 if std::mem::replace(&mut routed[i], true) {
