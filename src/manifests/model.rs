@@ -174,7 +174,8 @@ pub struct HttpRoute {
     /// every request.
     pub matches: Vec<Match>,
     pub destinations: Vec<Destination>,
-    /// `redirect.uri` (or `-` for a redirect that keeps the path).
+    /// `redirect.uri`; for a redirect that keeps the path, its `authority` or, without one,
+    /// `(same path)`.
     pub redirect: Option<Spanned<String>>,
     /// `directResponse.status`.
     pub direct_response: Option<Spanned<i64>>,
@@ -485,12 +486,14 @@ fn http_route(node: &Node) -> HttpRoute {
                 })
             })
             .collect(),
-        redirect: node.get("redirect").map(|r| match r.get("uri").and_then(spanned_str) {
-            Some(uri) => uri,
-            None => Spanned {
-                value: "-".to_string(),
-                span: r.span,
-            },
+        redirect: node.get("redirect").map(|r| {
+            r.get("uri")
+                .or_else(|| r.get("authority"))
+                .and_then(spanned_str)
+                .unwrap_or_else(|| Spanned {
+                    value: "(same path)".to_string(),
+                    span: r.span,
+                })
         }),
         direct_response: node.at(&["directResponse", "status"]).and_then(spanned_int),
         rewrite: node.at(&["rewrite", "uri"]).and_then(spanned_str),
