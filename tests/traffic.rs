@@ -1170,3 +1170,49 @@ fn the_cli_traces_manifests_from_stdin_as_json() {
     assert_eq!(codes_of(&bad.stderr), BTreeSet::from(["M4000".to_string()]));
     assert!(bad.stdout.is_empty());
 }
+
+const REWRITE: &str = r#"
+namespace shop {
+  service web {
+    port http 8080
+    calls api via env API_URL
+    pod v1 image "registry.example.com/web:1"
+    route prefix "/old" -> v1 rewrite "/new"
+    route -> v1
+  }
+  service api {
+    port http 9000
+    pod v1 image "registry.example.com/api:1"
+    pod v2 image "registry.example.com/api:2"
+    route prefix "/new" -> v2
+    route -> v1
+  }
+  gateway edge {
+    listen http 80 hosts "*"
+    route -> web
+  }
+}
+"#;
+
+/// A route's rewrite is the path its destinations receive, and so the path their calls
+/// carry onwards: over the `.mesh` and over the YAML meshc builds from it alike.
+#[test]
+fn a_rewritten_path_is_carried_to_the_next_hops() {
+    let built = compile_ok(REWRITE, &Options::default());
+    let yaml: String = built.documents.iter().map(|d| format!("---\n{}", d.yaml)).collect();
+    for t in [table_of(REWRITE), yaml_table(&yaml)] {
+        let api = |path: &str| {
+            let trace = t.trace(&Start::Gateway("edge".into()), &get(path)).unwrap();
+            let hop = trace.hops.iter().find(|h| h.place.starts_with("api")).unwrap();
+            // The gateway route carries web's routes: the rewrite is decided at the gateway.
+            (
+                hop.versions[0].version.clone(),
+                trace.hops[0].decisions[0].matched.clone(),
+            )
+        };
+        let (version, matched) = api("/old/x");
+        assert_eq!(version, "v2");
+        assert_eq!(matched, "prefix \"/old\", path rewritten to \"/new\"");
+        assert_eq!(api("/other").0, "v1");
+    }
+}

@@ -562,6 +562,7 @@ impl<'a> Builder<'a> {
                 alternatives,
                 action,
                 destination_subnets: subnets,
+                rewrite: route.rewrite.as_ref().map(|r| r.value.clone()),
             });
         }
         out

@@ -18,6 +18,9 @@
 //!   once per replica, a VM once per address), without that service's own routes (a sidecar
 //!   applies only the VirtualService of the host the request was addressed to);
 //! - a version on several VM addresses splits its share evenly among them;
+//! - a route's `rewrite` changes the path its destinations receive (the prefix the
+//!   alternative matched, `/` without a path condition, or the whole path after an exact or
+//!   regex match), and so the path their calls carry onwards;
 //! - a workload that receives a request calls every service it `calls`, with the same method,
 //!   path, query and headers, on the called service's first HTTP port; the call is matched
 //!   as coming from that workload (`from SERVICE VERSION`); a call back to a service already
@@ -164,6 +167,10 @@ pub struct Route {
     /// TCP routes: the `destinationSubnets` of each alternative (by index; missing or
     /// empty: any destination address; [`NOT_EVALUATED`] alone: the alternative never holds).
     pub destination_subnets: Vec<Vec<String>>,
+    /// The path the destinations receive instead: it replaces the prefix the alternative
+    /// matched (`/` without a path condition), or the whole path after an exact or regex
+    /// match; the workloads call onwards with it.
+    pub rewrite: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -333,6 +340,8 @@ struct Arrival {
     /// The services whose workloads handled the request before, on this chain of calls: a
     /// call back to one of them is a cycle, not followed.
     chain: Vec<usize>,
+    /// The request's path here (a route's rewrite changes it for the next hops).
+    path: String,
 }
 
 impl Table {
@@ -422,6 +431,7 @@ impl Table {
                             share: each,
                             caller,
                             chain: vec![from],
+                            path: request.path.clone(),
                         });
                     }
                 }
@@ -436,9 +446,11 @@ impl Table {
                 share,
                 caller,
                 ref chain,
+                ref path,
             } = queue[i];
             let host = host.clone();
             let chain = chain.clone();
+            let path = path.clone();
             i += 1;
             trace.hops[hop].share += share;
             let Some(s) = self.service_by_host(&host) else {
@@ -450,6 +462,7 @@ impl Table {
             let mut req = request.clone();
             req.host = Some(host.clone());
             req.port = port.or_else(|| ports.first().copied());
+            req.path = path;
             let source = caller.map(|(cs, cv)| (&self.services[cs], &self.services[cs].versions[cv]));
             let caller_name = source.map(|(s, v)| format!("{}/{}", s.name, v.name));
             let sender = source.map(|(s, v)| Sender {
@@ -469,7 +482,7 @@ impl Table {
                     subset: None,
                     weight: 100,
                 };
-                (Some(Outcome::Forward(vec![destination])), decision)
+                (Some(Outcome::Forward(vec![destination], req.path.clone())), decision)
             };
             let (outcome, decision) = if routes.is_empty() {
                 whole("no routes: every endpoint alike", caller_name)
@@ -559,7 +572,7 @@ impl Table {
         for n in next {
             match n {
                 Next::Answer(what, share) => add_answer(&mut trace.hops[hop].answered, what, share),
-                Next::To(dest, share) => {
+                Next::To(dest, share, path) => {
                     let Some(s) = self.service_by_host(&dest.host) else {
                         add_answer(&mut trace.hops[hop].answered, format!("external {}", dest.host), share);
                         continue;
@@ -594,6 +607,7 @@ impl Table {
                                 share: version_share,
                                 caller: Some((s, v)),
                                 chain: onwards.clone(),
+                                path: path.clone(),
                             });
                         }
                     }
@@ -648,20 +662,21 @@ impl Table {
 }
 
 enum Next {
-    To(Destination, f64),
+    /// A destination, its share, and the path its workloads receive.
+    To(Destination, f64, String),
     Answer(String, f64),
 }
 
 fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
     match outcome {
-        Outcome::Forward(list) if list.is_empty() => vec![Next::Answer("no destination".into(), share)],
-        Outcome::Forward(list) => {
+        Outcome::Forward(list, _) if list.is_empty() => vec![Next::Answer("no destination".into(), share)],
+        Outcome::Forward(list, path) => {
             let total: u32 = list.iter().map(|d| d.weight).sum();
             let total = f64::from(total.max(1));
             list.into_iter()
                 .map(|d| {
                     let s = share * f64::from(d.weight) / total;
-                    Next::To(d, s)
+                    Next::To(d, s, path.clone())
                 })
                 .collect()
         }
@@ -670,7 +685,8 @@ fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
 }
 
 enum Outcome {
-    Forward(Vec<Destination>),
+    /// The destinations, and the path they receive.
+    Forward(Vec<Destination>, String),
     Answer(String),
 }
 
@@ -680,24 +696,54 @@ fn first_match(routes: &[Route], request: &Request, source: Option<Sender<'_>>) 
         return (None, None);
     };
     let outcome = match &routes[index].action {
-        Action::Forward(list) => Outcome::Forward(list.clone()),
+        Action::Forward(list) => Outcome::Forward(list.clone(), rewritten(&routes[index], request, source)),
         Action::Redirect(to) => Outcome::Answer(format!("redirect to {to}")),
         Action::Respond(status) => Outcome::Answer(format!("respond {status}")),
     };
     (Some(index), Some(outcome))
 }
 
+/// The path the route's destinations receive: the request's, or its rewrite (Istio
+/// replaces the prefix the first holding alternative matched, `/` when it names no path,
+/// and the whole path after an exact or regex match).
+fn rewritten(route: &Route, request: &Request, source: Option<Sender<'_>>) -> String {
+    let Some(to) = &route.rewrite else {
+        return request.path.clone();
+    };
+    let matched = route
+        .alternatives
+        .iter()
+        .enumerate()
+        .find(|(i, c)| alternative_holds(route, *i, c, request, source))
+        .and_then(|(_, c)| c.uri.as_ref());
+    let prefix = match matched {
+        None => "/",
+        Some(StringMatch::Prefix(p)) => p.as_str(),
+        Some(StringMatch::Exact(_) | StringMatch::Regex(_)) => return to.clone(),
+    };
+    match request.path.strip_prefix(prefix) {
+        Some(rest) => format!("{to}{rest}"),
+        None => to.clone(),
+    }
+}
+
+fn alternative_holds(route: &Route, i: usize, c: &Conditions, request: &Request, source: Option<Sender<'_>>) -> bool {
+    conditions_hold(c, request, source)
+        && route
+            .destination_subnets
+            .get(i)
+            .is_none_or(|subnets| subnets.is_empty() || subnets.iter().any(|n| in_subnet(n, request)))
+}
+
 /// Whether the route takes the request (Istio: no match entry, or any entry whose every
 /// field holds).
 pub fn route_holds(route: &Route, request: &Request, source: Option<Sender<'_>>) -> bool {
     route.alternatives.is_empty()
-        || route.alternatives.iter().enumerate().any(|(i, c)| {
-            conditions_hold(c, request, source)
-                && route
-                    .destination_subnets
-                    .get(i)
-                    .is_none_or(|subnets| subnets.is_empty() || subnets.iter().any(|n| in_subnet(n, request)))
-        })
+        || route
+            .alternatives
+            .iter()
+            .enumerate()
+            .any(|(i, c)| alternative_holds(route, i, c, request, source))
 }
 
 /// Whether the request's destination address is inside `subnet` (`10.0.0.0/8`, or one
@@ -846,7 +892,10 @@ fn decision(routes: &[Route], index: Option<usize>, caller: Option<String>, shar
         matched: match route {
             None => "no route matches".to_string(),
             Some(r) if r.synthesised => "default route (added by meshc)".to_string(),
-            Some(r) => describe_route(r),
+            Some(r) => match &r.rewrite {
+                Some(to) => format!("{}, path rewritten to {to:?}", describe_route(r)),
+                None => describe_route(r),
+            },
         },
         span: route.and_then(|r| r.span),
         share,

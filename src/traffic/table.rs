@@ -125,6 +125,7 @@ fn routes(routes: &[model::Route], kind: RouteKind) -> Vec<Route> {
         .filter(|r| r.kind == kind)
         .map(|r| Route {
             destination_subnets: Vec::new(),
+            rewrite: r.options.rewrite_uri.clone(),
             span: (!r.synthesised).then_some(r.span),
             synthesised: r.synthesised,
             alternatives: r.alternatives.clone(),
