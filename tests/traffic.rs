@@ -621,6 +621,15 @@ fn the_blue_green_header_routes_are_never_reached() {
     }
 }
 
+/// `meshc test` ran `count` expectations of one file, and every one held.
+fn assert_all_hold(out: &std::process::Output, count: usize) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let summary = format!("{count} traffic expectations in 1 files, 0 failed");
+    assert!(stdout.contains(&summary), "{stdout}");
+}
+
 #[test]
 fn traffic_tests_run_against_manifests() {
     let out = meshc(
@@ -632,17 +641,7 @@ fn traffic_tests_run_against_manifests() {
             "tests/lint/hybrid-seed",
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("5 traffic expectations in 1 files, 0 failed"),
-        "{stdout}"
-    );
+    assert_all_hold(&out, 5);
     // The same tests fail where the manifests differ: hello2's VMs reached.
     let scratch = Scratch::new("traffic-manifests");
     std::fs::write(
@@ -992,17 +991,7 @@ fn traffic_tests_send_tcp_and_tls_connections() {
         let file = format!("t{i}.traffic");
         std::fs::write(scratch.0.join(&file), text).unwrap();
         let out = meshc(&scratch.0, &["test", &file]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            stdout.contains("3 traffic expectations in 1 files, 0 failed"),
-            "{stdout}"
-        );
+        assert_all_hold(&out, 3);
     }
     // And one that does not hold: reporting's connections go to v2.
     std::fs::write(

@@ -179,7 +179,7 @@ pub struct HttpRoute {
     pub redirect: Option<Spanned<String>>,
     /// `directResponse.status`.
     pub direct_response: Option<Spanned<i64>>,
-    /// `rewrite.uri`: carried, not applied (matches downstream see the original path).
+    /// `rewrite.uri`: the path the destinations receive.
     pub rewrite: Option<Spanned<String>>,
 }
 

@@ -14,7 +14,8 @@
 //!   with a note naming the workloads that carry its labels but miss the selector's. Workloads
 //!   of the service that no subset selects form the version `-`; a service without subsets
 //!   has a version per `version` label value of its workloads (`-` for none).
-//! - **Routes**: the `http`, `tcp` and `tls` routes of the VirtualServices that apply to the
+//! - **Routes**: the `http` (with `redirect`, `directResponse` and `rewrite.uri`), `tcp` and
+//!   `tls` routes of the VirtualServices that apply to the
 //!   mesh (no `gateways`, or `mesh` among them), for each host they name (the first
 //!   VirtualService of a host wins, as in sidecars), and of those bound to a Gateway by
 //!   `gateways` (`NAME` in the VirtualService's namespace, or `NAMESPACE/NAME`), per host:
