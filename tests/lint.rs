@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 use common::{example_paths, read, root};
 use meshc::codes::Code;
 use meshc::source::Locator;
+use meshc::traffic::{Protocol, Request, Start};
 use meshc::{ApiVersion, Diagnostic, Options, RouteApi, Source};
 
 fn case_dirs() -> Vec<PathBuf> {
@@ -162,11 +163,114 @@ fn hostile_yaml_does_not_panic() {
         "--- !!binary\n...\n---\n? [a]\n: b\n".to_string(),
         "\t\u{0}\u{7f}".to_string(),
     ];
-    for text in inputs {
+    for text in inputs.into_iter().chain([calling_one_another(9), odd_routes()]) {
         let sources = [Source::new("hostile.yaml", text)];
-        let (_, diagnostics) = meshc::manifests::lint(&sources);
+        let (manifests, diagnostics) = meshc::manifests::lint(&sources);
         let _ = meshc::diagnostic::render(&diagnostics, &sources, 100);
+        // `meshc traffic` over the same: every service, every protocol, from the gateways.
+        let table = meshc::traffic::Table::from_manifests(&manifests);
+        let mut starts: Vec<Start> = table.gateways.iter().map(|g| Start::Gateway(g.name.clone())).collect();
+        starts.extend(table.services.iter().map(|s| Start::Service {
+            name: s.name.clone(),
+            version: None,
+            to: Some(s.name.clone()),
+        }));
+        for start in &starts {
+            for protocol in [Protocol::Http, Protocol::Tcp, Protocol::Tls] {
+                let request = Request {
+                    protocol,
+                    address: Some("10.0.0.1".into()),
+                    sni: Some("x".into()),
+                    ..Request::default()
+                };
+                let _ = table.trace(start, &request);
+            }
+        }
     }
+}
+
+#[test]
+fn a_trace_through_services_that_all_call_one_another_is_cut() {
+    let text = calling_one_another(9);
+    let (manifests, _) = meshc::manifests::read(&[Source::new("calls.yaml", text)]);
+    let table = meshc::traffic::Table::from_manifests(&manifests);
+    assert_eq!(table.services[0].calls.len(), 8);
+    let start = Start::Service {
+        name: "s0".into(),
+        version: None,
+        to: None,
+    };
+    let trace = table.trace(&start, &Request::default()).expect("traced");
+    let cut = trace
+        .hops
+        .iter()
+        .flat_map(|h| &h.answered)
+        .any(|(what, _)| what.ends_with("not followed, the trace is too large"));
+    assert!(cut, "{:?}", trace.hops.iter().map(|h| &h.answered).collect::<Vec<_>>());
+}
+
+/// Services whose pods all call one another through their env: as many chains of calls as
+/// orderings of them, which the trace must cut.
+fn calling_one_another(n: usize) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let env: String = (0..n)
+            .map(|j| format!("            - {{name: S{j}, value: \"http://s{j}:80\"}}\n"))
+            .collect();
+        text += &format!(
+            "---\nkind: Service\nmetadata: {{name: s{i}}}\nspec: {{selector: {{app: s{i}}}, ports: [{{name: http, port: 80}}]}}\n---\nkind: Deployment\nmetadata: {{name: s{i}}}\nspec:\n  template:\n    metadata: {{labels: {{app: s{i}}}}}\n    spec:\n      containers:\n        - name: c\n          env:\n{env}"
+        );
+    }
+    text
+}
+
+/// Routes with values of every odd shape the engine reads.
+fn odd_routes() -> String {
+    r#"
+kind: Service
+metadata: {name: a}
+spec: {selector: {app: a}, ports: [{name: tcp, port: 70000}, {port: -1}]}
+---
+kind: Deployment
+metadata: {name: a}
+spec: {replicas: -5, template: {metadata: {labels: {app: a}}}}
+---
+kind: WorkloadEntry
+metadata: {name: w}
+spec: {address: "::1", labels: {app: a}, weight: 99999999999}
+---
+kind: DestinationRule
+metadata: {name: a}
+spec: {host: a, subsets: [{name: v1, labels: {}}, {name: v1}]}
+---
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a, "*", a.b.c.d.e]
+  gateways: [mesh, g, x/y/z]
+  http:
+    - match: [{port: 99999}, {uri: {regex: "("}}, {scheme: 7}, {gateways: [g]}, {sourceLabels: [x]}]
+      redirect: {}
+      route: [{destination: {host: a, subset: nope}, weight: -3}]
+    - directResponse: {status: 99999}
+    - route: [{destination: {host: "*.x"}, weight: 0}, {destination: {host: a}, weight: 0}]
+  tcp:
+    - match: [{destinationSubnets: ["::/0", "0.0.0.0/0", "1.2.3.4/99", "x/y", "1.2.3.4"]}]
+      route: [{destination: {host: a}}]
+  tls:
+    - match: [{sniHosts: ["*"], port: 70000}]
+      route: [{destination: {host: a}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: g}
+spec:
+  servers:
+    - {port: {number: 99999, protocol: TLS}, hosts: ["*"], tls: {mode: PASSTHROUGH}}
+    - {port: {number: 443, protocol: HTTPS}, hosts: ["ns/*"], tls: {httpsRedirect: true}}
+    - {port: {number: 80, protocol: tcp}, hosts: ["*"]}
+"#
+    .to_string()
 }
 
 /// The pages of the manifest-only codes show YAML: the wrong block raises the code, the

@@ -513,3 +513,695 @@ fn the_human_trace_names_each_route_where_it_is_written() {
         assert!(text.contains(&want), "`{want}` not in:\n{text}");
     }
 }
+
+// ------------------------------------------------------------------ over existing manifests
+
+/// The table of the YAML files of a folder, as `meshc lint` reads them, and their sources.
+fn manifests_table(dir: &str) -> (Table, Vec<meshc::Source>) {
+    let dir = root().join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    let sources: Vec<meshc::Source> = paths
+        .iter()
+        .map(|p| meshc::Source::new(p.file_name().unwrap().to_string_lossy(), read(p)))
+        .collect();
+    let (manifests, problems) = meshc::manifests::read(&sources);
+    assert!(problems.is_empty(), "{dir:?} reads");
+    (Table::from_manifests(&manifests), sources)
+}
+
+fn yaml_table(text: &str) -> Table {
+    let (manifests, problems) = meshc::manifests::read(&[meshc::Source::new("input.yaml", text)]);
+    assert!(problems.is_empty(), "the YAML reads");
+    Table::from_manifests(&manifests)
+}
+
+/// The seed's manifests as the article edits them: the WorkloadEntries of v2 and v3 carry
+/// `app: hello-workload`, not hello2-svc's `app: hello2-deploy`, so the VMs get nothing;
+/// the trace says so, at the WorkloadEntry's label.
+#[test]
+fn the_seed_manifests_send_the_vms_nothing_and_say_why() {
+    let (t, sources) = manifests_table("tests/lint/hybrid-seed");
+    let trace = t
+        .trace(&Start::Gateway("hybrid-gateway".into()), &get("/hello/eric"))
+        .unwrap();
+    let hello2 = trace.hops.iter().find(|h| h.place == "hello2-svc").unwrap();
+    let shares: Vec<(&str, f64, usize)> = hello2
+        .versions
+        .iter()
+        .map(|v| (v.version.as_str(), v.share, v.endpoints.len()))
+        .collect();
+    assert_eq!(shares, [("v1", 30.0, 1), ("v2", 60.0, 0), ("v3", 10.0, 0)]);
+    let locator = meshc::source::Locator::new(&sources);
+    for (version, entry) in [
+        ("v2", "mesh-expansion-hello2-svc-171"),
+        ("v3", "mesh-expansion-hello2-svc-172"),
+    ] {
+        let v = hello2.versions.iter().find(|v| v.version == version).unwrap();
+        let note = &v.notes[0];
+        assert!(note.message.contains(entry), "{note:?}");
+        assert!(note.message.contains("app: hello-workload"), "{note:?}");
+        let at = locator.locate(note.span.unwrap()).unwrap();
+        let text = &sources.iter().find(|s| s.name == at.file).unwrap().text;
+        let line = text.lines().nth(at.line - 1).unwrap();
+        assert_eq!(at.file, "workloadentries.yaml");
+        assert_eq!(line.trim(), "app: hello-workload");
+    }
+    // Only v1's pods answer, and call hello3 (their env says so): 30 % reaches it.
+    let hello3 = trace.hops.iter().find(|h| h.place == "hello3-svc").unwrap();
+    assert!((hello3.share - 30.0).abs() < 1e-9, "{hello3:?}");
+    // From the command line, on the folder: the note points at the file and line.
+    let out = meshc(
+        &root(),
+        &[
+            "traffic",
+            "tests/lint/hybrid-seed",
+            "--gateway",
+            "hybrid-gateway",
+            "--path",
+            "/hello",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "-> hello2-svc/v2  60 %",
+        "no endpoint: these requests fail (503)",
+        "note: the WorkloadEntry `mesh-expansion-hello2-svc-171`",
+        "at tests/lint/hybrid-seed/workloadentries.yaml:11",
+        "pod hello2-deploy-v1  30 %",
+    ] {
+        assert!(text.contains(want), "`{want}` not in:\n{text}");
+    }
+}
+
+/// The blue/green demo: every route matches `port: 8001` first, so a request asking for
+/// v2 or v3 by header still takes the first route to v1; the header routes are never
+/// reached.
+#[test]
+fn the_blue_green_header_routes_are_never_reached() {
+    let (t, _) = manifests_table("tests/lint/blue-green-header");
+    for version in ["v1", "v2", "v3"] {
+        let mut request = get("/");
+        request.port = Some(8001);
+        request.headers.insert("version".into(), version.into());
+        let start = Start::Service {
+            name: "hello1-svc".into(),
+            version: None,
+            to: Some("hello2-svc".into()),
+        };
+        let trace = t.trace(&start, &request).unwrap();
+        let hop = &trace.hops[0];
+        assert_eq!(hop.decisions.iter().map(|d| d.route).collect::<Vec<_>>(), [Some(0)]);
+        assert_eq!(versions(&trace), [("hello2-svc/v1".to_string(), 100.0)], "{version}");
+    }
+}
+
+/// `meshc test` ran `count` expectations of one file, and every one held.
+fn assert_all_hold(out: &std::process::Output, count: usize) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let summary = format!("{count} traffic expectations in 1 files, 0 failed");
+    assert!(stdout.contains(&summary), "{stdout}");
+}
+
+#[test]
+fn traffic_tests_run_against_manifests() {
+    let out = meshc(
+        &root(),
+        &[
+            "test",
+            "tests/traffic_manifests/hybrid-seed.traffic",
+            "--manifests",
+            "tests/lint/hybrid-seed",
+        ],
+    );
+    assert_all_hold(&out, 5);
+    // The same tests fail where the manifests differ: hello2's VMs reached.
+    let scratch = Scratch::new("traffic-manifests");
+    std::fs::write(
+        scratch.0.join("t.traffic"),
+        "GET /hello via hybrid-gateway reaches hello3-svc v1\n",
+    )
+    .unwrap();
+    let seed = root().join("tests/lint/hybrid-seed");
+    let out = meshc(
+        &scratch.0,
+        &[
+            "test",
+            "t.traffic",
+            "--manifests",
+            seed.to_str().unwrap(),
+            "--message-format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes_of(&out.stderr), BTreeSet::from(["M4100".to_string()]));
+}
+
+const SHOP_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-v1, namespace: shop}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: web, version: v1}}
+    spec:
+      containers:
+        - name: web
+          env:
+            - {name: API_URL, value: "http://api:9000/v1"}
+            - {name: GREETING, value: "hello there"}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: web-v2, namespace: shop}
+spec:
+  metadata: {labels: {app: web, version: v2}}
+  template: {labels: {app: web, version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web, namespace: shop}
+spec:
+  host: web.shop.svc.cluster.local
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+    - match: [{scheme: {exact: https}}]
+      route: [{destination: {host: web, subset: v2}}]
+    - match: [{headers: {x-beta: {exact: "yes"}}, gateways: [mesh]}]
+      route: [{destination: {host: web, subset: v2}}]
+    - route:
+        - {destination: {host: web, subset: v1}, weight: 75}
+        - {destination: {host: web.shop, subset: v2}, weight: 25}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{name: http-api, port: 9000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+"#;
+
+/// Short hosts resolve in the VirtualService's namespace; replicas weigh pods; a
+/// WorkloadGroup with no WorkloadEntry is one endpoint; a URL in a container's env is a
+/// call; a condition the engine does not evaluate never matches, with a note.
+#[test]
+fn manifests_fill_the_table_as_istio_reads_them() {
+    let t = yaml_table(SHOP_YAML);
+    let web = &t.services[t.service("web").unwrap()];
+    assert_eq!(web.host, "web.shop.svc.cluster.local");
+    assert_eq!(t.service("web.shop"), t.service("web"));
+    assert_eq!(t.service("web.shop.svc"), t.service("web"));
+    assert_eq!(t.service("web.other"), None);
+    assert_eq!(web.calls, ["api.shop.svc.cluster.local"]);
+    let start = Start::Service {
+        name: "api".into(),
+        version: None,
+        to: Some("web".into()),
+    };
+    let trace = t.trace(&start, &get("/")).unwrap();
+    assert_eq!(
+        versions(&trace),
+        [("web/v1".to_string(), 75.0), ("web/v2".to_string(), 25.0)]
+    );
+    // web calls api back (its pods' env names it; calls are the service's): a cycle.
+    let cycle = "web calls api.shop.svc.cluster.local back: a cycle, not followed".to_string();
+    assert_eq!(trace.hops[0].answered, [(cycle, 100.0)]);
+    let v2 = &trace.hops[0].versions[1];
+    assert_eq!(v2.endpoints[0].endpoint, "web-v2");
+    assert!(v2.endpoints[0].vm);
+    assert_eq!(trace.notes.len(), 1, "{:?}", trace.notes);
+    assert!(trace.notes[0].message.contains("`scheme`"), "{:?}", trace.notes);
+    let scheme = yaml_table(&SHOP_YAML.replace(
+        "    - match: [{scheme: {exact: https}}]",
+        "    - match: [{scheme: {exact: https}}, {uri: {prefix: /v2}}]",
+    ));
+    let trace = scheme.trace(&start, &get("/v2/x")).unwrap();
+    assert_eq!(
+        trace.hops[0].decisions[0].matched,
+        "a match meshc does not evaluate or prefix \"/v2\""
+    );
+    let mut beta = get("/");
+    beta.headers.insert("x-beta".into(), "yes".into());
+    let trace = t.trace(&start, &beta).unwrap();
+    assert_eq!(trace.hops[0].versions[0].version, "v2");
+    // A route that sends nowhere (a delegate): its requests are answered by nobody, noted.
+    let delegated = yaml_table(&SHOP_YAML.replace(
+        "    - match: [{scheme: {exact: https}}]\n      route: [{destination: {host: web, subset: v2}}]",
+        "    - delegate: {name: web-routes}",
+    ));
+    let trace = delegated.trace(&start, &get("/")).unwrap();
+    assert_eq!(trace.hops[0].answered, [("no destination".to_string(), 100.0)]);
+    assert!(
+        trace.notes[0].message.contains("`delegate` is not followed"),
+        "{:?}",
+        trace.notes
+    );
+    // Every endpoint alike, when a destination names no subset: 3 replicas and one VM group.
+    let whole = yaml_table(&SHOP_YAML.replace("subset: v1}, weight: 75", "}, weight: 75"));
+    let trace = whole.trace(&start, &get("/")).unwrap();
+    assert_eq!(
+        versions(&trace)[..2],
+        [("web/v1".to_string(), 56.25), ("web/v2".to_string(), 43.75)]
+    );
+}
+
+const TCP_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+spec:
+  selector: {app: db}
+  ports: [{name: tcp, port: 5432}, {name: tls-replica, port: 5433}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db-v1, namespace: data}
+spec:
+  template: {metadata: {labels: {app: db, version: v1}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db-v2, namespace: data}
+spec:
+  template: {metadata: {labels: {app: db, version: v2}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reporting, namespace: data}
+spec:
+  template: {metadata: {labels: {app: reporting, version: v1}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reporting, namespace: data}
+spec:
+  selector: {app: reporting}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: data}
+spec:
+  host: db
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db, namespace: data}
+spec:
+  hosts: [db]
+  tcp:
+    - match: [{port: 5432, sourceLabels: {app: reporting}}]
+      route: [{destination: {host: db, subset: v2}}]
+    - match: [{port: 5432, destinationSubnets: [10.1.0.0/16]}]
+      route: [{destination: {host: db, subset: v2}, weight: 20}, {destination: {host: db, subset: v1}, weight: 80}]
+    - match: [{port: 5432}]
+      route: [{destination: {host: db, subset: v1}}]
+  tls:
+    - match: [{port: 5433, sniHosts: [replica.db.example.com]}]
+      route: [{destination: {host: db, subset: v2}}]
+"#;
+
+/// TCP routes by port, caller and destination subnet; TLS routes by SNI host; a TCP or TLS
+/// connection no route takes goes to every endpoint alike.
+#[test]
+fn tcp_and_tls_routes_over_manifests() {
+    use meshc::traffic::Protocol;
+    let t = yaml_table(TCP_YAML);
+    let tcp = |from: &str, address: Option<&str>| {
+        let mut r = get("/");
+        r.protocol = Protocol::Tcp;
+        r.port = Some(5432);
+        r.address = address.map(str::to_string);
+        let start = Start::Service {
+            name: from.into(),
+            version: None,
+            to: Some("db".into()),
+        };
+        versions(&t.trace(&start, &r).unwrap())
+    };
+    let only = |v: &str| vec![(format!("db/{v}"), 100.0)];
+    assert_eq!(tcp("reporting", None), only("v2"));
+    // The db's own versions call nothing: a request from them is from a stranger's labels.
+    assert_eq!(tcp("db", None), only("v1"));
+    assert_eq!(
+        tcp("db", Some("10.1.2.3")),
+        [("db/v1".to_string(), 80.0), ("db/v2".to_string(), 20.0)]
+    );
+    assert_eq!(tcp("db", Some("10.2.0.1")), only("v1"));
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    r.port = Some(5432);
+    r.address = Some("10.1.0.9".into());
+    let start = Start::Service {
+        name: "db".into(),
+        version: Some("v1".into()),
+        to: Some("db".into()),
+    };
+    let trace = t.trace(&start, &r).unwrap();
+    assert_eq!(trace.hops[0].decisions[0].matched, "port 5432 to 10.1.0.0/16");
+    let tls = |sni: &str| {
+        let mut r = get("/");
+        r.protocol = Protocol::Tls;
+        r.port = Some(5433);
+        r.sni = Some(sni.into());
+        let start = Start::Service {
+            name: "reporting".into(),
+            version: None,
+            to: Some("db".into()),
+        };
+        let trace = t.trace(&start, &r).unwrap();
+        (versions(&trace), trace.hops[0].decisions[0].matched.clone())
+    };
+    assert_eq!(tls("replica.db.example.com").0, only("v2"));
+    let (other, matched) = tls("other.example.com");
+    assert_eq!(other, [("db/v1".to_string(), 50.0), ("db/v2".to_string(), 50.0)]);
+    assert_eq!(matched, "no route matches: every endpoint alike");
+}
+
+/// The `.mesh` model's TCP and TLS routes: at the service (by port and caller, by SNI) and
+/// at a gateway passing TLS through; and from the command line.
+#[test]
+fn tcp_and_tls_routes_over_the_mesh() {
+    use meshc::traffic::Protocol;
+    let t = table("tests/cases/ok/tcp-routes/input.mesh");
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    r.port = Some(27017);
+    let from_reporting = t.trace(&sent_by("reporting"), &r).unwrap();
+    assert_eq!(versions(&from_reporting), [("mongo/v2".to_string(), 100.0)]);
+    let start = Start::Service {
+        name: "mongo".into(),
+        version: None,
+        to: Some("mongo".into()),
+    };
+    assert_eq!(
+        versions(&t.trace(&start, &r).unwrap()),
+        [("mongo/v1".to_string(), 100.0)]
+    );
+    let gateway = table("examples/tls-gateway.mesh");
+    let mut r = get("/");
+    r.protocol = Protocol::Tls;
+    r.sni = Some("reports.db.example.com".into());
+    let trace = gateway.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(
+        trace.hops[0].answered,
+        [("external reports.db.example.com".to_string(), 100.0)]
+    );
+    r.sni = Some("elsewhere.example.com".into());
+    let trace = gateway.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(
+        trace.hops[0].answered,
+        [("connection closed (no route)".to_string(), 100.0)]
+    );
+    let out = meshc(
+        &root(),
+        &[
+            "traffic",
+            "tests/cases/ok/tcp-routes/input.mesh",
+            "--from",
+            "reporting",
+            "--protocol",
+            "tcp",
+            "--port",
+            "27017",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("from reporting/v1: route 1: from app=reporting"),
+        "{text}"
+    );
+    assert!(text.contains("vm 10.5.0.1  100 %"), "{text}");
+}
+
+/// `.traffic` lines for TCP and TLS connections: `TCP`/`TLS` in place of the method and
+/// path, with `sni` and `address`.
+#[test]
+fn traffic_tests_send_tcp_and_tls_connections() {
+    let scratch = Scratch::new("traffic-l4");
+    for (name, from) in [
+        ("tcp-routes.mesh", "tests/cases/ok/tcp-routes/input.mesh"),
+        ("tls-gateway.mesh", "examples/tls-gateway.mesh"),
+    ] {
+        std::fs::write(scratch.0.join(name), read(&root().join(from))).unwrap();
+    }
+    let tests = [
+        "mesh \"tcp-routes.mesh\"\n\
+         TCP from reporting port 27017 reaches mongo v2\n\
+         TCP from mongo port 27017 reaches mongo v1\n\
+         TLS from reporting port 27018 sni mongo.data.svc.cluster.local reaches mongo v1\n",
+        "mesh \"tls-gateway.mesh\"\n\
+         TLS via public host reports.db.example.com answers external reports.db.example.com\n\
+         TLS via public sni other.example.com answers connection closed (no route)\n\
+         GET / via public port 443 host shop.example.com reaches web v1 95%, v2 5%\n",
+    ];
+    for (i, text) in tests.iter().enumerate() {
+        let file = format!("t{i}.traffic");
+        std::fs::write(scratch.0.join(&file), text).unwrap();
+        let out = meshc(&scratch.0, &["test", &file]);
+        assert_all_hold(&out, 3);
+    }
+    // And one that does not hold: reporting's connections go to v2.
+    std::fs::write(
+        scratch.0.join("wrong.traffic"),
+        "mesh \"tcp-routes.mesh\"\nTCP from reporting port 27017 reaches mongo v1\n",
+    )
+    .unwrap();
+    let out = meshc(&scratch.0, &["test", "wrong.traffic", "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(codes_of(&out.stderr), BTreeSet::from(["M4100".to_string()]));
+}
+
+const GATEWAY_YAML: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: edge}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: edge}
+spec: {replicas: 2, template: {metadata: {labels: {app: web}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: edge}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+    - port: {number: 80, name: http, protocol: HTTP}
+      hosts: ["*"]
+      tls: {httpsRedirect: true}
+    - port: {number: 443, name: https, protocol: HTTPS}
+      hosts: ["edge/*"]
+      tls: {mode: SIMPLE, credentialName: cert}
+    - port: {number: 5432, name: tls, protocol: TLS}
+      hosts: ["*"]
+      tls: {mode: PASSTHROUGH}
+    - port: {number: 6379, name: tls-terminated, protocol: TLS}
+      hosts: ["*"]
+      tls: {mode: SIMPLE, credentialName: cert}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: admin, namespace: edge}
+spec:
+  hosts: [admin.example.com]
+  gateways: [public]
+  http:
+    - match: [{uri: {prefix: /api}}]
+      route: [{destination: {host: web}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: everything, namespace: edge}
+spec:
+  hosts: ["*"]
+  gateways: [edge/public]
+  http:
+    - match: [{uri: {exact: /old}}]
+      redirect: {uri: /new}
+    - match: [{uri: {prefix: /health}}]
+      directResponse: {status: 204}
+    - route: [{destination: {host: web.edge.svc.cluster.local}}]
+  tls:
+    - match: [{sniHosts: [db.example.com], port: 5432}]
+      route: [{destination: {host: db.example.com}}]
+  tcp:
+    - match: [{port: 6379}]
+      route: [{destination: {host: web}}]
+"#;
+
+/// A Gateway and the VirtualServices bound to it: a host's own VirtualService alone takes
+/// its requests (no falling through to `*`), redirects and direct responses, the listener
+/// that redirects to HTTPS, and TLS passed through by SNI.
+#[test]
+fn gateways_over_manifests() {
+    use meshc::traffic::Protocol;
+    let t = yaml_table(GATEWAY_YAML);
+    let at = |host: &str, path: &str, port: u16| {
+        let mut r = get(path);
+        r.host = Some(host.into());
+        r.port = Some(port);
+        t.trace(&Start::Gateway("public".into()), &r).unwrap()
+    };
+    let answered = |trace: &Trace| trace.hops[0].answered.clone();
+    let to = |what: &str| vec![(what.to_string(), 100.0)];
+    assert_eq!(
+        versions(&at("admin.example.com", "/api/x", 443)),
+        [("web/-".to_string(), 100.0)]
+    );
+    assert_eq!(answered(&at("admin.example.com", "/other", 443)), to("404 (no route)"));
+    assert_eq!(
+        versions(&at("shop.example.com", "/other", 443)),
+        [("web/-".to_string(), 100.0)]
+    );
+    assert_eq!(answered(&at("shop.example.com", "/old", 443)), to("redirect to /new"));
+    assert_eq!(answered(&at("shop.example.com", "/health", 443)), to("respond 204"));
+    assert_eq!(answered(&at("shop.example.com", "/", 80)), to("redirect to https"));
+    let mut r = get("/");
+    r.protocol = Protocol::Tls;
+    r.sni = Some("db.example.com".into());
+    let trace = t.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(answered(&trace), to("external db.example.com"));
+    // TLS terminated at the gateway carries TCP: its `tcp` routes take it.
+    let mut r = get("/");
+    r.protocol = Protocol::Tcp;
+    let trace = t.trace(&Start::Gateway("public".into()), &r).unwrap();
+    assert_eq!(versions(&trace), [("web/-".to_string(), 100.0)]);
+    assert_eq!(trace.hops[0].decisions[0].matched, "port 6379");
+}
+
+/// `meshc traffic - --manifests` reads a stream of YAML documents on stdin and prints the
+/// JSON trace, notes included; YAML that does not read is M4000 and exit status 1.
+#[test]
+fn the_cli_traces_manifests_from_stdin_as_json() {
+    use std::io::Write as _;
+    let run = |stdin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshc"))
+            .args([
+                "traffic",
+                "-",
+                "--manifests",
+                "--gateway",
+                "hybrid-gateway",
+                "--path",
+                "/hello",
+            ])
+            .args(["--format", "json", "--message-format", "json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let dir = root().join("tests/lint/hybrid-seed");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let stream: String = paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| format!("---\n{}\n", read(p)))
+        .collect();
+    let out = run(&stream);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let trace: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let places: Vec<&str> = trace["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["place"].as_str().unwrap())
+        .collect();
+    assert_eq!(places, ["gateway hybrid-gateway", "hello2-svc", "hello3-svc"]);
+    let v2 = &trace["hops"][1]["versions"][1];
+    assert_eq!(v2["version"], "v2");
+    assert_eq!(v2["endpoints"].as_array().unwrap().len(), 0);
+    assert!(v2["notes"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("mesh-expansion-hello2-svc-171"));
+    let bad = run("kind: Service\nmetadata: {name: [\n");
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(codes_of(&bad.stderr), BTreeSet::from(["M4000".to_string()]));
+    assert!(bad.stdout.is_empty());
+}
+
+const REWRITE: &str = r#"
+namespace shop {
+  service web {
+    port http 8080
+    calls api via env API_URL
+    pod v1 image "registry.example.com/web:1"
+    route prefix "/old" -> v1 rewrite "/new"
+    route -> v1
+  }
+  service api {
+    port http 9000
+    pod v1 image "registry.example.com/api:1"
+    pod v2 image "registry.example.com/api:2"
+    route prefix "/new" -> v2
+    route -> v1
+  }
+  gateway edge {
+    listen http 80 hosts "*"
+    route -> web
+  }
+}
+"#;
+
+/// A route's rewrite is the path its destinations receive, and so the path their calls
+/// carry onwards: over the `.mesh` and over the YAML meshc builds from it alike.
+#[test]
+fn a_rewritten_path_is_carried_to_the_next_hops() {
+    let built = compile_ok(REWRITE, &Options::default());
+    let yaml: String = built.documents.iter().map(|d| format!("---\n{}", d.yaml)).collect();
+    for t in [table_of(REWRITE), yaml_table(&yaml)] {
+        let api = |path: &str| {
+            let trace = t.trace(&Start::Gateway("edge".into()), &get(path)).unwrap();
+            let hop = trace.hops.iter().find(|h| h.place.starts_with("api")).unwrap();
+            // The gateway route carries web's routes: the rewrite is decided at the gateway.
+            (
+                hop.versions[0].version.clone(),
+                trace.hops[0].decisions[0].matched.clone(),
+            )
+        };
+        let (version, matched) = api("/old/x");
+        assert_eq!(version, "v2");
+        assert_eq!(matched, "prefix \"/old\", path rewritten to \"/new\"");
+        assert_eq!(api("/other").0, "v1");
+    }
+}

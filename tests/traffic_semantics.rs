@@ -1105,6 +1105,7 @@ fn the_traffic_engine_agrees_with_the_evaluator_on_every_example() {
                         port: Some(r.port),
                         headers: r.headers.clone(),
                         query: r.query.clone(),
+                        ..meshc::traffic::Request::default()
                     };
                     let engine = match gateways.first() {
                         Some(gateway) => {
@@ -1144,4 +1145,214 @@ fn the_traffic_engine_agrees_with_the_evaluator_on_every_example() {
         }
     }
     assert!(compared >= 50, "only {compared} requests compared");
+}
+
+// ------------------------------------------------------------------ the engine over YAML
+
+/// A trace in the terms both readers share: places and services by their Service name (the
+/// first label of their host), shares to a millionth; which route took a request is left
+/// out (the manifests repeat a route once per port where the `.mesh` writes it once).
+fn comparable(trace: &meshc::traffic::Trace, table: &meshc::traffic::Table) -> Vec<String> {
+    let by_name: BTreeMap<&str, &str> = table
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.host.split('.').next().unwrap_or_default()))
+        .collect();
+    let name = |n: &str| by_name.get(n).map_or(n.to_string(), |h| h.to_string());
+    let share = |s: f64| format!("{:.6}", s);
+    let mut out = Vec::new();
+    for hop in &trace.hops {
+        out.push(format!("hop {} {}", name(&hop.place), share(hop.share)));
+        for v in &hop.versions {
+            out.push(format!("  {}/{} {}", name(&v.service), v.version, share(v.share)));
+            for e in &v.endpoints {
+                out.push(format!("    {} vm={} {}", e.endpoint, e.vm, share(e.share)));
+            }
+        }
+        for (what, s) in &hop.answered {
+            let what = match what.split_once(" calls ") {
+                Some((caller, rest)) => format!("{} calls {rest}", name(caller)),
+                None => what.clone(),
+            };
+            out.push(format!("  answered {what} {}", share(*s)));
+        }
+    }
+    out
+}
+
+/// The mesh's table with only the calls the manifests can show: those made through an
+/// environment variable of a pod version (`calls X via env NAME`).
+fn mesh_table_as_manifests_see_it(mesh: &meshc::model::Mesh) -> meshc::traffic::Table {
+    let mut table = meshc::traffic::Table::from_mesh(mesh);
+    for (service, s) in table
+        .services
+        .iter_mut()
+        .zip(mesh.namespaces.iter().flat_map(|n| &n.services))
+    {
+        let env: Vec<&str> = s
+            .versions
+            .iter()
+            .filter_map(|v| match &v.workload {
+                meshc::model::Workload::Pod(p) => Some(p.env.iter().map(|(_, value)| value.as_str())),
+                meshc::model::Workload::Vm(_) => None,
+            })
+            .flatten()
+            .collect();
+        service.calls.retain(|h| env.contains(&h.as_str()));
+    }
+    table
+}
+
+/// The requests each route of a VirtualService's `tcp` and `tls` lists is built for.
+fn l4_requests(vs: &Value) -> Vec<(meshc::traffic::Protocol, Request, Option<String>)> {
+    let mut out = Vec::new();
+    for (key, protocol) in [
+        ("tcp", meshc::traffic::Protocol::Tcp),
+        ("tls", meshc::traffic::Protocol::Tls),
+    ] {
+        for route in vs["spec"].get(key).and_then(Value::as_sequence).into_iter().flatten() {
+            let mut matches = matches_of(route);
+            if matches.is_empty() {
+                matches.push(Value::Mapping(Default::default()));
+            }
+            for m in matches {
+                let port = m
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u16::try_from(p).ok());
+                let mut r = Request::on(port.unwrap_or(0), "/");
+                r.source = string_map(&m["sourceLabels"]);
+                r.source_namespace = m.get("sourceNamespace").and_then(Value::as_str).map(str::to_string);
+                let sni = m["sniHosts"]
+                    .as_sequence()
+                    .and_then(|l| l.first())
+                    .and_then(Value::as_str)
+                    .map(|s| s.replace('*', "oracle"));
+                out.push((protocol, r, sni));
+            }
+        }
+    }
+    out
+}
+
+/// The service (by host) whose version carries `labels`, and that version; or any other
+/// service than `host`, every version alike, when no labels are asked for.
+fn sender(
+    table: &meshc::traffic::Table,
+    labels: &BTreeMap<String, String>,
+    host: &str,
+) -> Option<(String, Option<String>)> {
+    if labels.is_empty() {
+        return table
+            .services
+            .iter()
+            .find(|s| s.host != host && !s.versions.is_empty())
+            .map(|s| (s.host.clone(), None));
+    }
+    table.services.iter().find_map(|s| {
+        s.versions
+            .iter()
+            .find(|v| labels.iter().all(|(k, val)| v.labels.get(k) == Some(val)))
+            .map(|v| (s.host.clone(), Some(v.name.clone())))
+    })
+}
+
+/// Proof that `meshc traffic` reads existing manifests as it reads the `.mesh`: for every
+/// example and `ok` case (without options or imports), the YAML meshc builds, read back through `meshc lint`'s model, gives the same
+/// trace (shares per hop, version and endpoint, answers) as the `.mesh` model for every
+/// request built from every route's match (HTTP, TCP and TLS), entering at the gateway
+/// or sent by a workload the match names.
+#[test]
+fn the_trace_over_the_built_yaml_equals_the_trace_over_the_mesh() {
+    use meshc::traffic::{Protocol, Start, Table};
+    let mut compared = 0;
+    let mut l4 = 0;
+    let ok = std::fs::read_dir(root().join("tests/cases/ok"))
+        .expect("case folder")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|case| !case.join("args").exists() && !has_import(case))
+        .map(|case| case.join("input.mesh"));
+    for path in common::example_paths().into_iter().chain(ok) {
+        let text = read(&path);
+        let sources = [meshc::Source::new("input.mesh", text.as_str())];
+        let output = meshc::compile(&sources, &Options::default()).expect("the example compiles");
+        let yaml: String = output.documents.iter().map(|d| format!("---\n{}", d.yaml)).collect();
+        let (manifests, problems) = meshc::manifests::read(&[meshc::Source::new("built.yaml", yaml.as_str())]);
+        assert!(problems.is_empty(), "{}: the built YAML reads back", path.display());
+        let from_yaml = Table::from_manifests(&manifests);
+        let (model, _) = meshc::analyze(&sources, &Options::default());
+        let from_mesh = mesh_table_as_manifests_see_it(&model.expect("a model"));
+        let mesh = Mesh::compile(&text);
+        for vs in mesh.virtual_services() {
+            let name = vs["metadata"]["name"].as_str().unwrap_or_default();
+            let host = vs["spec"]["hosts"][0].as_str().unwrap_or_default().to_string();
+            let gateway = vs["spec"]
+                .get("gateways")
+                .and_then(Value::as_sequence)
+                .and_then(|g| g.first())
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if gateway.is_none() && !from_mesh.services.iter().any(|s| s.host == host) {
+                continue; // an external host's routes: the engine does not route inside them
+            }
+            let ports = mesh.http_ports(vs);
+            let mut requests: Vec<(Protocol, Request, Option<String>)> = Vec::new();
+            for route in http_routes(vs) {
+                let mut matches = matches_of(&route);
+                if matches.is_empty() {
+                    matches.push(Value::Mapping(Default::default()));
+                }
+                for r in matches.iter().flat_map(|m| requests_for(m, &ports)) {
+                    requests.push((Protocol::Http, r, None));
+                }
+            }
+            requests.extend(l4_requests(vs));
+            for (protocol, r, sni) in requests {
+                let request = meshc::traffic::Request {
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                    host: Some(if host == "*" {
+                        "oracle.meshc.invalid".into()
+                    } else {
+                        host.replace('*', "oracle")
+                    }),
+                    port: (r.port != 0).then_some(r.port),
+                    headers: r.headers.clone(),
+                    query: r.query.clone(),
+                    protocol,
+                    sni,
+                    address: None,
+                };
+                let (start_mesh, start_yaml) = match &gateway {
+                    Some(g) => (Start::Gateway(g.clone()), Start::Gateway(g.clone())),
+                    None => {
+                        let Some((from, version)) = sender(&from_mesh, &r.source, &host) else {
+                            continue;
+                        };
+                        let start = |table: &Table| {
+                            let name = table.services.iter().find(|s| s.host == from).map(|s| s.name.clone());
+                            Start::Service {
+                                name: name.expect("the sender in both tables"),
+                                version: version.clone(),
+                                to: Some(host.clone()),
+                            }
+                        };
+                        (start(&from_mesh), start(&from_yaml))
+                    }
+                };
+                let want = from_mesh.trace(&start_mesh, &request).expect("traced over the mesh");
+                let got = from_yaml.trace(&start_yaml, &request).expect("traced over the YAML");
+                assert_eq!(
+                    comparable(&got, &from_yaml),
+                    comparable(&want, &from_mesh),
+                    "{}: VirtualService `{name}`, {protocol:?} request {r:?}",
+                    path.display()
+                );
+                compared += 1;
+                l4 += usize::from(protocol != Protocol::Http);
+            }
+        }
+    }
+    assert!(compared >= 500, "only {compared} requests compared");
+    assert!(l4 >= 5, "only {l4} TCP or TLS requests compared");
 }

@@ -302,6 +302,11 @@ meshc-build(1), meshc-diff(1), ... With DIR, meshc.1 and one page per subcommand
     Test {
         #[command(flatten)]
         input: Input,
+        /// Run the tests against these Kubernetes and Istio manifests (files, folders, `-`)
+        /// instead of the .mesh file; services and versions are then the manifests' Services
+        /// and subsets
+        #[arg(long, value_name = "PATH")]
+        manifests: Vec<std::path::PathBuf>,
     },
     /// Show where a request goes: the route taken at each hop, the share per version and endpoint
     Traffic {
@@ -395,7 +400,7 @@ impl Command {
             | Command::PostRender { input, .. }
             | Command::Dump { input, .. }
             | Command::Graph { input, .. }
-            | Command::Test { input }
+            | Command::Test { input, .. }
             | Command::Traffic { input, .. } => Some(input.reporting()),
             Command::Lint {
                 message_format,

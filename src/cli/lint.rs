@@ -28,7 +28,7 @@ pub(crate) fn run(paths: &[PathBuf], reporting: Reporting) -> Status {
 
 /// Every file named, or found under a folder named, as one source; stdin once, as `-`.
 /// An error names the path it is about.
-fn read(paths: &[PathBuf]) -> Result<Vec<Source>, (String, String)> {
+pub(crate) fn read(paths: &[PathBuf]) -> Result<Vec<Source>, (String, String)> {
     let mut files = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {

@@ -107,7 +107,7 @@ pub(crate) fn run(args: Args) -> Status {
             vars_files,
         } => lsp::run(target.options(), &vars_files, &vars),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
-        Command::Test { input } => test::run(&input),
+        Command::Test { input, manifests } => test::run(&input, &manifests),
         Command::Traffic {
             input,
             target,

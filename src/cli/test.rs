@@ -1,4 +1,5 @@
-//! `test`: runs traffic tests (`.traffic` files) against their mesh.
+//! `test`: runs traffic tests (`.traffic` files) against their mesh, or against existing
+//! manifests (`--manifests PATH...`, read once as `meshc lint` reads them).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,15 @@ use super::Status;
 
 /// `meshc test PATH...`: PATH is a `.traffic` file, a `.mesh` file (the `.traffic` file of the
 /// same name), or a folder (every `.traffic` file under it).
-pub(crate) fn run(args: &Input) -> Status {
+pub(crate) fn run(args: &Input, manifests: &[PathBuf]) -> Status {
+    let manifests = if manifests.is_empty() {
+        None
+    } else {
+        match super::traffic::load_manifests(manifests, args.message_format) {
+            Ok(loaded) => Some(loaded),
+            Err(status) => return status,
+        }
+    };
     let mut files = Vec::new();
     for path in &args.files {
         if let Err(why) = collect(path, &mut files) {
@@ -25,7 +34,11 @@ pub(crate) fn run(args: &Input) -> Status {
     let (mut total, mut failed) = (0, 0);
     let (mut sources, mut diagnostics, mut notices) = (Vec::new(), Vec::new(), Vec::new());
     for file in &files {
-        match run_file(file, args) {
+        let outcome = match &manifests {
+            Some((sources, table)) => run_on_manifests(file, args, sources, table),
+            None => run_file(file, args),
+        };
+        match outcome {
             Ok(outcome) => {
                 total += outcome.count;
                 failed += outcome.failures;
@@ -101,14 +114,49 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one file: the number of expectations and of failures, and what to report.
-fn run_file(path: &Path, args: &Input) -> Result<Outcome, Notice> {
+/// Reads one `.traffic` file: its source and expectations, and the problems of reading it.
+fn read_tests(path: &Path) -> Result<(Source, expect::TestFile, Vec<Diagnostic>), Notice> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let name = path.display().to_string();
         Notice::error(name.clone(), format!("cannot read `{name}`: {e}"))
     })?;
     let traffic = Source::new(path.display().to_string(), text);
-    let (file, mut problems) = expect::parse(0, &traffic.text);
+    let (file, problems) = expect::parse(0, &traffic.text);
+    Ok((traffic, file, problems))
+}
+
+/// Runs one file against the manifests' table: the number of expectations and of failures,
+/// and what to report.
+fn run_on_manifests(path: &Path, args: &Input, manifests: &[Source], table: &Table) -> Result<Outcome, Notice> {
+    let (traffic, file, problems) = read_tests(path)?;
+    let count = file.expectations.len() + problems.len();
+    let id = manifests.len();
+    let shift = |mut d: Diagnostic| {
+        d.primary.span.source = id;
+        d
+    };
+    let mut diagnostics: Vec<Diagnostic> = problems.into_iter().map(shift).collect();
+    for e in &file.expectations {
+        if let Some(d) = expect::check(table, e) {
+            diagnostics.push(shift(d));
+        }
+    }
+    diagnostic::sort(&mut diagnostics);
+    let mut sources = manifests.to_vec();
+    sources.push(traffic);
+    let failures = diagnostics.iter().filter(|d| d.is_error()).count();
+    let failed = failures > 0 || (args.deny_warnings && !diagnostics.is_empty());
+    Ok(Outcome {
+        count,
+        failures: if failed { failures.max(1) } else { 0 },
+        diagnostics,
+        sources,
+    })
+}
+
+/// Runs one file: the number of expectations and of failures, and what to report.
+fn run_file(path: &Path, args: &Input) -> Result<Outcome, Notice> {
+    let (traffic, file, mut problems) = read_tests(path)?;
     // Every line that tests something, read or not.
     let count = file.expectations.len() + problems.len();
     let mesh_path = match &file.mesh {

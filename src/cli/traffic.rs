@@ -1,11 +1,13 @@
-//! `traffic`: where one request goes, hop by hop, with the share per version and endpoint.
+//! `traffic`: where one request goes, hop by hop, with the share per version and endpoint,
+//! over a `.mesh` model or over existing manifests (`--manifests`, or inputs that are all
+//! `.yaml`/`.yml` files: read as `meshc lint` reads them, with folders and `-` for stdin).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use meshc::source::Locator;
-use meshc::traffic::{Request, Start, Table, Trace};
+use meshc::traffic::{Note, Protocol, Request, Start, Table, Trace};
 use meshc::{diagnostic, Diagnostic, Source};
 
 use super::args::{Input, Target};
@@ -35,6 +37,27 @@ pub(crate) struct RequestArgs {
     /// The request method
     #[arg(long, default_value = "GET")]
     pub(crate) method: String,
+    /// Which routes take the request: `http`, `tcp` or `tls` (passed through, by SNI)
+    #[arg(long, value_enum, default_value = "http")]
+    pub(crate) protocol: ProtocolArg,
+    /// The SNI host of a TLS connection (default: --host)
+    #[arg(long, value_name = "HOST")]
+    pub(crate) sni: Option<String>,
+    /// The destination IP address, for TCP routes' destinationSubnets
+    #[arg(long, value_name = "IP")]
+    pub(crate) address: Option<String>,
+    /// Read the inputs as Kubernetes and Istio YAML (files, folders, `-`), as `meshc lint`
+    /// does; implied when every input is a .yaml or .yml file, or a folder of them without
+    /// .mesh files
+    #[arg(long)]
+    pub(crate) manifests: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProtocolArg {
+    Http,
+    Tcp,
+    Tls,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,11 +96,17 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
         Ok(r) => r,
         Err(why) => return report::fail("", &why, input.message_format),
     };
-    let (sources, mesh) = match load_mesh(input, target) {
-        Ok(loaded) => loaded,
-        Err(status) => return status,
+    let (sources, table) = if request.manifests || input.files.iter().all(|p| is_yaml(p)) {
+        match load_manifests(&input.files, input.message_format) {
+            Ok(loaded) => loaded,
+            Err(status) => return status,
+        }
+    } else {
+        match load_mesh(input, target) {
+            Ok((sources, mesh)) => (sources, Table::from_mesh(&mesh)),
+            Err(status) => return status,
+        }
     };
-    let table = Table::from_mesh(&mesh);
     let trace = match table.trace(&start, &req) {
         Ok(trace) => trace,
         Err(why) => return report::fail("", &why.to_string(), input.message_format),
@@ -90,6 +119,36 @@ pub(crate) fn run(input: &Input, target: &Target, request: &RequestArgs, format:
         &mut std::io::stdout().lock(),
         text.as_bytes(),
     ))
+}
+
+/// Whether an input is YAML: a `.yaml` or `.yml` file, or a folder with such files and no
+/// `.mesh` file under it.
+fn is_yaml(path: &std::path::Path) -> bool {
+    use super::load::{files_under, Reach};
+    if path.is_dir() {
+        let (mut mesh, mut yaml) = (Vec::new(), Vec::new());
+        return files_under(path, &["mesh"], &mut mesh, &Reach::Anywhere).is_ok()
+            && mesh.is_empty()
+            && files_under(path, &["yaml", "yml"], &mut yaml, &Reach::Anywhere).is_ok()
+            && !yaml.is_empty();
+    }
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// Reads manifests as `meshc lint` does; reports and fails when one is not YAML.
+pub(crate) fn load_manifests(
+    paths: &[std::path::PathBuf],
+    format: report::MessageFormat,
+) -> Result<(Vec<Source>, Table), Status> {
+    let sources = super::lint::read(paths).map_err(|(path, why)| report::fail(&path, &why, format))?;
+    let (manifests, diagnostics) = meshc::manifests::read(&sources);
+    if !diagnostics.is_empty() {
+        report::report(&diagnostics, &[], &sources, format);
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(Status::InputErrors);
+    }
+    Ok((sources, Table::from_manifests(&manifests)))
 }
 
 impl RequestArgs {
@@ -118,10 +177,18 @@ impl RequestArgs {
                     .ok_or_else(|| format!("--header `{h}`: write NAME=VALUE"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((
-            start,
-            request(&self.method, &self.path, self.host.clone(), self.port, pairs),
-        ))
+        let mut req = request(&self.method, &self.path, self.host.clone(), self.port, pairs);
+        req.protocol = match self.protocol {
+            ProtocolArg::Http => Protocol::Http,
+            ProtocolArg::Tcp => Protocol::Tcp,
+            ProtocolArg::Tls => Protocol::Tls,
+        };
+        req.sni = self
+            .sni
+            .clone()
+            .or_else(|| (req.protocol == Protocol::Tls).then(|| self.host.clone()).flatten());
+        req.address = self.address.clone();
+        Ok((start, req))
     }
 }
 
@@ -149,6 +216,7 @@ pub(crate) fn request(
         port,
         headers: headers.into_iter().collect(),
         query,
+        ..Request::default()
     }
 }
 
@@ -159,8 +227,19 @@ pub(crate) fn percent(share: f64) -> String {
     format!("{text} %")
 }
 
+/// ` at FILE:LINE`, when the note says where.
+fn at(span: Option<meshc::Span>, locator: &Locator<'_>) -> String {
+    span.and_then(|s| locator.locate(s))
+        .map(|l| format!(" at {}:{}", l.file, l.line))
+        .unwrap_or_default()
+}
+
+fn note_line(out: &mut String, indent: &str, note: &Note, locator: &Locator<'_>) {
+    let _ = writeln!(out, "{indent}note: {}{}", note.message, at(note.span, locator));
+}
+
 /// One block per hop: the route taken (per caller, with where it is written), then the
-/// versions and endpoints reached.
+/// versions and endpoints reached (and why a version has none), then the notes.
 pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
     let mut out = String::new();
     for hop in &trace.hops {
@@ -173,11 +252,7 @@ pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
         for d in &hop.decisions {
             let caller = d.caller.as_ref().map(|c| format!("from {c}: ")).unwrap_or_default();
             let route = d.route.map(|i| format!("route {}: ", i + 1)).unwrap_or_default();
-            let at = d
-                .span
-                .and_then(|s| locator.locate(s))
-                .map(|l| format!(" at {}:{}", l.file, l.line))
-                .unwrap_or_default();
+            let at = at(d.span, locator);
             let _ = writeln!(out, "  {caller}{route}{}{at} ({})", d.matched, percent(d.share));
         }
         for v in &hop.versions {
@@ -192,10 +267,19 @@ pub(crate) fn human(trace: &Trace, locator: &Locator<'_>) -> String {
                 };
                 let _ = writeln!(out, "       {kind} {}  {}{even}", e.endpoint, percent(e.share));
             }
+            if v.endpoints.is_empty() {
+                let _ = writeln!(out, "       no endpoint: these requests fail (503)");
+            }
+            for note in &v.notes {
+                note_line(&mut out, "       ", note, locator);
+            }
         }
         for (what, share) in &hop.answered {
             let _ = writeln!(out, "  -> {what}  {}", percent(*share));
         }
+    }
+    for note in &trace.notes {
+        note_line(&mut out, "", note, locator);
     }
     out
 }

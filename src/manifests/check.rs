@@ -92,7 +92,7 @@ impl<'a> Index<'a> {
             ix.workloads.entry(&w.meta.namespace).or_default().push(w);
         }
         for vs in &m.virtual_services {
-            let split = vs.http.iter().flat_map(|r| &r.destinations).any(|d| d.subset.is_some());
+            let split = all_routes(vs).flat_map(|r| &r.destinations).any(|d| d.subset.is_some());
             if vs.applies_to_mesh() && split {
                 for h in &vs.hosts {
                     if let Some(t) = ix.resolve(&h.value, &vs.meta.namespace) {
@@ -167,15 +167,36 @@ fn target_name(t: Target<'_>) -> &str {
     }
 }
 
+/// The `http`, `tcp` and `tls` routes of a VirtualService.
+fn all_routes(vs: &VirtualService) -> impl Iterator<Item = &HttpRoute> {
+    vs.http.iter().chain(&vs.tcp).chain(&vs.tls)
+}
+
+/// A TCP or TLS route list of a VirtualService: the word its routes are called by, and the
+/// protocols of the ports it applies to.
+struct Kind {
+    word: &'static str,
+    protocols: &'static [&'static str],
+}
+
+const TCP: Kind = Kind {
+    word: "tcp ",
+    protocols: &["tcp", "mongo", "mysql", "redis"],
+};
+const TLS: Kind = Kind {
+    word: "tls ",
+    protocols: &["tls", "https"],
+};
+
 fn virtual_service(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
     let ns = &vs.meta.namespace;
-    for route in &vs.http {
+    for route in all_routes(vs) {
         destinations(ix, vs, route, out);
     }
     // Mesh routes each service's versions by subset: a gateway route to the bare host
     // sends to every version, bypassing them.
     if !vs.applies_to_mesh() {
-        for d in vs.http.iter().flat_map(|r| &r.destinations) {
+        for d in all_routes(vs).flat_map(|r| &r.destinations) {
             if d.subset.is_some() {
                 continue;
             }
@@ -203,7 +224,82 @@ fn virtual_service(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic
             }
         }
     }
-    shadowed(ix, vs, out);
+    shadowed(ix, vs, &vs.http, "", out);
+    shadowed(ix, vs, &vs.tcp, TCP.word, out);
+    shadowed(ix, vs, &vs.tls, TLS.word, out);
+    for (routes, kind) in [(&vs.tcp, &TCP), (&vs.tls, &TLS)] {
+        portless(ix, vs, routes, kind, out);
+    }
+}
+
+/// The protocol a port says it carries (`appProtocol`, else its name's prefix), if one
+/// Istio knows.
+fn port_protocol(port: &super::model::ServicePort) -> Option<String> {
+    let said = port
+        .app_protocol
+        .clone()
+        .or_else(|| {
+            port.name
+                .as_deref()
+                .map(|n| n.split('-').next().unwrap_or_default().to_string())
+        })?
+        .to_ascii_lowercase();
+    PROTOCOLS.contains(&said.as_str()).then_some(said)
+}
+
+/// Mesh `tcp` or `tls` routes for a host none of whose ports carries that protocol apply to
+/// nothing: Istio uses each section only on ports of its protocol.
+fn portless(ix: &Index<'_>, vs: &VirtualService, routes: &[HttpRoute], kind: &Kind, out: &mut Vec<Diagnostic>) {
+    let Some(first) = routes.first() else { return };
+    if !vs.applies_to_mesh() {
+        return;
+    }
+    for host in &vs.hosts {
+        let Some(target) = ix.resolve(&host.value, &vs.meta.namespace) else {
+            continue;
+        };
+        let ports: &[super::model::ServicePort] = match target {
+            Target::Service(s) => &s.ports,
+            Target::Entry(e) => &e.ports,
+        };
+        let protocols: Vec<Option<String>> = ports.iter().map(port_protocol).collect();
+        // A port that names no protocol (M3004) may carry anything.
+        let carried = protocols
+            .iter()
+            .any(|p| p.as_deref().is_none_or(|p| kind.protocols.contains(&p)));
+        if ports.is_empty() || carried {
+            continue;
+        }
+        let said: Vec<String> = ports
+            .iter()
+            .zip(&protocols)
+            .map(|(port, p)| format!("{} ({})", port.number, p.as_deref().unwrap_or("?")))
+            .collect();
+        out.push(
+            Diagnostic::error(
+                Code::NoHttpPort,
+                first.span,
+                format!(
+                    "these {}routes of `{}` apply to no port: `{}` has no {} port",
+                    kind.word,
+                    vs.meta.name,
+                    target_name(target),
+                    kind.protocols
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            )
+            .label(format!("never used for {}", host.value))
+            .note(host.span, format!("its ports are {}", said.join(", ")))
+            .help(format!(
+                "name the port `{0}-...` or set `appProtocol: {0}` if it carries this protocol; else move the routes to the section of the port's protocol",
+                kind.protocols[0]
+            )),
+        );
+        return;
+    }
 }
 
 fn destinations(ix: &Index<'_>, vs: &VirtualService, route: &HttpRoute, out: &mut Vec<Diagnostic>) {
@@ -398,7 +494,7 @@ fn arrival_ports(ix: &Index<'_>, vs: &VirtualService) -> Option<BTreeSet<i64>> {
 /// Istio takes the first route that matches: a route whose every alternative an earlier
 /// route already takes is unreachable (M3012); one such alternative alone is ineffective
 /// (M3020).
-fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
+fn shadowed(ix: &Index<'_>, vs: &VirtualService, routes: &[HttpRoute], kind: &str, out: &mut Vec<Diagnostic>) {
     let ports = arrival_ports(ix, vs);
     let everything = |r: &HttpRoute| {
         if r.matches.is_empty() {
@@ -410,8 +506,8 @@ fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
             r.matches.clone()
         }
     };
-    let all: Vec<Vec<Match>> = vs.http.iter().map(everything).collect();
-    for (i, route) in vs.http.iter().enumerate() {
+    let all: Vec<Vec<Match>> = routes.iter().map(everything).collect();
+    for (i, route) in routes.iter().enumerate() {
         let alternatives = &all[i];
         let covering: Vec<Option<(usize, &Match)>> = alternatives
             .iter()
@@ -423,9 +519,10 @@ fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
             })
             .collect();
         let name = |r: &HttpRoute, k: usize| {
-            r.name
-                .as_ref()
-                .map_or_else(|| format!("route {}", k + 1), |n| format!("route `{}`", n.value))
+            r.name.as_ref().map_or_else(
+                || format!("{kind}route {}", k + 1),
+                |n| format!("{kind}route `{}`", n.value),
+            )
         };
         if covering.iter().all(Option::is_some) {
             let Some(Some((j, a))) = covering.first() else { continue };
@@ -439,7 +536,7 @@ fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
                 Diagnostic::error(
                     Code::UnreachableRoute,
                     span,
-                    format!("{} can never match: {} takes its requests first", name(route, i), name(&vs.http[*j], *j)),
+                    format!("{} can never match: {} takes its requests first", name(route, i), name(&routes[*j], *j)),
                 )
                 .label("unreachable")
                 .note(a.span, what)
@@ -455,7 +552,7 @@ fn shadowed(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic>) {
                             format!(
                                 "this match of {} can never be used: {} takes its requests first",
                                 name(route, i),
-                                name(&vs.http[*j], *j)
+                                name(&routes[*j], *j)
                             ),
                         )
                         .label("ineffective")

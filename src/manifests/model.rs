@@ -81,6 +81,21 @@ pub struct Workload {
     pub labels_span: Span,
     /// A WorkloadEntry's address.
     pub address: Option<Spanned<String>>,
+    /// A Deployment's, StatefulSet's or ReplicaSet's `replicas` (absent: one).
+    pub replicas: Option<Spanned<i64>>,
+    /// The environment of the pod template's containers (`env` entries with a literal
+    /// `value`), in written order.
+    pub env: Vec<EnvVar>,
+    /// A WorkloadEntry's (or a WorkloadGroup template's) load-balancing `weight`.
+    pub weight: Option<Spanned<i64>>,
+}
+
+/// One `env` entry of a container: `name` and literal `value`.
+#[derive(Debug, Clone)]
+pub struct EnvVar {
+    pub container: String,
+    pub name: String,
+    pub value: Spanned<String>,
 }
 
 impl Workload {
@@ -136,6 +151,11 @@ pub struct VirtualService {
     /// `gateways`; empty means the mesh only.
     pub gateways: Vec<Spanned<String>>,
     pub http: Vec<HttpRoute>,
+    /// `tcp` routes: their matches read like HTTP ones (`port`, `sourceLabels`,
+    /// `destinationSubnets`, `sourceNamespace`, `gateways`, each a [`Condition`]).
+    pub tcp: Vec<HttpRoute>,
+    /// `tls` routes: as `tcp`, with `sniHosts`.
+    pub tls: Vec<HttpRoute>,
 }
 
 impl VirtualService {
@@ -154,6 +174,13 @@ pub struct HttpRoute {
     /// every request.
     pub matches: Vec<Match>,
     pub destinations: Vec<Destination>,
+    /// `redirect.uri`; for a redirect that keeps the path, its `authority` or, without one,
+    /// `(same path)`.
+    pub redirect: Option<Spanned<String>>,
+    /// `directResponse.status`.
+    pub direct_response: Option<Spanned<i64>>,
+    /// `rewrite.uri`: the path the destinations receive.
+    pub rewrite: Option<Spanned<String>>,
 }
 
 /// One alternative of a `match`: its conditions, ANDed.
@@ -204,6 +231,10 @@ pub struct Server {
     pub port: Spanned<i64>,
     pub protocol: Option<Spanned<String>>,
     pub hosts: Vec<Spanned<String>>,
+    /// `tls.httpsRedirect`: every request is answered with a redirect to HTTPS.
+    pub https_redirect: bool,
+    /// `tls.mode` (`SIMPLE`, `MUTUAL`, `PASSTHROUGH`, ...).
+    pub tls_mode: Option<Spanned<String>>,
 }
 
 impl Manifests {
@@ -234,6 +265,7 @@ impl Manifests {
                     at(&["template", "metadata", "labels"])
                 };
                 if let Some(node) = labels_node {
+                    let pod_spec = if kind == "Pod" { spec } else { at(&["template", "spec"]) };
                     self.workloads.push(Workload {
                         meta,
                         kind_name: kind.to_string(),
@@ -241,6 +273,9 @@ impl Manifests {
                         labels: labels(node),
                         labels_span: node.span,
                         address: None,
+                        replicas: at(&["replicas"]).and_then(spanned_int),
+                        env: pod_spec.map(env).unwrap_or_default(),
+                        weight: None,
                     });
                 }
             }
@@ -254,6 +289,9 @@ impl Manifests {
                     meta,
                     kind_name: kind.to_string(),
                     kind: WorkloadKind::Vm,
+                    replicas: None,
+                    env: Vec::new(),
+                    weight: at(&["weight"]).and_then(spanned_int),
                 });
             }
             "WorkloadGroup" => {
@@ -270,6 +308,9 @@ impl Manifests {
                     meta,
                     kind_name: kind.to_string(),
                     kind: WorkloadKind::VmGroup,
+                    replicas: None,
+                    env: Vec::new(),
+                    weight: at(&["template", "weight"]).and_then(spanned_int),
                 });
             }
             "ServiceEntry" => self.service_entries.push(ServiceEntry {
@@ -304,6 +345,18 @@ impl Manifests {
                     .iter()
                     .map(http_route)
                     .collect(),
+                tcp: at(&["tcp"])
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(http_route)
+                    .collect(),
+                tls: at(&["tls"])
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(http_route)
+                    .collect(),
                 meta,
             }),
             "Gateway"
@@ -323,6 +376,11 @@ impl Manifests {
                                 port: s.at(&["port", "number"]).and_then(spanned_int)?,
                                 protocol: s.at(&["port", "protocol"]).and_then(spanned_str),
                                 hosts: strings(s.get("hosts")),
+                                https_redirect: s
+                                    .at(&["tls", "httpsRedirect"])
+                                    .and_then(Node::as_str)
+                                    .is_some_and(|v| v == "true"),
+                                tls_mode: s.at(&["tls", "mode"]).and_then(spanned_str),
                             })
                         })
                         .collect(),
@@ -428,7 +486,40 @@ fn http_route(node: &Node) -> HttpRoute {
                 })
             })
             .collect(),
+        redirect: node.get("redirect").map(|r| {
+            r.get("uri")
+                .or_else(|| r.get("authority"))
+                .and_then(spanned_str)
+                .unwrap_or_else(|| Spanned {
+                    value: "(same path)".to_string(),
+                    span: r.span,
+                })
+        }),
+        direct_response: node.at(&["directResponse", "status"]).and_then(spanned_int),
+        rewrite: node.at(&["rewrite", "uri"]).and_then(spanned_str),
     }
+}
+
+/// The literal `env` values of a pod spec's containers.
+fn env(pod_spec: &Node) -> Vec<EnvVar> {
+    let mut out = Vec::new();
+    for container in pod_spec.get("containers").map(Node::items).unwrap_or_default() {
+        let name = container.get("name").and_then(Node::as_str).unwrap_or_default();
+        for var in container.get("env").map(Node::items).unwrap_or_default() {
+            let (Some(var_name), Some(value)) = (
+                var.get("name").and_then(Node::as_str),
+                var.get("value").and_then(spanned_str),
+            ) else {
+                continue;
+            };
+            out.push(EnvVar {
+                container: name.to_string(),
+                name: var_name.to_string(),
+                value,
+            });
+        }
+    }
+    out
 }
 
 fn alternative(node: &Node) -> Match {

@@ -8,7 +8,13 @@
 //! GET /hello/eric via hybrid-gateway reaches hello2 v2 on 192.168.0.171 60%
 //! GET /productpage via bookinfo-gateway port 443 host bookinfo.example.com header end-user=jason reaches reviews v2
 //! GET /health via bookinfo-gateway port 443 host bookinfo.example.com answers respond 200
+//! TCP from reporting port 27017 reaches mongo v2
+//! TLS via public sni reports.db.example.com answers external reports.db.example.com
 //! ```
+//!
+//! `TCP` and `TLS` in place of the method and path send a connection through the `tcp` or
+//! `tls` routes instead, with `sni NAME` (default: `host`) and `address IP` (the
+//! destination, for `destinationSubnets`).
 //!
 //! A line is `METHOD PATH`, where the request starts (`via GATEWAY` or `from
 //! SERVICE[/VERSION]`), then any of `host H`, `port N`, `header NAME=VALUE`, and the
@@ -22,7 +28,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span};
 
-use super::{Request, Start, Table, Trace};
+use super::{Protocol, Request, Start, Table, Trace};
 
 /// One line of a traffic test file.
 #[derive(Debug, Clone)]
@@ -187,23 +193,32 @@ fn expectation(source: SourceId, toks: &[Token<'_>], whole: Span) -> Result<Expe
             format!("`{}` is not an HTTP method", method.raw),
         ));
     }
-    let Some(path) = toks.get(1).filter(|t| t.text.starts_with('/')) else {
-        let span = toks.get(1).map_or(whole, |t| span_of(source, t));
-        return Err(syntax(span, "a path starting with `/` follows the method"));
+    let protocol = match method.text.as_str() {
+        "TCP" => Protocol::Tcp,
+        "TLS" => Protocol::Tls,
+        _ => Protocol::Http,
     };
     let mut request = Request {
         method: method.text.to_ascii_uppercase(),
+        protocol,
         ..Request::default()
     };
-    let (p, query) = path.text.split_once('?').unwrap_or((&path.text, ""));
-    request.path = p.to_string();
-    for pair in query.split('&').filter(|q| !q.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        request.query.insert(k.to_string(), v.to_string());
+    let mut i = 1;
+    if protocol == Protocol::Http {
+        let Some(path) = toks.get(1).filter(|t| t.text.starts_with('/')) else {
+            let span = toks.get(1).map_or(whole, |t| span_of(source, t));
+            return Err(syntax(span, "a path starting with `/` follows the method"));
+        };
+        let (p, query) = path.text.split_once('?').unwrap_or((&path.text, ""));
+        request.path = p.to_string();
+        for pair in query.split('&').filter(|q| !q.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            request.query.insert(k.to_string(), v.to_string());
+        }
+        i = 2;
     }
     let mut start = None;
     let mut origin = whole;
-    let mut i = 2;
     let value = |i: usize, word: &Token<'_>| -> Result<&Token<'_>, Box<Diagnostic>> {
         toks.get(i)
             .ok_or_else(|| syntax(span_of(source, word), format!("`{}` needs a value", word.text)))
@@ -231,6 +246,8 @@ fn expectation(source: SourceId, toks: &[Token<'_>], whole: Span) -> Result<Expe
                 });
             }
             "host" => request.host = Some(value(i + 1, word)?.text.clone()),
+            "sni" => request.sni = Some(value(i + 1, word)?.text.clone()),
+            "address" => request.address = Some(value(i + 1, word)?.text.clone()),
             "port" => {
                 let v = value(i + 1, word)?;
                 request.port = Some(
@@ -251,6 +268,9 @@ fn expectation(source: SourceId, toks: &[Token<'_>], whole: Span) -> Result<Expe
             _ => return Err(syntax(span_of(source, word), format!("unexpected `{}`", word.raw))),
         }
         i += 2;
+    }
+    if request.protocol == Protocol::Tls && request.sni.is_none() {
+        request.sni.clone_from(&request.host);
     }
     let Some(mut start) = start else {
         return Err(syntax(

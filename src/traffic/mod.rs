@@ -4,8 +4,9 @@
 //! The engine reads a small [`Table`], not the `.mesh` model, so that anything that knows a
 //! mesh's routes can fill it: [`Table::from_mesh`] fills it from [`crate::model::Mesh`] (the
 //! routes exactly as the emitted VirtualServices hold them: the default route meshc adds, a
-//! gateway route carrying its service's routes), and a reader of existing manifests can fill
-//! it from VirtualServices, DestinationRules, Services and WorkloadEntries.
+//! gateway route carrying its service's routes), and [`Table::from_manifests`] fills it
+//! from existing manifests as `meshc lint` reads them (VirtualServices, DestinationRules,
+//! Services, ServiceEntries, workloads, Gateways; see `from_manifests.rs` for its rules).
 //!
 //! Semantics (those of the emitted Istio objects):
 //! - a request addressed to a service follows that service's HTTP routes, the first whose
@@ -17,12 +18,22 @@
 //!   once per replica, a VM once per address), without that service's own routes (a sidecar
 //!   applies only the VirtualService of the host the request was addressed to);
 //! - a version on several VM addresses splits its share evenly among them;
+//! - a route's `rewrite` changes the path its destinations receive (the prefix the
+//!   alternative matched, `/` without a path condition, or the whole path after an exact or
+//!   regex match), and so the path their calls carry onwards;
 //! - a workload that receives a request calls every service it `calls`, with the same method,
 //!   path, query and headers, on the called service's first HTTP port; the call is matched
 //!   as coming from that workload (`from SERVICE VERSION`); a call back to a service already
-//!   on the chain is a cycle and is not followed.
+//!   on the chain is a cycle and is not followed; a version without endpoints (a subset
+//!   that selects nothing) answers nothing and calls nobody;
+//! - TCP and TLS requests ([`Protocol`]) follow the service's `tcp` or `tls` routes (by
+//!   port, caller, destination subnet; by SNI host and port); one no route takes goes to
+//!   every endpoint of the service alike, as a sidecar forwards it to the service itself; at
+//!   a gateway they take a listener of their protocol (TLS passed through, by SNI), and
+//!   one no route takes is closed.
 
 pub mod expect;
+mod from_manifests;
 mod table;
 
 use std::collections::BTreeMap;
@@ -39,6 +50,30 @@ pub use table::describe_conditions;
 pub struct Table {
     pub services: Vec<Service>,
     pub gateways: Vec<Gateway>,
+    /// What the table could not say exactly (conditions the engine does not evaluate, ...),
+    /// each about one service or gateway; a trace repeats those of the places it reaches.
+    pub notes: Vec<Note>,
+}
+
+/// A remark about a place of the table, and where it comes from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Note {
+    /// The hop it concerns: a service name or `gateway NAME`.
+    pub place: String,
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+/// What a request speaks, and so which routes of a VirtualService take it.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http` routes, by path, headers, method, port, caller.
+    #[default]
+    Http,
+    /// `tcp` routes, by port, caller and destination subnet.
+    Tcp,
+    /// `tls` routes, by SNI host and port, without decrypting.
+    Tls,
 }
 
 /// A service: its HTTP routes in first-match order, its versions with their endpoints, and
@@ -58,6 +93,25 @@ pub struct Service {
     pub routes: Vec<Route>,
     /// The hosts this service's workloads call (fully qualified).
     pub calls: Vec<String>,
+    /// The ports that carry plain TCP (TCP, Mongo, MySQL, Redis), ascending.
+    pub tcp_ports: Vec<u16>,
+    /// The ports that carry TLS the sidecar does not terminate (TLS, HTTPS), ascending.
+    pub tls_ports: Vec<u16>,
+    /// `tcp` routes in the order Istio tries them.
+    pub tcp_routes: Vec<Route>,
+    /// `tls` routes in the order Istio tries them.
+    pub tls_routes: Vec<Route>,
+}
+
+impl Service {
+    /// The routes and ports for requests of a protocol.
+    fn routes_for(&self, protocol: Protocol) -> (&[Route], &[u16]) {
+        match protocol {
+            Protocol::Http => (&self.routes, &self.http_ports),
+            Protocol::Tcp => (&self.tcp_routes, &self.tcp_ports),
+            Protocol::Tls => (&self.tls_routes, &self.tls_ports),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +120,9 @@ pub struct Version {
     /// The labels of its workloads (what `from` conditions match).
     pub labels: Labels,
     pub endpoints: Vec<Endpoint>,
+    /// Why it has no endpoint, when the manifests say (a subset selecting nothing, a
+    /// WorkloadEntry whose labels miss the Service's selector).
+    pub notes: Vec<Note>,
 }
 
 /// Where a version runs.
@@ -107,6 +164,13 @@ pub struct Route {
     /// Any may hold; none means the route takes every request.
     pub alternatives: Vec<Conditions>,
     pub action: Action,
+    /// TCP routes: the `destinationSubnets` of each alternative (by index; missing or
+    /// empty: any destination address; [`NOT_EVALUATED`] alone: the alternative never holds).
+    pub destination_subnets: Vec<Vec<String>>,
+    /// The path the destinations receive instead: it replaces the prefix the alternative
+    /// matched (`/` without a path condition), or the whole path after an exact or regex
+    /// match; the workloads call onwards with it.
+    pub rewrite: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +199,10 @@ pub struct Gateway {
     /// Routes for one host, tried before `routes`.
     pub host_routes: Vec<(String, Vec<Route>)>,
     pub routes: Vec<Route>,
+    /// `tcp` routes, for every host.
+    pub tcp_routes: Vec<Route>,
+    /// `tls` routes (passthrough listeners), by SNI host.
+    pub tls_routes: Vec<Route>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +211,9 @@ pub struct Listener {
     pub hosts: Vec<String>,
     /// Answers every request with a redirect to HTTPS before any route.
     pub https_redirect: bool,
+    /// What it hands to routes: HTTP (plain, or HTTPS it terminates), TCP, or TLS it
+    /// passes through.
+    pub protocol: Protocol,
 }
 
 /// One request.
@@ -157,6 +228,12 @@ pub struct Request {
     /// Lower-case names.
     pub headers: BTreeMap<String, String>,
     pub query: BTreeMap<String, String>,
+    /// Which routes take it (default HTTP).
+    pub protocol: Protocol,
+    /// The SNI host of a TLS connection.
+    pub sni: Option<String>,
+    /// The destination IP address, for `destinationSubnets`.
+    pub address: Option<String>,
 }
 
 /// Where a request starts.
@@ -178,6 +255,8 @@ pub enum Start {
 pub struct Trace {
     /// Every place a request was addressed to, in the order first reached.
     pub hops: Vec<Hop>,
+    /// The table's notes about the places reached.
+    pub notes: Vec<Note>,
 }
 
 /// The requests addressed to one gateway or service host.
@@ -215,6 +294,8 @@ pub struct VersionShare {
     pub version: String,
     pub share: f64,
     pub endpoints: Vec<EndpointShare>,
+    /// Why the version has no endpoint, when known.
+    pub notes: Vec<Note>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -244,6 +325,10 @@ impl std::fmt::Display for TraceError {
     }
 }
 
+/// The most arrivals one trace follows: services that all call one another have as many
+/// chains of calls as orderings of them, so past this the calls are reported, not followed.
+pub const MAX_ARRIVALS: usize = 10_000;
+
 /// Where the request reaches the first-hop route table.
 struct Arrival {
     hop: usize,
@@ -255,6 +340,8 @@ struct Arrival {
     /// The services whose workloads handled the request before, on this chain of calls: a
     /// call back to one of them is a cycle, not followed.
     chain: Vec<usize>,
+    /// The request's path here (a route's rewrite changes it for the next hops).
+    path: String,
 }
 
 impl Table {
@@ -267,6 +354,18 @@ impl Table {
                 self.services
                     .iter()
                     .position(|s| s.host.split('.').next() == Some(name))
+            })
+            .or_else(|| {
+                // `NAME.NAMESPACE` and `NAME.NAMESPACE.svc`, as Kubernetes DNS reads them.
+                let prefix = format!("{}.", name.strip_suffix(".svc").unwrap_or(name));
+                let dots = prefix.matches('.').count();
+                (dots == 2)
+                    .then(|| {
+                        self.services
+                            .iter()
+                            .position(|s| s.host.starts_with(&prefix) && s.host[prefix.len()..].starts_with("svc."))
+                    })
+                    .flatten()
             })
     }
 
@@ -316,7 +415,13 @@ impl Table {
                     None => service.calls.clone(),
                 };
                 let each = 100.0 / versions.len().max(1) as f64;
-                for &v in &versions {
+                // A service without workloads in the table still sends: as nobody in particular.
+                let callers: Vec<Option<(usize, usize)>> = if versions.is_empty() {
+                    vec![None]
+                } else {
+                    versions.iter().map(|&v| Some((from, v))).collect()
+                };
+                for caller in callers {
                     for host in &targets {
                         let hop = hop_for(&mut trace, self, host);
                         queue.push(Arrival {
@@ -324,8 +429,9 @@ impl Table {
                             host: host.clone(),
                             port: request.port,
                             share: each,
-                            caller: Some((from, v)),
+                            caller,
                             chain: vec![from],
+                            path: request.path.clone(),
                         });
                     }
                 }
@@ -340,9 +446,11 @@ impl Table {
                 share,
                 caller,
                 ref chain,
+                ref path,
             } = queue[i];
             let host = host.clone();
             let chain = chain.clone();
+            let path = path.clone();
             i += 1;
             trace.hops[hop].share += share;
             let Some(s) = self.service_by_host(&host) else {
@@ -350,32 +458,42 @@ impl Table {
                 continue;
             };
             let service = &self.services[s];
+            let (routes, ports) = service.routes_for(request.protocol);
             let mut req = request.clone();
             req.host = Some(host.clone());
-            req.port = port.or_else(|| service.http_ports.first().copied());
+            req.port = port.or_else(|| ports.first().copied());
+            req.path = path;
             let source = caller.map(|(cs, cv)| (&self.services[cs], &self.services[cs].versions[cv]));
             let caller_name = source.map(|(s, v)| format!("{}/{}", s.name, v.name));
             let sender = source.map(|(s, v)| Sender {
                 labels: &v.labels,
                 namespace: Some(&s.namespace),
             });
-            let (outcome, decision) = if service.routes.is_empty() {
-                let whole = Destination {
+            let whole = |matched: &str, caller: Option<String>| {
+                let decision = Decision {
+                    caller,
+                    route: None,
+                    matched: matched.to_string(),
+                    span: None,
+                    share,
+                };
+                let destination = Destination {
                     host: host.clone(),
                     subset: None,
                     weight: 100,
                 };
-                let decision = Decision {
-                    caller: caller_name,
-                    route: None,
-                    matched: "no routes: every endpoint alike".to_string(),
-                    span: None,
-                    share,
-                };
-                (Some(Outcome::Forward(vec![whole])), decision)
+                (Some(Outcome::Forward(vec![destination], req.path.clone())), decision)
+            };
+            let (outcome, decision) = if routes.is_empty() {
+                whole("no routes: every endpoint alike", caller_name)
             } else {
-                let (index, outcome) = first_match(&service.routes, &req, sender);
-                (outcome, decision(&service.routes, index, caller_name, share))
+                match first_match(routes, &req, sender) {
+                    // A sidecar sends TCP and TLS that no route takes to the service itself.
+                    (None, _) if request.protocol != Protocol::Http => {
+                        whole("no route matches: every endpoint alike", caller_name)
+                    }
+                    (index, outcome) => (outcome, decision(routes, index, caller_name, share)),
+                }
             };
             merge_decision(&mut trace.hops[hop].decisions, decision);
             let next = outcome
@@ -387,20 +505,48 @@ impl Table {
             hop.versions
                 .sort_by(|a, b| (&a.service, &a.version).cmp(&(&b.service, &b.version)));
         }
+        trace.notes = self
+            .notes
+            .iter()
+            .filter(|n| trace.hops.iter().any(|h| h.place == n.place))
+            .cloned()
+            .collect();
         Ok(trace)
     }
 
     /// The gateway's decision for the request.
     fn gateway_hop(&self, gateway: &Gateway, request: &Request, hop: &mut Hop) -> Vec<Next> {
-        let host = request.host.clone().unwrap_or_default();
+        // TLS is told apart by its SNI host, HTTP by its Host header.
+        let host = match request.protocol {
+            Protocol::Tls => request.sni.clone().or_else(|| request.host.clone()),
+            _ => request.host.clone(),
+        }
+        .unwrap_or_default();
+        let mut listeners = gateway.listeners.iter().filter(|l| l.protocol == request.protocol);
         let listener = match request.port {
-            Some(port) => gateway.listeners.iter().find(|l| l.port == port),
-            None => gateway
-                .listeners
-                .iter()
-                .find(|l| l.hosts.iter().any(|h| host_admits(h, &host)))
-                .or_else(|| gateway.listeners.first()),
+            Some(port) => listeners.find(|l| l.port == port),
+            None => {
+                let all: Vec<&Listener> = listeners.collect();
+                all.iter()
+                    .find(|l| l.hosts.iter().any(|h| host_admits(h, &host)))
+                    .or_else(|| all.first())
+                    .copied()
+            }
         };
+        if request.protocol != Protocol::Http {
+            let mut req = request.clone();
+            req.port = listener.map(|l| l.port).or(request.port);
+            req.sni = Some(host).filter(|h| !h.is_empty());
+            let routes = match request.protocol {
+                Protocol::Tls => &gateway.tls_routes,
+                _ => &gateway.tcp_routes,
+            };
+            let (index, outcome) = first_match(routes, &req, None);
+            hop.decisions.push(decision(routes, index, None, 100.0));
+            return outcome
+                .map(|o| scaled(o, 100.0))
+                .unwrap_or_else(|| vec![Next::Answer("connection closed (no route)".into(), 100.0)]);
+        }
         if listener.is_some_and(|l| l.https_redirect) {
             hop.decisions.push(Decision {
                 caller: None,
@@ -426,7 +572,7 @@ impl Table {
         for n in next {
             match n {
                 Next::Answer(what, share) => add_answer(&mut trace.hops[hop].answered, what, share),
-                Next::To(dest, share) => {
+                Next::To(dest, share, path) => {
                     let Some(s) = self.service_by_host(&dest.host) else {
                         add_answer(&mut trace.hops[hop].answered, format!("external {}", dest.host), share);
                         continue;
@@ -435,11 +581,21 @@ impl Table {
                     for (v, version_share) in split(service, dest.subset.as_deref(), share) {
                         let version = &service.versions[v];
                         add_version(&mut trace.hops[hop].versions, service, version, version_share);
+                        // Requests to a version without endpoints fail there.
+                        if version.endpoints.is_empty() {
+                            continue;
+                        }
                         let mut onwards = chain.to_vec();
                         onwards.push(s);
                         for host in &service.calls {
                             if self.service_by_host(host).is_some_and(|t| onwards.contains(&t)) {
                                 let what = format!("{} calls {host} back: a cycle, not followed", service.name);
+                                add_answer(&mut trace.hops[hop].answered, what, version_share);
+                                continue;
+                            }
+                            if queue.len() >= MAX_ARRIVALS {
+                                let what =
+                                    format!("{} calls {host}: not followed, the trace is too large", service.name);
                                 add_answer(&mut trace.hops[hop].answered, what, version_share);
                                 continue;
                             }
@@ -451,6 +607,7 @@ impl Table {
                                 share: version_share,
                                 caller: Some((s, v)),
                                 chain: onwards.clone(),
+                                path: path.clone(),
                             });
                         }
                     }
@@ -488,33 +645,38 @@ impl Table {
     /// comparing the engine with other evaluators.
     pub fn decide(&self, host: &str, request: &Request, sender: Option<Sender<'_>>) -> Option<&Route> {
         let service = &self.services[self.service_by_host(host)?];
-        service.routes.iter().find(|r| route_holds(r, request, sender))
+        let (routes, _) = service.routes_for(request.protocol);
+        routes.iter().find(|r| route_holds(r, request, sender))
     }
 
     /// The route a request entering the gateway takes, for the request's host and port.
     pub fn decide_at_gateway(&self, gateway: &str, request: &Request) -> Option<Route> {
         let gateway = self.gateways.iter().find(|g| g.name == gateway)?;
-        let host = request.host.clone().unwrap_or_default();
-        gateway_routes(gateway, &host)
-            .into_iter()
-            .find(|r| route_holds(r, request, None))
+        let routes = match request.protocol {
+            Protocol::Http => gateway_routes(gateway, request.host.as_deref().unwrap_or_default()),
+            Protocol::Tcp => gateway.tcp_routes.clone(),
+            Protocol::Tls => gateway.tls_routes.clone(),
+        };
+        routes.into_iter().find(|r| route_holds(r, request, None))
     }
 }
 
 enum Next {
-    To(Destination, f64),
+    /// A destination, its share, and the path its workloads receive.
+    To(Destination, f64, String),
     Answer(String, f64),
 }
 
 fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
     match outcome {
-        Outcome::Forward(list) => {
+        Outcome::Forward(list, _) if list.is_empty() => vec![Next::Answer("no destination".into(), share)],
+        Outcome::Forward(list, path) => {
             let total: u32 = list.iter().map(|d| d.weight).sum();
             let total = f64::from(total.max(1));
             list.into_iter()
                 .map(|d| {
                     let s = share * f64::from(d.weight) / total;
-                    Next::To(d, s)
+                    Next::To(d, s, path.clone())
                 })
                 .collect()
         }
@@ -523,7 +685,8 @@ fn scaled(outcome: Outcome, share: f64) -> Vec<Next> {
 }
 
 enum Outcome {
-    Forward(Vec<Destination>),
+    /// The destinations, and the path they receive.
+    Forward(Vec<Destination>, String),
     Answer(String),
 }
 
@@ -533,17 +696,80 @@ fn first_match(routes: &[Route], request: &Request, source: Option<Sender<'_>>) 
         return (None, None);
     };
     let outcome = match &routes[index].action {
-        Action::Forward(list) => Outcome::Forward(list.clone()),
+        Action::Forward(list) => Outcome::Forward(list.clone(), rewritten(&routes[index], request, source)),
         Action::Redirect(to) => Outcome::Answer(format!("redirect to {to}")),
         Action::Respond(status) => Outcome::Answer(format!("respond {status}")),
     };
     (Some(index), Some(outcome))
 }
 
+/// The path the route's destinations receive: the request's, or its rewrite (Istio
+/// replaces the prefix the first holding alternative matched, `/` when it names no path,
+/// and the whole path after an exact or regex match).
+fn rewritten(route: &Route, request: &Request, source: Option<Sender<'_>>) -> String {
+    let Some(to) = &route.rewrite else {
+        return request.path.clone();
+    };
+    let matched = route
+        .alternatives
+        .iter()
+        .enumerate()
+        .find(|(i, c)| alternative_holds(route, *i, c, request, source))
+        .and_then(|(_, c)| c.uri.as_ref());
+    let prefix = match matched {
+        None => "/",
+        Some(StringMatch::Prefix(p)) => p.as_str(),
+        Some(StringMatch::Exact(_) | StringMatch::Regex(_)) => return to.clone(),
+    };
+    match request.path.strip_prefix(prefix) {
+        Some(rest) => format!("{to}{rest}"),
+        None => to.clone(),
+    }
+}
+
+fn alternative_holds(route: &Route, i: usize, c: &Conditions, request: &Request, source: Option<Sender<'_>>) -> bool {
+    conditions_hold(c, request, source)
+        && route
+            .destination_subnets
+            .get(i)
+            .is_none_or(|subnets| subnets.is_empty() || subnets.iter().any(|n| in_subnet(n, request)))
+}
+
 /// Whether the route takes the request (Istio: no match entry, or any entry whose every
 /// field holds).
 pub fn route_holds(route: &Route, request: &Request, source: Option<Sender<'_>>) -> bool {
-    route.alternatives.is_empty() || route.alternatives.iter().any(|c| conditions_hold(c, request, source))
+    route.alternatives.is_empty()
+        || route
+            .alternatives
+            .iter()
+            .enumerate()
+            .any(|(i, c)| alternative_holds(route, i, c, request, source))
+}
+
+/// Whether the request's destination address is inside `subnet` (`10.0.0.0/8`, or one
+/// address); a request without an address is in none.
+fn in_subnet(subnet: &str, request: &Request) -> bool {
+    use std::net::IpAddr;
+    let Some(address) = request.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) else {
+        return false;
+    };
+    let (net, bits) = subnet.split_once('/').unwrap_or((subnet, ""));
+    let Ok(net) = net.parse::<IpAddr>() else { return false };
+    let (a, n, width) = match (address, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)), u128::from(u32::from(n)), 32),
+        (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n), 128),
+        _ => return false,
+    };
+    let bits: u32 = if bits.is_empty() {
+        width
+    } else {
+        bits.parse().unwrap_or(u32::MAX)
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    shift >= 128 || (a >> shift) == (n >> shift)
 }
 
 fn conditions_hold(c: &Conditions, r: &Request, source: Option<Sender<'_>>) -> bool {
@@ -574,7 +800,11 @@ fn conditions_hold(c: &Conditions, r: &Request, source: Option<Sender<'_>>) -> b
         .host
         .as_ref()
         .is_none_or(|h| r.host.as_deref().is_some_and(|rh| host_admits(h, rh)));
-    uri && method && port && headers && query && from && host
+    let sni = c.sni.is_empty()
+        || r.sni
+            .as_deref()
+            .is_some_and(|name| c.sni.iter().any(|pattern| host_admits(pattern, name)));
+    uri && method && port && headers && query && from && host && sni
 }
 
 /// Envoy matches regexes against the whole value (RE2 syntax; the `regex` crate's is the
@@ -642,6 +872,7 @@ fn add_version(list: &mut Vec<VersionShare>, service: &Service, version: &Versio
             version: version.name.clone(),
             share,
             endpoints: endpoints.collect(),
+            notes: version.notes.clone(),
         }),
     }
 }
@@ -661,7 +892,10 @@ fn decision(routes: &[Route], index: Option<usize>, caller: Option<String>, shar
         matched: match route {
             None => "no route matches".to_string(),
             Some(r) if r.synthesised => "default route (added by meshc)".to_string(),
-            Some(r) => describe_alternatives(&r.alternatives),
+            Some(r) => match &r.rewrite {
+                Some(to) => format!("{}, path rewritten to {to:?}", describe_route(r)),
+                None => describe_route(r),
+            },
         },
         span: route.and_then(|r| r.span),
         share,
@@ -677,6 +911,36 @@ fn merge_decision(list: &mut Vec<Decision>, d: Decision) {
         None => list.push(d),
     }
 }
+
+/// A route's alternatives in words, with their destination subnets.
+fn describe_route(route: &Route) -> String {
+    if route.alternatives.is_empty() {
+        return "every request".to_string();
+    }
+    route
+        .alternatives
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match route.destination_subnets.get(i).map(Vec::as_slice) {
+            Some([never]) if never == NOT_EVALUATED => "a match meshc does not evaluate".to_string(),
+            Some(subnets) if !subnets.is_empty() => {
+                let words = describe_conditions(c);
+                let subnets = format!("to {}", subnets.join(", "));
+                if words == "every request" {
+                    subnets
+                } else {
+                    format!("{words} {subnets}")
+                }
+            }
+            _ => describe_conditions(c),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The destination subnets of an alternative that never holds: one whose conditions the
+/// table's reader could not evaluate (no address is in it).
+pub const NOT_EVALUATED: &str = "(not evaluated)";
 
 /// `prefix "/a" or header x "1"`, or `every request`.
 pub fn describe_alternatives(alternatives: &[Conditions]) -> String {

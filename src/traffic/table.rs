@@ -1,12 +1,12 @@
 //! Filling the engine's [`Table`] from the `.mesh` model.
 
-use super::{Action, Destination, Endpoint, Gateway, Listener, Route, Service, Table, Version};
+use super::{Action, Destination, Endpoint, Gateway, Listener, Protocol, Route, Service, Table, Version};
 use crate::model::{self, Conditions, HeaderMatch, RouteKind, StringMatch, Workload};
 
 impl Table {
     /// The routes as the emitted Istio objects hold them: every service's HTTP routes
-    /// (ending with the default route meshc adds), every gateway's (with the routes a gateway
-    /// route carries over from its service).
+    /// (ending with the default route meshc adds) and TCP and TLS routes, every gateway's
+    /// (with the routes a gateway route carries over from its service).
     pub fn from_mesh(mesh: &model::Mesh) -> Table {
         let mut table = Table::default();
         for ns in &mesh.namespaces {
@@ -30,25 +30,38 @@ impl Table {
                     host: s.fqdn.clone(),
                     http_ports: s.http_ports().map(|p| p.number).collect(),
                     versions: s.versions.iter().map(version).collect(),
-                    routes: http_routes(&s.routes),
+                    routes: routes(&s.routes, RouteKind::Http),
                     calls,
+                    tcp_ports: ports(&s.ports, RouteKind::Tcp),
+                    tls_ports: ports(&s.ports, RouteKind::Tls),
+                    tcp_routes: routes(&s.routes, RouteKind::Tcp),
+                    tls_routes: routes(&s.routes, RouteKind::Tls),
                 });
             }
             for g in &ns.gateways {
                 let listeners = g
                     .servers
                     .iter()
-                    .filter(|s| {
-                        s.protocol.is_http()
-                            || (s.protocol == model::Protocol::Https
-                                && s.tls
-                                    .as_ref()
-                                    .is_some_and(|t| matches!(t.mode, "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL")))
-                    })
-                    .map(|s| Listener {
-                        port: s.number,
-                        hosts: s.hosts.clone(),
-                        https_redirect: s.https_redirect,
+                    .filter_map(|s| {
+                        let terminated = s
+                            .tls
+                            .as_ref()
+                            .is_some_and(|t| matches!(t.mode, "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL"));
+                        let protocol = match s.protocol {
+                            p if p.is_http() => Protocol::Http,
+                            // Terminated there: HTTPS carries HTTP, TLS carries TCP.
+                            model::Protocol::Https if terminated => Protocol::Http,
+                            model::Protocol::Tls if terminated => Protocol::Tcp,
+                            model::Protocol::Https | model::Protocol::Tls => Protocol::Tls,
+                            p if RouteKind::Tcp.carries(p) => Protocol::Tcp,
+                            _ => return None,
+                        };
+                        Some(Listener {
+                            port: s.number,
+                            hosts: s.hosts.clone(),
+                            https_redirect: s.https_redirect,
+                            protocol,
+                        })
                     })
                     .collect();
                 table.gateways.push(Gateway {
@@ -58,9 +71,11 @@ impl Table {
                     host_routes: g
                         .host_routes
                         .iter()
-                        .map(|(h, routes)| (h.clone(), http_routes(routes)))
+                        .map(|(h, list)| (h.clone(), routes(list, RouteKind::Http)))
                         .collect(),
-                    routes: http_routes(&g.routes),
+                    routes: routes(&g.routes, RouteKind::Http),
+                    tcp_routes: routes(&g.routes, RouteKind::Tcp),
+                    tls_routes: routes(&g.routes, RouteKind::Tls),
                 });
             }
         }
@@ -88,14 +103,29 @@ fn version(v: &model::Version) -> Version {
                 }))
                 .collect(),
         },
+        notes: Vec::new(),
     }
 }
 
-fn http_routes(routes: &[model::Route]) -> Vec<Route> {
+/// The numbers of the ports that routes of `kind` apply to, ascending.
+fn ports(ports: &[model::Port], kind: RouteKind) -> Vec<u16> {
+    let mut numbers: Vec<u16> = ports
+        .iter()
+        .filter(|p| kind.carries(p.protocol))
+        .map(|p| p.number)
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+/// The routes of one kind, in order.
+fn routes(routes: &[model::Route], kind: RouteKind) -> Vec<Route> {
     routes
         .iter()
-        .filter(|r| r.kind == RouteKind::Http)
+        .filter(|r| r.kind == kind)
         .map(|r| Route {
+            destination_subnets: Vec::new(),
+            rewrite: r.options.rewrite_uri.clone(),
             span: (!r.synthesised).then_some(r.span),
             synthesised: r.synthesised,
             alternatives: r.alternatives.clone(),
@@ -151,6 +181,10 @@ pub fn describe_conditions(c: &Conditions) -> String {
             StringMatch::Exact(v) => format!("query {name} {v:?}"),
             m => format!("query {name} {}", string_match(m)),
         });
+    }
+    if !c.sni.is_empty() {
+        let names: Vec<String> = c.sni.iter().map(|n| format!("{n:?}")).collect();
+        words.push(format!("sni {}", names.join(", ")));
     }
     if let Some(s) = &c.source {
         let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
