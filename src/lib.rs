@@ -27,6 +27,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod emit;
 pub mod graph;
+pub mod import;
 pub mod manifests;
 pub mod model;
 mod options;

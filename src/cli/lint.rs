@@ -31,7 +31,7 @@ pub(crate) fn run(paths: &[PathBuf], format: MessageFormat) -> Status {
 }
 
 /// Every file named, or found under a folder named, as one source; stdin once, as `-`.
-fn read(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
+pub(super) fn read(paths: &[PathBuf]) -> Result<Vec<Source>, String> {
     let mut files = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {

@@ -25,6 +25,7 @@ mod dump;
 mod explain;
 mod fmt;
 mod graph;
+mod import;
 mod krm;
 mod layout;
 mod lint;
@@ -75,6 +76,7 @@ pub(crate) fn run(args: Args) -> Status {
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
         Command::Lint { paths, message_format } => lint::run(&paths, message_format),
+        Command::Import { paths, output } => import::run(&paths, output.as_deref()),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input } => test::run(&input),
         Command::Traffic {
