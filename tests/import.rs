@@ -27,18 +27,6 @@ const NOT_RECOVERED: &[(&str, &str)] = &[
          routes (and the AuthorizationPolicy they give productpage) cannot be read back",
     ),
     (
-        "example/hybrid-hello-gateway-api",
-        "Gateway API routes (HTTPRoute, the per-version Services) are not imported",
-    ),
-    (
-        "ok/gateway-api-routes",
-        "Gateway API routes (HTTPRoute, the per-version Services) are not imported",
-    ),
-    (
-        "ok/seed-gateway-api",
-        "Gateway API routes (HTTPRoute, the per-version Services) are not imported",
-    ),
-    (
         "example/vm-other-network",
         "the cluster's network and east-west gateway (`cluster { ... }`) are only in the VM files",
     ),

@@ -16,6 +16,7 @@
 //! imported as a version of the service that names its version in a subset, with the
 //! labels it has, so that `meshc build` reports the mismatch (M3011).
 
+mod gateway_api;
 mod policy;
 mod read;
 mod routes;
@@ -100,6 +101,9 @@ struct Svc<'a> {
 struct Mesh<'a> {
     objects: Vec<Obj<'a>>,
     services: Vec<Svc<'a>>,
+    /// The Services of single versions that meshc writes for Gateway API backends
+    /// (`hello2-svc-v1`): (namespace, name) → (the service's Service name, the version).
+    version_services: BTreeMap<(&'a str, &'a str), (&'a str, &'a str)>,
 }
 
 const DEFAULT_NAMING: &[(&str, &str)] = &[
@@ -118,8 +122,38 @@ impl<'a> Mesh<'a> {
         let mut mesh = Mesh {
             objects: objects.to_vec(),
             services: Vec::new(),
+            version_services: BTreeMap::new(),
         };
-        for obj in objects.iter().filter(|o| o.kind == "Service" && o.api == "v1") {
+        let services: Vec<&Obj<'a>> = objects
+            .iter()
+            .filter(|o| o.kind == "Service" && o.api == "v1")
+            .collect();
+        for obj in &services {
+            let selector = labels_of(obj.spec(&["selector"]));
+            let parent = services.iter().find_map(|p| {
+                let parent = labels_of(p.spec(&["selector"]));
+                let extra: Vec<_> = selector.iter().filter(|(k, _)| !parent.contains_key(*k)).collect();
+                let agrees = parent.iter().all(|(k, v)| selector.get(k) == Some(v));
+                match extra[..] {
+                    [(_, version)]
+                        if agrees
+                            && !parent.is_empty()
+                            && p.namespace == obj.namespace
+                            && obj.name == format!("{}-{version}", p.name) =>
+                    {
+                        Some((p.name, *version))
+                    }
+                    _ => None,
+                }
+            });
+            if let Some(parent) = parent {
+                mesh.version_services.insert((obj.namespace, obj.name), parent);
+            }
+        }
+        for obj in services {
+            if mesh.version_services.contains_key(&(obj.namespace, obj.name)) {
+                continue;
+            }
             let selector = labels_of(obj.spec(&["selector"]));
             let name = mesh.service_name(obj, &selector);
             mesh.services.push(Svc {
@@ -769,15 +803,35 @@ impl<'m, 'a> NsImport<'m, 'a> {
         }
     }
 
+    /// Whether `account` in `namespace` is the one Istio gives a Gateway API gateway's pods
+    /// (`NAME-istio`).
+    fn is_api_gateway_account(&self, namespace: &str, account: &str) -> bool {
+        self.mesh.objects.iter().any(|o| {
+            o.kind == "Gateway"
+                && o.api.starts_with("gateway.networking.k8s.io/")
+                && o.namespace == namespace
+                && account.strip_suffix("-istio") == Some(o.name)
+        })
+    }
+
     /// Objects meshc writes on its own from the rest of the `.mesh`.
     fn derived(&self, obj: &Obj<'a>) -> bool {
         match obj.kind {
+            "Service" => self.mesh.version_services.contains_key(&(obj.namespace, obj.name)),
             "Namespace" => true,
             "ServiceAccount" => true,
             "PeerAuthentication" => {
                 obj.name == "default"
                     && obj.str(&["mtls", "mode"]) == Some("STRICT")
                     && obj.spec(&["selector"]).is_none()
+            }
+            "AuthorizationPolicy"
+                if obj
+                    .spec(&["selector", "matchLabels", "gateway.networking.k8s.io/gateway-name"])
+                    .and_then(Node::as_str)
+                    .is_some_and(|g| obj.name == format!("{}-{g}-ingress", obj.namespace)) =>
+            {
+                true
             }
             "AuthorizationPolicy" => {
                 obj.name == "allow-nothing" && obj.node.get("spec").is_none_or(|s| s.entries().is_empty())
@@ -872,6 +926,8 @@ impl<'m, 'a> NsImport<'m, 'a> {
                     };
                     let Some((caller, caller_ns)) = caller else {
                         match parts[..] {
+                            // A Gateway API gateway's own pods: its routes say who it calls.
+                            [_, "ns", ns, "sa", account] if self.is_api_gateway_account(ns, account) => {}
                             [_, "ns", ns, "sa", account] if gateways == 1 => {
                                 if principal != DEFAULT_GATEWAY_PRINCIPAL {
                                     calls
@@ -1277,6 +1333,69 @@ impl<'m, 'a> NsImport<'m, 'a> {
             let names = RouteNames { ns: self, own: Some(s) };
             self.write_routes(&vs, &names, None, lines, Some(svc));
         }
+        let svc = self.services[s];
+        let routes: Vec<(usize, Obj<'a>)> = self
+            .objects()
+            .filter(|(_, o)| {
+                matches!(o.kind, "HTTPRoute" | "GRPCRoute")
+                    && o.spec(&["parentRefs"])
+                        .map(Node::items)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|p| {
+                            p.get("kind").and_then(Node::as_str) == Some("Service")
+                                && p.get("name").and_then(Node::as_str) == Some(svc.obj.name)
+                        })
+            })
+            .map(|(i, o)| (i, *o))
+            .collect();
+        for (index, route) in routes {
+            handled.insert(index);
+            let names = RouteNames { ns: self, own: Some(s) };
+            self.write_rules(&route, &names, None, lines, Some(svc));
+        }
+    }
+
+    /// The rules of an HTTPRoute or GRPCRoute, without the default rule meshc adds.
+    fn write_rules(
+        &self,
+        route: &Obj<'a>,
+        names: &RouteNames<'_, 'm, 'a>,
+        host: Option<&str>,
+        lines: &mut Block,
+        own: Option<&Svc<'a>>,
+    ) {
+        let mut rules: Vec<&Node> = route
+            .spec(&["rules"])
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        if let (true, Some(last), Some(own)) = (rules.len() > 1, rules.last(), own) {
+            let refs = last.get("backendRefs").map(Node::items).unwrap_or_default();
+            let plain = last.entries().len() == 1
+                && refs.len() == 1
+                && refs[0].get("name").and_then(Node::as_str) == Some(own.obj.name)
+                && refs[0].get("weight").is_none();
+            if plain {
+                rules.pop();
+            }
+        }
+        let condition = host.map(|h| format!("host {}", quote(h)));
+        for rule in rules {
+            match gateway_api::rule(rule, names, condition.as_deref()) {
+                Ok(text) => lines.decl(text),
+                Err(what) => lines.comment(self.places.lost(&what, rule.span)),
+            }
+        }
+        for (key, _) in route.node.get("spec").map(Node::entries).unwrap_or_default() {
+            if !matches!(key.as_str(), Some("parentRefs" | "rules" | "hostnames")) {
+                lines.comment(self.places.lost(
+                    &format!("{} field `{}`", route.kind, key.as_str().unwrap_or("?")),
+                    key.span,
+                ));
+            }
+        }
     }
 
     fn write_routes(
@@ -1438,10 +1557,17 @@ impl<'m, 'a> NsImport<'m, 'a> {
         let mut out = Vec::new();
         let gateways: Vec<(usize, Obj<'a>)> = self
             .objects()
-            .filter(|(_, o)| o.kind == "Gateway" && o.is_istio())
+            .filter(|(_, o)| o.kind == "Gateway" && (o.is_istio() || o.api.starts_with("gateway.networking.k8s.io/")))
             .map(|(i, o)| (i, *o))
             .collect();
         for (index, gw) in gateways {
+            if !gw.is_istio() {
+                if let Some(block) = self.api_gateway(&gw, handled) {
+                    handled.insert(index);
+                    out.push(block);
+                }
+                continue;
+            }
             if !is_name(gw.name) {
                 continue;
             }
@@ -1510,6 +1636,54 @@ impl<'m, 'a> NsImport<'m, 'a> {
     }
 }
 
+impl<'m, 'a> NsImport<'m, 'a> {
+    /// A Gateway API Gateway (class `istio`) and the HTTPRoutes attached to it.
+    fn api_gateway(&self, gw: &Obj<'a>, handled: &mut BTreeSet<usize>) -> Option<Block> {
+        if !is_name(gw.name) {
+            return None;
+        }
+        let mut b = Block::new(format!("gateway {}", gw.name));
+        for (key, value) in gw.node.get("spec").map(Node::entries).unwrap_or_default() {
+            match key.as_str() {
+                Some("gatewayClassName") if value.as_str() == Some("istio") => {}
+                Some("listeners") => {
+                    for listener in value.items() {
+                        match gateway_api::listener(listener) {
+                            Some(text) => b.decl(text),
+                            None => b.comment(self.places.lost("a listener", listener.span)),
+                        }
+                    }
+                }
+                other => b.comment(
+                    self.places
+                        .lost(&format!("Gateway field `{}`", other.unwrap_or("?")), key.span),
+                ),
+            }
+        }
+        let routes: Vec<(usize, Obj<'a>)> = self
+            .objects()
+            .filter(|(_, o)| {
+                matches!(o.kind, "HTTPRoute" | "GRPCRoute")
+                    && o.spec(&["parentRefs"])
+                        .map(Node::items)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|p| {
+                            p.get("name").and_then(Node::as_str) == Some(gw.name)
+                                && p.get("kind").and_then(Node::as_str).is_none_or(|k| k == "Gateway")
+                        })
+            })
+            .map(|(i, o)| (i, *o))
+            .collect();
+        for (index, route) in routes {
+            handled.insert(index);
+            let names = RouteNames { ns: self, own: None };
+            self.write_rules(&route, &names, None, &mut b, None);
+        }
+        Some(b)
+    }
+}
+
 #[derive(Default)]
 struct Calls<'a> {
     by_caller: BTreeMap<(&'a str, &'a str), BTreeSet<String>>,
@@ -1523,6 +1697,49 @@ struct Calls<'a> {
 struct RouteNames<'n, 'm, 'a> {
     ns: &'n NsImport<'m, 'a>,
     own: Option<usize>,
+}
+
+impl gateway_api::Backends for RouteNames<'_, '_, '_> {
+    fn backend(&self, reference: &Node) -> Option<String> {
+        let ns = self.ns;
+        let name = reference.get("name")?.as_str()?;
+        let namespace = reference
+            .get("namespace")
+            .and_then(Node::as_str)
+            .unwrap_or(ns.namespace);
+        if reference
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|k| k != "Service")
+        {
+            return None;
+        }
+        let (service, version) = match ns.mesh.version_services.get(&(namespace, name)) {
+            Some((service, version)) => (*service, Some(*version)),
+            None => (name, None),
+        };
+        let svc = ns
+            .mesh
+            .services
+            .iter()
+            .find(|s| s.obj.namespace == namespace && s.obj.name == service)?;
+        let ports = svc.obj.spec(&["ports"]).map_or(0, |p| p.items().len());
+        let port = match reference.get("port").and_then(Node::as_int) {
+            Some(p) if ports > 1 => format!(":{p}"),
+            _ => String::new(),
+        };
+        let own = self.own.is_some_and(|o| std::ptr::eq(ns.services[o], svc));
+        let base = if namespace == ns.namespace {
+            svc.name.clone()
+        } else {
+            format!("{}.{namespace}", svc.name)
+        };
+        Some(match version {
+            Some(v) if own && port.is_empty() => v.to_string(),
+            Some(v) => format!("{base}/{v}{port}"),
+            None => format!("{base}{port}"),
+        })
+    }
 }
 
 impl routes::Names for RouteNames<'_, '_, '_> {
