@@ -331,8 +331,22 @@ spec:
       containers:
         - image: \"a\\\"b$c\"
 ";
-    let many: String = (0..2000)
-        .map(|i| format!("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\nspec:\n  ports:\n    - name: http\n      port: 80\n"))
+    // A large mesh: a thousand services, each with a Deployment calling the next one and
+    // a policy admitting the previous one.
+    let many: String = (0..1000)
+        .map(|i| {
+            let (next, previous) = ((i + 1) % 1000, (i + 999) % 1000);
+            format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}-svc, namespace: big}}\n\
+                 spec: {{selector: {{app: s{i}}}, ports: [{{name: http, port: 80}}]}}\n\
+                 ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: s{i}-v1, namespace: big}}\n\
+                 spec:\n  template:\n    metadata: {{labels: {{app: s{i}, version: v1}}}}\n\
+                 \x20   spec:\n      serviceAccountName: s{i}\n\
+                 \x20     containers: [{{name: c, image: img, env: [{{name: B, value: s{next}-svc.big.svc.cluster.local}}]}}]\n\
+                 ---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: s{i}, namespace: big}}\n\
+                 spec: {{selector: {{matchLabels: {{app: s{i}}}}}, rules: [{{from: [{{source: {{principals: [cluster.local/ns/big/sa/s{previous}]}}}}]}}]}}\n"
+            )
+        })
         .collect();
     let inputs = [
         "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: [*c, *c]\n".to_string(),
@@ -343,6 +357,13 @@ spec:
         names.to_string(),
         many,
     ];
+    let big = meshc::import::import(&[Source::new("big.yaml", inputs[6].as_str())]);
+    assert!(
+        big.text.contains("calls s1 via env B"),
+        "{}",
+        &big.text[..big.text.len().min(2000)]
+    );
+    assert!(!big.text.contains("not carried over"));
     for input in inputs {
         let imported = meshc::import::import(&[Source::new("h.yaml", input.as_str())]);
         if imported.diagnostics.is_empty() {

@@ -38,25 +38,7 @@ pub(super) fn rule(rule: &Node, backends: &dyn Backends, condition: Option<&str>
         }
         alternatives.push(conditions);
     }
-    if alternatives.is_empty() {
-        if let Some(first) = condition {
-            out.push(' ');
-            out.push_str(first);
-        }
-    }
-    for (i, alternative) in alternatives.iter().enumerate() {
-        if i > 0 {
-            out.push_str(" or");
-        }
-        if let Some(first) = condition {
-            out.push(' ');
-            out.push_str(first);
-        }
-        for c in alternative {
-            out.push(' ');
-            out.push_str(c);
-        }
-    }
+    super::routes::push_conditions(&mut out, condition, &alternatives);
     let mut action = None;
     let mut options = Vec::new();
     for (key, value) in rule.entries() {
@@ -83,13 +65,7 @@ pub(super) fn rule(rule: &Node, backends: &dyn Backends, condition: Option<&str>
         }
     }
     let action = action.ok_or_else(|| "a rule without backends or redirect".to_string())?;
-    out.push(' ');
-    out.push_str(&action);
-    for option in options {
-        out.push(' ');
-        out.push_str(&option);
-    }
-    Ok(out)
+    Ok(super::routes::finish(out, &action, &options))
 }
 
 fn path(node: &Node) -> Option<String> {
@@ -153,16 +129,11 @@ fn filter(node: &Node, backends: &dyn Backends) -> Option<(Option<String>, Vec<S
             if path.get("type")?.as_str()? != "ReplaceFullPath" {
                 return None;
             }
-            let mut out = format!("redirect {}", quote(path.get("replaceFullPath")?.as_str()?));
-            for (key, value) in body.entries() {
-                match key.as_str()? {
-                    "path" => {}
-                    "statusCode" => out.push_str(&format!(" code {}", value.as_int()?)),
-                    "hostname" => out.push_str(&format!(" authority {}", quote(value.as_str()?))),
-                    "scheme" => out.push_str(&format!(" scheme {}", quote(value.as_str()?))),
-                    _ => return None,
-                }
-            }
+            let out = super::routes::redirect_with(
+                body,
+                path.get("replaceFullPath")?,
+                ["path", "statusCode", "hostname", "scheme"],
+            )?;
             Some((Some(out), Vec::new()))
         }
         "URLRewrite" => {

@@ -104,6 +104,20 @@ struct Mesh<'a> {
     /// The Services of single versions that meshc writes for Gateway API backends
     /// (`hello2-svc-v1`): (namespace, name) → (the service's Service name, the version).
     version_services: BTreeMap<(&'a str, &'a str), (&'a str, &'a str)>,
+    /// Indexes, so that large inputs stay fast: the objects of each namespace (they are
+    /// sorted by namespace), each object's position by its node's address, the services
+    /// by (namespace, Service name) and by (namespace, account), and the names of the
+    /// DestinationRules and VirtualServices of each (namespace, host's Service name).
+    ranges: BTreeMap<&'a str, std::ops::Range<usize>>,
+    kinds: BTreeMap<(&'a str, &'a str), std::ops::Range<usize>>,
+    positions: BTreeMap<usize, usize>,
+    by_name: BTreeMap<(&'a str, &'a str), usize>,
+    by_account: BTreeMap<(&'a str, &'a str), usize>,
+    host_objects: BTreeMap<(&'a str, &'a str), Vec<&'a str>>,
+    /// Each object's workload labels (empty for other kinds), and the workloads by
+    /// (namespace, label key, label value).
+    labels: Vec<BTreeMap<&'a str, &'a str>>,
+    by_label: BTreeMap<(&'a str, &'a str, &'a str), Vec<usize>>,
 }
 
 const DEFAULT_NAMING: &[(&str, &str)] = &[
@@ -123,31 +137,59 @@ impl<'a> Mesh<'a> {
             objects: objects.to_vec(),
             services: Vec::new(),
             version_services: BTreeMap::new(),
+            ranges: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            by_account: BTreeMap::new(),
+            host_objects: BTreeMap::new(),
+            labels: objects.iter().map(workload_labels).collect(),
+            by_label: BTreeMap::new(),
         };
+        for (i, labels) in mesh.labels.iter().enumerate() {
+            for (k, v) in labels {
+                mesh.by_label.entry((objects[i].namespace, *k, *v)).or_default().push(i);
+            }
+        }
+        for (i, o) in objects.iter().enumerate() {
+            let range = mesh.ranges.entry(o.namespace).or_insert(i..i);
+            range.end = i + 1;
+            let range = mesh.kinds.entry((o.namespace, o.kind)).or_insert(i..i);
+            range.end = i + 1;
+            mesh.positions.insert(std::ptr::from_ref(o.node) as usize, i);
+            let host = match o.kind {
+                "DestinationRule" => o.str(&["host"]),
+                "VirtualService" if o.spec(&["gateways"]).is_none() => o
+                    .spec(&["hosts"])
+                    .and_then(|h| h.items().first())
+                    .and_then(Node::as_str),
+                _ => None,
+            };
+            if let Some(name) = host.and_then(|h| short_host(h, o.namespace)) {
+                mesh.host_objects.entry((o.namespace, name)).or_default().push(o.name);
+            }
+        }
         let services: Vec<&Obj<'a>> = objects
             .iter()
             .filter(|o| o.kind == "Service" && o.api == "v1")
             .collect();
-        for obj in &services {
-            let selector = labels_of(obj.spec(&["selector"]));
-            let parent = services.iter().find_map(|p| {
-                let parent = labels_of(p.spec(&["selector"]));
-                let extra: Vec<_> = selector.iter().filter(|(k, _)| !parent.contains_key(*k)).collect();
-                let agrees = parent.iter().all(|(k, v)| selector.get(k) == Some(v));
-                match extra[..] {
-                    [(_, version)]
-                        if agrees
-                            && !parent.is_empty()
-                            && p.namespace == obj.namespace
-                            && obj.name == format!("{}-{version}", p.name) =>
-                    {
-                        Some((p.name, *version))
-                    }
-                    _ => None,
-                }
+        let selectors: BTreeMap<(&str, &str), BTreeMap<&str, &str>> = services
+            .iter()
+            .map(|o| ((o.namespace, o.name), labels_of(o.spec(&["selector"]))))
+            .collect();
+        // `NAME-VERSION` selecting NAME's labels and one more, whose value is VERSION.
+        for ((namespace, name), selector) in &selectors {
+            let parent = selector.iter().find_map(|(key, version)| {
+                let stem = name.strip_suffix(version)?.strip_suffix('-')?;
+                let parent = selectors.get(&(*namespace, stem))?;
+                let agrees = !parent.is_empty()
+                    && parent.len() + 1 == selector.len()
+                    && !parent.contains_key(key)
+                    && parent.iter().all(|(k, v)| selector.get(k) == Some(v));
+                agrees.then_some((stem, *version))
             });
             if let Some(parent) = parent {
-                mesh.version_services.insert((obj.namespace, obj.name), parent);
+                mesh.version_services.insert((*namespace, *name), parent);
             }
         }
         for obj in services {
@@ -156,6 +198,13 @@ impl<'a> Mesh<'a> {
             }
             let selector = labels_of(obj.spec(&["selector"]));
             let name = mesh.service_name(obj, &selector);
+            let index = mesh.services.len();
+            mesh.by_name.entry((obj.namespace, obj.name)).or_insert(index);
+            for w in mesh.selected(obj.namespace, &selector) {
+                if let Some(account) = workload_account(&w) {
+                    mesh.by_account.entry((obj.namespace, account)).or_insert(index);
+                }
+            }
             mesh.services.push(Svc {
                 obj: *obj,
                 name,
@@ -201,14 +250,15 @@ impl<'a> Mesh<'a> {
         if selector.is_empty() {
             return Vec::new();
         }
-        self.objects
-            .iter()
-            .filter(|o| o.namespace == namespace)
-            .filter(|o| {
-                let labels = workload_labels(o);
-                !labels.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-            })
-            .copied()
+        let Some((key, value)) = selector.iter().next() else {
+            return Vec::new();
+        };
+        self.by_label
+            .get(&(namespace, key, value))
+            .into_iter()
+            .flatten()
+            .filter(|i| selector.iter().all(|(k, v)| self.labels[**i].get(k) == Some(v)))
+            .map(|i| self.objects[*i])
             .collect()
     }
 
@@ -233,18 +283,8 @@ impl<'a> Mesh<'a> {
                 evidence.push(c.to_string());
             }
         }
-        for o in self.objects.iter().filter(|o| o.namespace == svc.namespace) {
-            let host = match o.kind {
-                "DestinationRule" => o.str(&["host"]),
-                "VirtualService" if o.spec(&["gateways"]).is_none() => o
-                    .spec(&["hosts"])
-                    .and_then(|h| h.items().first())
-                    .and_then(Node::as_str),
-                _ => None,
-            };
-            if host.is_some_and(|h| short_host(h, svc.namespace) == Some(svc.name)) {
-                evidence.push(o.name.to_string());
-            }
+        for name in self.host_objects.get(&(svc.namespace, svc.name)).into_iter().flatten() {
+            evidence.push(name.to_string());
         }
         let words: Vec<&str> = svc.name.split('-').take(12).collect();
         let mut best: Option<(usize, usize, String)> = None;
@@ -274,9 +314,29 @@ impl<'a> Mesh<'a> {
         if !(rest.is_none() || rest == Some("svc") || rest.is_some_and(|r| r.starts_with("svc."))) {
             return None;
         }
-        self.services
+        self.by_name.get(&(namespace, name)).and_then(|i| self.services.get(*i))
+    }
+
+    /// The objects of some kinds in a namespace, with their positions.
+    fn of_kinds<'s>(&'s self, namespace: &str, kinds: &'s [&str]) -> impl Iterator<Item = (usize, &'s Obj<'a>)> + 's {
+        let ranges: Vec<std::ops::Range<usize>> = kinds
             .iter()
-            .find(|s| s.obj.name == name && s.obj.namespace == namespace)
+            .filter_map(|k| self.kinds.get(&(namespace, *k)).cloned())
+            .collect();
+        ranges
+            .into_iter()
+            .flat_map(move |r| r.map(move |i| (i, &self.objects[i])))
+    }
+
+    /// The objects of a namespace, with their positions.
+    fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = (usize, &Obj<'a>)> + '_ {
+        let range = self.ranges.get(namespace).cloned().unwrap_or(0..0);
+        self.objects
+            .get(range.clone())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(move |(i, o)| (range.start + i, o))
     }
 
     fn external_by_host(&self, host: &str, namespace: &str) -> Option<Obj<'a>> {
@@ -295,11 +355,9 @@ impl<'a> Mesh<'a> {
 
     /// The service whose workloads run as `account` in `namespace`.
     fn service_by_account(&self, namespace: &str, account: &str) -> Option<&Svc<'a>> {
-        self.services.iter().filter(|s| s.obj.namespace == namespace).find(|s| {
-            self.selected(namespace, &s.selector)
-                .iter()
-                .any(|w| workload_account(w) == Some(account))
-        })
+        self.by_account
+            .get(&(namespace, account))
+            .and_then(|i| self.services.get(*i))
     }
 }
 
@@ -453,15 +511,18 @@ impl<'m, 'a> NsImport<'m, 'a> {
     }
 
     fn objects(&self) -> impl Iterator<Item = (usize, &Obj<'a>)> + '_ {
-        self.mesh
-            .objects
-            .iter()
-            .enumerate()
-            .filter(move |(_, o)| o.namespace == self.namespace)
+        self.mesh.in_namespace(self.namespace)
+    }
+
+    fn of<'s>(&'s self, kinds: &'s [&str]) -> impl Iterator<Item = (usize, &'s Obj<'a>)> + 's {
+        self.mesh.of_kinds(self.namespace, kinds)
     }
 
     fn index_of(&self, obj: &Obj<'a>) -> Option<usize> {
-        self.mesh.objects.iter().position(|o| std::ptr::eq(o.node, obj.node))
+        self.mesh
+            .positions
+            .get(&(std::ptr::from_ref(obj.node) as usize))
+            .copied()
     }
 
     fn service_of_host(&self, host: &str) -> Option<usize> {
@@ -732,8 +793,8 @@ impl<'m, 'a> NsImport<'m, 'a> {
     /// The namespace's mutual TLS mode, when its PeerAuthentication is not meshc's default.
     fn namespace_mtls(&self, handled: &mut BTreeSet<usize>) -> Option<&'static str> {
         let (index, pa) = self
-            .objects()
-            .find(|(_, o)| o.kind == "PeerAuthentication" && o.name == "default" && o.spec(&["selector"]).is_none())?;
+            .of(&["PeerAuthentication"])
+            .find(|(_, o)| o.name == "default" && o.spec(&["selector"]).is_none())?;
         let mode = mtls_word(pa.str(&["mtls", "mode"])?)?;
         if pa.node.get("spec").map_or(0, |s| s.entries().len()) != 1 {
             return None;
@@ -744,14 +805,15 @@ impl<'m, 'a> NsImport<'m, 'a> {
 
     /// A service's `mtls` lines, from the PeerAuthentication that selects its workloads.
     fn service_mtls(&self, svc: &Svc<'a>, handled: &mut BTreeSet<usize>) -> Vec<String> {
-        let Some((index, pa)) = self.objects().find(|(_, o)| {
-            o.kind == "PeerAuthentication" && labels_of(o.spec(&["selector", "matchLabels"])) == svc.selector
-        }) else {
+        let Some((index, pa)) = self
+            .of(&["PeerAuthentication"])
+            .find(|(_, o)| labels_of(o.spec(&["selector", "matchLabels"])) == svc.selector)
+        else {
             return Vec::new();
         };
         let namespace_mode = self
-            .objects()
-            .find(|(_, o)| o.kind == "PeerAuthentication" && o.name == "default" && o.spec(&["selector"]).is_none())
+            .of(&["PeerAuthentication"])
+            .find(|(_, o)| o.name == "default" && o.spec(&["selector"]).is_none())
             .and_then(|(_, o)| o.str(&["mtls", "mode"]))
             .and_then(mtls_word)
             .unwrap_or("strict");
@@ -786,9 +848,10 @@ impl<'m, 'a> NsImport<'m, 'a> {
 
     /// A service's `jwt` lines, from the RequestAuthentication that selects its workloads.
     fn service_jwt(&self, svc: &Svc<'a>, calls: &Calls<'a>, handled: &mut BTreeSet<usize>, lines: &mut Block) {
-        for (index, ra) in self.objects().filter(|(_, o)| {
-            o.kind == "RequestAuthentication" && labels_of(o.spec(&["selector", "matchLabels"])) == svc.selector
-        }) {
+        for (index, ra) in self
+            .of(&["RequestAuthentication"])
+            .filter(|(_, o)| labels_of(o.spec(&["selector", "matchLabels"])) == svc.selector)
+        {
             handled.insert(index);
             let claims = calls
                 .claims
@@ -806,11 +869,8 @@ impl<'m, 'a> NsImport<'m, 'a> {
     /// Whether `account` in `namespace` is the one Istio gives a Gateway API gateway's pods
     /// (`NAME-istio`).
     fn is_api_gateway_account(&self, namespace: &str, account: &str) -> bool {
-        self.mesh.objects.iter().any(|o| {
-            o.kind == "Gateway"
-                && o.api.starts_with("gateway.networking.k8s.io/")
-                && o.namespace == namespace
-                && account.strip_suffix("-istio") == Some(o.name)
+        self.mesh.of_kinds(namespace, &["Gateway"]).any(|(_, o)| {
+            o.api.starts_with("gateway.networking.k8s.io/") && account.strip_suffix("-istio") == Some(o.name)
         })
     }
 
@@ -852,13 +912,15 @@ impl<'m, 'a> NsImport<'m, 'a> {
             .objects()
             .filter(|(_, o)| o.kind == "Gateway" && o.is_istio())
             .count();
+        let mut by_selector = BTreeMap::new();
+        for (i, svc) in self.services.iter().enumerate().rev() {
+            if !svc.selector.is_empty() {
+                by_selector.insert(svc.selector.clone(), i);
+            }
+        }
         for (index, policy) in policies {
             let selector = labels_of(policy.spec(&["selector", "matchLabels"]));
-            let Some(callee) = self
-                .services
-                .iter()
-                .position(|s| !selector.is_empty() && s.selector == selector)
-            else {
+            let Some(callee) = by_selector.get(&selector).copied() else {
                 continue;
             };
             if policy.str(&["action"]).is_some_and(|a| a != "ALLOW") {
@@ -1050,9 +1112,9 @@ impl<'m, 'a> NsImport<'m, 'a> {
             }
         }
         // Versions, in the order of the DestinationRule's subsets, then by name.
-        let dr = self.objects().find(|(_, o)| {
-            o.kind == "DestinationRule" && o.str(&["host"]).and_then(|h| self.service_of_host(h)) == Some(s)
-        });
+        let dr = self
+            .of(&["DestinationRule"])
+            .find(|(_, o)| o.str(&["host"]).and_then(|h| self.service_of_host(h)) == Some(s));
         let dr = dr.map(|(i, o)| (i, *o));
         let mut subset_policies: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
@@ -1090,14 +1152,7 @@ impl<'m, 'a> NsImport<'m, 'a> {
                     lost.into_iter().for_each(|l| lines.comment(l));
                 }
             }
-            for (key, _) in dr.node.get("spec").map(Node::entries).unwrap_or_default() {
-                if !matches!(key.as_str(), Some("host" | "trafficPolicy" | "subsets")) {
-                    lines.comment(places.lost(
-                        &format!("DestinationRule field `{}`", key.as_str().unwrap_or("?")),
-                        key.span,
-                    ));
-                }
-            }
+            self.unknown_fields(&dr, &["host", "trafficPolicy", "subsets"], &mut lines);
         }
         let mut names: Vec<&String> = versions.keys().collect();
         names.sort_by_key(|n| (order.iter().position(|o| o == *n).unwrap_or(usize::MAX), (*n).clone()));
@@ -1303,10 +1358,9 @@ impl<'m, 'a> NsImport<'m, 'a> {
 
     fn service_routes(&mut self, s: usize, lines: &mut Block, handled: &mut BTreeSet<usize>) {
         let vss: Vec<(usize, Obj<'a>)> = self
-            .objects()
+            .of(&["VirtualService"])
             .filter(|(_, o)| {
-                o.kind == "VirtualService"
-                    && gateway_names(o).is_empty()
+                gateway_names(o).is_empty()
                     && o.spec(&["hosts"])
                         .map(Node::items)
                         .unwrap_or_default()
@@ -1334,21 +1388,10 @@ impl<'m, 'a> NsImport<'m, 'a> {
             self.write_routes(&vs, &names, None, lines, Some(svc));
         }
         let svc = self.services[s];
-        let routes: Vec<(usize, Obj<'a>)> = self
-            .objects()
-            .filter(|(_, o)| {
-                matches!(o.kind, "HTTPRoute" | "GRPCRoute")
-                    && o.spec(&["parentRefs"])
-                        .map(Node::items)
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|p| {
-                            p.get("kind").and_then(Node::as_str) == Some("Service")
-                                && p.get("name").and_then(Node::as_str) == Some(svc.obj.name)
-                        })
-            })
-            .map(|(i, o)| (i, *o))
-            .collect();
+        let routes = self.attached_routes(|p| {
+            p.get("kind").and_then(Node::as_str) == Some("Service")
+                && p.get("name").and_then(Node::as_str) == Some(svc.obj.name)
+        });
         for (index, route) in routes {
             handled.insert(index);
             let names = RouteNames { ns: self, own: Some(s) };
@@ -1382,18 +1425,47 @@ impl<'m, 'a> NsImport<'m, 'a> {
             }
         }
         let condition = host.map(|h| format!("host {}", quote(h)));
-        for rule in rules {
-            match gateway_api::rule(rule, names, condition.as_deref()) {
+        self.decls(lines, rules, |rule| {
+            gateway_api::rule(rule, names, condition.as_deref())
+        });
+        self.unknown_fields(route, &["parentRefs", "rules", "hostnames"], lines);
+    }
+
+    /// The HTTPRoutes and GRPCRoutes with a parent reference that `parent` accepts.
+    fn attached_routes(&self, parent: impl Fn(&Node) -> bool) -> Vec<(usize, Obj<'a>)> {
+        self.of(&["HTTPRoute", "GRPCRoute"])
+            .filter(|(_, o)| {
+                o.spec(&["parentRefs"])
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(&parent)
+            })
+            .map(|(i, o)| (i, *o))
+            .collect()
+    }
+
+    /// Each item as a declaration, or a comment naming what could not be carried over.
+    fn decls<'n>(
+        &self,
+        lines: &mut Block,
+        items: impl IntoIterator<Item = &'n Node>,
+        convert: impl Fn(&Node) -> Result<String, String>,
+    ) {
+        for item in items {
+            match convert(item) {
                 Ok(text) => lines.decl(text),
-                Err(what) => lines.comment(self.places.lost(&what, rule.span)),
+                Err(what) => lines.comment(self.places.lost(&what, item.span)),
             }
         }
-        for (key, _) in route.node.get("spec").map(Node::entries).unwrap_or_default() {
-            if !matches!(key.as_str(), Some("parentRefs" | "rules" | "hostnames")) {
-                lines.comment(self.places.lost(
-                    &format!("{} field `{}`", route.kind, key.as_str().unwrap_or("?")),
-                    key.span,
-                ));
+    }
+
+    /// A comment for each field of an object's `spec` that the import does not read.
+    fn unknown_fields(&self, obj: &Obj<'a>, known: &[&str], lines: &mut Block) {
+        for (key, _) in obj.node.get("spec").map(Node::entries).unwrap_or_default() {
+            let field = key.as_str().unwrap_or("?");
+            if !known.contains(&field) {
+                lines.comment(self.places.lost(&format!("{} field `{field}`", obj.kind), key.span));
             }
         }
     }
@@ -1428,28 +1500,12 @@ impl<'m, 'a> NsImport<'m, 'a> {
             }
         }
         let condition = host.map(|h| format!("host {}", quote(h)));
-        for route in http {
-            match routes::http(route, names, condition.as_deref()) {
-                Ok(text) => lines.decl(text),
-                Err(what) => lines.comment(self.places.lost(&what, route.span)),
-            }
-        }
+        self.decls(lines, http, |route| routes::http(route, names, condition.as_deref()));
         for kind in ["tcp", "tls"] {
-            for route in vs.spec(&[kind]).map(Node::items).unwrap_or_default() {
-                match routes::l4(route, names, kind) {
-                    Ok(text) => lines.decl(text),
-                    Err(what) => lines.comment(self.places.lost(&what, route.span)),
-                }
-            }
+            let l4 = vs.spec(&[kind]).map(Node::items).unwrap_or_default();
+            self.decls(lines, l4, |route| routes::l4(route, names, kind));
         }
-        for (key, _) in vs.node.get("spec").map(Node::entries).unwrap_or_default() {
-            if !matches!(key.as_str(), Some("hosts" | "gateways" | "http" | "tcp" | "tls")) {
-                lines.comment(self.places.lost(
-                    &format!("VirtualService field `{}`", key.as_str().unwrap_or("?")),
-                    key.span,
-                ));
-            }
-        }
+        self.unknown_fields(vs, &["hosts", "gateways", "http", "tcp", "tls"], lines);
     }
 
     fn externals(&self, handled: &mut BTreeSet<usize>) -> Vec<Block> {
@@ -1505,17 +1561,7 @@ impl<'m, 'a> NsImport<'m, 'a> {
             if se.str(&["location"]) == Some("MESH_INTERNAL") {
                 b.decl("location internal");
             }
-            for (key, _) in se.node.get("spec").map(Node::entries).unwrap_or_default() {
-                if !matches!(
-                    key.as_str(),
-                    Some("hosts" | "ports" | "resolution" | "location" | "addresses")
-                ) {
-                    b.comment(self.places.lost(
-                        &format!("ServiceEntry field `{}`", key.as_str().unwrap_or("?")),
-                        key.span,
-                    ));
-                }
-            }
+            self.unknown_fields(&se, &["hosts", "ports", "resolution", "location", "addresses"], &mut b);
             let related: Vec<(usize, Obj<'a>)> = self
                 .objects()
                 .filter(|(_, o)| {
@@ -1660,21 +1706,10 @@ impl<'m, 'a> NsImport<'m, 'a> {
                 ),
             }
         }
-        let routes: Vec<(usize, Obj<'a>)> = self
-            .objects()
-            .filter(|(_, o)| {
-                matches!(o.kind, "HTTPRoute" | "GRPCRoute")
-                    && o.spec(&["parentRefs"])
-                        .map(Node::items)
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|p| {
-                            p.get("name").and_then(Node::as_str) == Some(gw.name)
-                                && p.get("kind").and_then(Node::as_str).is_none_or(|k| k == "Gateway")
-                        })
-            })
-            .map(|(i, o)| (i, *o))
-            .collect();
+        let routes = self.attached_routes(|p| {
+            p.get("name").and_then(Node::as_str) == Some(gw.name)
+                && p.get("kind").and_then(Node::as_str).is_none_or(|k| k == "Gateway")
+        });
         for (index, route) in routes {
             handled.insert(index);
             let names = RouteNames { ns: self, own: None };

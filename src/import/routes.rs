@@ -53,13 +53,16 @@ pub(super) fn http(route: &Node, names: &dyn Names, condition: Option<&str>) -> 
     let Some(action) = action else {
         return Err("a route without destination, redirect or response".to_string());
     };
-    out.push(' ');
-    out.push_str(&action);
-    for option in options {
+    Ok(finish(out, &action, &options))
+}
+
+/// The route's conditions, then its action, then its options.
+pub(super) fn finish(mut out: String, action: &str, options: &[String]) -> String {
+    for word in std::iter::once(action).chain(options.iter().map(String::as_str)) {
         out.push(' ');
-        out.push_str(&option);
+        out.push_str(word);
     }
-    Ok(out)
+    out
 }
 
 /// A TCP or TLS route (`kind` is `tcp` or `tls`).
@@ -107,7 +110,7 @@ fn alternatives(node: Option<&Node>, names: &dyn Names, each: Condition) -> Resu
     Ok(out)
 }
 
-fn push_conditions(out: &mut String, first: Option<&str>, alternatives: &[Vec<String>]) {
+pub(super) fn push_conditions(out: &mut String, first: Option<&str>, alternatives: &[Vec<String>]) {
     if alternatives.is_empty() {
         if let Some(first) = first {
             out.push(' ');
@@ -231,13 +234,19 @@ fn destinations(node: &Node, names: &dyn Names, options: &mut Vec<String>) -> Op
 }
 
 fn redirect(node: &Node) -> Option<String> {
-    let mut out = format!("redirect {}", quote(node.get("uri")?.as_str()?));
+    redirect_with(node, node.get("uri")?, ["uri", "redirectCode", "authority", "scheme"])
+}
+
+/// `redirect "PATH" [code N] [authority "A"] [scheme "S"]` from a mapping whose keys for
+/// the path, code, authority and scheme are `keys`; `path` is the path's node.
+pub(super) fn redirect_with(node: &Node, path: &Node, keys: [&str; 4]) -> Option<String> {
+    let mut out = format!("redirect {}", quote(path.as_str()?));
     for (key, value) in node.entries() {
         match key.as_str()? {
-            "uri" => {}
-            "redirectCode" => out.push_str(&format!(" code {}", value.as_int()?)),
-            "authority" => out.push_str(&format!(" authority {}", quote(value.as_str()?))),
-            "scheme" => out.push_str(&format!(" scheme {}", quote(value.as_str()?))),
+            k if k == keys[0] => {}
+            k if k == keys[1] => out.push_str(&format!(" code {}", value.as_int()?)),
+            k if k == keys[2] => out.push_str(&format!(" authority {}", quote(value.as_str()?))),
+            k if k == keys[3] => out.push_str(&format!(" scheme {}", quote(value.as_str()?))),
             _ => return None,
         }
     }
