@@ -39,11 +39,6 @@ const NOT_RECOVERED: &[(&str, &str)] = &[
         "meshc writes no VirtualService for this gateway's routes (several listeners), so its \
          routes (and the AuthorizationPolicies they give the services) cannot be read back",
     ),
-    (
-        "ok/split-not-bypassed",
-        "routes a gateway carries over from a service are imported as the gateway's own, \
-         which then name the service's port",
-    ),
 ];
 
 fn stream(output: &meshc::Output) -> String {
@@ -425,4 +420,44 @@ fn the_binary() {
     let out = common::meshc(&dir, &["import"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(Path::new(&input).is_file());
+}
+
+#[test]
+fn names_that_cannot_stand_in_a_mesh_are_commented() {
+    let yaml = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: route
+  namespace: \"bad ns\"
+spec:
+  selector: {app: a}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: service}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80}]
+";
+    let text = meshc::import::import(&[Source::new("n.yaml", yaml)]).text;
+    assert!(text.contains("namespace imported-1 {"), "{text}");
+    assert!(
+        text.contains(
+            "# meshc import: not carried over: the namespace name \"bad ns\", which is not a .mesh name (n.yaml:5)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# meshc import: not carried over: Service `route`: its name is a word of the .mesh language (n.yaml:4)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("namespace imported-2 {"), "{text}");
+    assert!(text.contains("service web {"), "{text}");
+    // It reads; the only finding is the service without a workload.
+    let codes: Vec<String> = codes_of_build(&text).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(codes, ["M3013"], "{text}");
 }

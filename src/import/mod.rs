@@ -26,7 +26,7 @@ mod workload;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
-use crate::manifests::yaml::{self, Node};
+use crate::manifests::yaml::{self, Node, Value};
 use crate::source::Source;
 use read::{Obj, Places};
 use text::{is_label_key, is_name, quote, Block};
@@ -75,8 +75,8 @@ pub fn import(sources: &[Source]) -> Imported {
     for ns in &namespaces {
         ns.calls(&mut handled, &mut calls);
     }
-    for ns in namespaces {
-        file.block(ns.block(&calls, &mut handled));
+    for (position, ns) in namespaces.into_iter().enumerate() {
+        file.block(ns.block(position + 1, &calls, &mut handled));
     }
     let mut text = String::new();
     file.write_lines(0, &mut text);
@@ -725,18 +725,25 @@ impl<'m, 'a> NsImport<'m, 'a> {
         fill(template, values)
     }
 
-    fn block(self, calls: &Calls<'a>, handled: &mut BTreeSet<usize>) -> Block {
+    /// The namespace's block; a namespace whose name cannot stand in a `.mesh` is named
+    /// `imported-POSITION`, with a comment naming it.
+    fn block(self, position: usize, calls: &Calls<'a>, handled: &mut BTreeSet<usize>) -> Block {
         let namespace = self.namespace;
         let header = if is_name(namespace) {
             format!("namespace {namespace}")
         } else {
-            "namespace imported".to_string()
+            format!("namespace imported-{position}")
         };
         let mut block = Block::new(header);
         if !is_name(namespace) {
-            block.comment(format!(
-                "meshc import: the namespace {} is not a .mesh name",
-                quote(namespace)
+            let span = self.objects().next().map_or_else(Default::default, |(_, o)| {
+                o.node
+                    .at(&["metadata", "namespace"])
+                    .map_or_else(|| name_span(o), |n| n.span)
+            });
+            block.comment(self.places.lost(
+                &format!("the namespace name {}, which is not a .mesh name", quote(namespace)),
+                span,
             ));
         }
         self.write(&mut block, calls, handled);
@@ -765,6 +772,16 @@ impl<'m, 'a> NsImport<'m, 'a> {
             block.decl(format!("mtls {mode}"));
         }
         for s in 0..self.services.len() {
+            let svc = self.services[s];
+            if !is_name(&svc.name) {
+                // A Service named after a word of the language (`route`, `service`, ...).
+                self.used.extend(self.index_of(&svc.obj));
+                self.lost.push(self.places.lost(
+                    &format!("Service `{}`: its name is a word of the .mesh language", svc.obj.name),
+                    name_span(&svc.obj),
+                ));
+                continue;
+            }
             let svc = self.service_block(s, calls, handled);
             block.block(svc);
         }
@@ -1047,9 +1064,6 @@ impl<'m, 'a> NsImport<'m, 'a> {
         let svc = self.services[s];
         let places = self.places;
         let mut lines = Block::new(format!("service {}", svc.name));
-        if !is_name(&svc.name) {
-            lines.header = "service imported".to_string();
-        }
         self.used.extend(self.index_of(&svc.obj));
         let expected = self.name("service", &[("{service}", &svc.name), ("{namespace}", self.namespace)]);
         if expected != svc.obj.name {
@@ -1285,7 +1299,18 @@ impl<'m, 'a> NsImport<'m, 'a> {
                             Some(n) => props.push(format!("weight {n}")),
                             None => comments.push(places.lost("weight", node.span)),
                         },
-                        ("network", Some(n)) if is_name(n) => props.push(format!("network {n}")),
+                        ("network", Some(n)) if is_name(n) => {
+                            props.push(format!("network {n}"));
+                            // Only the VM files say which network the cluster is on, and
+                            // its east-west gateway.
+                            comments.push(places.lost(
+                                &format!(
+                                    "the cluster's network and east-west gateway, which a VM on network `{n}` \
+                                     needs: declare `cluster {{ network NAME eastwest ADDRESS }}`"
+                                ),
+                                node.span,
+                            ));
+                        }
                         (_, Some(text)) => props.push(format!("{word} {}", quote(text))),
                         _ => comments.push(places.lost(key, node.span)),
                     }
@@ -1445,6 +1470,50 @@ impl<'m, 'a> NsImport<'m, 'a> {
             .collect()
     }
 
+    /// The routes at the end of a gateway's list that meshc carried over from a service's
+    /// own routes (a gateway route `-> SERVICE`): routes whose destinations name no port,
+    /// found in that order among the service's routes. The position where they start and
+    /// the service. A service that is not itself their destination is preferred.
+    fn carried(&self, http: &[&Node]) -> Option<(usize, String)> {
+        let without_port = |route: &&Node| {
+            let destinations = route.get("route").map(Node::items).unwrap_or_default();
+            !destinations.is_empty() && destinations.iter().all(|d| d.at(&["destination", "port"]).is_none())
+        };
+        let start = http.len() - http.iter().rev().take_while(|r| without_port(r)).count();
+        let run = &http[start..];
+        if run.is_empty() {
+            return None;
+        }
+        let hosts: BTreeSet<&str> = run
+            .iter()
+            .flat_map(|r| r.get("route").map(Node::items).unwrap_or_default())
+            .filter_map(|d| d.at(&["destination", "host"]).and_then(Node::as_str))
+            .collect();
+        let mut candidates = Vec::new();
+        for (_, vs) in self
+            .of(&["VirtualService"])
+            .filter(|(_, o)| gateway_names(o).is_empty())
+        {
+            let Some(host) = vs
+                .spec(&["hosts"])
+                .and_then(|h| h.items().first())
+                .and_then(Node::as_str)
+            else {
+                continue;
+            };
+            let Some(svc) = self.mesh.service_by_host(host, self.namespace) else {
+                continue;
+            };
+            let own = vs.spec(&["http"]).map(Node::items).unwrap_or_default();
+            let mut rest = own.iter();
+            if run.iter().all(|r| rest.any(|o| same(o, r))) {
+                candidates.push((hosts.contains(host), svc.name.clone()));
+            }
+        }
+        candidates.sort();
+        candidates.into_iter().next().map(|(_, name)| (start, name))
+    }
+
     /// Each item as a declaration, or a comment naming what could not be carried over.
     fn decls<'n>(
         &self,
@@ -1499,8 +1568,19 @@ impl<'m, 'a> NsImport<'m, 'a> {
                 }
             }
         }
+        let carried = if own.is_none() && host.is_none() && !gateway_names(vs).is_empty() {
+            self.carried(&http)
+        } else {
+            None
+        };
+        if let Some((start, _)) = &carried {
+            http.truncate(*start);
+        }
         let condition = host.map(|h| format!("host {}", quote(h)));
         self.decls(lines, http, |route| routes::http(route, names, condition.as_deref()));
+        if let Some((_, service)) = carried {
+            lines.decl(format!("route -> {service}"));
+        }
         for kind in ["tcp", "tls"] {
             let l4 = vs.spec(&[kind]).map(Node::items).unwrap_or_default();
             self.decls(lines, l4, |route| routes::l4(route, names, kind));
@@ -1962,6 +2042,17 @@ fn mtls_word(mode: &str) -> Option<&'static str> {
         "STRICT" => Some("strict"),
         "PERMISSIVE" => Some("permissive"),
         _ => None,
+    }
+}
+
+/// Whether two nodes hold the same value, wherever they are.
+fn same(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| same(k1, k2) && same(v1, v2))
+        }
+        (x, y) => x == y,
     }
 }
 
