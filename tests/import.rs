@@ -51,6 +51,12 @@ fn build(sources: &[Source], options: &Options) -> Result<String, String> {
         .map_err(|f| meshc::diagnostic::render(&f.diagnostics, sources, 100))
 }
 
+/// The manifests an example builds to, with the default options.
+fn example_yaml(name: &str) -> String {
+    let text = common::read(&root().join("examples").join(format!("{name}.mesh")));
+    build(&[Source::new(format!("{name}.mesh"), text)], &Options::default()).unwrap()
+}
+
 fn import(name: &str, yaml: &str) -> String {
     let imported = meshc::import::import(&[Source::new(name, yaml)]);
     assert!(
@@ -121,8 +127,7 @@ fn every_ok_case_round_trips() {
 
 #[test]
 fn the_seed_round_trip_keeps_its_naming() {
-    let text = common::read(&root().join("examples/hybrid-hello.mesh"));
-    let yaml = build(&[Source::new("hh.mesh", text)], &Options::default()).unwrap();
+    let yaml = example_yaml("hybrid-hello");
     let imported = import("hh.yaml", &yaml);
     for line in [
         "service \"{service}-svc\"",
@@ -245,14 +250,7 @@ fn file_order_does_not_matter() {
         );
     }
     // Documents shuffled inside one stream as well.
-    let yaml = build(
-        &[Source::new(
-            "b.mesh",
-            common::read(&root().join("examples/bookinfo.mesh")),
-        )],
-        &Options::default(),
-    )
-    .unwrap();
+    let yaml = example_yaml("bookinfo");
     let mut docs: Vec<&str> = yaml.split("---\n").filter(|d| !d.is_empty()).collect();
     let expected = import("b.yaml", &yaml);
     rng.shuffle(&mut docs);
@@ -371,14 +369,7 @@ spec:
 #[test]
 fn the_binary() {
     let scratch = Scratch::new("import-cli");
-    let yaml = build(
-        &[Source::new(
-            "hh.mesh",
-            common::read(&root().join("examples/hybrid-hello.mesh")),
-        )],
-        &Options::default(),
-    )
-    .unwrap();
+    let yaml = example_yaml("hybrid-hello");
     let input = scratch.write("in/all.yaml", &yaml);
     let dir = scratch.0.clone();
     let out = common::meshc(&dir, &["import", "in"]);
