@@ -802,6 +802,9 @@ impl<'m, 'a> NsImport<'m, 'a> {
                     .lost(&format!("{} `{}`", obj.kind, obj.name), name_span(&obj)),
             );
         }
+        if self.of(&["Sidecar"]).any(|(_, o)| self.derived(o)) {
+            block.comment("meshc import: the Sidecars follow from `calls`: build with `meshc build --sidecars`");
+        }
         for lost in &self.lost {
             block.comment(lost.clone());
         }
@@ -896,7 +899,12 @@ impl<'m, 'a> NsImport<'m, 'a> {
         match obj.kind {
             "Service" => self.mesh.version_services.contains_key(&(obj.namespace, obj.name)),
             "Namespace" => true,
-            "ServiceAccount" => true,
+            // Written by `meshc build --sidecars`, from `calls` (noted once per namespace).
+            "Sidecar" => self
+                .services
+                .iter()
+                .any(|s| labels_of(obj.spec(&["workloadSelector", "labels"])) == s.selector),
+            "ServiceAccount" => self.mesh.by_account.contains_key(&(obj.namespace, obj.name)),
             "PeerAuthentication" => {
                 obj.name == "default"
                     && obj.str(&["mtls", "mode"]) == Some("STRICT")
@@ -1007,14 +1015,14 @@ impl<'m, 'a> NsImport<'m, 'a> {
                         match parts[..] {
                             // A Gateway API gateway's own pods: its routes say who it calls.
                             [_, "ns", ns, "sa", account] if self.is_api_gateway_account(ns, account) => {}
+                            // Istio's ingress gateway: the gateways' routes say where it goes.
+                            _ if principal == DEFAULT_GATEWAY_PRINCIPAL => {}
                             [_, "ns", ns, "sa", account] if gateways == 1 => {
-                                if principal != DEFAULT_GATEWAY_PRINCIPAL {
-                                    calls
-                                        .gateway_callers
-                                        .entry(self.namespace)
-                                        .or_default()
-                                        .insert(format!("{ns}/{account}"));
-                                }
+                                calls
+                                    .gateway_callers
+                                    .entry(self.namespace)
+                                    .or_default()
+                                    .insert(format!("{ns}/{account}"));
                             }
                             _ => all = false,
                         }
@@ -1077,6 +1085,16 @@ impl<'m, 'a> NsImport<'m, 'a> {
                 lines.comment(places.lost(&format!("selector label `{k}`"), name_span(&svc.obj)));
             }
         }
+        // meshc labels a Service with the app label it selects, and writes no annotations.
+        if let Some(labels) = svc.obj.node.at(&["metadata", "labels"]) {
+            if labels_of(Some(labels)) != svc.selector {
+                lines.comment(places.lost("the Service's labels", labels.span));
+            }
+        }
+        if let Some(annotations) = svc.obj.node.at(&["metadata", "annotations"]) {
+            lines.comment(places.lost("the Service's annotations", annotations.span));
+        }
+        self.unknown_fields(&svc.obj, &["selector", "ports"], &mut lines);
         // Ports.
         let mut tcp_target = None;
         for port in svc.obj.spec(&["ports"]).map(Node::items).unwrap_or_default() {
