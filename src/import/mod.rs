@@ -468,6 +468,8 @@ struct NsImport<'m, 'a> {
     /// Objects used (by index in `mesh.objects`).
     used: BTreeSet<usize>,
     lost: Vec<String>,
+    /// Deployments written without any security context.
+    unhardened: Vec<String>,
 }
 
 impl<'m, 'a> NsImport<'m, 'a> {
@@ -504,6 +506,7 @@ impl<'m, 'a> NsImport<'m, 'a> {
             naming: BTreeMap::new(),
             used: BTreeSet::new(),
             lost: Vec::new(),
+            unhardened: Vec::new(),
         };
         ns.assign_workloads();
         ns.infer_naming();
@@ -804,6 +807,13 @@ impl<'m, 'a> NsImport<'m, 'a> {
         }
         if self.of(&["Sidecar"]).any(|(_, o)| self.derived(o)) {
             block.comment("meshc import: the Sidecars follow from `calls`: build with `meshc build --sidecars`");
+        }
+        if !self.unhardened.is_empty() {
+            block.comment(format!(
+                "meshc import: {} had no security context; meshc writes them hardened (non-root user, \
+                 read-only root, resources, probes): `relax` or `hardening off` where an image needs it",
+                self.unhardened.join(", ")
+            ));
         }
         for lost in &self.lost {
             block.comment(lost.clone());
@@ -1195,6 +1205,9 @@ impl<'m, 'a> NsImport<'m, 'a> {
             let runtime;
             if let Some(pod) = pods.remove(version) {
                 runtime = "pod";
+                if pod.unhardened {
+                    self.unhardened.extend(v.pods.first().map(|p| p.name.to_string()));
+                }
                 props.extend(pod.props);
                 comments.extend(pod.lost);
                 if let Some(account) = pod.account {

@@ -14,6 +14,8 @@ pub(super) struct Pod {
     pub(super) lost: Vec<String>,
     pub(super) env: Vec<(String, String, Span)>,
     pub(super) account: Option<String>,
+    /// Written without any security context: meshc hardens it.
+    pub(super) unhardened: bool,
 }
 
 /// The ports a default probe uses: the first TCP port's target.
@@ -210,8 +212,12 @@ fn hardening(container: &Node, spec: Option<&Node>, pod: &mut Pod) {
         .and_then(Node::as_str)
         == Some("true");
     let Some(context) = container.get("securityContext") else {
-        if token && spec.and_then(|s| s.get("securityContext")).is_none() {
-            pod.props.push("hardening off".to_string());
+        if spec.and_then(|s| s.get("securityContext")).is_none() {
+            if token {
+                pod.props.push("hardening off".to_string());
+            } else {
+                pod.unhardened = true;
+            }
         }
         return;
     };
