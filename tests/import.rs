@@ -197,6 +197,11 @@ fn the_articles_workload_entries_are_a_label_mismatch() {
         text.contains("vm v2 at 192.168.0.171 label app \"hello-workload\""),
         "{text}"
     );
+    // The hand-written Deployments have no security context: meshc will harden them.
+    assert!(
+        text.contains("# meshc import: hello1-deploy, hello2-deploy-v1, hello3-deploy had no security context"),
+        "{text}"
+    );
     let codes = codes_of_build(&text);
     let v2 = line_of(&text, "vm v2 at");
     let v3 = line_of(&text, "vm v3 at");
