@@ -30,6 +30,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod graph;
 pub mod lsp;
+pub mod import;
 pub mod manifests;
 pub mod model;
 mod options;

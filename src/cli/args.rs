@@ -254,6 +254,15 @@ Only regular files are formatted; devices, FIFOs and sockets are refused. Files 
         #[arg(long = "vars", value_name = "FILE")]
         vars_files: Vec<PathBuf>,
     },
+    /// Turn existing Kubernetes and Istio manifests into a .mesh (on stdout, or -o FILE)
+    Import {
+        /// Manifest files; a folder means every .yaml and .yml file under it, `-` means stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write the .mesh to FILE instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the documentation of a diagnostic code (e.g. `meshc explain M3011`)
     Explain {
         /// A code such as M3011, or its name such as label-mismatch; omit to list all codes

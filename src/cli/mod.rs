@@ -36,6 +36,7 @@ mod dump;
 mod explain;
 mod fmt;
 mod graph;
+mod import;
 mod krm;
 mod layout;
 mod lint;
@@ -106,6 +107,7 @@ pub(crate) fn run(args: Args) -> Status {
             vars,
             vars_files,
         } => lsp::run(target.options(), &vars_files, &vars),
+        Command::Import { paths, output } => import::run(&paths, output.as_deref()),
         Command::Graph { input, target, format } => graph::run(&input, &target, format),
         Command::Test { input, manifests } => test::run(&input, &manifests),
         Command::Traffic {
