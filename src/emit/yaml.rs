@@ -554,15 +554,38 @@ pub(crate) fn plain_is_safe(s: &str) -> bool {
         && (s.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)))
 }
 
+/// The ASCII bytes a double-quoted scalar holds as they are: printable ASCII except `"` and
+/// `\` (a table, like [`PLAIN`]). Bytes of non-ASCII characters are not in it: those
+/// characters take the slow path, which looks at each.
+const QUOTED_AS_IS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0x20;
+    while byte < 0x7f {
+        table[byte] = byte != b'"' as usize && byte != b'\\' as usize;
+        byte += 1;
+    }
+    table
+};
+
 fn write_string(out: &mut String, s: &str) {
     if plain_is_safe(s) {
         out.push_str(s);
         return;
     }
     out.push('"');
+    // The common case, a quoted string of printable ASCII without `"` or `\`, is copied
+    // whole; the rest is escaped from the first byte that needs a look.
+    let bytes = s.as_bytes();
+    let clean = bytes.iter().position(|&b| !QUOTED_AS_IS[usize::from(b)]);
+    let Some(clean) = clean else {
+        out.push_str(s);
+        out.push('"');
+        return;
+    };
+    out.push_str(&s[..clean]);
     // Runs of characters that need no escape are copied whole.
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
+    let mut run = clean;
+    for (i, c) in s[clean..].char_indices().map(|(i, c)| (i + clean, c)) {
         let escape = match c {
             '"' => "\\\"",
             '\\' => "\\\\",
@@ -698,6 +721,23 @@ mod tests {
         let mut out = String::new();
         write_string(&mut out, "a\"b\\c\nd\u{7}é\u{2028}\tz\r");
         assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0007é\\u2028\\tz\\r\"");
+    }
+
+    #[test]
+    fn quoted_strings_copy_clean_text_and_escape_the_rest() {
+        let written = |s: &str| {
+            let mut out = String::new();
+            write_string(&mut out, s);
+            out
+        };
+        // Clean printable ASCII is copied whole.
+        assert_eq!(written("128Mi"), "\"128Mi\"");
+        assert_eq!(written("a b: c"), "\"a b: c\"");
+        // A clean start, then what needs an escape, then more clean text.
+        assert_eq!(written("1 \"x\" \\ y"), "\"1 \\\"x\\\" \\\\ y\"");
+        assert_eq!(written("0\tz\u{7f}"), "\"0\\tz\\u007F\"");
+        // Non-ASCII text is kept; the characters readers take for breaks are escaped.
+        assert_eq!(written("1 h\u{e9}llo\u{2028}"), "\"1 h\u{e9}llo\\u2028\"");
     }
 
     #[test]
