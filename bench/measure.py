@@ -9,6 +9,8 @@ the ratio of the two, peak RSS and the load average. Optionally a second meshc b
 (--baseline, e.g. an older build) runs in the same loop. The stage split (parse, check, emit,
 write, freeing) comes from callgrind's instruction counts, which the load does not change.
 Two stress cases (100 000 unknown `calls`, 100 000 `env` lines) are timed on their own.
+With a Pkl binary (--pkl, or `pkl` on PATH), bench/pkl/hello-chain.pkl, which writes the same
+objects, is timed against meshc too (up to N = 10 000; fewer rounds: it is slow).
 """
 import argparse
 import hashlib
@@ -28,6 +30,9 @@ ROOT = os.path.dirname(HERE)
 # N -> timed repetitions of each program (after one warm-up run of each).
 RUNS = {10: 60, 1000: 20, 10000: 7, 100000: 2}
 STRESS = ('unknown-calls', 'env-lines')
+# Pkl: the largest N it is timed at, and the largest N whose objects are compared with meshc's
+# (by PyYAML, slow on large streams).
+PKL_MAX, PKL_COMPARE_MAX = 10000, 1000
 
 
 def human(n):
@@ -89,6 +94,18 @@ def interleaved(commands, runs, warmup=True):
         for name in order:
             results[name].append(timed(commands[name]))
     return results
+
+
+def same_objects(a, b):
+    """Whether the YAML streams two commands print hold the same documents (None without
+    PyYAML): the Pkl program writes the same objects as meshc, not the same bytes."""
+    try:
+        import yaml
+    except ImportError:
+        return None
+    docs = [[d for d in yaml.safe_load_all(subprocess.run(cmd, capture_output=True, check=True).stdout) if d is not None]
+            for cmd in (a, b)]
+    return docs[0] == docs[1]
 
 
 def summary(runs, cmd):
@@ -172,6 +189,8 @@ def main():
     ap.add_argument('--stages', default='1000,10000', help='sizes to split into stages under callgrind ("" for none)')
     ap.add_argument('--stress', type=int, default=100000, help='N of the stress cases (0 to skip them)')
     ap.add_argument('--workdir', default=os.path.join(ROOT, 'target', 'bench'))
+    ap.add_argument('--pkl', default=shutil.which('pkl'),
+                    help='a Pkl binary: also time bench/pkl/hello-chain.pkl against meshc (default: pkl on PATH)')
     args = ap.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
     stage_sizes = {int(s) for s in args.stages.split(',') if s.strip()}
@@ -207,6 +226,14 @@ def main():
             row['baseline_ratio'] = pair_ratio(results['baseline'], results['reference'])
             row['speedup'] = pair_ratio(results['baseline'], results['meshc'])
             row['cpu_speedup'] = pair_ratio(results['baseline'], results['meshc'], 1)
+        if args.pkl and n <= PKL_MAX:
+            pkl = [args.pkl, 'eval', '-p', f'n={n}', os.path.join(HERE, 'pkl', 'hello-chain.pkl')]
+            same = same_objects(commands['meshc'], pkl) if n <= PKL_COMPARE_MAX else None
+            if same is False:
+                sys.exit(f'measure: N={n}: bench/pkl/hello-chain.pkl writes other objects than meshc')
+            r = interleaved({'meshc': commands['meshc'], 'pkl': pkl}, min(runs, 3))
+            row['pkl'] = dict(**summary(r['pkl'], pkl), same=same, runs=min(runs, 3),
+                              ratio=pair_ratio(r['pkl'], r['meshc']), cpu_ratio=pair_ratio(r['pkl'], r['meshc'], 1))
         rows.append(row)
         print(f'N={n}: meshc {row["meshc"]["median_ms"]:.1f} ms, reference {row["reference"]["median_ms"]:.1f} ms, '
               f'ratio {row["ratio"]:.1f}, peak RSS {mib(row["meshc"]["peak_rss_mib"])} MiB', file=sys.stderr)
@@ -239,6 +266,16 @@ def main():
                      f'| {r["meshc"]["median_ms"]:.1f} | {r["meshc"]["cpu_ms"]:.1f} | {r["reference"]["median_ms"]:.1f} '
                      f'| {r["ratio"]:.1f}× | {r["cpu_ratio"]:.1f}×{extra} '
                      f'| {mib(r["meshc"]["peak_rss_mib"])} | {mib(r["reference"]["peak_rss_mib"])} | {r["load"]} |')
+    pkl_rows = [r for r in rows if 'pkl' in r]
+    if pkl_rows:
+        lines += ['', 'Pkl (bench/pkl/hello-chain.pkl, the same objects; "same": compared document by document):', '',
+                  '| N | runs | Pkl wall ms | Pkl CPU ms | Pkl peak RSS MiB | Pkl / meshc wall | Pkl / meshc CPU | same |',
+                  '|---:|---:|---:|---:|---:|---:|---:|---|']
+        for r in pkl_rows:
+            p = r['pkl']
+            same = {True: 'yes', None: 'not compared'}[p['same']]
+            lines.append(f'| {r["n"]} | {p["runs"]} | {p["median_ms"]:.0f} | {p["cpu_ms"]:.0f} | {mib(p["peak_rss_mib"])} '
+                         f'| {p["ratio"]:.1f}× | {p["cpu_ratio"]:.1f}× | {same} |')
     if stage_rows:
         labels = list(stage_rows[0][2])
         lines += ['', 'Stage split of meshc (callgrind instructions, % of the whole process):', '',

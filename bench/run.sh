@@ -8,7 +8,8 @@
 # target/bench/results.md and results.json. Not part of CI; see bench/README.md.
 #
 # Uses /usr/bin/time for peak RSS and valgrind's callgrind for the stage split when they are
-# installed (the columns stay empty otherwise). Extra arguments go to bench/measure.py.
+# installed (the columns stay empty otherwise), and times bench/pkl/hello-chain.pkl against meshc
+# when a Pkl binary is found (--pkl BIN, or pkl on PATH). Extra arguments go to bench/measure.py.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

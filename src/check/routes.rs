@@ -418,9 +418,10 @@ impl Checker<'_> {
             if earlier.is_empty() {
                 continue;
             }
-            let Some(alternatives) = reach.narrow(&[], kind, &earlier) else {
+            let Some(mut alternatives) = reach.narrow(&[], kind, &earlier) else {
                 continue;
             };
+            alternatives.shrink_to_fit();
             out.push(model::Route {
                 kind,
                 span: cx.span,

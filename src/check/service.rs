@@ -151,7 +151,7 @@ impl Checker<'_> {
             workload::Written::default()
         });
 
-        let mut versions: Vec<model::Version> = Vec::new();
+        let mut versions: Vec<model::Version> = Vec::with_capacity(service.versions.len());
         let mut seen_versions: BTreeMap<&str, Span> = BTreeMap::new();
         let mut seen_addresses: BTreeMap<String, Span> = BTreeMap::new();
         for version in &service.versions {

@@ -186,6 +186,17 @@ impl Collection<'_> {
         Position::AfterKey(depth)
     }
 
+    /// A struct field's key: like [`Collection::key`], with the test of the name remembered.
+    fn field(&mut self, key: &'static str) -> Position {
+        if !plain_field(key) {
+            return self.key(key);
+        }
+        let depth = self.next();
+        self.out.push_str(key);
+        self.out.push(':');
+        Position::AfterKey(depth)
+    }
+
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let depth = self.next();
         self.out.push_str("- ");
@@ -377,7 +388,7 @@ impl ser::SerializeStruct for Collection<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        let at = self.key(key);
+        let at = self.field(key);
         value.serialize(Writer {
             out: &mut *self.out,
             at,
@@ -554,15 +565,63 @@ pub(crate) fn plain_is_safe(s: &str) -> bool {
         && (s.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)))
 }
 
+/// The ASCII bytes a double-quoted scalar holds as they are: printable ASCII except `"` and
+/// `\` (a table, like [`PLAIN`]). Bytes of non-ASCII characters are not in it: those
+/// characters take the slow path, which looks at each.
+const QUOTED_AS_IS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0x20;
+    while byte < 0x7f {
+        table[byte] = byte != b'"' as usize && byte != b'\\' as usize;
+        byte += 1;
+    }
+    table
+};
+
+/// [`plain_is_safe`] of a struct field's name, remembered by the name's address and length:
+/// every object writes the same few dozen names, tens of thousands of times in a large mesh. A
+/// `&'static str` never changes, so one address and length always hold the same name; two
+/// names that share a slot only test again.
+fn plain_field(key: &'static str) -> bool {
+    use std::cell::Cell;
+    const SLOTS: usize = 64;
+    thread_local! {
+        static SEEN: [Cell<(usize, usize, bool)>; SLOTS] = const { [const { Cell::new((0, 0, false)) }; SLOTS] };
+    }
+    let address = key.as_ptr() as usize;
+    // Fibonacci hashing of the address (string literals are not aligned).
+    let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 6)) % SLOTS;
+    SEEN.with(|seen| {
+        let cell = &seen[slot];
+        let (seen_address, seen_len, plain) = cell.get();
+        if seen_address == address && seen_len == key.len() {
+            return plain;
+        }
+        let plain = plain_is_safe(key);
+        cell.set((address, key.len(), plain));
+        plain
+    })
+}
+
 fn write_string(out: &mut String, s: &str) {
     if plain_is_safe(s) {
         out.push_str(s);
         return;
     }
     out.push('"');
+    // The common case, a quoted string of printable ASCII without `"` or `\`, is copied
+    // whole; the rest is escaped from the first byte that needs a look.
+    let bytes = s.as_bytes();
+    let clean = bytes.iter().position(|&b| !QUOTED_AS_IS[usize::from(b)]);
+    let Some(clean) = clean else {
+        out.push_str(s);
+        out.push('"');
+        return;
+    };
+    out.push_str(&s[..clean]);
     // Runs of characters that need no escape are copied whole.
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
+    let mut run = clean;
+    for (i, c) in s[clean..].char_indices().map(|(i, c)| (i + clean, c)) {
         let escape = match c {
             '"' => "\\\"",
             '\\' => "\\\\",
@@ -698,6 +757,41 @@ mod tests {
         let mut out = String::new();
         write_string(&mut out, "a\"b\\c\nd\u{7}é\u{2028}\tz\r");
         assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0007é\\u2028\\tz\\r\"");
+    }
+
+    #[test]
+    fn quoted_strings_copy_clean_text_and_escape_the_rest() {
+        let written = |s: &str| {
+            let mut out = String::new();
+            write_string(&mut out, s);
+            out
+        };
+        // Clean printable ASCII is copied whole.
+        assert_eq!(written("128Mi"), "\"128Mi\"");
+        assert_eq!(written("a b: c"), "\"a b: c\"");
+        // A clean start, then what needs an escape, then more clean text.
+        assert_eq!(written("1 \"x\" \\ y"), "\"1 \\\"x\\\" \\\\ y\"");
+        assert_eq!(written("0\tz\u{7f}"), "\"0\\tz\\u007F\"");
+        // Non-ASCII text is kept; the characters readers take for breaks are escaped.
+        assert_eq!(written("1 h\u{e9}llo\u{2028}"), "\"1 h\u{e9}llo\\u2028\"");
+    }
+
+    #[test]
+    fn field_names_are_tested_once_and_quoted_when_they_must_be() {
+        #[derive(Serialize)]
+        struct Fields {
+            #[serde(rename = "on")]
+            on: u8,
+            #[serde(rename = "apiVersion")]
+            api_version: u8,
+        }
+        let value = Fields { on: 1, api_version: 2 };
+        let mut first = String::new();
+        document_into(&mut first, &value).unwrap_or_default();
+        let mut again = String::new();
+        document_into(&mut again, &value).unwrap_or_default();
+        assert_eq!(first, "\"on\": 1\napiVersion: 2\n");
+        assert_eq!(again, first);
     }
 
     #[test]

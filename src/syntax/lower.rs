@@ -96,6 +96,7 @@ impl Lower {
                 _ => {}
             }
         }
+        ns.services.shrink_to_fit();
         Some(ns)
     }
 
@@ -188,6 +189,15 @@ impl Lower {
                 _ => {}
             }
         }
+        // The AST lives until the model is built: no vector keeps spare room (a first push
+        // makes room for four elements, most lists here hold one).
+        service.ports.shrink_to_fit();
+        service.calls.shrink_to_fit();
+        service.settings.shrink_to_fit();
+        service.versions.shrink_to_fit();
+        service.policies.shrink_to_fit();
+        service.routes.shrink_to_fit();
+        service.security.shrink_to_fit();
         Some(service)
     }
 
@@ -239,6 +249,8 @@ impl Lower {
                 properties.extend(self.property(child));
             }
         }
+        properties.shrink_to_fit();
+        policies.shrink_to_fit();
         Some(Version {
             runtime,
             runtime_span,
@@ -387,7 +399,8 @@ impl Lower {
                     };
                 }
                 Rule::alternative => {
-                    let conditions = child.into_inner().filter_map(|c| self.condition(c)).collect();
+                    let mut conditions: Vec<Condition> = child.into_inner().filter_map(|c| self.condition(c)).collect();
+                    conditions.shrink_to_fit();
                     alternatives.push(Alternative {
                         conditions,
                         span: child_span,
@@ -404,6 +417,7 @@ impl Lower {
                             entries.push(Weighted { name, weight });
                         }
                     }
+                    entries.shrink_to_fit();
                     action = Some(Action::Split {
                         entries,
                         span: child_span,
@@ -435,6 +449,8 @@ impl Lower {
             self.internal(span, "route action");
             return None;
         };
+        alternatives.shrink_to_fit();
+        options.shrink_to_fit();
         Some(Route {
             keyword,
             kind,
