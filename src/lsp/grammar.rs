@@ -238,7 +238,11 @@ fn keywords_in(rules: &BTreeMap<String, Vec<Token>>, rule: &str) -> Vec<String> 
     }
     found
         .into_iter()
-        .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        // Words only: not punctuation, nor an escape such as the byte-order mark's `\u{FEFF}`.
+        .filter(|w| {
+            w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
         .collect()
 }
 
