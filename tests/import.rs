@@ -22,22 +22,12 @@ use meshc::{Options, RouteApi, Source};
 /// Cases whose manifests do not carry everything the `.mesh` said, and why.
 const NOT_RECOVERED: &[(&str, &str)] = &[
     (
-        "example/bookinfo",
-        "meshc writes no VirtualService for the bookinfo gateway's routes, so the gateway's \
-         routes (and the AuthorizationPolicy they give productpage) cannot be read back",
-    ),
-    (
         "example/vm-other-network",
         "the cluster's network and east-west gateway (`cluster { ... }`) are only in the VM files",
     ),
     (
         "ok/vm-files",
         "the cluster's network (`cluster { network ... }`) is only in the VM files",
-    ),
-    (
-        "ok/gateway-listeners",
-        "meshc writes no VirtualService for this gateway's routes (several listeners), so its \
-         routes (and the AuthorizationPolicies they give the services) cannot be read back",
     ),
 ];
 

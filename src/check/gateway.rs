@@ -192,10 +192,12 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        // One VirtualService may not list overlapping hosts: keep the widest.
+        // One VirtualService may not list overlapping hosts: keep the widest. (Not
+        // `host_admits`, which is symmetric for a route host `*`: `*` and `a.example.com`
+        // would each drop the other and leave the VirtualService without hosts.)
         let hosts: Vec<String> = hosts
             .iter()
-            .filter(|h| !hosts.iter().any(|g| g != *h && host_admits(g, h)))
+            .filter(|h| !hosts.iter().any(|g| g != *h && covers(g, h)))
             .cloned()
             .collect();
         ok.then(|| model::Gateway {
@@ -621,8 +623,37 @@ pub(super) fn host_admits(listener: &str, host: &str) -> bool {
     }
 }
 
+/// Whether every request host that `narrow` accepts is accepted by `wide` too.
+fn covers(wide: &str, narrow: &str) -> bool {
+    if wide == "*" || wide == narrow {
+        return true;
+    }
+    match wide.strip_prefix('*') {
+        Some(suffix) => narrow.len() > suffix.len() && narrow.ends_with(suffix),
+        None => false,
+    }
+}
+
 /// Whether two listener host lists could both accept one request host.
 pub(super) fn hosts_overlap(a: &[String], b: &[String]) -> bool {
     a.iter()
         .any(|x| b.iter().any(|y| host_admits(x, y) || host_admits(y, x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn the_widest_host_covers_the_narrower() {
+        assert!(covers("*", "a.example.com"));
+        assert!(covers("*", "*"));
+        assert!(covers("*.example.com", "a.example.com"));
+        assert!(covers("*.com", "*.example.com"));
+        // A named host never covers `*` or a wildcard, so `*` beside it is kept.
+        assert!(!covers("a.example.com", "*"));
+        assert!(!covers("a.example.com", "*.example.com"));
+        assert!(!covers("*.example.com", "example.com"));
+        assert!(!covers("*.example.com", "*"));
+    }
 }
