@@ -307,7 +307,7 @@ function meshFiles(dir) {
   });
 }
 function markdownBlocks(file, lang) {
-  const text = fs.readFileSync(file, "utf8");
+  const text = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // editors drop a leading BOM on load
   const re = new RegExp("^```" + lang + "\\s*\\n([\\s\\S]*?)^```", "gm");
   return [...text.matchAll(re)].map((m, i) => ({ name: `${path.relative(ROOT, file)} block ${i + 1}`, text: m[1] }));
 }
@@ -315,11 +315,11 @@ const rel = (p) => path.relative(ROOT, p);
 const VALID = [
   ...meshFiles(path.join(ROOT, "examples")),
   ...meshFiles(path.join(ROOT, "tests", "cases", "ok")),
-].map((p) => ({ name: rel(p), text: fs.readFileSync(p, "utf8") }))
+].map((p) => ({ name: rel(p), text: fs.readFileSync(p, "utf8").replace(/^\uFEFF/, "") }))
   .concat(markdownBlocks(path.join(ROOT, "README.md"), "mesh"));
 const INVALID = meshFiles(path.join(ROOT, "tests", "cases", "err"))
   .concat(meshFiles(path.join(ROOT, "tests", "cases", "warn")))
-  .map((p) => ({ name: rel(p), text: fs.readFileSync(p, "utf8") }));
+  .map((p) => ({ name: rel(p), text: fs.readFileSync(p, "utf8").replace(/^\uFEFF/, "") }));
 
 // ------------------------------------------------------------------ tests
 
