@@ -1,13 +1,11 @@
 //! The resolved mesh: every reference followed, every name generated, every default
 //! applied, in canonical order. `emit` turns it into manifests without further decisions.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::source::Span;
 
-pub type Labels = BTreeMap<String, String>;
+pub type Labels = litemap::LiteMap<String, String>;
 
 /// Where each part of a route is written, by keyword (`fault`, `retries`, `path`,
 /// `header x-user`, `from`, ...), so that a target refusing it can point at it. Not part of

@@ -541,7 +541,7 @@ fn the_gateway_requires_a_token_for_its_hosts() {
         path: "/".into(),
         host: host.into(),
     };
-    let labels = &gateway.selector;
+    let labels: &BTreeMap<String, String> = &gateway.selector.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     assert!(allowed(
         &policies,
         &identity.0,

@@ -1125,8 +1125,9 @@ fn the_traffic_engine_agrees_with_the_evaluator_on_every_example() {
                             engine_outcome(table.decide_at_gateway(gateway, &request).as_ref())
                         }
                         None => {
+                            let labels: meshc::model::Labels = r.source.clone().into_iter().collect();
                             let sender = (!r.source.is_empty()).then_some(meshc::traffic::Sender {
-                                labels: &r.source,
+                                labels: &labels,
                                 namespace: r.source_namespace.as_deref(),
                             });
                             engine_outcome(table.decide(&host, &request, sender))

@@ -56,7 +56,7 @@ impl Checker<'_> {
         );
         self.quiet_names = false;
 
-        let mut selector: Labels = BTreeMap::new();
+        let mut selector = Labels::new();
         let mut selector_spans: BTreeMap<String, Span> = BTreeMap::new();
         for (key, value) in &gateway.selector {
             if let Err(why) = rules::qualified_name(&key.text) {

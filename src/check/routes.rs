@@ -790,7 +790,7 @@ impl Checker<'_> {
                     );
                     return false;
                 }
-                let mut labels = BTreeMap::new();
+                let mut labels = model::Labels::new();
                 labels.insert(facts.selector.0.clone(), facts.selector.1.clone());
                 if let Some(v) = version {
                     if !facts.versions.contains(&v.text) {

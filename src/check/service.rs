@@ -89,13 +89,13 @@ struct VersionProperties<'v> {
 impl VersionProperties<'_> {
     /// Nothing read yet: the app and version labels only.
     fn new(cx: &VersionContext<'_>, version: &str) -> Self {
-        let mut labels: Labels = BTreeMap::new();
+        let mut labels = Labels::new();
         labels.insert(cx.app_key.to_string(), cx.app.to_string());
         labels.insert(cx.version_key.to_string(), version.to_string());
         VersionProperties {
             labels,
             user_labels: BTreeMap::new(),
-            annotations: BTreeMap::new(),
+            annotations: Labels::new(),
             annotation_spans: BTreeMap::new(),
             image: None,
             replicas: None,

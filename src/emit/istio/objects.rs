@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub(crate) type Map = BTreeMap<String, String>;
+pub(crate) type Map = crate::model::Labels;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,9 +25,9 @@ pub(crate) struct Metadata {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) namespace: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) labels: Map,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) annotations: Map,
 }
 
@@ -60,7 +60,7 @@ pub(crate) struct PodTemplate {
 #[derive(Serialize)]
 pub(crate) struct TemplateMetadata {
     pub(crate) labels: Map,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) annotations: Map,
 }
 
@@ -310,7 +310,7 @@ pub(crate) struct HttpMatch {
     pub(crate) headers: BTreeMap<String, StringMatch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) port: Option<u16>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) source_labels: Map,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) query_params: BTreeMap<String, StringMatch>,
@@ -449,9 +449,9 @@ pub(crate) struct Headers {
 
 #[derive(Serialize)]
 pub(crate) struct HeaderOperations {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) set: Map,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) add: Map,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) remove: Vec<String>,
@@ -479,7 +479,7 @@ pub(crate) struct L4Match {
     pub(crate) sni_hosts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) port: Option<u16>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) source_labels: Map,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) source_namespace: Option<String>,

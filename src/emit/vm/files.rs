@@ -153,7 +153,7 @@ struct PodPort<'a> {
 
 /// The canonical service name and revision Istio derives from a workload's labels
 /// (`labels.CanonicalService`).
-fn canonical(labels: &BTreeMap<String, String>, workload: &str) -> (String, String) {
+fn canonical(labels: &crate::model::Labels, workload: &str) -> (String, String) {
     let find = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());
     let name = find(&["service.istio.io/canonical-name", "app.kubernetes.io/name", "app"])
         .unwrap_or_else(|| workload.to_string());
