@@ -167,13 +167,34 @@ impl<'m> Registry<'m> {
                 first_span,
             ));
         }
-        out.reserve(entries.len());
-        for i in order {
-            let entry = &mut entries[i];
-            if let Some(mut document) = entry.document.take() {
-                document.name = std::mem::take(&mut entry.name);
-                out.push(document);
+        // Into canonical order in place, each entry swapped straight to where it belongs, so
+        // that the documents are collected into the entries' own allocation (the largest
+        // buffer of a build) instead of a second one.
+        let mut place = vec![0; order.len()];
+        for (at, &i) in order.iter().enumerate() {
+            place[i] = at;
+        }
+        drop(order);
+        for i in 0..entries.len() {
+            while place[i] != i {
+                let j = place[i];
+                entries.swap(i, j);
+                place.swap(i, j);
             }
+        }
+        drop(place);
+        let documents: Vec<Document> = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let mut document = entry.document?;
+                document.name = entry.name;
+                Some(document)
+            })
+            .collect();
+        if out.is_empty() {
+            *out = documents;
+        } else {
+            out.extend(documents);
         }
     }
 }
