@@ -7,6 +7,63 @@ use crate::source::Span;
 
 pub type Labels = litemap::LiteMap<String, String>;
 
+/// A part of the model that is empty for almost every route or destination (options, header
+/// changes), kept out of line: one pointer until something is set. Reads see the empty
+/// value; the first write through `DerefMut` makes room. Compares, prints and serialises as
+/// the value it holds.
+#[derive(Clone)]
+pub struct Sparse<T: Empty>(Option<Box<T>>);
+
+/// A type with a shared empty value, for [`Sparse`].
+pub trait Empty: Default + 'static {
+    const EMPTY: &'static Self;
+    fn is_empty(&self) -> bool;
+}
+
+impl<T: Empty> Sparse<T> {
+    /// `value`, out of line unless it is empty.
+    pub fn new(value: T) -> Self {
+        Sparse((!value.is_empty()).then(|| Box::new(value)))
+    }
+}
+
+impl<T: Empty> Default for Sparse<T> {
+    fn default() -> Self {
+        Sparse(None)
+    }
+}
+
+impl<T: Empty> std::ops::Deref for Sparse<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.as_deref().unwrap_or(T::EMPTY)
+    }
+}
+
+impl<T: Empty> std::ops::DerefMut for Sparse<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl<T: Empty + PartialEq> PartialEq for Sparse<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Empty + std::fmt::Debug> std::fmt::Debug for Sparse<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: Empty + Serialize> Serialize for Sparse<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
 /// Where each part of a route is written, by keyword (`fault`, `retries`, `path`,
 /// `header x-user`, `from`, ...), so that a target refusing it can point at it. Not part of
 /// the value: two routes with the same options or conditions compare equal wherever they
@@ -265,7 +322,7 @@ pub struct Service {
     pub ports: Vec<Port>,
     /// Sorted by name.
     pub versions: Vec<Version>,
-    pub policy: Policy,
+    pub policy: Sparse<Policy>,
     /// In declaration order, ending with the default route (written or synthesised).
     pub routes: Vec<Route>,
     /// Namespace and host of every service and external host it calls, sorted (for
@@ -289,7 +346,7 @@ pub struct Version {
     pub labels: Labels,
     pub annotations: Labels,
     pub account: String,
-    pub policy: Policy,
+    pub policy: Sparse<Policy>,
     pub workload: Workload,
     /// Whether the workload runs the Istio agent (always for pods; `agent none` on a VM).
     pub agent: bool,
@@ -541,7 +598,7 @@ pub struct Route {
     /// Any may match; empty means the route matches every request.
     pub alternatives: Vec<Conditions>,
     pub action: Action,
-    pub options: RouteOptions,
+    pub options: Sparse<RouteOptions>,
     /// True for the catch-all meshc adds when the file has no default route.
     pub synthesised: bool,
 }
@@ -596,6 +653,26 @@ pub struct RouteOptions {
     pub spans: Spans,
 }
 
+impl Empty for RouteOptions {
+    const EMPTY: &'static Self = &RouteOptions {
+        timeout: None,
+        retries: None,
+        delay: None,
+        abort: None,
+        rewrite_uri: None,
+        rewrite_authority: None,
+        mirror: None,
+        request_headers: HeaderOps::NONE,
+        response_headers: HeaderOps::NONE,
+        cors: None,
+        spans: Spans(Vec::new()),
+    };
+
+    fn is_empty(&self) -> bool {
+        self.spans.0.is_empty() && self == Self::EMPTY
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Retries {
     pub attempts: u32,
@@ -611,8 +688,22 @@ pub struct HeaderOps {
 }
 
 impl HeaderOps {
+    const NONE: HeaderOps = HeaderOps {
+        set: Labels::new_vec(),
+        add: Labels::new_vec(),
+        remove: Vec::new(),
+    };
+
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+impl Empty for HeaderOps {
+    const EMPTY: &'static Self = &HeaderOps::NONE;
+
+    fn is_empty(&self) -> bool {
+        HeaderOps::is_empty(self)
     }
 }
 
@@ -636,8 +727,8 @@ pub struct Destination {
     /// Percent; `None` when the destination is alone.
     pub weight: Option<u32>,
     /// Header changes for requests to this destination only, and for its responses.
-    pub request_headers: HeaderOps,
-    pub response_headers: HeaderOps,
+    pub request_headers: Sparse<HeaderOps>,
+    pub response_headers: Sparse<HeaderOps>,
 }
 
 /// DestinationRule traffic policy.
@@ -652,7 +743,21 @@ pub struct Policy {
 
 impl Policy {
     pub fn is_empty(&self) -> bool {
-        self == &Policy::default()
+        self == Self::EMPTY
+    }
+}
+
+impl Empty for Policy {
+    const EMPTY: &'static Self = &Policy {
+        lb: None,
+        tcp: None,
+        http: None,
+        outlier: None,
+        tls: None,
+    };
+
+    fn is_empty(&self) -> bool {
+        Policy::is_empty(self)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
     self, Action, Conditions, Cors, Destination, HeaderMatch, HeaderOps, Redirect, Retries, RouteKind, RouteOptions,
-    SourceMatch, StringMatch,
+    SourceMatch, Sparse, StringMatch,
 };
 use crate::source::Span;
 
@@ -388,7 +388,7 @@ impl Checker<'_> {
                         name,
                         alternatives,
                         action,
-                        options,
+                        options: Sparse::new(options),
                         synthesised: false,
                     });
                 }
@@ -432,10 +432,10 @@ impl Checker<'_> {
                     subset: None,
                     port: None,
                     weight: None,
-                    request_headers: HeaderOps::default(),
-                    response_headers: HeaderOps::default(),
+                    request_headers: Sparse::default(),
+                    response_headers: Sparse::default(),
                 }]),
-                options: RouteOptions::default(),
+                options: Sparse::default(),
                 synthesised: true,
             });
         }
@@ -1004,8 +1004,8 @@ impl Checker<'_> {
             subset,
             port,
             weight: None,
-            request_headers: HeaderOps::default(),
-            response_headers: HeaderOps::default(),
+            request_headers: Sparse::default(),
+            response_headers: Sparse::default(),
         })
     }
 

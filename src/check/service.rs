@@ -223,7 +223,7 @@ impl Checker<'_> {
             virtual_service: names.virtual_service,
             ports,
             versions,
-            policy,
+            policy: model::Sparse::new(policy),
             routes,
             calls,
             security,
@@ -547,7 +547,7 @@ impl Checker<'_> {
             labels: found.labels,
             annotations: found.annotations,
             account,
-            policy,
+            policy: model::Sparse::new(policy),
             workload,
             agent: found.agent,
         })

@@ -448,7 +448,7 @@ impl<'m> Refusals<'m> {
             response_headers: _,
             cors: _,
             spans: _,
-        } = o;
+        } = &**o;
         let grpc = object.kind == RouteObjectKind::Grpc;
         let on_grpc = "on a gRPC port (a GRPCRoute)";
         if o.retries.is_some() {

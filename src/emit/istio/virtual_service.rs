@@ -201,7 +201,7 @@ fn http_route(route: &model::Route, destinations: Vec<RouteDestination>, match_p
         response_headers: _,
         cors: _,
         spans: _,
-    } = o;
+    } = &**o;
     let fault = (o.delay.is_some() || o.abort.is_some()).then(|| Fault {
         delay: o.delay.as_ref().map(|(d, p)| Delay {
             fixed_delay: d.clone(),
