@@ -5,8 +5,8 @@ use crate::diagnostic::Diagnostic;
 /// One generated manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
-    pub api_version: String,
-    pub kind: String,
+    pub api_version: &'static str,
+    pub kind: &'static str,
     /// `None` for cluster-scoped kinds (Namespace).
     pub namespace: Option<String>,
     pub name: String,

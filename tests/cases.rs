@@ -438,8 +438,8 @@ fn ok_cases() {
             "documents in the YAML vs Output.documents"
         );
         for (value, doc) in values.iter().zip(&output.documents) {
-            assert_eq!(value["apiVersion"].as_str(), Some(doc.api_version.as_str()));
-            assert_eq!(value["kind"].as_str(), Some(doc.kind.as_str()));
+            assert_eq!(value["apiVersion"].as_str(), Some(doc.api_version));
+            assert_eq!(value["kind"].as_str(), Some(doc.kind));
             assert_eq!(value["metadata"]["name"].as_str(), Some(doc.name.as_str()));
             assert_eq!(
                 value["metadata"].get("namespace").and_then(|v| v.as_str()),

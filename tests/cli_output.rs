@@ -456,9 +456,9 @@ fn check_reports_io_trouble_with_status_2() {
 fn no_name_can_lead_a_write_outside_the_folder() {
     // The rules of the naming scheme itself, on hostile names the compiler would never let
     // through.
-    let doc = |namespace: Option<&str>, kind: &str, name: &str| meshc::Document {
-        api_version: "v1".into(),
-        kind: kind.into(),
+    let doc = |namespace: Option<&str>, kind: &'static str, name: &str| meshc::Document {
+        api_version: "v1",
+        kind,
         namespace: namespace.map(Into::into),
         name: name.into(),
         yaml: "kind: Service\n".into(),

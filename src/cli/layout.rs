@@ -351,10 +351,10 @@ pub(crate) fn helm_escape(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn doc(namespace: Option<&str>, kind: &str, name: &str) -> Document {
+    fn doc(namespace: Option<&str>, kind: &'static str, name: &str) -> Document {
         Document {
-            api_version: "v1".to_string(),
-            kind: kind.to_string(),
+            api_version: "v1",
+            kind,
             namespace: namespace.map(str::to_string),
             name: name.to_string(),
             yaml: "kind: x\n".to_string(),

@@ -94,7 +94,9 @@ fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: O
             emitter.gateway_api(mesh, ns);
         }
         emitter.security(mesh, ns);
-        emitter.registry.finish(&mut documents, &mut diagnostics);
+        emitter
+            .registry
+            .finish(&ns.name, options.api, &mut documents, &mut diagnostics);
     }
     let mut files = std::mem::take(&mut emitter.files);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -160,7 +162,7 @@ impl<'m> Emitter<'_, 'm> {
         spec: Option<S>,
         owner: Owner<'m>,
     ) {
-        let (name, document) = if self.write {
+        let (name, yaml) = if self.write {
             let object = Object {
                 api_version: kind.api_version(self.options.api),
                 kind: kind.name(),
@@ -168,21 +170,14 @@ impl<'m> Emitter<'_, 'm> {
                 automount_service_account_token: (kind == ObjectKind::ServiceAccount).then_some(false),
                 spec,
             };
-            let document = match yaml::document(&object) {
-                Ok(text) => Some(Document {
-                    api_version: object.api_version.to_string(),
-                    kind: kind.name().to_string(),
-                    namespace: namespace.map(str::to_string),
-                    // The registry moves the name in when it orders the documents.
-                    name: String::new(),
-                    yaml: text,
-                }),
+            let yaml = match yaml::document(&object) {
+                Ok(text) => Some(text),
                 Err(e) => {
                     self.error.get_or_insert(e);
                     None
                 }
             };
-            (object.metadata.name, document)
+            (object.metadata.name, yaml)
         } else {
             (metadata.name, None)
         };
@@ -194,7 +189,7 @@ impl<'m> Emitter<'_, 'm> {
                 owner: span,
             });
         }
-        self.registry.add(kind, name, owner, document);
+        self.registry.add(kind, name, owner, yaml);
     }
 
     fn meta(&self, name: &str, ns: &str, labels: Map) -> Metadata {

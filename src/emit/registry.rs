@@ -78,7 +78,7 @@ impl ObjectKind {
 
 /// The declaration an object is generated from, for collision messages; the words are only
 /// put together when there is something to report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Owner<'m> {
     /// Objects of the namespace itself (the Namespace, ServiceAccounts), unique by
     /// construction.
@@ -108,51 +108,65 @@ impl std::fmt::Display for Owner<'_> {
     }
 }
 
-/// One planned object: its key, who generated it, and (when writing) its document.
-struct Entry<'m> {
+/// One planned object: its key, who generated it, and (when writing) its YAML.
+struct Entry {
     kind: ObjectKind,
+    /// Index into the registry's `owners`.
+    owner: u32,
     name: String,
-    owner: Owner<'m>,
-    /// The written object, its `name` left empty: `finish` moves the entry's name in.
-    document: Option<Document>,
+    yaml: Option<String>,
 }
 
-/// The objects planned for the namespace at hand.
+/// The objects planned for the namespace at hand. Kept small: a large namespace plans
+/// hundreds of thousands of objects, and the owners (one per service, version or gateway,
+/// which plans its objects one after the other) are kept once.
 #[derive(Default)]
 pub(crate) struct Registry<'m> {
-    entries: Vec<Entry<'m>>,
+    entries: Vec<Entry>,
+    owners: Vec<Owner<'m>>,
 }
 
 impl<'m> Registry<'m> {
-    pub(crate) fn add(&mut self, kind: ObjectKind, name: String, owner: Owner<'m>, document: Option<Document>) {
+    pub(crate) fn add(&mut self, kind: ObjectKind, name: String, owner: Owner<'m>, yaml: Option<String>) {
+        if self.owners.last() != Some(&owner) {
+            self.owners.push(owner);
+        }
         self.entries.push(Entry {
             kind,
+            owner: (self.owners.len() - 1) as u32,
             name,
-            owner,
-            document,
+            yaml,
         });
     }
 
-    /// Closes the namespace: its documents in canonical order (kind, then name) go to `out`;
-    /// two objects with one kind and name are reported, once per later owner.
-    pub(crate) fn finish(&mut self, out: &mut Vec<Document>, diagnostics: &mut Vec<Diagnostic>) {
-        let mut entries = std::mem::take(&mut self.entries);
-        // The entries stay where they are; only their indices are sorted (an entry is large).
-        // Among objects with one key, the one planned first comes first.
-        let mut order: Vec<usize> = (0..entries.len()).collect();
+    /// Closes the namespace `namespace`: its documents in canonical order (kind, then name)
+    /// go to `out`; two objects with one kind and name are reported, once per later owner.
+    pub(crate) fn finish(
+        &mut self,
+        namespace: &str,
+        api: ApiVersion,
+        out: &mut Vec<Document>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        let entries = std::mem::take(&mut self.entries);
+        let owners = std::mem::take(&mut self.owners);
+        let owner = |entry: &Entry| owners[entry.owner as usize];
+        // The entries stay where they are; only their indices are sorted. Among objects with
+        // one key, the one planned first comes first.
+        let mut order: Vec<u32> = (0..entries.len() as u32).collect();
         order.sort_unstable_by(|&i, &j| {
-            let (a, b) = (&entries[i], &entries[j]);
+            let (a, b) = (&entries[i as usize], &entries[j as usize]);
             (a.kind, &a.name, i).cmp(&(b.kind, &b.name, j))
         });
         let mut first = 0;
         for i in 1..order.len() {
-            let (earlier, entry) = (&entries[order[first]], &entries[order[i]]);
+            let (earlier, entry) = (&entries[order[first] as usize], &entries[order[i] as usize]);
             if (earlier.kind, &earlier.name) != (entry.kind, &entry.name) {
                 first = i;
                 continue;
             }
             // One declaration generating one name twice is reported where it happens.
-            let (Some(first_span), Some(span)) = (earlier.owner.span(), entry.owner.span()) else {
+            let (Some(first_span), Some(span)) = (owner(earlier).span(), owner(entry).span()) else {
                 continue;
             };
             if first_span == span {
@@ -161,40 +175,31 @@ impl<'m> Registry<'m> {
             diagnostics.push(collision(
                 entry.kind.name(),
                 &entry.name,
-                entry.owner,
+                owner(entry),
                 span,
-                earlier.owner,
+                owner(earlier),
                 first_span,
             ));
         }
-        // Into canonical order in place, each entry swapped straight to where it belongs, so
-        // that the documents are collected into the entries' own allocation (the largest
-        // buffer of a build) instead of a second one.
-        let mut place = vec![0; order.len()];
-        for (at, &i) in order.iter().enumerate() {
-            place[i] = at;
-        }
-        drop(order);
-        for i in 0..entries.len() {
-            while place[i] != i {
-                let j = place[i];
-                entries.swap(i, j);
-                place.swap(i, j);
-            }
-        }
-        drop(place);
-        let documents: Vec<Document> = entries
-            .into_iter()
-            .filter_map(|entry| {
-                let mut document = entry.document?;
-                document.name = entry.name;
-                Some(document)
-            })
-            .collect();
-        if out.is_empty() {
-            *out = documents;
-        } else {
-            out.extend(documents);
+        let mut entries: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
+        out.reserve(entries.iter().flatten().filter(|e| e.yaml.is_some()).count());
+        for i in order {
+            let Some(Entry {
+                kind,
+                name,
+                yaml: Some(yaml),
+                ..
+            }) = entries[i as usize].take()
+            else {
+                continue;
+            };
+            out.push(Document {
+                api_version: kind.api_version(api),
+                kind: kind.name(),
+                namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_string()),
+                name,
+                yaml,
+            });
         }
     }
 }
@@ -228,7 +233,7 @@ mod tests {
 
     fn finish(registry: &mut Registry<'_>) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
-        registry.finish(&mut Vec::new(), &mut diagnostics);
+        registry.finish("ns", ApiVersion::default(), &mut Vec::new(), &mut diagnostics);
         diagnostics
     }
 
