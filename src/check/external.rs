@@ -107,6 +107,7 @@ impl Checker<'_> {
         let cx = Context {
             ns,
             own: Some((ns, name)),
+            own_facts: index.get(&(ns.to_string(), name.to_string())),
             owner: format!("external service `{name}`"),
             index,
             gateway: false,

@@ -113,6 +113,7 @@ impl Checker<'_> {
         let cx = Context {
             ns,
             own: None,
+            own_facts: None,
             owner: format!("gateway `{name}`"),
             index,
             gateway: true,

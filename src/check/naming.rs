@@ -94,16 +94,16 @@ pub(crate) struct Template {
 impl Template {
     /// Fills the placeholders; every placeholder was checked to be one of `vars`' keys.
     pub(crate) fn expand(&self, vars: &[(&str, &str)]) -> String {
-        let mut out = String::new();
-        for piece in &self.pieces {
+        fn value<'a>(piece: &'a Piece, vars: &[(&str, &'a str)]) -> &'a str {
             match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Placeholder(p) => {
-                    if let Some((_, value)) = vars.iter().find(|(k, _)| k == p) {
-                        out.push_str(value);
-                    }
-                }
+                Piece::Text(t) => t,
+                Piece::Placeholder(p) => vars.iter().find(|(k, _)| k == p).map_or("", |(_, v)| v),
             }
+        }
+        // At its size at once: names are made for every object of every service.
+        let mut out = String::with_capacity(self.pieces.iter().map(|p| value(p, vars).len()).sum());
+        for piece in &self.pieces {
+            out.push_str(value(piece, vars));
         }
         out
     }

@@ -45,6 +45,8 @@ pub(super) struct Context<'a> {
     pub(super) ns: &'a str,
     /// The service whose routes these are (its versions are targets by name), if any.
     pub(super) own: Option<(&'a str, &'a str)>,
+    /// What the index says of `own`, looked up once.
+    pub(super) own_facts: Option<&'a ServiceFacts>,
     /// For messages: "service `hello2`", "gateway `main`".
     pub(super) owner: String,
     pub(super) index: &'a Index,
@@ -55,8 +57,7 @@ pub(super) struct Context<'a> {
 
 impl Context<'_> {
     fn own_facts(&self) -> Option<&ServiceFacts> {
-        let (ns, name) = self.own?;
-        self.index.get(&(ns.to_string(), name.to_string()))
+        self.own_facts
     }
 }
 
