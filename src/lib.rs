@@ -20,8 +20,9 @@
 //! Shared types: [`Options`] (with [`ApiVersion`] and [`RouteApi`]) in `options`, and
 //! [`Document`], [`GeneratedFile`], [`Output`] and [`Failure`] in `output`.
 //!
-//! The library does no I/O: [`compile`] takes the sources' text and returns documents or
-//! diagnostics; the `meshc` binary reads files, writes output and picks exit codes.
+//! The library does no I/O of its own: [`compile`] takes the sources' text and returns
+//! documents or diagnostics ([`compile_to`] writes the documents into a writer the caller
+//! gives instead); the `meshc` binary reads files, writes output and picks exit codes.
 
 pub mod ast;
 mod check;
@@ -50,6 +51,50 @@ pub use source::{Source, SourceKind, Span};
 /// manifests. All semantic problems are reported together; a file the grammar rejects
 /// reports its first syntax error.
 pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure> {
+    let written = write(sources, options)?;
+    Ok(Output {
+        documents: written
+            .namespaces
+            .into_iter()
+            .flat_map(emit::Closed::into_documents)
+            .collect(),
+        files: written.files,
+        warnings: written.warnings,
+    })
+}
+
+/// [`compile`], with the documents written to `out` as one multi-document YAML stream
+/// (what [`Output::to_yaml`] gives) instead of being returned: no [`Document`] is made, so
+/// a large mesh needs less memory. Nothing is written unless compilation succeeds; then the
+/// warnings come back with what writing to `out` returned. The VMs' files are not written.
+pub fn compile_to(
+    sources: &[Source],
+    options: &Options,
+    out: &mut dyn std::io::Write,
+) -> Result<(Vec<Diagnostic>, std::io::Result<()>), Failure> {
+    let written = write(sources, options)?;
+    let mut write_all = || {
+        for namespace in &written.namespaces {
+            for yaml in namespace.yaml() {
+                out.write_all(b"---\n")?;
+                out.write_all(yaml.as_bytes())?;
+            }
+        }
+        out.flush()
+    };
+    let result = write_all();
+    Ok((written.warnings, result))
+}
+
+/// What [`write`] produced.
+struct Written {
+    namespaces: Vec<emit::Closed>,
+    files: Vec<GeneratedFile>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// Checks, plans and writes every namespace's documents, or says why not.
+fn write(sources: &[Source], options: &Options) -> Result<Written, Failure> {
     let (mesh, mut diagnostics) = check_sources(sources, options);
     let Some(mesh) = mesh else {
         suppress::apply(sources, &mut diagnostics);
@@ -65,8 +110,8 @@ pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure>
         return Err(Failure { diagnostics });
     }
     match emitted.error {
-        None => Ok(Output {
-            documents: emitted.documents,
+        None => Ok(Written {
+            namespaces: emitted.namespaces,
             files: emitted.files,
             warnings: diagnostics,
         }),

@@ -409,6 +409,33 @@ fn compiling_twice_gives_the_same_bytes() {
     }
 }
 
+/// `compile_to` (what `meshc build` to stdout uses) writes exactly the stream `compile`
+/// returns, with the same warnings, in every case and example; for a failure it writes
+/// nothing and returns the same diagnostics.
+#[test]
+fn writing_to_a_stream_gives_the_same_bytes_and_warnings() {
+    for (label, sources, options) in inputs() {
+        let output = meshc::compile(&sources, &options).expect(&label);
+        let mut streamed = Vec::new();
+        let (warnings, written) = meshc::compile_to(&sources, &options, &mut streamed).expect(&label);
+        written.expect("a Vec takes every byte");
+        assert_eq!(String::from_utf8(streamed).expect("UTF-8"), output.to_yaml(), "{label}");
+        assert_eq!(warnings, output.warnings, "{label}");
+    }
+    // Error cases (some fail only when the command line reads their files).
+    for case in cases(CaseKind::Err) {
+        let mut streamed = Vec::new();
+        let streaming = meshc::compile_to(&case.sources, &case.options, &mut streamed);
+        match meshc::compile(&case.sources, &case.options) {
+            Err(failure) => {
+                assert!(streamed.is_empty(), "{} wrote output although it fails", case.id());
+                assert_eq!(streaming.map(|_| ()), Err(failure), "{}", case.id());
+            }
+            Ok(output) => assert_eq!(String::from_utf8(streamed).expect("UTF-8"), output.to_yaml()),
+        }
+    }
+}
+
 #[test]
 fn shuffled_declarations_give_the_same_bytes() {
     let mut changed = 0;

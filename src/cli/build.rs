@@ -11,6 +11,9 @@ use super::{compile, finish, layout, Status};
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
     let destination = output.map(Destination::of);
+    if destination.is_none() && !helm && !check {
+        return build_to_stdout(input, &target.options());
+    }
     let mut options = target.options();
     // The VMs' files go only into an output folder (never to stdout, a FILE.yaml or a chart).
     options.vm_files = !helm && matches!(destination, Some(Destination::Dir(_)));
@@ -28,10 +31,6 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
     let mut notices = Vec::new();
     let status = match (&destination, check) {
         (None, true) => Status::Ok,
-        (None, false) if !helm => {
-            // Document by document through one buffer: no second copy of a large output.
-            finish(output::write_documents(&compiled.documents))
-        }
         (None, false) => {
             let text = layout::helm_escape(&compiled.to_yaml());
             let mut stdout = std::io::stdout().lock();
@@ -73,6 +72,27 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
     // The process ends next: the OS takes the memory back at once, freeing the documents one
     // by one would only cost time.
     std::mem::forget((sources, compiled));
+    status.worst(reported)
+}
+
+/// `build` to stdout: each document goes out as the library writes it, through one buffer,
+/// and no [`meshc::Document`] is made (a large mesh needs less memory).
+fn build_to_stdout(input: &Input, options: &meshc::Options) -> Status {
+    let (sources, unreadable) = match input.load() {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    if !unreadable.is_empty() {
+        report::report(&unreadable, &[], &sources, input.reporting());
+        return Status::InputErrors;
+    }
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let (warnings, status) = match meshc::compile_to(&sources, options, &mut stdout) {
+        Ok((warnings, written)) => (warnings, finish(written)),
+        Err(failure) => (failure.diagnostics, Status::InputErrors),
+    };
+    drop(stdout);
+    let reported = report::report(&warnings, &[], &sources, input.reporting());
     status.worst(reported)
 }
 

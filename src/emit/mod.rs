@@ -31,15 +31,17 @@ pub mod yaml;
 use crate::diagnostic::Diagnostic;
 use crate::model;
 use crate::options::{Options, RouteApi};
-use crate::output::{Document, GeneratedFile};
+use crate::output::GeneratedFile;
 use istio::objects::{Map, Metadata, Object};
+pub(crate) use registry::Closed;
 use registry::{ObjectKind, Owner, Registry};
 
 /// What emission produced: the documents (when writing, and nothing was refused), the
 /// targets' diagnostics (refusals and name collisions), and an internal error of the YAML
 /// writer, if any.
 pub(crate) struct Emitted {
-    pub(crate) documents: Vec<Document>,
+    /// Each namespace's objects in canonical order (empty when anything was refused).
+    pub(crate) namespaces: Vec<Closed>,
     /// The VMs' files (when writing and `options.vm_files`), sorted by path.
     pub(crate) files: Vec<GeneratedFile>,
     pub(crate) diagnostics: Vec<Diagnostic>,
@@ -86,7 +88,7 @@ fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: O
         callers: security::callers_by_host(mesh),
         planned,
     };
-    let mut documents = Vec::new();
+    let mut namespaces = Vec::with_capacity(mesh.namespaces.len());
     for ns in &mesh.namespaces {
         emitter.istio(ns);
         emitter.vm(ns);
@@ -94,18 +96,16 @@ fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: O
             emitter.gateway_api(mesh, ns);
         }
         emitter.security(mesh, ns);
-        emitter
-            .registry
-            .finish(&ns.name, options.api, &mut documents, &mut diagnostics);
+        namespaces.push(emitter.registry.finish(&ns.name, options.api, &mut diagnostics));
     }
     let mut files = std::mem::take(&mut emitter.files);
     if diagnostics.iter().any(Diagnostic::is_error) {
-        documents.clear();
+        namespaces.clear();
         files.clear();
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Emitted {
-        documents,
+        namespaces,
         files,
         diagnostics,
         error: emitter.error,

@@ -142,22 +142,16 @@ impl<'m> Registry<'m> {
         });
     }
 
-    /// Closes the namespace `namespace`: its documents in canonical order (kind, then name)
-    /// go to `out`; two objects with one kind and name are reported, once per later owner.
-    pub(crate) fn finish(
-        &mut self,
-        namespace: &str,
-        api: ApiVersion,
-        out: &mut Vec<Document>,
-        diagnostics: &mut Vec<Diagnostic>,
-    ) {
-        let entries = std::mem::take(&mut self.entries);
+    /// Closes the namespace `namespace`: its objects in canonical order (kind, then name);
+    /// two objects with one kind and name are reported, once per later owner.
+    pub(crate) fn finish(&mut self, namespace: &str, api: ApiVersion, diagnostics: &mut Vec<Diagnostic>) -> Closed {
+        let mut entries = std::mem::take(&mut self.entries);
         let owners = std::mem::take(&mut self.owners);
         let owner = |entry: &Entry| owners[entry.owner as usize];
-        // The entries stay where they are; only their indices are sorted: by kind (a counting
-        // sort), then each kind by name with a stable sort, which finds the runs a target's
-        // planning order leaves (one service after the other) instead of comparing every pair.
-        // Among objects with one key, the one planned first comes first.
+        // Indices are sorted first: by kind (a counting sort), then each kind by name with a
+        // stable sort, which finds the runs a target's planning order leaves (one service
+        // after the other) instead of comparing every pair. Among objects with one key, the
+        // one planned first comes first.
         let mut starts = [0u32; ObjectKind::COUNT + 1];
         for entry in &entries {
             starts[entry.kind as usize + 1] += 1;
@@ -199,26 +193,58 @@ impl<'m> Registry<'m> {
                 first_span,
             ));
         }
-        let mut entries: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
-        out.reserve(entries.iter().flatten().filter(|e| e.yaml.is_some()).count());
-        for i in order {
-            let Some(Entry {
-                kind,
-                name,
-                yaml: Some(yaml),
-                ..
-            }) = entries[i as usize].take()
-            else {
-                continue;
-            };
-            out.push(Document {
-                api_version: kind.api_version(api),
-                kind: kind.name(),
-                namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_string()),
-                name,
-                yaml,
-            });
+        // Then the entries themselves, in place, each swapped straight to where it belongs:
+        // the closed namespace keeps them as they are, with no second copy.
+        let mut place = vec![0u32; order.len()];
+        for (at, &i) in order.iter().enumerate() {
+            place[i as usize] = at as u32;
         }
+        drop(order);
+        for i in 0..entries.len() {
+            while place[i] as usize != i {
+                let j = place[i] as usize;
+                entries.swap(i, j);
+                place.swap(i, j);
+            }
+        }
+        Closed {
+            namespace: namespace.to_string(),
+            api,
+            entries,
+        }
+    }
+}
+
+/// A namespace's objects in canonical order, with their YAML when they were written.
+pub(crate) struct Closed {
+    namespace: String,
+    api: ApiVersion,
+    entries: Vec<Entry>,
+}
+
+impl Closed {
+    /// The written documents, in order.
+    pub(crate) fn into_documents(self) -> impl Iterator<Item = Document> {
+        let Closed {
+            namespace,
+            api,
+            entries,
+        } = self;
+        entries.into_iter().filter_map(move |entry| {
+            let yaml = entry.yaml?;
+            Some(Document {
+                api_version: entry.kind.api_version(api),
+                kind: entry.kind.name(),
+                namespace: (entry.kind != ObjectKind::Namespace).then(|| namespace.clone()),
+                name: entry.name,
+                yaml,
+            })
+        })
+    }
+
+    /// The written documents' YAML, in order.
+    pub(crate) fn yaml(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|entry| entry.yaml.as_deref())
     }
 }
 
@@ -251,7 +277,7 @@ mod tests {
 
     fn finish(registry: &mut Registry<'_>) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
-        registry.finish("ns", ApiVersion::default(), &mut Vec::new(), &mut diagnostics);
+        registry.finish("ns", ApiVersion::default(), &mut diagnostics);
         diagnostics
     }
 
