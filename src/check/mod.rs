@@ -252,11 +252,9 @@ impl Checker<'_> {
 
         let mut namespaces = Vec::new();
         for scope in &scopes {
-            let services: Vec<model::Service> = scope
-                .services
-                .values()
-                .filter_map(|s| self.service(scope, s, &index))
-                .collect();
+            // At its size: the model keeps it to the end, and a service is large.
+            let mut services = Vec::with_capacity(scope.services.len());
+            services.extend(scope.services.values().filter_map(|s| self.service(scope, s, &index)));
             let externals: Vec<model::External> = scope
                 .externals
                 .values()

@@ -89,7 +89,8 @@ struct VersionProperties<'v> {
 impl VersionProperties<'_> {
     /// Nothing read yet: the app and version labels only.
     fn new(cx: &VersionContext<'_>, version: &str) -> Self {
-        let mut labels = Labels::new();
+        // Room for the two; user labels are rare.
+        let mut labels = Labels::with_capacity(2);
         labels.insert(cx.app_key.to_string(), cx.app.to_string());
         labels.insert(cx.version_key.to_string(), version.to_string());
         VersionProperties {
