@@ -130,13 +130,15 @@ def pair_ratio(a, b, column=0):
 STAGE_FUNCTIONS = {
     'total': ('PROGRAM TOTALS',),
     'build': ('meshc::cli::build::run', 'meshc::cli::build'),
-    'compile': ('meshc::compile',),
+    # `build` to stdout: `compile_to`, which writes too (`write_stream`); before it, `compile`
+    # and the CLI's `write_documents`.
+    'compile': ('meshc::compile_to', 'meshc::compile'),
     'analyze': ('meshc::check_sources', 'meshc::analyze'),
     'parse': ('meshc::syntax::parse',),
     'pest': ('meshc::syntax::parse_tree',),
     'drop_ast': ('core::ptr::drop_in_place<meshc::ast::File>',),
     'emit': ('meshc::emit::emit',),
-    'write': ('meshc::cli::output::write_documents',),
+    'write': ('meshc::write_stream', 'meshc::cli::output::write_documents'),
 }
 
 
