@@ -23,15 +23,29 @@ impl Lower {
 
     /// The pair's span without the white space and comments a rule ending in an optional
     /// part can swallow, so that labels cover only what was written.
+    ///
+    /// The skipped white space ends at a token or at the end of the input, so a pair that does
+    /// not end in white space ends in a comment only at the end of the input. Strings do not
+    /// span lines, so when the last line of the pair has no `#`, its content ends where its
+    /// white space starts; only a pair with a comment on that line is scanned token by token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         let text = s.as_str();
-        let end = if text.ends_with(|c: char| c.is_ascii_whitespace()) || text.contains('#') {
-            super::format::content_end(s.get_input(), s.start(), s.end())
+        let (start, input) = (s.start(), s.get_input());
+        let end = if text.ends_with(|c: char| c.is_ascii_whitespace()) {
+            let trimmed = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
+            let last_line = &trimmed[trimmed.rfind('\n').map_or(0, |n| n + 1)..];
+            if last_line.contains('#') {
+                super::format::content_end(input, start, s.end())
+            } else {
+                start + trimmed.len()
+            }
+        } else if s.end() == input.len() && text.contains('#') {
+            super::format::content_end(input, start, s.end())
         } else {
             s.end()
         };
-        Span::new(self.source, s.start(), end.max(s.start()))
+        Span::new(self.source, start, end.max(start))
     }
 
     /// A keyword at the start of `pair`, as a name with its own span.
