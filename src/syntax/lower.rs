@@ -717,12 +717,10 @@ impl Lower {
             return None;
         };
         let span = self.span(&pair);
-        let body = pair.into_inner().next();
-        let (raw, body_start) = match &body {
-            Some(b) => (b.as_str(), b.as_span().start()),
-            None => ("", span.start + 1),
-        };
-        let (value, vars) = self.unescape(raw, body_start);
+        // Between the quotes (the grammar's `string` starts and ends with one).
+        let text = pair.as_str();
+        let raw = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+        let (value, vars) = self.unescape(raw, pair.as_span().start() + 1);
         Some(Str { value, span, vars })
     }
 
