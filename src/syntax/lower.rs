@@ -178,15 +178,31 @@ impl Lower {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name = self.name(inner.next(), span)?;
+        // Each list allocated once at its size (counted over the children first, which only
+        // reads the parse tree), rather than grown from four and shrunk back.
+        let mut count = [0usize; 7];
+        for child in inner.clone() {
+            let list = match child.as_rule() {
+                Rule::port_decl => 0,
+                Rule::calls_decl => 1,
+                Rule::resources_prop | Rule::probe_prop | Rule::relax_prop | Rule::hardening_prop => 2,
+                Rule::version_decl => 3,
+                Rule::policy_block => 4,
+                Rule::route_decl => 5,
+                Rule::security_decl => 6,
+                _ => continue,
+            };
+            count[list] += 1;
+        }
         let mut service = Service {
             name,
-            ports: Vec::new(),
-            calls: Vec::new(),
-            settings: Vec::new(),
-            versions: Vec::new(),
-            policies: Vec::new(),
-            routes: Vec::new(),
-            security: Vec::new(),
+            ports: Vec::with_capacity(count[0]),
+            calls: Vec::with_capacity(count[1]),
+            settings: Vec::with_capacity(count[2]),
+            versions: Vec::with_capacity(count[3]),
+            policies: Vec::with_capacity(count[4]),
+            routes: Vec::with_capacity(count[5]),
+            security: Vec::with_capacity(count[6]),
             span,
         };
         for child in inner {
@@ -203,8 +219,8 @@ impl Lower {
                 _ => {}
             }
         }
-        // The AST lives until the model is built: no vector keeps spare room (a first push
-        // makes room for four elements, most lists here hold one).
+        // The AST lives until the model is built: no vector keeps spare room (an element
+        // left out for an internal error would leave one).
         service.ports.shrink_to_fit();
         service.calls.shrink_to_fit();
         service.settings.shrink_to_fit();
@@ -254,7 +270,8 @@ impl Lower {
             Runtime::Pod
         };
         let name = self.name(inner.next(), span)?;
-        let mut properties = Vec::new();
+        // Most children are properties: allocated once for all of them.
+        let mut properties = Vec::with_capacity(inner.len());
         let mut policies = Vec::new();
         for child in inner {
             if child.as_rule() == Rule::policy_block {
@@ -399,10 +416,12 @@ impl Lower {
         let span = self.span(&pair);
         let keyword = self.keyword(&pair, "route").span;
         let mut kind = RouteKind::Http;
-        let mut alternatives = Vec::new();
+        let children = pair.into_inner();
+        let mut alternatives =
+            Vec::with_capacity(children.clone().filter(|c| c.as_rule() == Rule::alternative).count());
         let mut action = None;
         let mut options = Vec::new();
-        for child in pair.into_inner() {
+        for child in children {
             let child_span = self.span(&child);
             match child.as_rule() {
                 Rule::route_kind => {
@@ -413,7 +432,9 @@ impl Lower {
                     };
                 }
                 Rule::alternative => {
-                    let mut conditions: Vec<Condition> = child.into_inner().filter_map(|c| self.condition(c)).collect();
+                    let inner = child.into_inner();
+                    let mut conditions = Vec::with_capacity(inner.len());
+                    conditions.extend(inner.filter_map(|c| self.condition(c)));
                     conditions.shrink_to_fit();
                     alternatives.push(Alternative {
                         conditions,
@@ -421,8 +442,9 @@ impl Lower {
                     });
                 }
                 Rule::split => {
-                    let mut entries = Vec::new();
-                    for entry in child.into_inner() {
+                    let inner = child.into_inner();
+                    let mut entries = Vec::with_capacity(inner.len());
+                    for entry in inner {
                         let entry_span = self.span(&entry);
                         let mut inner = entry.into_inner();
                         let name = self.name(inner.next(), entry_span);
