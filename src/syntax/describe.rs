@@ -9,7 +9,7 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::name => "a name",
         Rule::label_key => "a label key",
-        Rule::string | Rule::string_body => "a string in double quotes",
+        Rule::string => "a string in double quotes",
         Rule::number => "a number",
         Rule::address => "an IP address",
         Rule::var_ref => "a variable such as `${VM_ADDRESS}`",

@@ -23,15 +23,29 @@ impl Lower {
 
     /// The pair's span without the white space and comments a rule ending in an optional
     /// part can swallow, so that labels cover only what was written.
+    ///
+    /// The skipped white space ends at a token or at the end of the input, so a pair that does
+    /// not end in white space ends in a comment only at the end of the input. Strings do not
+    /// span lines, so when the last line of the pair has no `#`, its content ends where its
+    /// white space starts; only a pair with a comment on that line is scanned token by token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         let text = s.as_str();
-        let end = if text.ends_with(|c: char| c.is_ascii_whitespace()) || text.contains('#') {
-            super::format::content_end(s.get_input(), s.start(), s.end())
+        let (start, input) = (s.start(), s.get_input());
+        let end = if text.ends_with(|c: char| c.is_ascii_whitespace()) {
+            let trimmed = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
+            let last_line = &trimmed[trimmed.rfind('\n').map_or(0, |n| n + 1)..];
+            if last_line.contains('#') {
+                super::format::content_end(input, start, s.end())
+            } else {
+                start + trimmed.len()
+            }
+        } else if s.end() == input.len() && text.contains('#') {
+            super::format::content_end(input, start, s.end())
         } else {
             s.end()
         };
-        Span::new(self.source, s.start(), end.max(s.start()))
+        Span::new(self.source, start, end.max(start))
     }
 
     /// A keyword at the start of `pair`, as a name with its own span.
@@ -164,15 +178,31 @@ impl Lower {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name = self.name(inner.next(), span)?;
+        // Each list allocated once at its size (counted over the children first, which only
+        // reads the parse tree), rather than grown from four and shrunk back.
+        let mut count = [0usize; 7];
+        for child in inner.clone() {
+            let list = match child.as_rule() {
+                Rule::port_decl => 0,
+                Rule::calls_decl => 1,
+                Rule::resources_prop | Rule::probe_prop | Rule::relax_prop | Rule::hardening_prop => 2,
+                Rule::version_decl => 3,
+                Rule::policy_block => 4,
+                Rule::route_decl => 5,
+                Rule::security_decl => 6,
+                _ => continue,
+            };
+            count[list] += 1;
+        }
         let mut service = Service {
             name,
-            ports: Vec::new(),
-            calls: Vec::new(),
-            settings: Vec::new(),
-            versions: Vec::new(),
-            policies: Vec::new(),
-            routes: Vec::new(),
-            security: Vec::new(),
+            ports: Vec::with_capacity(count[0]),
+            calls: Vec::with_capacity(count[1]),
+            settings: Vec::with_capacity(count[2]),
+            versions: Vec::with_capacity(count[3]),
+            policies: Vec::with_capacity(count[4]),
+            routes: Vec::with_capacity(count[5]),
+            security: Vec::with_capacity(count[6]),
             span,
         };
         for child in inner {
@@ -189,8 +219,8 @@ impl Lower {
                 _ => {}
             }
         }
-        // The AST lives until the model is built: no vector keeps spare room (a first push
-        // makes room for four elements, most lists here hold one).
+        // The AST lives until the model is built: no vector keeps spare room (an element
+        // left out for an internal error would leave one).
         service.ports.shrink_to_fit();
         service.calls.shrink_to_fit();
         service.settings.shrink_to_fit();
@@ -240,7 +270,8 @@ impl Lower {
             Runtime::Pod
         };
         let name = self.name(inner.next(), span)?;
-        let mut properties = Vec::new();
+        // Most children are properties: allocated once for all of them.
+        let mut properties = Vec::with_capacity(inner.len());
         let mut policies = Vec::new();
         for child in inner {
             if child.as_rule() == Rule::policy_block {
@@ -385,10 +416,12 @@ impl Lower {
         let span = self.span(&pair);
         let keyword = self.keyword(&pair, "route").span;
         let mut kind = RouteKind::Http;
-        let mut alternatives = Vec::new();
+        let children = pair.into_inner();
+        let mut alternatives =
+            Vec::with_capacity(children.clone().filter(|c| c.as_rule() == Rule::alternative).count());
         let mut action = None;
         let mut options = Vec::new();
-        for child in pair.into_inner() {
+        for child in children {
             let child_span = self.span(&child);
             match child.as_rule() {
                 Rule::route_kind => {
@@ -399,7 +432,9 @@ impl Lower {
                     };
                 }
                 Rule::alternative => {
-                    let mut conditions: Vec<Condition> = child.into_inner().filter_map(|c| self.condition(c)).collect();
+                    let inner = child.into_inner();
+                    let mut conditions = Vec::with_capacity(inner.len());
+                    conditions.extend(inner.filter_map(|c| self.condition(c)));
                     conditions.shrink_to_fit();
                     alternatives.push(Alternative {
                         conditions,
@@ -407,8 +442,9 @@ impl Lower {
                     });
                 }
                 Rule::split => {
-                    let mut entries = Vec::new();
-                    for entry in child.into_inner() {
+                    let inner = child.into_inner();
+                    let mut entries = Vec::with_capacity(inner.len());
+                    for entry in inner {
                         let entry_span = self.span(&entry);
                         let mut inner = entry.into_inner();
                         let name = self.name(inner.next(), entry_span);
@@ -703,12 +739,10 @@ impl Lower {
             return None;
         };
         let span = self.span(&pair);
-        let body = pair.into_inner().next();
-        let (raw, body_start) = match &body {
-            Some(b) => (b.as_str(), b.as_span().start()),
-            None => ("", span.start + 1),
-        };
-        let (value, vars) = self.unescape(raw, body_start);
+        // Between the quotes (the grammar's `string` starts and ends with one).
+        let text = pair.as_str();
+        let raw = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+        let (value, vars) = self.unescape(raw, pair.as_span().start() + 1);
         Some(Str { value, span, vars })
     }
 

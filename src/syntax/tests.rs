@@ -289,3 +289,108 @@ fn damaged_files_give_one_error_that_points_inside_and_never_panic() {
         }
     }
 }
+
+#[test]
+fn hostile_inputs_neither_overflow_the_stack_nor_hang() {
+    // No rule of the grammar calls itself, so pest's depth is bounded by the grammar, not by
+    // the input, and meshc builds pest without its stack probe. These inputs would find a
+    // recursion anywhere in reading: each is parsed on a thread with a small stack (1 MiB,
+    // an eighth of a main thread's), within a generous time.
+    let n = 20_000;
+    let head = "namespace a {\n  service b {\n    port http 80\n    pod v1 image \"x\"\n";
+    let tail = "\n  }\n}\n";
+    let cases: Vec<(&str, String, Option<usize>)> = vec![
+        (
+            "100 000 nested `{`",
+            format!("namespace a {}", "{".repeat(100_000)),
+            None,
+        ),
+        ("100 000 `[`", format!("{head}    image {}", "[".repeat(100_000)), None),
+        (
+            "a 1 MB line of values",
+            format!("{head}    policy {{ lb{} }}{tail}", " round-robin".repeat(100_000)),
+            Some(100_000),
+        ),
+        (
+            "a long split",
+            format!("{head}    route {{{} }}{tail}", " v1 1%".repeat(n)),
+            Some(n),
+        ),
+        (
+            "a long address list",
+            format!("{head}    vm v2 at 10.0.0.1{}{tail}", ", 10.0.0.1".repeat(n)),
+            Some(n + 1),
+        ),
+        (
+            "long condition and alternative lists",
+            format!(
+                "{head}    route{}{} -> v1{tail}",
+                " header x-a \"y\"".repeat(n),
+                " or prefix \"/\"".repeat(n)
+            ),
+            Some(n + 1),
+        ),
+        (
+            "a 1 MB string",
+            format!("{head}    pod v2 image \"{}\"{tail}", "y".repeat(1_000_000)),
+            None,
+        ),
+        (
+            "a 1 MB name",
+            format!("namespace {} {{ }}", "a".repeat(1_000_000)),
+            None,
+        ),
+    ];
+    for (what, text, count) in cases {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let (file, diagnostics) = parse(0, &text);
+                let counted = file.as_ref().map(longest_list);
+                let _ = sender.send((file.is_some(), diagnostics.len(), counted));
+            })
+            .unwrap_or_else(|e| panic!("{what}: no thread: {e}"));
+        let (read, errors, counted) = receiver
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("{what}: no answer within two minutes (or the thread died): {e}"));
+        match count {
+            Some(count) => {
+                assert!(read && errors == 0, "{what}: {errors} errors");
+                assert_eq!(counted, Some(count), "{what}");
+            }
+            None => assert!(read || errors == 1, "{what}: {errors} errors"),
+        }
+    }
+}
+
+/// The longest list of `file`'s first service: a setting's values, a split, a route's
+/// alternatives or conditions, a VM's addresses.
+fn longest_list(file: &crate::ast::File) -> usize {
+    use crate::ast::{Action, PropertyKind};
+    let Some(service) = file.namespaces.first().and_then(|n| n.services.first()) else {
+        return 0;
+    };
+    let settings = service
+        .policies
+        .iter()
+        .flat_map(|p| &p.settings)
+        .map(|s| s.values.len());
+    let routes = service.routes.iter().flat_map(|r| {
+        let split = match &r.action {
+            Action::Split { entries, .. } => entries.len(),
+            _ => 0,
+        };
+        let conditions = r.alternatives.iter().map(|a| a.conditions.len());
+        [split, r.alternatives.len()].into_iter().chain(conditions)
+    });
+    let addresses = service
+        .versions
+        .iter()
+        .flat_map(|v| &v.properties)
+        .map(|p| match &p.kind {
+            PropertyKind::At(addresses) => addresses.len(),
+            _ => 0,
+        });
+    settings.chain(routes).chain(addresses).max().unwrap_or(0)
+}
