@@ -137,7 +137,7 @@ STAGE_FUNCTIONS = {
     'parse': ('meshc::syntax::parse',),
     'pest': ('meshc::syntax::parse_tree',),
     'drop_ast': ('core::ptr::drop_in_place<meshc::ast::File>',),
-    'emit': ('meshc::emit::emit',),
+    'emit': ('meshc::emit::emit', 'meshc::emit::emit_recording'),
     'write': ('meshc::write_stream', 'meshc::cli::output::write_documents'),
 }
 
