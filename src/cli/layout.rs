@@ -337,12 +337,7 @@ pub(crate) fn parse_record(text: &str) -> Result<PathMap<String, Recorded>, Stri
         } else {
             return Err(bad("expected `# owned HASH PATH` or `# pending PATH`"));
         };
-        let plain = !path.starts_with('/')
-            && !path.contains('\\')
-            && path
-                .split('/')
-                .all(|part| !part.is_empty() && part != "." && part != "..");
-        if !plain {
+        if !plain_relative(path) {
             return Err(bad("the path is not a plain relative path"));
         }
         let entry = entries.entry(path.to_string()).or_default();
@@ -356,6 +351,27 @@ pub(crate) fn parse_record(text: &str) -> Result<PathMap<String, Recorded>, Stri
         }
     }
     Ok(entries)
+}
+
+/// Whether `path` is relative and plain: no `\\`, and its `/`-separated parts are none of
+/// ``, `.` and `..` (so no leading `/`). One pass over the bytes: a record has tens of
+/// thousands of paths.
+fn plain_relative(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    for end in 0..=bytes.len() {
+        let byte = bytes.get(end).copied();
+        if byte == Some(b'\\') {
+            return false;
+        }
+        if byte.is_none() || byte == Some(b'/') {
+            if matches!(&bytes[start..end], b"" | b"." | b"..") {
+                return false;
+            }
+            start = end + 1;
+        }
+    }
+    true
 }
 
 /// `SIZE INODE CTIME MTIME`, decimal (the times may be negative).
@@ -381,6 +397,17 @@ fn parse_stat(text: &str) -> Option<Stat> {
 /// non-empty, not `.` or `..`, not start with a dot, hold no `/` or `\`, and in fact hold
 /// only ASCII letters, digits, `-` and `.` (all a Kubernetes name may hold).
 pub(crate) fn component<'a>(what: &str, value: &'a str) -> Result<&'a str, String> {
+    // The common case in one pass: only allowed bytes (so no separator), not empty, no
+    // leading dot (so neither `.` nor `..`), not too long.
+    if !value.is_empty()
+        && value.len() <= MAX_COMPONENT
+        && !value.starts_with('.')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Ok(value);
+    }
     let problem = if value.is_empty() {
         Some("it is empty")
     } else if value == "." || value == ".." {
@@ -414,12 +441,29 @@ pub(crate) fn relative_path(doc: &Document) -> Result<String, String> {
         Some(namespace) => component("namespace", namespace)?,
         None => CLUSTER_DIR,
     };
-    let kind = doc.kind.to_ascii_lowercase();
-    let kind = component("kind", &kind)?;
     let name = component("name", &doc.name)?;
-    let file = format!("{kind}-{name}.yaml");
-    let file = component("file name", &file)?;
-    Ok(format!("{folder}/{file}"))
+    let mut path = String::with_capacity(folder.len() + doc.kind.len() + name.len() + 7);
+    path.push_str(folder);
+    path.push('/');
+    let file_start = path.len();
+    // The kind in lower case (the check does not depend on the case).
+    component("kind", &doc.kind)?;
+    for c in doc.kind.chars() {
+        path.push(c.to_ascii_lowercase());
+    }
+    path.push('-');
+    path.push_str(name);
+    path.push_str(".yaml");
+    component("file name", &path[file_start..])?;
+    Ok(path)
+}
+
+/// `header` followed by `body`, in one allocation of the exact size.
+fn with_header(header: &str, body: &str) -> String {
+    let mut text = String::with_capacity(header.len() + body.len());
+    text.push_str(header);
+    text.push_str(body);
+    text
 }
 
 /// The files of `-o DIR`, sorted by path: one per document, each with `header`, plus
@@ -429,17 +473,22 @@ pub(crate) fn plan_dir(documents: &[Document], header: &str, helm: bool) -> Resu
     let mut files: Vec<(String, String)> = Vec::with_capacity(documents.len() + 1);
     for doc in documents {
         let path = relative_path(doc)?;
-        let body = if helm { helm_escape(&doc.yaml) } else { doc.yaml.clone() };
-        files.push((path, format!("{header}{body}")));
+        let text = if helm {
+            with_header(header, &helm_escape(&doc.yaml))
+        } else {
+            with_header(header, &doc.yaml)
+        };
+        files.push((path, text));
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     if let Some(pair) = files.windows(2).find(|pair| pair[0].0 == pair[1].0) {
         return Err(format!("two objects would be written to the same file {}", pair[0].0));
     }
     if !helm {
         let resources: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
-        files.push((KUSTOMIZATION.to_string(), kustomization(header, &resources)));
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let index = kustomization(header, &resources);
+        let at = files.partition_point(|(path, _)| path.as_str() < KUSTOMIZATION);
+        files.insert(at, (KUSTOMIZATION.to_string(), index));
     }
     Ok(files)
 }
@@ -452,11 +501,15 @@ pub(crate) fn add_vm_files(
     vm_files: &[meshc::GeneratedFile],
     header: &str,
 ) -> Result<(), String> {
+    if vm_files.is_empty() {
+        return Ok(());
+    }
+    files.reserve(vm_files.len());
     for file in vm_files {
         for part in file.path.split('/') {
             component("file path", part)?;
         }
-        files.push((file.path.clone(), format!("{header}{}", file.contents)));
+        files.push((file.path.clone(), with_header(header, &file.contents)));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(())

@@ -757,9 +757,10 @@ fn hashes_of(files: &[(String, String)]) -> Vec<u64> {
 ///    (and the temporary files), so whatever an interruption leaves there is known to be
 ///    meshc's and is replaced or removed by the next run;
 /// 2. new files are written in place (no index lists them yet), replacements to hidden
-///    temporary files; then one `syncfs` makes all their data durable at once;
+///    temporary files; then one `syncfs` makes all their data, and the new entries, durable
+///    at once;
 /// 3. the temporary files are renamed over the old ones (each an atomic swap of a file the
-///    old index may list), and each folder written to is synced once;
+///    old index may list), and each folder renamed in is synced once;
 /// 4. only then `kustomization.yaml`, the index, is swapped in the same way: before this
 ///    point kustomize sees the old file list, all of which still exists; after it, the new
 ///    one, all of which is on disk. (A file both lists share may already hold its new
@@ -847,14 +848,24 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
         }
         sync_all_files(dir, &written_paths)?;
 
-        // 3. The swaps, then one flush per folder written to.
-        let mut touched: BTreeSet<&str> = created.iter().map(|f| parent_of(f)).collect();
+        // 3. The swaps, then one flush per folder renamed in. (New files and folders were
+        // made before the flush of step 2, which made their entries durable too: `syncfs`
+        // writes the file system's metadata as well.)
+        // Elsewhere the files were flushed one by one, and every folder written to is.
+        let every_folder = !cfg!(target_os = "linux");
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
+        if every_folder {
+            touched.extend(created.iter().map(|f| parent_of(f)));
+        }
         for (i, (((rel, _), step), temp)) in files.iter().zip(&survey.steps).zip(&temps).enumerate() {
             if *step == Step::Unchanged || rel == layout::KUSTOMIZATION {
                 continue;
             }
-            touched.insert(parent_of(rel));
+            if every_folder {
+                touched.insert(parent_of(rel));
+            }
             if *step == Step::Replace {
+                touched.insert(parent_of(rel));
                 let path = under(dir, rel);
                 fs::rename(under(dir, temp), &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 survey.stats[i] = stat_path(&path);
