@@ -312,14 +312,14 @@ pub(crate) fn parse_record(text: &str) -> Result<PathMap<String, Recorded>, Stri
     for (n, line) in text.lines().enumerate() {
         let bad = |why: &str| format!("line {}: {why}", n + 1);
         let (hash, path) = if let Some(rest) = line.strip_prefix(OWNED) {
-            let (hash, path) = rest
-                .split_once(' ')
-                .ok_or_else(|| bad("expected `# owned HASH PATH`"))?;
-            let hash = (hash.len() == 16)
-                .then(|| u64::from_str_radix(hash, 16).ok())
-                .flatten()
-                .ok_or_else(|| bad("the hash is not 16 hex digits"))?;
-            (Some(hash), path)
+            let Some((hash, path)) = rest.split_at_checked(16).filter(|(_, path)| path.starts_with(' ')) else {
+                return Err(match rest.split_once(' ') {
+                    Some(_) => bad("the hash is not 16 hex digits"),
+                    None => bad("expected `# owned HASH PATH`"),
+                });
+            };
+            let hash = parse_hex(hash).ok_or_else(|| bad("the hash is not 16 hex digits"))?;
+            (Some(hash), &path[1..])
         } else if let Some(path) = line.strip_prefix(PENDING) {
             last_owned = None;
             (None, path)
@@ -374,24 +374,63 @@ fn plain_relative(path: &str) -> bool {
     true
 }
 
-/// `SIZE INODE CTIME MTIME`, decimal (the times may be negative).
+/// Hex digits (upper or lower case) as a number.
+fn parse_hex(text: &str) -> Option<u64> {
+    let mut value: u64 = 0;
+    for byte in text.bytes() {
+        let digit = char::from(byte).to_digit(16)?;
+        value = value.checked_mul(16)?.checked_add(u64::from(digit))?;
+    }
+    (!text.is_empty()).then_some(value)
+}
+
+/// `SIZE INODE CTIME MTIME`, decimal, separated by one space (the times may be negative).
 fn parse_stat(text: &str) -> Option<Stat> {
-    let mut parts = text.split(' ');
-    let mut next = || parts.next();
-    let size = next()?.parse().ok()?;
-    let inode = next()?.parse().ok()?;
-    let ctime = next()?.parse().ok()?;
-    let mtime = next()?.parse().ok()?;
-    if next().is_some() {
+    let mut numbers = [0i128; 4];
+    let mut bytes = text.bytes().peekable();
+    for (i, number) in numbers.iter_mut().enumerate() {
+        if i > 0 && bytes.next() != Some(b' ') {
+            return None;
+        }
+        let negative = i >= 2 && bytes.next_if_eq(&b'-').is_some();
+        let mut digits = 0;
+        while let Some(byte) = bytes.next_if(u8::is_ascii_digit) {
+            *number = number.checked_mul(10)?.checked_add(i128::from(byte - b'0'))?;
+            digits += 1;
+            if digits > 20 {
+                return None;
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        if negative {
+            *number = -*number;
+        }
+    }
+    if bytes.next().is_some() {
         return None;
     }
+    let [size, inode, ctime, mtime] = numbers;
     Some(Stat {
-        size,
-        inode,
-        ctime,
-        mtime,
+        size: u64::try_from(size).ok()?,
+        inode: u64::try_from(inode).ok()?,
+        ctime: i64::try_from(ctime).ok()?,
+        mtime: i64::try_from(mtime).ok()?,
     })
 }
+
+/// The bytes a path component may hold: ASCII letters, digits, `-` and `.`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let c = byte as u8;
+        table[byte] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.';
+        byte += 1;
+    }
+    table
+};
 
 /// Checks one path component taken from the mesh (a namespace, a kind, a name): it must be
 /// non-empty, not `.` or `..`, not start with a dot, hold no `/` or `\`, and in fact hold
@@ -402,9 +441,7 @@ pub(crate) fn component<'a>(what: &str, value: &'a str) -> Result<&'a str, Strin
     if !value.is_empty()
         && value.len() <= MAX_COMPONENT
         && !value.starts_with('.')
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && value.bytes().all(|b| NAME_BYTE[usize::from(b)])
     {
         return Ok(value);
     }

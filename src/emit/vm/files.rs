@@ -265,8 +265,9 @@ fn mesh_yaml(
     yaml_scalar(&mut out, &discovery(istiod));
     out.push_str("\n  proxyMetadata:\n");
     for (key, value) in md {
+        // The keys are plain (capitals and `_`; a test checks them).
         out.push_str("    ");
-        yaml_scalar(&mut out, key);
+        out.push_str(key);
         out.push_str(": ");
         yaml_scalar(&mut out, value);
         out.push('\n');
@@ -478,6 +479,20 @@ mod tests {
             yaml_scalar(&mut ours, s);
             ours.push('\n');
             assert_eq!(yaml::document(&map).unwrap(), ours, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn proxy_metadata_keys_are_plain() {
+        let source = include_str!("files.rs");
+        let keys: Vec<&str> = source
+            .split("md.push((\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(keys.len() >= 13, "{keys:?}");
+        for key in keys {
+            assert!(yaml::plain_is_safe(key), "{key}");
         }
     }
 
