@@ -376,47 +376,77 @@ fn plain_relative(path: &str) -> bool {
 
 /// Hex digits (upper or lower case) as a number.
 fn parse_hex(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 16 {
+        return None;
+    }
     let mut value: u64 = 0;
     for byte in text.bytes() {
-        let digit = char::from(byte).to_digit(16)?;
-        value = value.checked_mul(16)?.checked_add(u64::from(digit))?;
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        value = (value << 4) | u64::from(digit);
     }
-    (!text.is_empty()).then_some(value)
+    Some(value)
 }
 
 /// `SIZE INODE CTIME MTIME`, decimal, separated by one space (the times may be negative).
 fn parse_stat(text: &str) -> Option<Stat> {
-    let mut numbers = [0i128; 4];
-    let mut bytes = text.bytes().peekable();
-    for (i, number) in numbers.iter_mut().enumerate() {
-        if i > 0 && bytes.next() != Some(b' ') {
-            return None;
-        }
-        let negative = i >= 2 && bytes.next_if_eq(&b'-').is_some();
-        let mut digits = 0;
-        while let Some(byte) = bytes.next_if(u8::is_ascii_digit) {
-            *number = number.checked_mul(10)?.checked_add(i128::from(byte - b'0'))?;
-            digits += 1;
-            if digits > 20 {
-                return None;
+    // Split by hand: the fields are short, a byte loop beats a searcher.
+    let mut rest = Some(text);
+    let mut next = move || {
+        let text = rest?;
+        match text.bytes().position(|b| b == b' ') {
+            Some(at) => {
+                rest = Some(&text[at + 1..]);
+                Some(&text[..at])
+            }
+            None => {
+                rest = None;
+                Some(text)
             }
         }
-        if digits == 0 {
+    };
+    let mut unsigned = || -> Option<(bool, u64)> {
+        let part = next()?;
+        let (negative, digits) = match part.strip_prefix('-') {
+            Some(digits) => (true, digits),
+            None => (false, part),
+        };
+        if digits.is_empty() {
             return None;
         }
-        if negative {
-            *number = -*number;
+        let mut value: u64 = 0;
+        for byte in digits.bytes() {
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
         }
-    }
-    if bytes.next().is_some() {
+        Some((negative, value))
+    };
+    let natural = |(negative, value): (bool, u64)| (!negative).then_some(value);
+    let signed = |(negative, value): (bool, u64)| {
+        if negative {
+            0i64.checked_sub_unsigned(value)
+        } else {
+            i64::try_from(value).ok()
+        }
+    };
+    let size = natural(unsigned()?)?;
+    let inode = natural(unsigned()?)?;
+    let ctime = signed(unsigned()?)?;
+    let mtime = signed(unsigned()?)?;
+    if next().is_some() {
         return None;
     }
-    let [size, inode, ctime, mtime] = numbers;
     Some(Stat {
-        size: u64::try_from(size).ok()?,
-        inode: u64::try_from(inode).ok()?,
-        ctime: i64::try_from(ctime).ok()?,
-        mtime: i64::try_from(mtime).ok()?,
+        size,
+        inode,
+        ctime,
+        mtime,
     })
 }
 
@@ -715,7 +745,25 @@ mod tests {
         );
         // A stat line must follow an `owned` line, and hold four numbers.
         assert!(parse_record(&format!("{RECORD_MARK}\n{STAT}1 2 3 4\n")).is_err());
-        assert!(parse_record(&format!("{RECORD_MARK}\n{OWNED}{:016x} x\n{STAT}1 2 3\n", 1)).is_err());
+        for bad in [
+            "1 2 3",
+            "1 2 3 4 x",
+            "1 2 3 4 5",
+            "-1 2 3 4",
+            "1 2 3 4 ",
+            "1  2 3 4",
+            "1 2 3 99999999999999999999",
+        ] {
+            let text = format!("{RECORD_MARK}\n{OWNED}{:016x} x\n{STAT}{bad}\n", 1);
+            assert!(parse_record(&text).is_err(), "{bad:?}");
+        }
+        let text = format!("{RECORD_MARK}\n{OWNED}{:016X} x\n{STAT}1 2 -3 4\n", 0xABCDEFu64);
+        let upper = parse_record(&text).unwrap();
+        assert_eq!(upper["x"].hash, Some(0xabcdef));
+        assert_eq!(
+            upper["x"].stat.map(|s| (s.size, s.inode, s.ctime, s.mtime)),
+            Some((1, 2, -3, 4))
+        );
         assert!(parsed["b.yaml"].owns(b"anything"), "pending owns whatever is there");
         assert!(!parsed["a/x.yaml"].owns(b"edited"));
         for bad in ["../x", "/etc/passwd", "a/../../x", "a//b", "a\\b", "./a", ""] {
