@@ -923,3 +923,61 @@ fn hand_edits_are_found_whatever_they_do_to_the_stat() {
     assert!(fs::read_to_string(&record_path).unwrap().contains("\n# stat "));
     up_to_date("stats again");
 }
+
+/// The record's stats describe one copy of the folder on one disk. A folder committed from
+/// elsewhere (every inode and time differs here) must still build cleanly, and its record
+/// changes only in the lines of the files a build rewrites, as its hashes do: no churn of
+/// every stat line in a diff or a merge.
+#[test]
+fn a_copied_folders_record_changes_only_where_files_are_rewritten() {
+    let scratch = Scratch::new("folder-copied");
+    let root = scratch.0.clone();
+    scratch.write("app.mesh", &example());
+    ok(&meshc(&root, &["build", "-o", "first", "app.mesh"]));
+    // Another copy of the folder: new inodes, new change times.
+    fs::create_dir_all(scratch.path("second")).unwrap();
+    for (rel, bytes) in snapshot(&scratch.path("first")) {
+        let path = scratch.path("second").join(&rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+    let record_before = fs::read_to_string(scratch.path("second").join(RECORD)).unwrap();
+    ok(&meshc(&root, &["build", "--check", "-o", "second", "app.mesh"]));
+
+    // One port changes: only that service's objects are rewritten.
+    scratch.write("app.mesh", &example().replace("8003", "9003"));
+    ok(&meshc(&root, &["build", "-o", "second", "app.mesh"]));
+    let record_after = fs::read_to_string(scratch.path("second").join(RECORD)).unwrap();
+    let changed_files: BTreeSet<String> = {
+        let (before, after) = (snapshot(&scratch.path("first")), snapshot(&scratch.path("second")));
+        after
+            .iter()
+            .filter(|(rel, bytes)| rel.as_str() != RECORD && before.get(*rel) != Some(bytes))
+            .map(|(rel, _)| rel.clone())
+            .collect()
+    };
+    assert!(
+        !changed_files.is_empty() && changed_files.len() < 10,
+        "{changed_files:?}"
+    );
+    // Every record line that changed sits with a rewritten file's `# owned` line.
+    let owner_of = |record: &str| -> BTreeMap<String, String> {
+        let mut owner = String::new();
+        let mut lines = BTreeMap::new();
+        for line in record.lines() {
+            if let Some(rest) = line.strip_prefix("# owned ") {
+                owner = rest.split_whitespace().last().unwrap_or_default().to_string();
+            }
+            lines.insert(line.to_string(), owner.clone());
+        }
+        lines
+    };
+    let (before, after) = (owner_of(&record_before), owner_of(&record_after));
+    for (line, owner) in after.iter().filter(|(line, _)| !before.contains_key(*line)) {
+        assert!(
+            line.starts_with("# owned ") || changed_files.contains(owner),
+            "the stat of an unchanged file changed: {line} (after the line of {owner})\n{record_after}"
+        );
+    }
+    ok(&meshc(&root, &["build", "--check", "-o", "second", "app.mesh"]));
+}

@@ -664,6 +664,14 @@ fn survey(
                 ));
             }
         }
+        // An unchanged file keeps the stat its record line has, when it has one: a record
+        // committed from another copy of the folder (where every inode and time differ) then
+        // changes only in the lines of the files a build rewrites, as its hashes do.
+        if step == Step::Unchanged {
+            if let Some(recorded) = record.and_then(|r| r.get(rel.as_str())).and_then(|r| r.stat) {
+                stat = Some(recorded);
+            }
+        }
         survey.steps.push(step);
         survey.stats.push(stat);
     }
