@@ -9,6 +9,9 @@ the ratio of the two, peak RSS and the load average. Optionally a second meshc b
 (--baseline, e.g. an older build) runs in the same loop. The stage split (parse, check, emit,
 write, freeing) comes from callgrind's instruction counts, which the load does not change.
 Two stress cases (100 000 unknown `calls`, 100 000 `env` lines) are timed on their own.
+With --folders N,... it instead times the output folder against a plain build: `build FILE` to
+/dev/null, `build --check -o DIR FILE` on an up-to-date DIR and `build -o NEW FILE` into a new
+folder (removed, untimed, before each run), alternating, and counts their instructions.
 With a Pkl binary (--pkl, or `pkl` on PATH), bench/pkl/hello-chain.pkl, which writes the same
 objects, is timed against meshc too (up to N = 10 000; fewer rounds: it is slow).
 """
@@ -182,6 +185,87 @@ def stages(meshc, mesh, workdir):
     return c['total'], split
 
 
+def callgrind_total(cmd, workdir):
+    """Instructions of one run under callgrind (output to /dev/null), or None."""
+    if not shutil.which('valgrind'):
+        return None
+    out = os.path.join(workdir, 'callgrind.folder.out')
+    subprocess.run(['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}', *cmd],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    total = None
+    with open(out) as f:
+        for line in f:
+            if line.startswith('summary:') or line.startswith('totals:'):
+                total = int(line.split()[1])
+    os.remove(out)
+    return total
+
+
+def folders(binaries, sizes, runs, workdir, callgrind_sizes):
+    """`build -o DIR` and `build --check -o DIR` against a plain build, for each binary
+    (name -> path): wall and CPU medians of `runs` alternating rounds, and the median of the
+    per-round ratios to the plain build of the same binary. Returns Markdown lines."""
+    lines = ['| meshc | N | files | runs | plain wall ms | plain CPU ms | --check -o wall ms | --check -o CPU ms '
+             '| fresh -o wall ms | fresh -o CPU ms | --check / plain CPU | fresh / plain CPU | --check / plain wall '
+             '| fresh / plain wall | load |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+    instructions = []
+    for n in sizes:
+        mesh = generate(workdir, 'hello-chain', n)
+        commands, fresh_dirs = {}, {}
+        for name, meshc in binaries.items():
+            up_to_date = os.path.join(workdir, f'folder-{name}-{n}')
+            fresh = os.path.join(workdir, f'folder-{name}-{n}-fresh')
+            shutil.rmtree(up_to_date, ignore_errors=True)
+            subprocess.run([meshc, 'build', '-o', up_to_date, mesh], check=True, stderr=subprocess.DEVNULL)
+            commands[f'{name} plain'] = [meshc, 'build', mesh]
+            commands[f'{name} check'] = [meshc, 'build', '--check', '-o', up_to_date, mesh]
+            commands[f'{name} fresh'] = [meshc, 'build', '-o', fresh, mesh]
+            fresh_dirs[f'{name} fresh'] = fresh
+        files = sum(len(f) for _, _, f in os.walk(os.path.join(workdir, f'folder-{next(iter(binaries))}-{n}')))
+        before = load()
+        print(f'folders N={n}: {files} files, {runs} alternating rounds', file=sys.stderr)
+        names = list(commands)
+        results = {name: [] for name in names}
+        for i in range(runs + 1):  # round 0 warms up
+            order = names[i % len(names):] + names[:i % len(names)]
+            if i % 2:
+                order.reverse()
+            for name in order:
+                if name in fresh_dirs:
+                    shutil.rmtree(fresh_dirs[name], ignore_errors=True)
+                    os.sync()
+                r = timed(commands[name])
+                if r[2] != 0:
+                    sys.exit(f'measure: {" ".join(commands[name])} exited {r[2]}')
+                if i:
+                    results[name].append(r)
+        for name in binaries:
+            plain, check, fresh = (results[f'{name} {k}'] for k in ('plain', 'check', 'fresh'))
+            med = lambda rs, c: statistics.median(r[c] for r in rs)
+            lines.append(f'| {name} | {n} | {files} | {runs} | {med(plain, 0):.0f} | {med(plain, 1):.0f} '
+                         f'| {med(check, 0):.0f} | {med(check, 1):.0f} | {med(fresh, 0):.0f} | {med(fresh, 1):.0f} '
+                         f'| {pair_ratio(check, plain, 1):.2f}× | {pair_ratio(fresh, plain, 1):.2f}× '
+                         f'| {pair_ratio(check, plain):.2f}× | {pair_ratio(fresh, plain):.2f}× | {before}–{load()} |')
+            print(lines[-1], file=sys.stderr)
+        if n in callgrind_sizes:
+            for name in binaries:
+                shutil.rmtree(fresh_dirs[f'{name} fresh'], ignore_errors=True)
+                counts = [callgrind_total(commands[f'{name} {k}'], workdir) for k in ('plain', 'check', 'fresh')]
+                if None not in counts:
+                    instructions.append(f'| {name} | {n} | {counts[0] / 1e6:.0f} M | {counts[1] / 1e6:.0f} M '
+                                        f'| {counts[2] / 1e6:.0f} M | {counts[1] / counts[0]:.2f}× | {counts[2] / counts[0]:.2f}× |')
+                    print(instructions[-1], file=sys.stderr)
+        for name in binaries:
+            shutil.rmtree(os.path.join(workdir, f'folder-{name}-{n}'), ignore_errors=True)
+            shutil.rmtree(fresh_dirs[f'{name} fresh'], ignore_errors=True)
+    if instructions:
+        lines += ['', 'Instructions (callgrind, one run each):', '',
+                  '| meshc | N | plain | --check -o | fresh -o | --check / plain | fresh / plain |',
+                  '|---|---:|---:|---:|---:|---:|---:|', *instructions]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--meshc', default=os.path.join(ROOT, 'target', 'release', 'meshc'))
@@ -193,7 +277,20 @@ def main():
     ap.add_argument('--workdir', default=os.path.join(ROOT, 'target', 'bench'))
     ap.add_argument('--pkl', default=shutil.which('pkl'),
                     help='a Pkl binary: also time bench/pkl/hello-chain.pkl against meshc (default: pkl on PATH)')
+    ap.add_argument('--folders', help='sizes to time `build -o DIR` and `build --check -o DIR` at (only that)')
+    ap.add_argument('--folder-runs', type=int, default=5, help='alternating rounds of --folders')
     args = ap.parse_args()
+    if args.folders:
+        os.makedirs(args.workdir, exist_ok=True)
+        binaries = {'meshc': args.meshc, **({'baseline': args.baseline} if args.baseline else {})}
+        stage_sizes = {int(s) for s in args.stages.split(',') if s.strip()}
+        lines = folders(binaries, sorted({int(s) for s in args.folders.split(',') if s.strip()}),
+                        args.folder_runs, args.workdir, stage_sizes)
+        table = '\n'.join(lines) + '\n'
+        print(table, end='')
+        with open(os.path.join(args.workdir, 'folders.md'), 'w') as f:
+            f.write(table)
+        return
     sizes = sorted({int(s) for s in args.sizes.split(',') if s.strip()})
     stage_sizes = {int(s) for s in args.stages.split(',') if s.strip()}
     os.makedirs(args.workdir, exist_ok=True)

@@ -773,3 +773,211 @@ fn paths_written_are_plain_relative_paths_only() {
     assert!(scratch.path("victim.txt").exists());
     assert!(scratch.path("deploy/hybrid-hello/service-hello1-svc.yaml").exists());
 }
+
+/// The record keeps a stat of each file, and a run trusts a file whose stat is unchanged
+/// without reading it. Every kind of hand edit must still be found, by `--check` and by a
+/// build (which regenerates the file).
+#[cfg(unix)]
+#[test]
+fn hand_edits_are_found_whatever_they_do_to_the_stat() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let scratch = Scratch::new("folder-stat");
+    let root = scratch.0.clone();
+    scratch.write("app.mesh", &example());
+    let build = || ok(&meshc(&root, &["build", "-o", "deploy", "app.mesh"]));
+    let check = || meshc(&root, &["build", "--check", "-o", "deploy", "app.mesh"]);
+    let up_to_date = |what: &str| {
+        let run = check();
+        assert_eq!(code(&run), 0, "{what}: {}{}", stdout(&run), stderr(&run));
+    };
+    let out_of_date = |what: &str, path: &str| {
+        let run = check();
+        assert_eq!(code(&run), 1, "{what}: {}{}", stdout(&run), stderr(&run));
+        assert!(stdout(&run).contains(path), "{what}: {}", stdout(&run));
+    };
+    build();
+    let record = fs::read_to_string(scratch.path("deploy").join(RECORD)).unwrap();
+    assert!(record.contains("\n# stat "), "{record}");
+    assert!(record.lines().all(|line| line.starts_with('#')), "{record}");
+    up_to_date("just built");
+
+    let rel = "hybrid-hello/service-hello1-svc.yaml";
+    let file = scratch.path("deploy").join(rel);
+    let original = fs::read_to_string(&file).unwrap();
+    let same_size = original.replace("8003", "9003");
+    assert_ne!(same_size, original);
+    assert_eq!(same_size.len(), original.len());
+
+    // 1. A same-size edit right after a build, many times over (some in the same
+    // timestamp tick as meshc's write: racy).
+    for round in 0..20 {
+        build();
+        fs::write(&file, &same_size).unwrap();
+        out_of_date(&format!("same-size edit right after a build, round {round}"), rel);
+        build();
+        assert_eq!(fs::read_to_string(&file).unwrap(), original);
+    }
+    up_to_date("rebuilt");
+
+    // 2. A same-size edit with the modification time put back (`touch -r`): the change
+    // time still moves.
+    let before = fs::metadata(&file).unwrap();
+    fs::write(&file, &same_size).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+    let after = fs::metadata(&file).unwrap();
+    assert_eq!(
+        (after.size(), after.mtime(), after.mtime_nsec()),
+        (before.size(), before.mtime(), before.mtime_nsec())
+    );
+    out_of_date("same-size edit, mtime restored", rel);
+    build();
+    up_to_date("rebuilt after touch -r");
+
+    // 3. The file replaced by another one (a new inode), same size, times copied.
+    let before = fs::metadata(&file).unwrap();
+    let other = scratch.path("other.yaml");
+    fs::write(&other, &same_size).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&other)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+    fs::rename(&other, &file).unwrap();
+    out_of_date("replaced by another file", rel);
+    build();
+    up_to_date("rebuilt after a replacement");
+
+    // 4. The edit a stat cannot see: the record is made to keep the edited file's stat
+    // (as if the edit had come in the same tick as meshc's write), but the record is not
+    // strictly newer than the file's change: the file is racy, and read.
+    fs::write(&file, &same_size).unwrap();
+    let now = fs::symlink_metadata(&file).unwrap();
+    let record_path = scratch.path("deploy").join(RECORD);
+    let record = fs::read_to_string(&record_path).unwrap();
+    let mut lines: Vec<String> = record.lines().map(str::to_string).collect();
+    let owned = lines.iter().position(|l| l.ends_with(&format!(" {rel}"))).unwrap();
+    assert!(lines[owned + 1].starts_with("# stat "), "{}", lines[owned + 1]);
+    let ns = |s: i64, n: i64| s * 1_000_000_000 + n;
+    lines[owned + 1] = format!(
+        "# stat {} {} {} {}",
+        now.size(),
+        now.ino(),
+        ns(now.ctime(), now.ctime_nsec()),
+        ns(now.mtime(), now.mtime_nsec())
+    );
+    fs::write(&record_path, lines.join("\n") + "\n").unwrap();
+    let file_changed = now.modified().unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&record_path)
+        .unwrap()
+        .set_modified(file_changed - Duration::from_millis(1))
+        .unwrap();
+    out_of_date("edit the stat cannot see, racy", rel);
+    build();
+    up_to_date("rebuilt after a racy edit");
+
+    // 5. A deleted file, then an added one.
+    fs::remove_file(&file).unwrap();
+    out_of_date("deleted", rel);
+    build();
+    up_to_date("rebuilt after a deletion");
+    scratch.write("deploy/hybrid-hello/extra.yaml", "kind: Extra\n");
+    let run = check();
+    assert!(
+        stderr(&run).contains("extra.yaml: not generated by meshc"),
+        "{}",
+        stderr(&run)
+    );
+    fs::remove_file(scratch.path("deploy/hybrid-hello/extra.yaml")).unwrap();
+
+    // 6. A record from before stats is read as before (every file read), `--check`
+    // passes, and a build that changes nothing leaves it as it is.
+    let stripped: String = fs::read_to_string(&record_path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("# stat "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    fs::write(&record_path, &stripped).unwrap();
+    up_to_date("record without stats");
+    fs::write(&file, &same_size).unwrap();
+    out_of_date("record without stats, edited", rel);
+    fs::write(&file, &original).unwrap();
+    build();
+    assert_eq!(
+        fs::read_to_string(&record_path).unwrap(),
+        stripped,
+        "only stats would change"
+    );
+    // Once a build changes something, the record gains the stats.
+    fs::write(&file, &same_size).unwrap();
+    build();
+    assert!(fs::read_to_string(&record_path).unwrap().contains("\n# stat "));
+    up_to_date("stats again");
+}
+
+/// The record's stats describe one copy of the folder on one disk. A folder committed from
+/// elsewhere (every inode and time differs here) must still build cleanly, and its record
+/// changes only in the lines of the files a build rewrites, as its hashes do: no churn of
+/// every stat line in a diff or a merge.
+#[test]
+fn a_copied_folders_record_changes_only_where_files_are_rewritten() {
+    let scratch = Scratch::new("folder-copied");
+    let root = scratch.0.clone();
+    scratch.write("app.mesh", &example());
+    ok(&meshc(&root, &["build", "-o", "first", "app.mesh"]));
+    // Another copy of the folder: new inodes, new change times.
+    fs::create_dir_all(scratch.path("second")).unwrap();
+    for (rel, bytes) in snapshot(&scratch.path("first")) {
+        let path = scratch.path("second").join(&rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+    let record_before = fs::read_to_string(scratch.path("second").join(RECORD)).unwrap();
+    ok(&meshc(&root, &["build", "--check", "-o", "second", "app.mesh"]));
+
+    // One port changes: only that service's objects are rewritten.
+    scratch.write("app.mesh", &example().replace("8003", "9003"));
+    ok(&meshc(&root, &["build", "-o", "second", "app.mesh"]));
+    let record_after = fs::read_to_string(scratch.path("second").join(RECORD)).unwrap();
+    let changed_files: BTreeSet<String> = {
+        let (before, after) = (snapshot(&scratch.path("first")), snapshot(&scratch.path("second")));
+        after
+            .iter()
+            .filter(|(rel, bytes)| rel.as_str() != RECORD && before.get(*rel) != Some(bytes))
+            .map(|(rel, _)| rel.clone())
+            .collect()
+    };
+    assert!(
+        !changed_files.is_empty() && changed_files.len() < 10,
+        "{changed_files:?}"
+    );
+    // Every record line that changed sits with a rewritten file's `# owned` line.
+    let owner_of = |record: &str| -> BTreeMap<String, String> {
+        let mut owner = String::new();
+        let mut lines = BTreeMap::new();
+        for line in record.lines() {
+            if let Some(rest) = line.strip_prefix("# owned ") {
+                owner = rest.split_whitespace().last().unwrap_or_default().to_string();
+            }
+            lines.insert(line.to_string(), owner.clone());
+        }
+        lines
+    };
+    let (before, after) = (owner_of(&record_before), owner_of(&record_after));
+    for (line, owner) in after.iter().filter(|(line, _)| !before.contains_key(*line)) {
+        assert!(
+            line.starts_with("# owned ") || changed_files.contains(owner),
+            "the stat of an unchanged file changed: {line} (after the line of {owner})\n{record_after}"
+        );
+    }
+    ok(&meshc(&root, &["build", "--check", "-o", "second", "app.mesh"]));
+}

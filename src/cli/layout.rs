@@ -17,7 +17,8 @@
 //! component that comes from the `.mesh` file is checked by [`component`] even though the
 //! compiler only lets valid DNS names through, so no name can lead a write outside DIR.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Component, Path};
 
 use meshc::Document;
@@ -123,6 +124,29 @@ pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
+/// What a stat of a file said right after meshc put it in place: size, inode, and the
+/// change and modification times in nanoseconds. While a stat of the file still says
+/// exactly this (and the file is not racy, see [`Stat::racy`]), it holds what meshc wrote,
+/// and is not read again: a write changes the modification time, a rename or `touch -r`
+/// the change time, a replacement the inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) size: u64,
+    pub(crate) inode: u64,
+    pub(crate) ctime: i64,
+    pub(crate) mtime: i64,
+}
+
+impl Stat {
+    /// Whether a file with this stat may have been edited in the same timestamp tick as
+    /// meshc's write, unseen by its times: its change time is not strictly older than the
+    /// record's own modification time `record_mtime` (written after every file). Such a
+    /// file is read and compared.
+    pub(crate) fn racy(&self, record_mtime: i64) -> bool {
+        self.ctime >= record_mtime
+    }
+}
+
 /// What the record says of one path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Recorded {
@@ -131,6 +155,8 @@ pub(crate) struct Recorded {
     /// meshc was about to write it when the run stopped (the record of an interrupted
     /// run): the file, maybe partial, is meshc's whatever it holds.
     pub(crate) pending: bool,
+    /// A stat of the file once in place (records from before stats have none).
+    pub(crate) stat: Option<Stat>,
 }
 
 impl Recorded {
@@ -138,6 +164,7 @@ impl Recorded {
         Recorded {
             hash: Some(hash),
             pending: false,
+            stat: None,
         }
     }
 
@@ -147,75 +174,307 @@ impl Recorded {
     }
 }
 
-/// The text of the record `.meshc-owned`: two lines of explanation, then one line per
-/// path in path order: `# owned <16 hex digits of the hash> <path>`, and/or
-/// `# pending <path>`. Every line is a YAML comment, so a tool that reads every file of
-/// the folder (Helm does, in `templates/`) finds an empty document. `entries` must be
-/// sorted by path, each path once.
+/// The two lines that begin every record.
+const RECORD_INTRO: &str =
+    "# meshc output record: the files `meshc build -o` wrote in this folder, with their XXH3-64 hashes.\n\
+     # meshc replaces or removes only these, and only while their hash matches. Do not edit.\n";
+
+/// How a record's line of stat begins; it follows the `owned` line of its path.
+const STAT: &str = "# stat ";
+
+/// The text of the record `.meshc-owned`: two lines of explanation, then for each path in
+/// path order: `# owned <16 hex digits of the hash> <path>`, then, if known, a stat of the
+/// file `# stat <size> <inode> <ctime ns> <mtime ns>` (a line an older meshc skips), and/or
+/// `# pending <path>`. Every line is a YAML comment, so a tool that reads every file of the
+/// folder (Helm does, in `templates/`) finds an empty document. `entries` must be sorted by
+/// path, each path once.
 pub(crate) fn record<'a>(entries: impl IntoIterator<Item = (&'a str, Recorded)>) -> String {
-    use std::fmt::Write as _;
-    let mut out = format!(
-        "{RECORD_MARK}: the files `meshc build -o` wrote in this folder, with their XXH3-64 hashes.\n\
-         # meshc replaces or removes only these, and only while their hash matches. Do not edit.\n"
-    );
+    let entries = entries.into_iter();
+    let mut out = String::with_capacity(RECORD_INTRO.len() + entries.size_hint().0 * 128);
+    out.push_str(RECORD_INTRO);
     for (path, recorded) in entries {
         if let Some(hash) = recorded.hash {
-            let _ = writeln!(out, "{OWNED}{hash:016x} {path}");
+            out.push_str(OWNED);
+            push_hex(&mut out, hash);
+            out.push(' ');
+            out.push_str(path);
+            out.push('\n');
+            if let Some(stat) = recorded.stat {
+                out.push_str(STAT);
+                push_decimal(&mut out, stat.size);
+                out.push(' ');
+                push_decimal(&mut out, stat.inode);
+                for time in [stat.ctime, stat.mtime] {
+                    out.push(' ');
+                    if time < 0 {
+                        out.push('-');
+                    }
+                    push_decimal(&mut out, time.unsigned_abs());
+                }
+                out.push('\n');
+            }
         }
         if recorded.pending {
-            let _ = writeln!(out, "{PENDING}{path}");
+            out.push_str(PENDING);
+            out.push_str(path);
+            out.push('\n');
         }
     }
     out
 }
 
+/// A record without its stat lines: what `--check` compares (a stat describes the copy on
+/// one disk, not what the mesh produces).
+pub(crate) fn without_stats(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(STAT) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if !line.starts_with(STAT) {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// 16 lower-case hex digits.
+fn push_hex(out: &mut String, value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(char::from(DIGITS[((value >> (shift * 4)) & 0xf) as usize]));
+    }
+}
+
+fn push_decimal(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// A map keyed by paths with a fast hash (FxHash's multiply-rotate): the keys are
+/// meshc's own paths, tens of thousands of them; SipHash's defence against crafted keys is
+/// not needed.
+pub(crate) type PathMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A set of paths with the hash of [`PathMap`].
+pub(crate) type PathSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
+
+/// FxHash (the hasher of rustc), eight bytes at a time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut hash = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            hash = (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            hash = (hash.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+        self.0 = hash;
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write(&[byte]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Reads a record. Every path must be relative and plain (no `.`, `..` or empty component,
 /// no `\\`), so that no record, even a hostile one, can point outside its folder.
-pub(crate) fn parse_record(text: &str) -> Result<HashMap<String, Recorded>, String> {
-    let mut entries: HashMap<String, Recorded> = HashMap::new();
+pub(crate) fn parse_record(text: &str) -> Result<PathMap<String, Recorded>, String> {
+    let mut entries: PathMap<String, Recorded> = PathMap::default();
+    entries.reserve(text.len() / 96);
     if !text.starts_with(RECORD_MARK) {
         return Err(format!("it does not start with `{RECORD_MARK}`"));
     }
+    // The path of the last `owned` line: a `stat` line belongs to it.
+    let mut last_owned: Option<&str> = None;
     for (n, line) in text.lines().enumerate() {
         let bad = |why: &str| format!("line {}: {why}", n + 1);
         let (hash, path) = if let Some(rest) = line.strip_prefix(OWNED) {
-            let (hash, path) = rest
-                .split_once(' ')
-                .ok_or_else(|| bad("expected `# owned HASH PATH`"))?;
-            let hash = (hash.len() == 16)
-                .then(|| u64::from_str_radix(hash, 16).ok())
-                .flatten()
-                .ok_or_else(|| bad("the hash is not 16 hex digits"))?;
-            (Some(hash), path)
+            let Some((hash, path)) = rest.split_at_checked(16).filter(|(_, path)| path.starts_with(' ')) else {
+                return Err(match rest.split_once(' ') {
+                    Some(_) => bad("the hash is not 16 hex digits"),
+                    None => bad("expected `# owned HASH PATH`"),
+                });
+            };
+            let hash = parse_hex(hash).ok_or_else(|| bad("the hash is not 16 hex digits"))?;
+            (Some(hash), &path[1..])
         } else if let Some(path) = line.strip_prefix(PENDING) {
+            last_owned = None;
             (None, path)
+        } else if let Some(rest) = line.strip_prefix(STAT) {
+            let stat = parse_stat(rest).ok_or_else(|| bad("expected `# stat SIZE INODE CTIME MTIME`"))?;
+            let entry = last_owned
+                .and_then(|path| entries.get_mut(path))
+                .ok_or_else(|| bad("a stat that follows no `# owned` line"))?;
+            entry.stat = Some(stat);
+            last_owned = None;
+            continue;
         } else if line.starts_with('#') || line.is_empty() {
+            last_owned = None;
             continue;
         } else {
             return Err(bad("expected `# owned HASH PATH` or `# pending PATH`"));
         };
-        let plain = !path.starts_with('/')
-            && !path.contains('\\')
-            && path
-                .split('/')
-                .all(|part| !part.is_empty() && part != "." && part != "..");
-        if !plain {
+        if !plain_relative(path) {
             return Err(bad("the path is not a plain relative path"));
         }
         let entry = entries.entry(path.to_string()).or_default();
         match hash {
             None => entry.pending = true,
             Some(_) if entry.hash.is_some() => return Err(bad("a second hash for the same path")),
-            Some(_) => entry.hash = hash,
+            Some(_) => {
+                entry.hash = hash;
+                last_owned = Some(path);
+            }
         }
     }
     Ok(entries)
 }
 
+/// Whether `path` is relative and plain: no `\\`, and its `/`-separated parts are none of
+/// ``, `.` and `..` (so no leading `/`). One pass over the bytes: a record has tens of
+/// thousands of paths.
+fn plain_relative(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    for end in 0..=bytes.len() {
+        let byte = bytes.get(end).copied();
+        if byte == Some(b'\\') {
+            return false;
+        }
+        if byte.is_none() || byte == Some(b'/') {
+            if matches!(&bytes[start..end], b"" | b"." | b"..") {
+                return false;
+            }
+            start = end + 1;
+        }
+    }
+    true
+}
+
+/// Hex digits (upper or lower case) as a number.
+fn parse_hex(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 16 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for byte in text.bytes() {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            b'A'..=b'F' => byte - b'A' + 10,
+            _ => return None,
+        };
+        value = (value << 4) | u64::from(digit);
+    }
+    Some(value)
+}
+
+/// `SIZE INODE CTIME MTIME`, decimal, separated by one space (the times may be negative).
+fn parse_stat(text: &str) -> Option<Stat> {
+    // Split by hand: the fields are short, a byte loop beats a searcher.
+    let mut rest = Some(text);
+    let mut next = move || {
+        let text = rest?;
+        match text.bytes().position(|b| b == b' ') {
+            Some(at) => {
+                rest = Some(&text[at + 1..]);
+                Some(&text[..at])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    };
+    let mut unsigned = || -> Option<(bool, u64)> {
+        let part = next()?;
+        let (negative, digits) = match part.strip_prefix('-') {
+            Some(digits) => (true, digits),
+            None => (false, part),
+        };
+        if digits.is_empty() {
+            return None;
+        }
+        let mut value: u64 = 0;
+        for byte in digits.bytes() {
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+        }
+        Some((negative, value))
+    };
+    let natural = |(negative, value): (bool, u64)| (!negative).then_some(value);
+    let signed = |(negative, value): (bool, u64)| {
+        if negative {
+            0i64.checked_sub_unsigned(value)
+        } else {
+            i64::try_from(value).ok()
+        }
+    };
+    let size = natural(unsigned()?)?;
+    let inode = natural(unsigned()?)?;
+    let ctime = signed(unsigned()?)?;
+    let mtime = signed(unsigned()?)?;
+    if next().is_some() {
+        return None;
+    }
+    Some(Stat {
+        size,
+        inode,
+        ctime,
+        mtime,
+    })
+}
+
+/// The bytes a path component may hold: ASCII letters, digits, `-` and `.`.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let c = byte as u8;
+        table[byte] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.';
+        byte += 1;
+    }
+    table
+};
+
 /// Checks one path component taken from the mesh (a namespace, a kind, a name): it must be
 /// non-empty, not `.` or `..`, not start with a dot, hold no `/` or `\`, and in fact hold
 /// only ASCII letters, digits, `-` and `.` (all a Kubernetes name may hold).
 pub(crate) fn component<'a>(what: &str, value: &'a str) -> Result<&'a str, String> {
+    // The common case in one pass: only allowed bytes (so no separator), not empty, no
+    // leading dot (so neither `.` nor `..`), not too long.
+    if !value.is_empty()
+        && value.len() <= MAX_COMPONENT
+        && !value.starts_with('.')
+        && value.bytes().all(|b| NAME_BYTE[usize::from(b)])
+    {
+        return Ok(value);
+    }
     let problem = if value.is_empty() {
         Some("it is empty")
     } else if value == "." || value == ".." {
@@ -249,12 +508,29 @@ pub(crate) fn relative_path(doc: &Document) -> Result<String, String> {
         Some(namespace) => component("namespace", namespace)?,
         None => CLUSTER_DIR,
     };
-    let kind = doc.kind.to_ascii_lowercase();
-    let kind = component("kind", &kind)?;
     let name = component("name", &doc.name)?;
-    let file = format!("{kind}-{name}.yaml");
-    let file = component("file name", &file)?;
-    Ok(format!("{folder}/{file}"))
+    let mut path = String::with_capacity(folder.len() + doc.kind.len() + name.len() + 7);
+    path.push_str(folder);
+    path.push('/');
+    let file_start = path.len();
+    // The kind in lower case (the check does not depend on the case).
+    component("kind", &doc.kind)?;
+    for c in doc.kind.chars() {
+        path.push(c.to_ascii_lowercase());
+    }
+    path.push('-');
+    path.push_str(name);
+    path.push_str(".yaml");
+    component("file name", &path[file_start..])?;
+    Ok(path)
+}
+
+/// `header` followed by `body`, in one allocation of the exact size.
+fn with_header(header: &str, body: &str) -> String {
+    let mut text = String::with_capacity(header.len() + body.len());
+    text.push_str(header);
+    text.push_str(body);
+    text
 }
 
 /// The files of `-o DIR`, sorted by path: one per document, each with `header`, plus
@@ -264,17 +540,22 @@ pub(crate) fn plan_dir(documents: &[Document], header: &str, helm: bool) -> Resu
     let mut files: Vec<(String, String)> = Vec::with_capacity(documents.len() + 1);
     for doc in documents {
         let path = relative_path(doc)?;
-        let body = if helm { helm_escape(&doc.yaml) } else { doc.yaml.clone() };
-        files.push((path, format!("{header}{body}")));
+        let text = if helm {
+            with_header(header, &helm_escape(&doc.yaml))
+        } else {
+            with_header(header, &doc.yaml)
+        };
+        files.push((path, text));
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     if let Some(pair) = files.windows(2).find(|pair| pair[0].0 == pair[1].0) {
         return Err(format!("two objects would be written to the same file {}", pair[0].0));
     }
     if !helm {
         let resources: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
-        files.push((KUSTOMIZATION.to_string(), kustomization(header, &resources)));
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let index = kustomization(header, &resources);
+        let at = files.partition_point(|(path, _)| path.as_str() < KUSTOMIZATION);
+        files.insert(at, (KUSTOMIZATION.to_string(), index));
     }
     Ok(files)
 }
@@ -287,11 +568,15 @@ pub(crate) fn add_vm_files(
     vm_files: &[meshc::GeneratedFile],
     header: &str,
 ) -> Result<(), String> {
+    if vm_files.is_empty() {
+        return Ok(());
+    }
+    files.reserve(vm_files.len());
     for file in vm_files {
         for part in file.path.split('/') {
             component("file path", part)?;
         }
-        files.push((file.path.clone(), format!("{header}{}", file.contents)));
+        files.push((file.path.clone(), with_header(header, &file.contents)));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(())
@@ -421,6 +706,19 @@ mod tests {
                 Recorded {
                     hash: Some(1),
                     pending: true,
+                    stat: None,
+                },
+            ),
+            (
+                "c.yaml",
+                Recorded {
+                    stat: Some(Stat {
+                        size: 12,
+                        inode: u64::MAX,
+                        ctime: -5,
+                        mtime: i64::MAX,
+                    }),
+                    ..Recorded::hash(2)
                 },
             ),
         ]);
@@ -428,6 +726,44 @@ mod tests {
         let parsed = parse_record(&text).unwrap();
         assert_eq!(parsed["a/x.yaml"], Recorded::hash(0xfeed));
         assert!(parsed["b.yaml"].pending && parsed["b.yaml"].hash == Some(1));
+        assert_eq!(
+            parsed["c.yaml"].stat,
+            Some(Stat {
+                size: 12,
+                inode: u64::MAX,
+                ctime: -5,
+                mtime: i64::MAX
+            })
+        );
+        assert_eq!(
+            without_stats(&text),
+            record([
+                ("a/x.yaml", Recorded::hash(0xfeed)),
+                ("b.yaml", parsed["b.yaml"]),
+                ("c.yaml", Recorded::hash(2)),
+            ])
+        );
+        // A stat line must follow an `owned` line, and hold four numbers.
+        assert!(parse_record(&format!("{RECORD_MARK}\n{STAT}1 2 3 4\n")).is_err());
+        for bad in [
+            "1 2 3",
+            "1 2 3 4 x",
+            "1 2 3 4 5",
+            "-1 2 3 4",
+            "1 2 3 4 ",
+            "1  2 3 4",
+            "1 2 3 99999999999999999999",
+        ] {
+            let text = format!("{RECORD_MARK}\n{OWNED}{:016x} x\n{STAT}{bad}\n", 1);
+            assert!(parse_record(&text).is_err(), "{bad:?}");
+        }
+        let text = format!("{RECORD_MARK}\n{OWNED}{:016X} x\n{STAT}1 2 -3 4\n", 0xABCDEFu64);
+        let upper = parse_record(&text).unwrap();
+        assert_eq!(upper["x"].hash, Some(0xabcdef));
+        assert_eq!(
+            upper["x"].stat.map(|s| (s.size, s.inode, s.ctime, s.mtime)),
+            Some((1, 2, -3, 4))
+        );
         assert!(parsed["b.yaml"].owns(b"anything"), "pending owns whatever is there");
         assert!(!parsed["a/x.yaml"].owns(b"edited"));
         for bad in ["../x", "/etc/passwd", "a/../../x", "a//b", "a\\b", "./a", ""] {
@@ -435,6 +771,7 @@ mod tests {
             assert!(parse_record(&hostile).is_err(), "{bad:?}");
         }
         assert!(parse_record("not a record\n").is_err());
+        assert!(RECORD_INTRO.starts_with(RECORD_MARK));
         assert!(parse_record(&format!("{RECORD_MARK}\n{OWNED}zz x\n")).is_err());
         assert!(parse_record(&format!("{RECORD_MARK}\nstray line\n")).is_err());
     }

@@ -18,13 +18,13 @@
 //! - runs on one folder are serialised by a lock on DIR itself (see [`lock`]);
 //! - the order of writes keeps DIR usable by kustomize at every moment (see [`write_dir`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::layout::{self, Recorded};
+use super::layout::{self, PathMap, PathSet, Recorded, Stat};
 use super::report::Notice;
 
 /// Where `-o` sends the output.
@@ -111,9 +111,9 @@ fn resolve(path: &Path) -> PathBuf {
 #[derive(Debug, Default)]
 struct Existing {
     /// Relative path (with `/`) of every entry that is not a folder.
-    files: HashMap<String, Entry>,
+    files: PathMap<String, Entry>,
     /// Relative paths of the folders walked.
-    folders: HashSet<String>,
+    folders: PathSet<String>,
     /// Subfolders with their own record: other output folders, never entered.
     nested: BTreeSet<String>,
 }
@@ -152,26 +152,41 @@ fn scan(dir: &Path) -> Result<Existing, String> {
     Ok(existing)
 }
 
-fn walk(dir: &Path, prefix: &str, existing: &mut Existing) -> Result<(), String> {
+/// Lists `dir` (`prefix`: its path under DIR with a trailing `/`, empty for DIR itself)
+/// into `existing`. Returns whether it is another output folder (below DIR, a folder
+/// whose listing holds a record): then nothing of it is kept. One listing per folder, no
+/// stat of any entry (the listing gives each entry's type).
+fn walk(dir: &Path, prefix: &str, existing: &mut Existing) -> Result<bool, String> {
     let trouble = |e: io::Error| format!("cannot read {}: {e}", dir.display());
+    let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(trouble)? {
         let entry = entry.map_err(trouble)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if prefix.is_empty() && is_own(&name) {
-            continue;
+        let name = entry.file_name();
+        if !prefix.is_empty() && name == layout::RECORD {
+            return Ok(true);
         }
-        let rel = format!("{prefix}{name}");
         let kind = entry
             .file_type()
             .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        entries.push((name, kind));
+    }
+    for (name, kind) in entries {
+        let name = name.to_string_lossy();
+        if prefix.is_empty() && is_own(&name) {
+            continue;
+        }
+        let mut rel = String::with_capacity(prefix.len() + name.len() + 1);
+        rel.push_str(prefix);
+        rel.push_str(&name);
         if kind.is_symlink() {
             existing.files.insert(rel, Entry::Link);
         } else if kind.is_dir() {
-            let path = entry.path();
-            if fs::symlink_metadata(path.join(layout::RECORD)).is_ok() {
+            rel.push('/');
+            let nested = walk(&dir.join(&*name), &rel, existing)?;
+            rel.pop();
+            if nested {
                 existing.nested.insert(rel);
             } else {
-                walk(&path, &format!("{rel}/"), existing)?;
                 existing.folders.insert(rel);
             }
         } else if kind.is_file() {
@@ -180,7 +195,7 @@ fn walk(dir: &Path, prefix: &str, existing: &mut Existing) -> Result<(), String>
             existing.files.insert(rel, Entry::Special);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// meshc's own files at the top of DIR: the record and its temporary file.
@@ -204,7 +219,13 @@ fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
 /// [`read_regular`] into a buffer the caller reuses (tens of thousands of files are read
 /// in one run: one allocation instead of one per file).
 fn read_regular_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), String> {
-    let trouble = |e: io::Error| format!("cannot read {}: {e}", path.display());
+    read_regular_meta(path, bytes).map(|_| ()).map_err(|e| e.0)
+}
+
+/// [`read_regular_into`], returning the file's metadata (as read before its contents), or
+/// the error with its kind when the open failed for a reason the caller may tell apart.
+fn read_regular_meta(path: &Path, bytes: &mut Vec<u8>) -> Result<fs::Metadata, (String, Option<io::ErrorKind>)> {
+    let trouble = |e: io::Error| (format!("cannot read {}: {e}", path.display()), None);
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -212,10 +233,12 @@ fn read_regular_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
     }
-    let mut file = options.open(path).map_err(trouble)?;
+    let mut file = options
+        .open(path)
+        .map_err(|e| (format!("cannot read {}: {e}", path.display()), Some(e.kind())))?;
     let meta = file.metadata().map_err(trouble)?;
     if !meta.is_file() {
-        return Err(format!("cannot read {}: not a regular file", path.display()));
+        return Err((format!("cannot read {}: not a regular file", path.display()), None));
     }
     // The size is known: one `read` fills the buffer (std's `read_to_end` would ask the
     // size again and read once more to meet the end).
@@ -234,7 +257,7 @@ fn read_regular_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), String> {
         }
     }
     bytes.truncate(filled);
-    Ok(())
+    Ok(meta)
 }
 
 /// Joins a relative `/` path (made of checked components) onto DIR: one join where `/` is
@@ -401,28 +424,91 @@ fn lock(dir: &Path, exclusive: bool) -> Result<Lock, String> {
     }
 }
 
+/// The record of DIR as read.
+struct OldRecord {
+    text: String,
+    record: Record,
+    /// The record's own modification time (ns): a file whose change time is not strictly
+    /// older is racy (see [`Stat::racy`]).
+    mtime: i64,
+}
+
 /// The record of DIR: `None` when there is none (a new folder, or one written by a meshc
 /// before records).
-fn read_record(dir: &Path) -> Result<Option<(String, Record)>, String> {
+fn read_record(dir: &Path) -> Result<Option<OldRecord>, String> {
     let path = dir.join(layout::RECORD);
-    match fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        Ok(_) => {}
-    }
-    let text = String::from_utf8(read_regular(&path)?)
-        .map_err(|_| format!("{} is damaged: it is not UTF-8", path.display()))?;
+    let mut bytes = Vec::new();
+    let meta = match read_regular_meta(&path, &mut bytes) {
+        Err(e) if e.1 == Some(io::ErrorKind::NotFound) => return Ok(None),
+        Err(e) => return Err(e.0),
+        Ok(meta) => meta,
+    };
+    // Unknown (no stat): every file counts as racy, and is read.
+    let mtime = stat_of(&meta).map_or(i64::MIN, |stat| stat.mtime);
+    let text = String::from_utf8(bytes).map_err(|_| format!("{} is damaged: it is not UTF-8", path.display()))?;
     let record = layout::parse_record(&text).map_err(|why| {
         format!(
             "{} is damaged ({why}); delete it to start over (meshc then removes nothing it finds)",
             path.display()
         )
     })?;
-    Ok(Some((text, record)))
+    Ok(Some(OldRecord { text, record, mtime }))
 }
 
 /// A parsed record: path → what it says of it.
-type Record = HashMap<String, Recorded>;
+type Record = PathMap<String, Recorded>;
+
+/// The stat the record keeps of a file (`None` where the platform has no inode numbers).
+fn stat_of(meta: &fs::Metadata) -> Option<Stat> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let ns = |seconds: i64, nanos: i64| seconds.checked_mul(1_000_000_000)?.checked_add(nanos);
+        Some(Stat {
+            size: meta.size(),
+            inode: meta.ino(),
+            ctime: ns(meta.ctime(), meta.ctime_nsec())?,
+            mtime: ns(meta.mtime(), meta.mtime_nsec())?,
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// The stat of the regular file `rel` under `dir` (not following a link), if it is one;
+/// on Linux looked up from `handle`, DIR opened.
+fn stat_in(handle: Option<&fs::File>, dir: &Path, rel: &str) -> Option<Stat> {
+    #[cfg(target_os = "linux")]
+    if let Some(handle) = handle {
+        use rustix::fs::{statat, AtFlags, FileType};
+        let st = statat(handle, rel, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return None;
+        }
+        // As `MetadataExt` gives them (the record's stats of written files come from it).
+        let ns = |seconds: i64, nanos: i64| seconds.checked_mul(1_000_000_000)?.checked_add(nanos);
+        return Some(Stat {
+            size: u64::try_from(st.st_size).ok()?,
+            inode: st.st_ino,
+            ctime: ns(st.st_ctime, i64::try_from(st.st_ctime_nsec).ok()?)?,
+            mtime: ns(st.st_mtime, i64::try_from(st.st_mtime_nsec).ok()?)?,
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = handle;
+    stat_path(&under(dir, rel))
+}
+
+/// The stat of the regular file at `path` (not following a link), if it is one.
+fn stat_path(path: &Path) -> Option<Stat> {
+    fs::symlink_metadata(path)
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .and_then(|meta| stat_of(&meta))
+}
 
 /// Whether the record makes the file at `rel`, holding `bytes`, meshc's.
 fn owns(record: &Record, rel: &str, bytes: &[u8]) -> bool {
@@ -458,30 +544,39 @@ struct Survey {
     conflicts: Vec<String>,
     /// The current text of each changed planned file, for `--check`'s diffs.
     current: BTreeMap<String, Vec<u8>>,
+    /// A stat of each planned file that is there (for the next record).
+    stats: Vec<Option<Stat>>,
 }
 
-/// Compares DIR with the plan, reading each file at most once. `keep_text` keeps the text
-/// of differing files (for diffs).
+/// Compares DIR with the plan (`hashes`: of each planned file's contents), reading each
+/// file at most once, and none whose stat is still the one the record keeps, unless it is
+/// racy ([`Stat::racy`]). `keep_text` keeps the text of differing files (for diffs).
 fn survey(
     dir: &Path,
     files: &[(String, String)],
+    hashes: &[u64],
     existing: &Existing,
-    record: Option<&Record>,
+    old: Option<&OldRecord>,
     notices: &mut Vec<Notice>,
     keep_text: bool,
 ) -> Result<Survey, String> {
+    let record = old.map(|old| &old.record);
     let mut survey = Survey {
         steps: Vec::with_capacity(files.len()),
         stale: Vec::new(),
         conflicts: Vec::new(),
         current: BTreeMap::new(),
+        stats: Vec::with_capacity(files.len()),
     };
-    let planned: HashSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
-    let mut folders_checked = HashSet::new();
+    let planned: PathSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    let mut folders_checked = PathSet::default();
     let mut found = Vec::new();
     let mut bytes = Vec::new();
-    for (rel, contents) in files {
-        let path = under(dir, rel);
+    // Files are looked up from DIR's own handle: no path to build, less of one to walk.
+    let handle = fs::File::open(dir).ok();
+    for ((rel, contents), &hash) in files.iter().zip(hashes) {
+        let mut stat = None;
+        let path = || under(dir, rel);
         // Every folder on the way must be a real folder of DIR's own.
         let mut folder = parent_of(rel);
         while !folder.is_empty() && folders_checked.insert(folder) {
@@ -502,14 +597,14 @@ fn survey(
         }
         let step = match existing.files.get(rel.as_str()) {
             None if existing.folders.contains(rel.as_str()) || existing.nested.contains(rel.as_str()) => {
-                survey.conflicts.push(format!("{} is a directory", path.display()));
+                survey.conflicts.push(format!("{} is a directory", path().display()));
                 Step::New
             }
             None => Step::New,
             Some(Entry::Link) => {
                 survey.conflicts.push(format!(
                     "{} is a symbolic link; meshc writes only regular files inside {}",
-                    path.display(),
+                    path().display(),
                     dir.display()
                 ));
                 Step::Replace
@@ -517,26 +612,39 @@ fn survey(
             Some(Entry::Special) => {
                 survey.conflicts.push(format!(
                     "{} is not a regular file (a FIFO, socket or device); move it away",
-                    path.display()
+                    path().display()
                 ));
                 Step::Replace
             }
             Some(Entry::File) => {
-                read_regular_into(&path, &mut bytes)?;
-                if bytes == contents.as_bytes() {
+                stat = stat_in(handle.as_ref(), dir, rel);
+                let recorded = record.and_then(|r| r.get(rel.as_str()));
+                let as_recorded = match (recorded, stat, old) {
+                    (Some(recorded), Some(now), Some(old)) => {
+                        !recorded.pending
+                            && recorded.hash == Some(hash)
+                            && recorded.stat == Some(now)
+                            && !now.racy(old.mtime)
+                    }
+                    _ => false,
+                };
+                if !as_recorded {
+                    read_regular_into(&path(), &mut bytes)?;
+                }
+                if as_recorded || bytes == contents.as_bytes() {
                     Step::Unchanged
                 } else {
                     match record {
                         Some(record) if owns(record, rel, &bytes) => {}
                         Some(record) if record.contains_key(rel.as_str()) => found.push(Notice::warning(
-                            path.display().to_string(),
+                            path().display().to_string(),
                             "edited since meshc wrote it; replaced with the generated file \
                              (put the change in the .mesh file)",
                         )),
                         None if layout::is_generated(&bytes) => {}
                         _ => survey.conflicts.push(format!(
                             "{} exists and was not generated by meshc for this folder; move it away or choose another folder",
-                            path.display()
+                            path().display()
                         )),
                     }
                     if keep_text {
@@ -556,10 +664,19 @@ fn survey(
                 ));
             }
         }
+        // An unchanged file keeps the stat its record line has, when it has one: a record
+        // committed from another copy of the folder (where every inode and time differ) then
+        // changes only in the lines of the files a build rewrites, as its hashes do.
+        if step == Step::Unchanged {
+            if let Some(recorded) = record.and_then(|r| r.get(rel.as_str())).and_then(|r| r.stat) {
+                stat = Some(recorded);
+            }
+        }
         survey.steps.push(step);
+        survey.stats.push(stat);
     }
     // Stale files: in the record, no longer planned (nor a temporary file this run uses).
-    let temps: HashSet<String> = files
+    let temps: PathSet<String> = files
         .iter()
         .zip(&survey.steps)
         .filter(|(_, step)| **step != Step::Unchanged)
@@ -587,7 +704,7 @@ fn survey(
     }
     // Everything else under DIR is left alone, with a notice.
     survey.stale.sort_unstable();
-    let stale: HashSet<&str> = survey.stale.iter().map(String::as_str).collect();
+    let stale: PathSet<&str> = survey.stale.iter().map(String::as_str).collect();
     for (rel, entry) in &existing.files {
         let rel = rel.as_str();
         if planned.contains(rel)
@@ -642,12 +759,26 @@ fn read_start(path: &Path) -> Option<Vec<u8>> {
 }
 
 /// The record after a successful build: exactly the planned files.
-fn final_record(files: &[(String, String)]) -> String {
-    layout::record(
-        files
-            .iter()
-            .map(|(rel, contents)| (rel.as_str(), Recorded::hash(layout::content_hash(contents.as_bytes())))),
-    )
+/// The record after a successful build: exactly the planned files, with the hashes of
+/// their contents (`hashes`) and, where known, their stats.
+fn final_record(files: &[(String, String)], hashes: &[u64], stats: &[Option<Stat>]) -> String {
+    layout::record(files.iter().zip(hashes).enumerate().map(|(i, ((rel, _), &hash))| {
+        (
+            rel.as_str(),
+            Recorded {
+                stat: stats.get(i).copied().flatten(),
+                ..Recorded::hash(hash)
+            },
+        )
+    }))
+}
+
+/// The hash of each planned file's contents.
+fn hashes_of(files: &[(String, String)]) -> Vec<u64> {
+    files
+        .iter()
+        .map(|(_, contents)| layout::content_hash(contents.as_bytes()))
+        .collect()
 }
 
 /// Writes the planned files under DIR and removes the stale ones meshc owns. Any error
@@ -660,9 +791,10 @@ fn final_record(files: &[(String, String)]) -> String {
 ///    (and the temporary files), so whatever an interruption leaves there is known to be
 ///    meshc's and is replaced or removed by the next run;
 /// 2. new files are written in place (no index lists them yet), replacements to hidden
-///    temporary files; then one `syncfs` makes all their data durable at once;
+///    temporary files; then one `syncfs` makes all their data, and the new entries, durable
+///    at once;
 /// 3. the temporary files are renamed over the old ones (each an atomic swap of a file the
-///    old index may list), and each folder written to is synced once;
+///    old index may list), and each folder renamed in is synced once;
 /// 4. only then `kustomization.yaml`, the index, is swapped in the same way: before this
 ///    point kustomize sees the old file list, all of which still exists; after it, the new
 ///    one, all of which is on disk. (A file both lists share may already hold its new
@@ -678,21 +810,23 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let _lock = lock(dir, true)?;
     let existing = scan(dir)?;
-    let (old_text, record) = read_record(dir)?.unzip();
-    let survey = survey(dir, files, &existing, record.as_ref(), notices, false)?;
+    let old = read_record(dir)?;
+    let hashes = hashes_of(files);
+    let mut survey = survey(dir, files, &hashes, &existing, old.as_ref(), notices, false)?;
     if !survey.conflicts.is_empty() {
         return Err(survey.conflicts.join("\n"));
     }
+    let record = old.as_ref().map(|old| &old.record);
+    let old_text = old.as_ref().map(|old| old.text.as_str());
     let mut changes = Changes {
         unchanged: survey.steps.iter().filter(|s| **s == Step::Unchanged).count(),
         ..Changes::default()
     };
-    let final_text = final_record(files);
     let nothing_to_do = survey.stale.is_empty() && changes.unchanged == files.len();
     if !nothing_to_do {
         // 1. The intent record.
         let mut intent: BTreeMap<&str, Recorded> = BTreeMap::new();
-        if let Some(record) = &record {
+        if let Some(record) = record {
             intent.extend(record.iter().map(|(rel, recorded)| (rel.as_str(), *recorded)));
         }
         let temps: Vec<String> = files.iter().map(|(rel, _)| temp_of(rel)).collect();
@@ -713,7 +847,7 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
         let created = create_folders(dir, files, &survey.steps, &existing)?;
         let mut written_paths = Vec::new();
         let mut index = None;
-        for (((rel, contents), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
+        for (i, (((rel, contents), step), temp)) in files.iter().zip(&survey.steps).zip(&temps).enumerate() {
             if *step == Step::Unchanged {
                 continue;
             }
@@ -732,25 +866,43 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
             } else {
                 options.create(true).truncate(true);
             }
-            options
+            let file = options
                 .open(&target)
-                .and_then(|mut file| file.write_all(contents.as_bytes()))
+                .and_then(|mut file| file.write_all(contents.as_bytes()).map(|()| file))
                 .map_err(|e| format!("cannot write {}: {e}", under(dir, rel).display()))?;
+            // A new file stays where it is written: its stat is final now (a replacement's
+            // is taken after its rename).
+            survey.stats[i] = if fresh {
+                file.metadata().ok().and_then(|meta| stat_of(&meta))
+            } else {
+                None
+            };
             written_paths.push(target);
             changes.written += 1;
         }
         sync_all_files(dir, &written_paths)?;
 
-        // 3. The swaps, then one flush per folder written to.
-        let mut touched: BTreeSet<&str> = created.iter().map(|f| parent_of(f)).collect();
-        for (((rel, _), step), temp) in files.iter().zip(&survey.steps).zip(&temps) {
+        // 3. The swaps, then one flush per folder renamed in. (New files and folders were
+        // made before the flush of step 2, which made their entries durable too: `syncfs`
+        // writes the file system's metadata as well.)
+        // Elsewhere the files were flushed one by one, and every folder written to is.
+        let every_folder = !cfg!(target_os = "linux");
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
+        if every_folder {
+            touched.extend(created.iter().map(|f| parent_of(f)));
+        }
+        for (i, (((rel, _), step), temp)) in files.iter().zip(&survey.steps).zip(&temps).enumerate() {
             if *step == Step::Unchanged || rel == layout::KUSTOMIZATION {
                 continue;
             }
-            touched.insert(parent_of(rel));
+            if every_folder {
+                touched.insert(parent_of(rel));
+            }
             if *step == Step::Replace {
-                fs::rename(under(dir, temp), under(dir, rel))
-                    .map_err(|e| format!("cannot write {}: {e}", under(dir, rel).display()))?;
+                touched.insert(parent_of(rel));
+                let path = under(dir, rel);
+                fs::rename(under(dir, temp), &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                survey.stats[i] = stat_path(&path);
             }
         }
         for folder in &touched {
@@ -766,6 +918,9 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
                 contents.as_bytes(),
             )?;
             changes.written += 1;
+            if let Some(i) = files.iter().position(|(rel, _)| rel == layout::KUSTOMIZATION) {
+                survey.stats[i] = stat_path(&under(dir, layout::KUSTOMIZATION));
+            }
         }
 
         // 5. Stale files, then the folders they leave empty (deepest first; `remove_dir`
@@ -785,9 +940,13 @@ pub(crate) fn write_dir(dir: &Path, files: &[(String, String)], notices: &mut Ve
             let _ = fs::remove_dir(under(dir, folder));
         }
     }
-    // 6. The record of exactly what this build wrote.
-    if !nothing_to_do || old_text.as_deref() != Some(final_text.as_str()) {
-        write_record(dir, &final_text)?;
+    // 6. The record of exactly what this build wrote, with each file's stat. A build that
+    // changes nothing leaves the record as it is when only the stats would change (a copy
+    // of the folder on another disk, or checked out anew): its files are then read on
+    // each run, as before stats, but a committed folder stays as committed.
+    let stale_hashes = || old_text.is_none_or(|text| layout::without_stats(text) != final_record(files, &hashes, &[]));
+    if !nothing_to_do || stale_hashes() {
+        write_record(dir, &final_record(files, &hashes, &survey.stats))?;
     }
     Ok(changes)
 }
@@ -913,18 +1072,14 @@ pub(crate) fn check_dir(
     // Locked first, so a build in progress is not seen half-way.
     let _lock = if dir.is_dir() { Some(lock(dir, false)?) } else { None };
     let existing = scan(dir)?;
-    let (old_text, record) = if dir.is_dir() {
-        read_record(dir)?.unzip()
-    } else {
-        (None, None)
-    };
-    let survey = survey(dir, files, &existing, record.as_ref(), notices, true)?;
+    let old = if dir.is_dir() { read_record(dir)? } else { None };
+    let hashes = hashes_of(files);
+    let survey = survey(dir, files, &hashes, &existing, old.as_ref(), notices, true)?;
     let mut differences = Vec::new();
     for ((rel, contents), step) in files.iter().zip(&survey.steps) {
-        let path = under(dir, rel);
         let current = match (step, existing.files.get(rel.as_str())) {
             (Step::Unchanged, _) => continue,
-            (_, Some(Entry::Link)) => Some(format!("(a symbolic link to {})\n", link_target(&path))),
+            (_, Some(Entry::Link)) => Some(format!("(a symbolic link to {})\n", link_target(&under(dir, rel)))),
             (_, Some(Entry::Special)) => Some("(a FIFO, socket or device)\n".to_string()),
             (_, None) if existing.folders.contains(rel.as_str()) => Some("(a directory)\n".to_string()),
             (_, _) => survey
@@ -934,7 +1089,9 @@ pub(crate) fn check_dir(
         };
         differences.push(drift_of(rel, current.as_deref(), contents));
     }
-    differences.extend(drift_of_record(old_text.as_deref(), &final_record(files)));
+    // The record as the mesh makes it: its stats belong to one copy on one disk.
+    let old_text = old.as_ref().map(|old| layout::without_stats(&old.text));
+    differences.extend(drift_of_record(old_text.as_deref(), &final_record(files, &hashes, &[])));
     for rel in &survey.stale {
         let text = String::from_utf8_lossy(&read_regular(&under(dir, rel))?).into_owned();
         differences.push(Difference {
