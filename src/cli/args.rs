@@ -31,7 +31,8 @@ named by its file name alone. So `hh.mesh`, `./hh.mesh`, an absolute path or a r
 directory all give the same files, and no absolute path is ever written.
 
 Ownership: DIR/.meshc-owned lists every file the last build of DIR wrote, with a hash of its \
-contents (every line a YAML comment). A run replaces or removes only those files; a file that \
+contents and the stat it had when written (every line a YAML comment): a run reads only the \
+files whose size, inode or times moved since. A run replaces or removes only those files; a file that \
 merely starts with the header is not meshc's. A stale file (no longer produced) is removed only \
 while its contents still have the recorded hash: one edited by hand is kept, named in a warning, \
 and leaves the record. A planned file edited by hand is regenerated, with a warning. A subfolder \
