@@ -514,7 +514,7 @@ pub(crate) fn relative_path(doc: &Document) -> Result<String, String> {
     path.push('/');
     let file_start = path.len();
     // The kind in lower case (the check does not depend on the case).
-    component("kind", &doc.kind)?;
+    component("kind", doc.kind)?;
     for c in doc.kind.chars() {
         path.push(c.to_ascii_lowercase());
     }
