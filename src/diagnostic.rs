@@ -343,12 +343,16 @@ impl<'a> Report<'a> {
             .map(|label| Elsewhere {
                 label,
                 text: printable(&label.text, view.ascii),
-                source: NamedText::of(view, label.span.source),
+                source: NamedText::of(view, label.span.source, std::slice::from_ref(label)),
             })
+            .collect();
+        let here: Vec<Label> = std::iter::once(&diagnostic.primary)
+            .chain(diagnostic.secondary.iter().filter(|l| l.span.source == primary))
+            .cloned()
             .collect();
         Report {
             diagnostic,
-            source: NamedText::of(view, primary),
+            source: NamedText::of(view, primary, &here),
             elsewhere,
             message: printable(&diagnostic.message, view.ascii),
             help: diagnostic.help.as_deref().map(|h| printable(h, view.ascii)),
@@ -357,9 +361,7 @@ impl<'a> Report<'a> {
 }
 
 fn miette_label(label: &Label, text: &NamedText<'_>, primary: bool, ascii: bool) -> miette::LabeledSpan {
-    let len = text.text.len();
-    let start = text.map(label.span.start).min(len);
-    let end = text.map(label.span.end).min(len).max(start);
+    let (start, end) = text.shown_span(label.span);
     let body = if label.text.is_empty() {
         None
     } else {
@@ -466,17 +468,46 @@ impl miette::Diagnostic for Elsewhere<'_> {
     }
 }
 
-/// A source's text with its name, as miette reads it: escaped (see [`Shown`]) when needed.
+/// A line longer than this (in bytes, as shown) is not shown whole: a diagnostic shows a
+/// window of it around each label, cut with `...` (see [`Cut`]), so that what a
+/// diagnostic prints does not grow with the line.
+const LONG_LINE: usize = 240;
+/// Bytes of a long line shown on each side of a label.
+const MARGIN: usize = 40;
+/// Bytes of a label on a long line that are underlined (a longer token is cut there).
+const LONG_LABEL: usize = 80;
+/// What marks a cut.
+const ELLIPSIS: &str = "...";
+
+/// A window of a long line around a label: the text shown, and where it is.
+struct Cut {
+    /// `...`, the window, `...` (either mark left out at the line's start or end).
+    text: String,
+    /// Offset in the shown text where `text` would start (the window's start, less the
+    /// mark before it), so that offsets inside the window keep their place.
+    offset: usize,
+    /// The window, in the shown text.
+    lo: usize,
+    hi: usize,
+    /// 0-based line, and where it starts in the shown text.
+    line: usize,
+    line_start: usize,
+}
+
+/// A source's text with its name, as miette reads it: escaped (see [`Shown`]) when needed,
+/// long lines cut around the labels of the diagnostic at hand (see [`Cut`]).
 struct NamedText<'a> {
     name: String,
     text: &'a str,
     lines: &'a LineIndex,
     shown: Option<&'a Shown>,
     ascii: bool,
+    cuts: Vec<Cut>,
 }
 
 impl<'a> NamedText<'a> {
-    fn of(view: &'a View<'a>, id: usize) -> Option<Self> {
+    /// The text of source `id` for a diagnostic whose labels there are `labels`.
+    fn of(view: &'a View<'a>, id: usize, labels: &[Label]) -> Option<Self> {
         let source = view.locator.sources().get(id)?;
         let shown = view
             .shown
@@ -487,18 +518,155 @@ impl<'a> NamedText<'a> {
             Some(shown) => (shown.text.as_str(), &shown.lines),
             None => (source.text.as_str(), view.locator.index(id)?),
         };
-        Some(NamedText {
+        let mut named = NamedText {
             name: printable(&source.name, view.ascii).into_owned(),
             text,
             lines,
             shown,
             ascii: view.ascii,
-        })
+            cuts: Vec::new(),
+        };
+        let spans: Vec<(usize, usize)> = labels.iter().map(|l| named.shown_span(l.span)).collect();
+        for &(start, end) in &spans {
+            named.cut(start, end, &spans);
+        }
+        Some(named)
     }
 
     /// Where an offset of the source is in the text shown.
     fn map(&self, offset: usize) -> usize {
         self.shown.map_or(offset, |s| s.map(offset))
+    }
+
+    /// The (start, end) of the line at `line`, in the text shown, without its line end.
+    fn line_bounds(&self, line: usize) -> (usize, usize) {
+        let start = self.lines.start(line, self.text);
+        let next = self.lines.start(line + 1, self.text);
+        let end = if next > start && self.text.as_bytes().get(next - 1) == Some(&b'\n') {
+            next - 1
+        } else {
+            next
+        };
+        (start, end.max(start))
+    }
+
+    fn long(&self, line: usize) -> bool {
+        let (start, end) = self.line_bounds(line);
+        end - start > LONG_LINE
+    }
+
+    /// A label's span in the text shown: clamped to the text and, on a long line, to its
+    /// line and [`LONG_LABEL`] bytes.
+    fn shown_span(&self, span: Span) -> (usize, usize) {
+        let len = self.text.len();
+        let start = self.map(span.start).min(len);
+        let mut end = self.map(span.end).min(len).max(start);
+        let line = self.lines.line(start);
+        if self.long(line) {
+            let (_, line_end) = self.line_bounds(line);
+            end = self.boundary(end.min(line_end).min(start + LONG_LABEL)).max(start);
+        } else if self.any_long(line, self.lines.line(end)) {
+            // A label over many lines, or over a long one, is shown on its first line.
+            end = self.line_bounds(line).1.max(start);
+        }
+        (start, end)
+    }
+
+    /// Whether a line from `first` to `last` is long, or there are too many of them to
+    /// look (more than [`LONG_LABEL`]).
+    fn any_long(&self, first: usize, last: usize) -> bool {
+        last.saturating_sub(first) > LONG_LABEL || (first..=last).any(|l| self.long(l))
+    }
+
+    /// The char boundary at or before `at`.
+    fn boundary(&self, mut at: usize) -> usize {
+        at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+
+    /// Adds the window of a label from `start` to `end` when its line is long: [`MARGIN`]
+    /// bytes on each side, widened so that no label of the diagnostic (`spans`) lies under a
+    /// `...` or across a cut.
+    fn cut(&mut self, start: usize, end: usize, spans: &[(usize, usize)]) {
+        let line = self.lines.line(start);
+        if !self.long(line) || self.cuts.iter().any(|c| c.lo <= start && end <= c.hi) {
+            return;
+        }
+        let (line_start, line_end) = self.line_bounds(line);
+        let mut lo = self.boundary(start.saturating_sub(MARGIN).max(line_start));
+        let mut hi = self.boundary((end + MARGIN).min(line_end));
+        let mark = ELLIPSIS.len();
+        // Each pass widens the window to a label that touches a mark; labels are few.
+        for _ in 0..=spans.len() {
+            let mut widened = false;
+            for &(s, e) in spans {
+                let (s, e) = (s.max(line_start), e.min(line_end));
+                if lo > line_start && s < lo && e + mark > lo {
+                    lo = self.boundary(s);
+                    widened = true;
+                }
+                if hi < line_end && e > hi && s < hi + mark {
+                    hi = self.boundary(e);
+                    widened = true;
+                }
+            }
+            if !widened {
+                break;
+            }
+        }
+        // A mark must stand on offsets of the text (its start at 0 or after).
+        if lo < line_start + mark {
+            lo = line_start;
+        }
+        let before = if lo > line_start { ELLIPSIS } else { "" };
+        let after = if hi < line_end { ELLIPSIS } else { "" };
+        let text = format!("{before}{}{after}", self.text.get(lo..hi).unwrap_or(""));
+        self.cuts.push(Cut {
+            text,
+            offset: lo - before.len(),
+            lo,
+            hi,
+            line,
+            line_start,
+        });
+    }
+}
+
+/// A window of a long line, as miette reads it.
+struct CutContents<'b> {
+    name: &'b str,
+    data: &'b [u8],
+    span: miette::SourceSpan,
+    line: usize,
+    column: usize,
+}
+
+impl<'b> miette::SpanContents<'b> for CutContents<'b> {
+    fn data(&self) -> &'b [u8] {
+        self.data
+    }
+
+    fn span(&self) -> &miette::SourceSpan {
+        &self.span
+    }
+
+    fn name(&self) -> Option<&str> {
+        Some(self.name)
+    }
+
+    fn line(&self) -> usize {
+        self.line
+    }
+
+    fn column(&self) -> usize {
+        self.column
+    }
+
+    fn line_count(&self) -> usize {
+        1
     }
 }
 
@@ -509,14 +677,48 @@ impl miette::SourceCode for NamedText<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        // miette finds lines by scanning from the start of the text; hand it only the lines
-        // around the span, so that many diagnostics in a large file stay cheap.
         let offset = span.offset().min(self.text.len());
         let end = (offset + span.len()).min(self.text.len());
-        let first = self.lines.line(offset).saturating_sub(context_lines_before + 1);
-        let last = self.lines.line(end) + context_lines_after + 2;
+        let line = self.lines.line(offset);
+        if self.long(line) {
+            // Only the window of a label; a span across two windows (miette joining two
+            // labels into one excerpt) is refused, and the windows are shown one by one.
+            let cut = self
+                .cuts
+                .iter()
+                .find(|c| c.line == line && c.lo <= offset && end <= c.hi)
+                .ok_or(miette::MietteError::OutOfBounds)?;
+            let column = if context_lines_before == 0 {
+                offset - cut.line_start
+            } else {
+                0
+            };
+            return Ok(Box::new(CutContents {
+                name: &self.name,
+                data: cut.text.as_bytes(),
+                span: miette::SourceSpan::new(cut.offset.into(), cut.text.len()),
+                line,
+                column,
+            }));
+        }
+        // miette finds lines by scanning from the start of the text; hand it only the lines
+        // around the span, so that many diagnostics in a large file stay cheap. Long lines
+        // around it are left out, and a span over one is refused (miette joining labels
+        // on lines around a long one: they are shown one by one).
+        let end_line = self.lines.line(end);
+        if end_line > line && self.any_long(line, end_line) {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let mut first = line;
+        while first + context_lines_before + 1 > line && first > 0 && !self.long(first - 1) {
+            first -= 1;
+        }
+        let mut last = end_line;
+        while last < end_line + context_lines_after + 1 && !self.long(last + 1) {
+            last += 1;
+        }
         let lo = self.lines.start(first, self.text);
-        let hi = self.lines.start(last, self.text).max(end);
+        let hi = self.lines.start(last + 1, self.text).max(end);
         let window = self.text.get(lo..hi).unwrap_or(self.text);
         let local = miette::SourceSpan::new((offset - lo).into(), span.len().min(hi - offset));
         let contents = window.read_span(&local, context_lines_before, context_lines_after)?;

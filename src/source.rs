@@ -1,5 +1,7 @@
 //! Source texts and the spans that point into them.
 
+use std::cell::Cell;
+
 /// One input: a display name (usually its path), its text, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -121,6 +123,10 @@ impl LineIndex {
 pub struct Locator<'a> {
     sources: &'a [Source],
     indexes: Vec<LineIndex>,
+    /// The last offset located (source, offset, 1-based column): a column further on the
+    /// same line is counted from there, so that many spans on one long line, located in
+    /// order, cost the line's length once rather than once each.
+    last: Cell<(SourceId, usize, usize)>,
 }
 
 /// Where a span is, for people and tools: 1-based lines and columns (in characters).
@@ -138,6 +144,7 @@ impl<'a> Locator<'a> {
         Locator {
             sources,
             indexes: sources.iter().map(|s| LineIndex::new(&s.text)).collect(),
+            last: Cell::new((usize::MAX, 0, 0)),
         }
     }
 
@@ -153,8 +160,8 @@ impl<'a> Locator<'a> {
     pub fn locate(&self, span: Span) -> Option<Location<'a>> {
         let source = self.sources.get(span.source)?;
         let index = self.indexes.get(span.source)?;
-        let (line, column) = index.line_col(&source.text, span.start);
-        let (end_line, end_column) = index.line_col(&source.text, span.end.max(span.start));
+        let (line, column) = self.line_col(span.source, &source.text, index, span.start);
+        let (end_line, end_column) = self.line_col(span.source, &source.text, index, span.end.max(span.start));
         Some(Location {
             file: &source.name,
             line,
@@ -162,6 +169,23 @@ impl<'a> Locator<'a> {
             end_line,
             end_column,
         })
+    }
+
+    /// [`LineIndex::line_col`], counting from the last offset located when it is on the
+    /// same line, before this one.
+    fn line_col(&self, id: SourceId, text: &str, index: &LineIndex, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = index.line(offset);
+        let start = index.start(line, text);
+        let (last_id, last_offset, last_column) = self.last.get();
+        let column = match text.get(last_offset..offset) {
+            Some(between) if last_id == id && start <= last_offset => last_column + between.chars().count(),
+            _ => text.get(start..offset).map_or(0, |s| s.chars().count()) + 1,
+        };
+        if text.is_char_boundary(offset) {
+            self.last.set((id, offset, column));
+        }
+        (line + 1, column)
     }
 }
 

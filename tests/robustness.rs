@@ -118,3 +118,77 @@ fn hostile_names_never_escape_into_paths_or_yaml() {
     let yaml = run("namespace on { service b { port http 80 pod v1 image \"x\" } }").unwrap_or_default();
     assert!(yaml.contains("  namespace: \"on\"\n"), "{yaml}");
 }
+
+/// The rendered reports of a failing input, human and JSON, with the diagnostics.
+fn reports(text: &str) -> (Vec<meshc::Diagnostic>, String, String) {
+    let sources = [Source::new("input.mesh", text)];
+    let Err(failure) = compile(&sources, &Options::default()) else {
+        panic!("the input has errors");
+    };
+    let human = diagnostic::render(&failure.diagnostics, &sources, 100);
+    let json = diagnostic::to_json(&failure.diagnostics, &sources);
+    (failure.diagnostics, human, json)
+}
+
+/// A value repeated 100 000 times in one list is one report, with its count, whose
+/// excerpts are windows of the long line: what is printed does not grow with the input.
+#[test]
+fn a_value_repeated_in_a_long_list_is_one_bounded_report() {
+    let split = format!(
+        "namespace a {{\n  service b {{\n    port http 80\n    pod v1 image \"x\"\n    route {{{} }}\n  }}\n}}\n",
+        " v1 1%".repeat(100_000)
+    );
+    let addresses = format!(
+        "namespace a {{\n  service b {{\n    port http 80\n    vm v1 at 10.0.0.1{}\n  }}\n}}\n",
+        ", 10.0.0.1".repeat(99_999)
+    );
+    let env = format!(
+        "namespace a {{\n  service b {{\n    port http 80\n    pod v1 {{\n      image \"x\"\n{}    }}\n  }}\n}}\n",
+        "      env A \"1\"\n".repeat(100_000)
+    );
+    for (text, code) in [(split, "M3010"), (addresses, "M2003"), (env, "M2003")] {
+        let (diagnostics, human, json) = reports(&text);
+        let found: Vec<&str> = diagnostics.iter().map(|d| d.code.id()).collect();
+        assert_eq!(found, [code], "{human}");
+        assert!(
+            diagnostics[0].message.ends_with("and 99998 more times after"),
+            "{human}"
+        );
+        assert!(human.len() < 2_000, "{} bytes: {human}", human.len());
+        assert!(json.len() < 2_000, "{} bytes: {json}", json.len());
+    }
+}
+
+/// An error at the end of a 1 MB line is shown in a window of the line, cut with `...`.
+#[test]
+fn an_error_at_the_end_of_a_long_line_shows_a_window_of_it() {
+    let text = format!(
+        "namespace a {{ service b {{ port http 80 pod v1 image \"{}\" route {{ v9 100% }} }} }}\n",
+        "x".repeat(1_000_000)
+    );
+    let (diagnostics, human, json) = reports(&text);
+    assert_eq!(diagnostics.len(), 1, "{human}");
+    assert!(human.len() < 2_000, "{} bytes: {human}", human.len());
+    assert!(json.len() < 2_000, "{} bytes: {json}", json.len());
+    assert!(human.contains("...xxxx") && human.contains("v9 100%"), "{human}");
+    // The column is the byte's on the line, as on short lines.
+    let column = text.find("v9").unwrap_or(0) + 1;
+    assert!(human.contains(&format!("input.mesh:1:{column}]")), "{human}");
+}
+
+/// Labels far apart on a long line are shown in one window each; labels close together
+/// share one; an error after a long line shows no part of it.
+#[test]
+fn labels_on_a_long_line_get_windows() {
+    let text = format!(
+        "namespace a {{\n  service b {{\n    port http 80\n    pod v1 image \"x\"\n    route {{ v1 50%{} v1 50% }}\n  }}\n}}\n",
+        " ".repeat(10_000)
+    );
+    let (_, human, _) = reports(&text);
+    assert!(human.len() < 4_000, "{} bytes: {human}", human.len());
+    assert!(human.contains("first here") && human.contains("again here"), "{human}");
+    // A syntax error on the line after: the long line is no context.
+    let (_, human, _) = reports(&text.replace("  }\n}", "    bogus\n  }\n}"));
+    assert!(human.len() < 2_000, "{} bytes: {human}", human.len());
+    assert!(human.contains("bogus") && !human.contains("v1 50%"), "{human}");
+}

@@ -15,7 +15,7 @@ pub(crate) mod vars;
 mod vm;
 mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ast;
 use crate::codes::Code;
@@ -55,10 +55,77 @@ pub(crate) fn check(
         diagnostics: Vec::new(),
         quiet_names: false,
         service_names: BTreeMap::new(),
+        templates_reported: HashSet::new(),
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = checker.mesh(files);
-    (mesh, checker.diagnostics)
+    (mesh, collapse_repeats(checker.diagnostics))
+}
+
+/// One report per repeated value: the repeats of one thing (a split naming `v1` 100 000
+/// times, an address listed again and again) are reported at the first repeat, with the
+/// count and the last one, rather than once each. Repeats are diagnostics of a
+/// duplicate's code with the same message whose "first" note is the first occurrence or
+/// an earlier repeat (checks point at one or the other).
+fn collapse_repeats(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if !diagnostics
+        .iter()
+        .any(|d| matches!(d.code, Code::Duplicate | Code::RepeatedTarget))
+    {
+        return diagnostics;
+    }
+    // (code, message, span of an occurrence) → the group it belongs to.
+    let mut occurrences: HashMap<(Code, &str, Span), usize> = HashMap::new();
+    // Per group: the diagnostic kept, how many more repeats, and the last one.
+    let mut groups: Vec<(usize, usize, Span)> = Vec::new();
+    let mut keep = vec![true; diagnostics.len()];
+    for (i, d) in diagnostics.iter().enumerate() {
+        let first = d.secondary.first().map(|l| l.span);
+        let (true, Some(first)) = (matches!(d.code, Code::Duplicate | Code::RepeatedTarget), first) else {
+            continue;
+        };
+        let key = |span| (d.code, d.message.as_str(), span);
+        match occurrences.get(&key(first)).copied() {
+            Some(group) => {
+                if let Some(g) = groups.get_mut(group) {
+                    g.1 += 1;
+                    g.2 = d.primary.span;
+                }
+                if let Some(k) = keep.get_mut(i) {
+                    *k = false;
+                }
+                occurrences.insert(key(d.primary.span), group);
+            }
+            None => {
+                let group = groups.len();
+                groups.push((i, 0, d.primary.span));
+                occurrences.insert(key(first), group);
+                occurrences.insert(key(d.primary.span), group);
+            }
+        }
+    }
+    let more: HashMap<usize, (usize, Span)> = groups
+        .into_iter()
+        .filter(|g| g.1 > 0)
+        .map(|(i, n, last)| (i, (n, last)))
+        .collect();
+    diagnostics
+        .into_iter()
+        .zip(keep)
+        .enumerate()
+        .filter(|(_, (_, keep))| *keep)
+        .map(|(i, (mut d, _))| {
+            if let Some(&(n, last)) = more.get(&i) {
+                d.message = format!(
+                    "{}, and {n} more time{} after",
+                    d.message,
+                    if n == 1 { "" } else { "s" }
+                );
+                d = d.note(last, "repeated for the last time here");
+            }
+            d
+        })
+        .collect()
 }
 
 pub(crate) struct Checker<'a> {
@@ -70,6 +137,8 @@ pub(crate) struct Checker<'a> {
     /// The services of each namespace, indexed for "did you mean" once, when a reference
     /// to an unknown service is first met there.
     pub(crate) service_names: BTreeMap<String, suggest::Index>,
+    /// The spans of templates reported by [`Checker::generated_name`] (each once).
+    pub(crate) templates_reported: HashSet<Span>,
 }
 
 /// A namespace's declarations gathered from every block and file that opens it.
@@ -177,11 +246,7 @@ impl Checker<'_> {
             return false;
         }
         let span = template.span.unwrap_or(at);
-        let already = self
-            .diagnostics
-            .iter()
-            .any(|d| d.code == Code::InvalidTemplate && d.primary.span == span);
-        if !already {
+        if self.templates_reported.insert(span) {
             let origin = if template.span.is_some() {
                 format!("the `{}` template `{}`", key.word(), template.text)
             } else {

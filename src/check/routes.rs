@@ -1,7 +1,7 @@
 //! Routes: conditions, targets, weights, options and reachability, for services, external
 //! services and gateways.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, ServiceFacts};
@@ -13,6 +13,9 @@ use crate::model::{
     SourceMatch, Sparse, StringMatch,
 };
 use crate::source::Span;
+
+/// A destination's host, subset and port: where a split's repeats are looked up.
+type DestinationKey = (String, Option<String>, Option<u16>);
 
 const CONDITIONS: &[&str] = &[
     "prefix", "exact", "regex", "header", "query", "method", "port", "from", "sni", "host",
@@ -1124,7 +1127,9 @@ impl Checker<'_> {
         }
         let mut ok = true;
         let mut total: i64 = 0;
-        let mut seen: Vec<(Destination, Span)> = Vec::new();
+        // The destinations met, indexed by host, subset and port, so that a long split is
+        // checked in linear time.
+        let mut seen: HashMap<DestinationKey, Vec<(Destination, Span)>> = HashMap::new();
         let mut out = Vec::new();
         for entry in entries {
             let destination = self.target(&entry.name, kind, cx);
@@ -1157,7 +1162,8 @@ impl Checker<'_> {
                 ok = false;
                 continue;
             };
-            if let Some((_, first)) = seen.iter().find(|(d, _)| d == &destination) {
+            let at = (destination.host.clone(), destination.subset.clone(), destination.port);
+            if let Some((_, first)) = seen.get(&at).and_then(|s| s.iter().find(|(d, _)| d == &destination)) {
                 self.error(
                     Diagnostic::error(
                         Code::RepeatedTarget,
@@ -1171,7 +1177,7 @@ impl Checker<'_> {
                 ok = false;
                 continue;
             }
-            seen.push((destination.clone(), entry.name.span));
+            seen.entry(at).or_default().push((destination.clone(), entry.name.span));
             destination.weight = u32::try_from(weight).ok();
             out.push(destination);
         }

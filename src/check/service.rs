@@ -280,6 +280,9 @@ impl Checker<'_> {
             && app_key_ok
             && version_key_ok;
         if app_key == version_key && app_key_ok {
+            // Reported: the template makes no more reports (see `generated_name`).
+            self.templates_reported
+                .insert(version_key_template.span.unwrap_or(service.name.span));
             self.error(
                 Diagnostic::error(
                     Code::InvalidTemplate,
