@@ -78,14 +78,10 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
 /// `build` to stdout: each document goes out as the library writes it, through one buffer,
 /// and no [`meshc::Document`] is made (a large mesh needs less memory).
 fn build_to_stdout(input: &Input, options: &meshc::Options) -> Status {
-    let (sources, unreadable) = match input.load() {
-        Ok(loaded) => loaded,
+    let sources = match super::load(input) {
+        Ok(sources) => sources,
         Err(status) => return status,
     };
-    if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting());
-        return Status::InputErrors;
-    }
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (warnings, status) = match meshc::compile_to(&sources, options, &mut stdout) {
         Ok((warnings, written)) => (warnings, finish(written)),

@@ -6,14 +6,10 @@ use super::args::{Input, Stage, Target};
 use super::{report, Status};
 
 pub(crate) fn run(stage: Stage, input: &Input, target: &Target) -> Status {
-    let (sources, unreadable) = match input.load() {
-        Ok(loaded) => loaded,
+    let sources = match super::load(input) {
+        Ok(sources) => sources,
         Err(status) => return status,
     };
-    if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting());
-        return Status::InputErrors;
-    }
     let mut diagnostics = Vec::new();
     // JSON: the AST as an array of `{"source", "ast"}` (one per `.mesh` file), the model as
     // one object; spans are byte ranges `{"source", "start", "end"}`.

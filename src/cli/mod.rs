@@ -165,13 +165,20 @@ impl Status {
     }
 }
 
-/// Compiles the input; on failure reports and returns the status to exit with.
-pub(crate) fn compile(input: &Input, options: &meshc::Options) -> Result<(Vec<Source>, meshc::Output), Status> {
+/// Reads the input's files; when one cannot be read (an import, a folder entry), reports it
+/// and returns the status to exit with.
+pub(crate) fn load(input: &Input) -> Result<Vec<Source>, Status> {
     let (sources, unreadable) = input.load()?;
     if !unreadable.is_empty() {
         report::report(&unreadable, &[], &sources, input.reporting());
         return Err(Status::InputErrors);
     }
+    Ok(sources)
+}
+
+/// Compiles the input; on failure reports and returns the status to exit with.
+pub(crate) fn compile(input: &Input, options: &meshc::Options) -> Result<(Vec<Source>, meshc::Output), Status> {
+    let sources = load(input)?;
     match meshc::compile(&sources, options) {
         Ok(output) => Ok((sources, output)),
         Err(failure) => {

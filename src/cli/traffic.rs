@@ -70,11 +70,7 @@ pub(crate) enum TrafficFormat {
 
 /// Loads and checks the mesh; reports and fails on errors.
 pub(crate) fn load_mesh(input: &Input, target: &Target) -> Result<(Vec<Source>, meshc::model::Mesh), Status> {
-    let (sources, unreadable) = input.load()?;
-    if !unreadable.is_empty() {
-        report::report(&unreadable, &[], &sources, input.reporting());
-        return Err(Status::InputErrors);
-    }
+    let sources = super::load(input)?;
     let (mesh, mut diagnostics) = meshc::analyze(&sources, &target.options());
     diagnostic::sort(&mut diagnostics);
     match mesh {
