@@ -111,6 +111,47 @@ fn every_object_is_unique_in_every_mode() {
     }
 }
 
+/// What the registry says of each document (its apiVersion, kind, namespace and name, from
+/// which `-o DIR` lays out the files) is what the document's YAML says, for every input in
+/// every mode: a gateway's policies, for one, live in the gateway's namespace, not in the
+/// namespace whose routes made them.
+#[test]
+fn every_document_is_filed_under_what_its_yaml_says() {
+    let mut inputs = examples();
+    for case in common::cases(CaseKind::Ok) {
+        inputs.push((format!("tests/cases/ok/{}", case.name), case.sources.clone()));
+    }
+    let mut failures = Vec::new();
+    for (name, sources) in &inputs {
+        for (mode, options) in modes() {
+            let Ok(output) = meshc::compile(sources, &options) else {
+                continue;
+            };
+            for doc in &output.documents {
+                let value = &parse_yaml(&doc.yaml)[0];
+                let text = |v: Option<&serde_yaml::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+                let metadata = value.get("metadata");
+                let said = (
+                    text(value.get("apiVersion")),
+                    text(value.get("kind")),
+                    text(metadata.and_then(|m| m.get("namespace"))),
+                    text(metadata.and_then(|m| m.get("name"))),
+                );
+                let filed = (
+                    Some(doc.api_version.to_string()),
+                    Some(doc.kind.to_string()),
+                    doc.namespace.clone(),
+                    Some(doc.name.clone()),
+                );
+                if said != filed {
+                    failures.push(format!("{name} ({mode}): filed as {filed:?}, the YAML says {said:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn the_duplicate_finder_finds_duplicates() {
     let doc = "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: a\n  namespace: n\n";

@@ -96,7 +96,7 @@ fn emit_recording(mesh: &model::Mesh, options: &Options, write: bool, planned: O
             emitter.gateway_api(mesh, ns);
         }
         emitter.security(mesh, ns);
-        namespaces.push(emitter.registry.finish(&ns.name, options.api, &mut diagnostics));
+        namespaces.push(emitter.registry.finish(options.api, &mut diagnostics));
     }
     let mut files = std::mem::take(&mut emitter.files);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -189,7 +189,7 @@ impl<'m> Emitter<'_, 'm> {
                 owner: span,
             });
         }
-        self.registry.add(kind, name, owner, yaml);
+        self.registry.add(kind, namespace, name, owner, yaml);
     }
 
     fn meta(&self, name: &str, ns: &str, labels: Map) -> Metadata {

@@ -111,28 +111,52 @@ impl std::fmt::Display for Owner<'_> {
     }
 }
 
-/// One planned object: its key, who generated it, and (when writing) its YAML.
+/// One planned object: its key, who generated it and where, and (when writing) its YAML.
 struct Entry {
     kind: ObjectKind,
-    /// Index into the registry's `owners`.
+    /// Index into the registry's `owners`: the declaration and the object's namespace.
     owner: u32,
     name: String,
     yaml: Option<String>,
 }
 
-/// The objects planned for the namespace at hand. Kept small: a large namespace plans
-/// hundreds of thousands of objects, and the owners (one per service, version or gateway,
-/// which plans its objects one after the other) are kept once.
+/// No namespace: a cluster-scoped object (the Namespace).
+const CLUSTER: u32 = u32::MAX;
+
+/// The objects planned for the namespace at hand (and the objects it places in other
+/// namespaces, such as a gateway's policies in the gateway's). Kept small: a large namespace
+/// plans hundreds of thousands of objects, and each owner (a service, version or gateway,
+/// which plans its objects one after the other) with the namespace of its objects is kept
+/// once, as are the namespaces' names.
 #[derive(Default)]
 pub(crate) struct Registry<'m> {
     entries: Vec<Entry>,
-    owners: Vec<Owner<'m>>,
+    /// Each owner, with the index of its objects' namespace in `namespaces` (or [`CLUSTER`]).
+    owners: Vec<(Owner<'m>, u32)>,
+    namespaces: Vec<String>,
 }
 
 impl<'m> Registry<'m> {
-    pub(crate) fn add(&mut self, kind: ObjectKind, name: String, owner: Owner<'m>, yaml: Option<String>) {
-        if self.owners.last() != Some(&owner) {
-            self.owners.push(owner);
+    pub(crate) fn add(
+        &mut self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+        name: String,
+        owner: Owner<'m>,
+        yaml: Option<String>,
+    ) {
+        let namespace = match namespace {
+            None => CLUSTER,
+            Some(ns) => match self.namespaces.iter().position(|known| known == ns) {
+                Some(i) => i as u32,
+                None => {
+                    self.namespaces.push(ns.to_string());
+                    (self.namespaces.len() - 1) as u32
+                }
+            },
+        };
+        if self.owners.last() != Some(&(owner, namespace)) {
+            self.owners.push((owner, namespace));
         }
         self.entries.push(Entry {
             kind,
@@ -142,12 +166,12 @@ impl<'m> Registry<'m> {
         });
     }
 
-    /// Closes the namespace `namespace`: its objects in canonical order (kind, then name);
-    /// two objects with one kind and name are reported, once per later owner.
-    pub(crate) fn finish(&mut self, namespace: &str, api: ApiVersion, diagnostics: &mut Vec<Diagnostic>) -> Closed {
+    /// Closes the namespace at hand: its objects in canonical order (kind, then name); two
+    /// objects with one kind and name are reported, once per later owner.
+    pub(crate) fn finish(&mut self, api: ApiVersion, diagnostics: &mut Vec<Diagnostic>) -> Closed {
         let mut entries = std::mem::take(&mut self.entries);
         let owners = std::mem::take(&mut self.owners);
-        let owner = |entry: &Entry| owners[entry.owner as usize];
+        let owner = |entry: &Entry| owners[entry.owner as usize].0;
         // Indices are sorted first: by kind (a counting sort), then each kind by name with a
         // stable sort, which finds the runs a target's planning order leaves (one service
         // after the other) instead of comparing every pair. Among objects with one key, the
@@ -208,7 +232,8 @@ impl<'m> Registry<'m> {
             }
         }
         Closed {
-            namespace: namespace.to_string(),
+            namespaces: std::mem::take(&mut self.namespaces),
+            owner_namespaces: owners.iter().map(|&(_, ns)| ns).collect(),
             api,
             entries,
         }
@@ -217,7 +242,9 @@ impl<'m> Registry<'m> {
 
 /// A namespace's objects in canonical order, with their YAML when they were written.
 pub(crate) struct Closed {
-    namespace: String,
+    namespaces: Vec<String>,
+    /// The namespace of each owner's objects (an index into `namespaces`, or [`CLUSTER`]).
+    owner_namespaces: Vec<u32>,
     api: ApiVersion,
     entries: Vec<Entry>,
 }
@@ -226,16 +253,18 @@ impl Closed {
     /// The written documents, in order.
     pub(crate) fn into_documents(self) -> impl Iterator<Item = Document> {
         let Closed {
-            namespace,
+            namespaces,
+            owner_namespaces,
             api,
             entries,
         } = self;
         entries.into_iter().filter_map(move |entry| {
             let yaml = entry.yaml?;
+            let namespace = owner_namespaces.get(entry.owner as usize).copied().unwrap_or(CLUSTER);
             Some(Document {
                 api_version: entry.kind.api_version(api),
                 kind: entry.kind.name(),
-                namespace: (entry.kind != ObjectKind::Namespace).then(|| namespace.clone()),
+                namespace: namespaces.get(namespace as usize).cloned(),
                 name: entry.name,
                 yaml,
             })
@@ -277,7 +306,7 @@ mod tests {
 
     fn finish(registry: &mut Registry<'_>) -> Vec<Diagnostic> {
         let mut diagnostics = Vec::new();
-        registry.finish("ns", ApiVersion::default(), &mut diagnostics);
+        registry.finish(ApiVersion::default(), &mut diagnostics);
         diagnostics
     }
 
@@ -285,9 +314,9 @@ mod tests {
     fn one_kind_and_name_twice_is_a_collision_at_the_later_owner() {
         let mut registry = Registry::default();
         let (a, b) = (Owner::Service("a", span(1)), Owner::Gateway("gw", span(9)));
-        registry.add(ObjectKind::VirtualService, "x".into(), a, None);
-        registry.add(ObjectKind::Service, "x".into(), b, None);
-        registry.add(ObjectKind::VirtualService, "x".into(), b, None);
+        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), a, None);
+        registry.add(ObjectKind::Service, Some("ns"), "x".into(), b, None);
+        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), b, None);
         let found = finish(&mut registry);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].code, Code::NameCollision);
@@ -302,16 +331,18 @@ mod tests {
     fn one_declaration_twice_and_kinds_of_one_name_are_not_collisions() {
         let mut registry = Registry::default();
         let owner = Owner::Version("v1", "web", span(3));
-        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
-        registry.add(ObjectKind::WorkloadEntry, "e".into(), owner, None);
+        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner, None);
+        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner, None);
         registry.add(
             ObjectKind::IstioGateway,
+            Some("ns"),
             "gw".into(),
             Owner::Gateway("gw", span(5)),
             None,
         );
         registry.add(
             ObjectKind::KubeGateway,
+            Some("ns"),
             "gw".into(),
             Owner::Gateway("other", span(7)),
             None,
