@@ -482,17 +482,41 @@ mod tests {
         }
     }
 
+    /// The metadata keys are written as they are: each must read back as itself. Every
+    /// `mesh.yaml` of the examples (one VM group auto-registers, so every key is there).
     #[test]
     fn proxy_metadata_keys_are_plain() {
-        let source = include_str!("files.rs");
-        let keys: Vec<&str> = source
-            .split("md.push((\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        assert!(keys.len() >= 13, "{keys:?}");
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut keys = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(examples).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "mesh") {
+                continue;
+            }
+            let sources = [crate::Source::new("x.mesh", std::fs::read_to_string(&path).unwrap())];
+            let options = crate::Options {
+                vm_files: true,
+                ..crate::Options::default()
+            };
+            let Ok(output) = crate::compile(&sources, &options) else {
+                continue;
+            };
+            for file in output.files.iter().filter(|f| f.path.ends_with("/mesh.yaml")) {
+                let value = yaml::parse_one(&file.contents).unwrap();
+                let metadata = value["defaultConfig"]["proxyMetadata"].as_mapping().unwrap();
+                for key in metadata.keys() {
+                    let key = key.as_str().unwrap();
+                    assert!(file.contents.contains(&format!("\n    {key}: ")), "{key}");
+                    keys.insert(key.to_string());
+                }
+            }
+        }
+        assert!(
+            keys.len() >= 13 && keys.contains("ISTIO_META_AUTO_REGISTER_GROUP"),
+            "{keys:?}"
+        );
         for key in keys {
-            assert!(yaml::plain_is_safe(key), "{key}");
+            assert!(yaml::plain_is_safe(&key), "{key}");
         }
     }
 
