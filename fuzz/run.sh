@@ -4,8 +4,11 @@
 # crash stops the run and leaves the input in ARTIFACTS (default fuzz/artifacts/).
 #
 # This is what `cargo fuzz run compile` does, without needing cargo-fuzz: the stable toolchain
-# accepts the sanitizer-coverage flags with RUSTC_BOOTSTRAP=1.
+# accepts the sanitizer-coverage flags with RUSTC_BOOTSTRAP=1. `run.sh --build` only builds
+# (CI builds it in the background while other steps run).
 set -euo pipefail
+build_only=false
+[ "${1:-}" = --build ] && { build_only=true; shift; }
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -21,5 +24,6 @@ RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-cover
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
   cargo build --release --manifest-path "$here/Cargo.toml" --target-dir "$root/target/fuzz" \
   --bin compile --target "$host"
+$build_only && exit 0
 "$root/target/fuzz/$host/release/compile" "$corpus" -max_total_time="$seconds" -max_len=65536 \
   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/"
