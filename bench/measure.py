@@ -133,15 +133,18 @@ def pair_ratio(a, b, column=0):
 STAGE_FUNCTIONS = {
     'total': ('PROGRAM TOTALS',),
     'build': ('meshc::cli::build::run', 'meshc::cli::build'),
-    # `build` to stdout: `compile_to`, which writes too (`write_stream`); before it, `compile`
-    # and the CLI's `write_documents`.
+    # `build` to stdout: `compile_to`, which plans (`plan_recording`), then writes each object
+    # (`emit::write`) and hands each document out (`write_document`). Before the plan/write
+    # split: `emit_recording` and `write_stream`; before `compile_to`, `compile` and the CLI's
+    # `write_documents`.
     'compile': ('meshc::compile_to', 'meshc::compile'),
     'analyze': ('meshc::check_sources', 'meshc::analyze'),
     'parse': ('meshc::syntax::parse',),
     'pest': ('meshc::syntax::parse_tree',),
     'drop_ast': ('core::ptr::drop_in_place<meshc::ast::File>',),
-    'emit': ('meshc::emit::emit', 'meshc::emit::emit_recording'),
-    'write': ('meshc::write_stream', 'meshc::cli::output::write_documents'),
+    'emit': ('meshc::emit::plan_recording', 'meshc::emit::emit', 'meshc::emit::emit_recording'),
+    'emit_write': ('meshc::emit::write',),
+    'write': ('meshc::write_document', 'meshc::write_stream', 'meshc::cli::output::write_documents'),
 }
 
 
@@ -165,7 +168,7 @@ def stages(meshc, mesh, workdir):
                 counts[label] = max(found)
                 break
         else:
-            if label == 'drop_ast':  # inlined: counted with the check
+            if label in ('drop_ast', 'emit_write'):  # inlined (counted with the check), or older
                 counts[label] = 0
                 continue
             print(f'measure: callgrind lists none of {functions}; the stage split is left out', file=sys.stderr)
@@ -176,12 +179,23 @@ def stages(meshc, mesh, workdir):
         'parse: lowering': c['parse'] - c['pest'],
         # Parsing and checking without the parser: the checker (whatever of it is inlined).
         'check': c['analyze'] - c['parse'] - c['drop_ast'],
-        'emit': c['emit'],
-        'write': c['write'],
-        'free AST, model, output': c['drop_ast'] + (c['compile'] - c['analyze'] - c['emit'])
-                                   + (c['build'] - c['compile'] - c['write']),
-        'rest (start, read, exit)': c['total'] - c['build'],
     }
+    if c['emit_write']:  # plan, then write each kind (the document's hand-over inside)
+        split.update({
+            'emit: plan': c['emit'],
+            'emit: write objects': c['emit_write'] - c['write'],
+            'write': c['write'],
+            'free AST, model, output': c['drop_ast'] + (c['compile'] - c['analyze'] - c['emit'] - c['emit_write'])
+                                       + (c['build'] - c['compile']),
+        })
+    else:
+        split.update({
+            'emit': c['emit'],
+            'write': c['write'],
+            'free AST, model, output': c['drop_ast'] + (c['compile'] - c['analyze'] - c['emit'])
+                                       + (c['build'] - c['compile'] - c['write']),
+        })
+    split['rest (start, read, exit)'] = c['total'] - c['build']
     return c['total'], split
 
 

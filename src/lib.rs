@@ -8,9 +8,9 @@
 //! |---|---|---|---|
 //! | read | [`syntax`] | text → [`ast::File`] (spans on every node) | M1xxx |
 //! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral) | M2xxx, M3xxx |
-//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the output target's typed objects (and the VMs' files), and its refusals | M3024 |
+//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the kind, namespace and name of every object of the output target, and its refusals | M3024 |
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
-//! | write | [`emit::yaml`] | typed objects → YAML [`Document`]s | — |
+//! | write | the same targets, then [`emit::yaml`] | model → typed objects → YAML [`Document`]s (and the VMs' files), one kind of a namespace at a time, each handed over when its place in the canonical order comes | — |
 //!
 //! Beside the pipeline, over the model: [`traffic`] (where requests go, hop by hop, and the
 //! `.traffic` tests `meshc test` checks; M41xx) and [`graph`] (the mesh as Mermaid or DOT).
@@ -51,87 +51,87 @@ pub use source::{Source, SourceKind, Span};
 /// manifests. All semantic problems are reported together; a file the grammar rejects
 /// reports its first syntax error.
 pub fn compile(sources: &[Source], options: &Options) -> Result<Output, Failure> {
-    let written = write(sources, options)?;
+    let (mesh, plan, warnings) = plan(sources, options)?;
+    let mut documents = Vec::new();
+    let files = emit::write(&mesh, options, &plan, &mut |out| {
+        documents.push(Document {
+            api_version: out.api_version,
+            kind: out.kind,
+            namespace: out.namespace.map(str::to_string),
+            name: out.name.to_string(),
+            yaml: std::mem::take(out.yaml),
+        });
+    })
+    .map_err(|message| internal_error(warnings.clone(), &message))?;
     Ok(Output {
-        documents: written
-            .namespaces
-            .into_iter()
-            .flat_map(emit::Closed::into_documents)
-            .collect(),
-        files: written.files,
-        warnings: written.warnings,
+        documents,
+        files,
+        warnings,
     })
 }
 
 /// [`compile`], with the documents written to `out` as one multi-document YAML stream
-/// (what [`Output::to_yaml`] gives) instead of being returned: no [`Document`] is made, so
-/// a large mesh needs less memory. Nothing is written unless compilation succeeds; then the
-/// warnings come back with what writing to `out` returned. The VMs' files are not written.
+/// (what [`Output::to_yaml`] gives) instead of being returned: each document goes out as it
+/// is written and none is kept, so a large mesh needs far less memory. Nothing is written
+/// unless checking and planning succeed; then the warnings come back with what writing to
+/// `out` returned. The VMs' files are not written. An internal error of meshc's writer (a
+/// bug) can still stop the stream part-way; it is reported as the failure.
 pub fn compile_to(
     sources: &[Source],
     options: &Options,
     out: &mut dyn std::io::Write,
 ) -> Result<(Vec<Diagnostic>, std::io::Result<()>), Failure> {
-    let written = write(sources, options)?;
-    let result = write_stream(&written.namespaces, out);
-    Ok((written.warnings, result))
+    let (mesh, plan, warnings) = plan(sources, options)?;
+    let mut result = Ok(());
+    emit::write(&mesh, options, &plan, &mut |document| {
+        if result.is_ok() {
+            result = write_document(out, document.yaml);
+        }
+    })
+    .map_err(|message| internal_error(warnings.clone(), &message))?;
+    Ok((warnings, result.and_then(|()| out.flush())))
 }
 
-/// Each document after a `---` line. Never inlined, so that profiles show the writing apart
+/// One document after a `---` line. Never inlined, so that profiles show the writing apart
 /// (`bench/measure.py` reads it).
 #[inline(never)]
-fn write_stream(namespaces: &[emit::Closed], out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    for namespace in namespaces {
-        for yaml in namespace.yaml() {
-            out.write_all(b"---\n")?;
-            out.write_all(yaml.as_bytes())?;
-        }
-    }
-    out.flush()
+fn write_document(out: &mut dyn std::io::Write, yaml: &str) -> std::io::Result<()> {
+    out.write_all(b"---\n")?;
+    out.write_all(yaml.as_bytes())
 }
 
-/// What [`write`] produced.
-struct Written {
-    namespaces: Vec<emit::Closed>,
-    files: Vec<GeneratedFile>,
-    warnings: Vec<Diagnostic>,
-}
-
-/// Checks, plans and writes every namespace's documents, or says why not.
-fn write(sources: &[Source], options: &Options) -> Result<Written, Failure> {
+/// Checks and plans: the mesh, the plan and the warnings, or every error.
+fn plan(sources: &[Source], options: &Options) -> Result<(model::Mesh, emit::Plan, Vec<Diagnostic>), Failure> {
     let (mesh, mut diagnostics) = check_sources(sources, options);
     let Some(mesh) = mesh else {
         suppress::apply(sources, &mut diagnostics);
         diagnostic::sort(&mut diagnostics);
         return Err(Failure { diagnostics });
     };
-    let write = !diagnostics.iter().any(Diagnostic::is_error);
-    let emitted = emit::emit(&mesh, options, write);
-    diagnostics.extend(emitted.diagnostics);
+    let mut plan = emit::plan_objects(&mesh, options);
+    diagnostics.append(&mut plan.diagnostics);
     suppress::apply(sources, &mut diagnostics);
     diagnostic::sort(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(Failure { diagnostics });
     }
-    match emitted.error {
-        None => Ok(Written {
-            namespaces: emitted.namespaces,
-            files: emitted.files,
-            warnings: diagnostics,
-        }),
-        Some(message) => {
-            let span = Span::default();
-            diagnostics.push(
-                Diagnostic::error(
-                    Code::Syntax,
-                    span,
-                    format!("internal error while writing YAML: {message}"),
-                )
-                .help("this is a bug in meshc; please report it with the input that caused it"),
-            );
-            Err(Failure { diagnostics })
-        }
+    match plan.error.take() {
+        None => Ok((mesh, plan, diagnostics)),
+        Some(message) => Err(internal_error(diagnostics, &message)),
     }
+}
+
+/// A failure for an internal error of the writer (a bug), after the warnings found so far.
+fn internal_error(mut diagnostics: Vec<Diagnostic>, message: &str) -> Failure {
+    diagnostics.push(
+        Diagnostic::error(
+            Code::Syntax,
+            Span::default(),
+            format!("internal error while writing YAML: {message}"),
+        )
+        .help("this is a bug in meshc; please report it with the input that caused it"),
+    );
+    Failure { diagnostics }
 }
 
 /// Parses and checks, and plans the output target's objects without writing them: the
@@ -139,7 +139,7 @@ fn write(sources: &[Source], options: &Options) -> Result<Written, Failure> {
 pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>) {
     let (mesh, mut diagnostics) = check_sources(sources, options);
     if let Some(mesh) = &mesh {
-        diagnostics.extend(emit::emit(mesh, options, false).diagnostics);
+        diagnostics.extend(emit::plan_objects(mesh, options).diagnostics);
     }
     suppress::apply(sources, &mut diagnostics);
     (mesh, diagnostics)

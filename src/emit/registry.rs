@@ -5,7 +5,6 @@
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::options::ApiVersion;
-use crate::output::Document;
 use crate::source::Span;
 
 /// The kinds meshc writes, in canonical document order.
@@ -36,6 +35,28 @@ pub(crate) enum ObjectKind {
 impl ObjectKind {
     /// How many kinds there are (`AuthorizationPolicy` is the last).
     const COUNT: usize = ObjectKind::AuthorizationPolicy as usize + 1;
+
+    /// Every kind, in canonical order.
+    const ALL: [ObjectKind; ObjectKind::COUNT] = [
+        ObjectKind::Namespace,
+        ObjectKind::ServiceAccount,
+        ObjectKind::Service,
+        ObjectKind::Deployment,
+        ObjectKind::WorkloadEntry,
+        ObjectKind::WorkloadGroup,
+        ObjectKind::ServiceEntry,
+        ObjectKind::DestinationRule,
+        ObjectKind::IstioGateway,
+        ObjectKind::VirtualService,
+        ObjectKind::KubeGateway,
+        ObjectKind::HttpRoute,
+        ObjectKind::GrpcRoute,
+        ObjectKind::ReferenceGrant,
+        ObjectKind::Sidecar,
+        ObjectKind::PeerAuthentication,
+        ObjectKind::RequestAuthentication,
+        ObjectKind::AuthorizationPolicy,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -111,13 +132,21 @@ impl std::fmt::Display for Owner<'_> {
     }
 }
 
-/// One planned object: its key, who generated it and where, and (when writing) its YAML.
-struct Entry {
+/// One planned object: its key, who generated it and where, and when it was planned.
+pub(crate) struct Entry {
     kind: ObjectKind,
     /// Index into the registry's `owners`: the declaration and the object's namespace.
     owner: u32,
+    /// Its place in the namespace's planning order: a target writes its objects in that
+    /// order, one kind at a time.
+    seq: u32,
     name: String,
-    yaml: Option<String>,
+}
+
+impl Entry {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// No namespace: a cluster-scoped object (the Namespace).
@@ -137,14 +166,7 @@ pub(crate) struct Registry<'m> {
 }
 
 impl<'m> Registry<'m> {
-    pub(crate) fn add(
-        &mut self,
-        kind: ObjectKind,
-        namespace: Option<&str>,
-        name: String,
-        owner: Owner<'m>,
-        yaml: Option<String>,
-    ) {
+    pub(crate) fn add(&mut self, kind: ObjectKind, namespace: Option<&str>, name: String, owner: Owner<'m>) {
         let namespace = match namespace {
             None => CLUSTER,
             Some(ns) => match self.namespaces.iter().position(|known| known == ns) {
@@ -161,8 +183,8 @@ impl<'m> Registry<'m> {
         self.entries.push(Entry {
             kind,
             owner: (self.owners.len() - 1) as u32,
+            seq: self.entries.len() as u32,
             name,
-            yaml,
         });
     }
 
@@ -235,46 +257,77 @@ impl<'m> Registry<'m> {
             namespaces: std::mem::take(&mut self.namespaces),
             owner_namespaces: owners.iter().map(|&(_, ns)| ns).collect(),
             api,
+            starts,
             entries,
         }
     }
 }
 
-/// A namespace's objects in canonical order, with their YAML when they were written.
+/// A namespace's planned objects in canonical order: what the writing passes write, one
+/// kind at a time.
 pub(crate) struct Closed {
     namespaces: Vec<String>,
     /// The namespace of each owner's objects (an index into `namespaces`, or [`CLUSTER`]).
     owner_namespaces: Vec<u32>,
     api: ApiVersion,
+    /// Where each kind's entries start (the kind's index), and end (the next one's).
+    starts: [u32; ObjectKind::COUNT + 1],
     entries: Vec<Entry>,
 }
 
 impl Closed {
-    /// The written documents, in order.
-    pub(crate) fn into_documents(self) -> impl Iterator<Item = Document> {
-        let Closed {
-            namespaces,
-            owner_namespaces,
-            api,
-            entries,
-        } = self;
-        entries.into_iter().filter_map(move |entry| {
-            let yaml = entry.yaml?;
-            let namespace = owner_namespaces.get(entry.owner as usize).copied().unwrap_or(CLUSTER);
-            Some(Document {
-                api_version: entry.kind.api_version(api),
-                kind: entry.kind.name(),
-                namespace: namespaces.get(namespace as usize).cloned(),
-                name: entry.name,
-                yaml,
-            })
-        })
+    /// The kinds the namespace has objects of, in canonical order.
+    pub(crate) fn kinds(&self) -> impl Iterator<Item = ObjectKind> + '_ {
+        ObjectKind::ALL
+            .iter()
+            .copied()
+            .filter(|&kind| self.starts[kind as usize] < self.starts[kind as usize + 1])
     }
 
-    /// The written documents' YAML, in order.
-    pub(crate) fn yaml(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter_map(|entry| entry.yaml.as_deref())
+    /// The objects of one kind, in canonical order (by name).
+    pub(crate) fn of_kind(&self, kind: ObjectKind) -> &[Entry] {
+        &self.entries[self.starts[kind as usize] as usize..self.starts[kind as usize + 1] as usize]
     }
+
+    /// The objects of one kind in the order their target plans and writes them: for each,
+    /// its place in [`Closed::of_kind`]. `None` when that is the canonical order already.
+    pub(crate) fn arrival(&self, kind: ObjectKind) -> Option<Vec<u32>> {
+        let entries = self.of_kind(kind);
+        if entries.windows(2).all(|pair| pair[0].seq < pair[1].seq) {
+            return None;
+        }
+        let mut places: Vec<u32> = (0..entries.len() as u32).collect();
+        places.sort_unstable_by_key(|&place| entries[place as usize].seq);
+        Some(places)
+    }
+
+    /// The document an entry stands for, its YAML given.
+    pub(crate) fn document<'c>(&'c self, entry: &'c Entry, yaml: &'c mut String) -> Out<'c> {
+        let namespace = self
+            .owner_namespaces
+            .get(entry.owner as usize)
+            .copied()
+            .unwrap_or(CLUSTER);
+        Out {
+            api_version: entry.kind.api_version(self.api),
+            kind: entry.kind.name(),
+            namespace: self.namespaces.get(namespace as usize).map(String::as_str),
+            name: &entry.name,
+            yaml,
+        }
+    }
+}
+
+/// One written document, as the writing passes hand it over.
+pub(crate) struct Out<'w> {
+    pub(crate) api_version: &'static str,
+    pub(crate) kind: &'static str,
+    /// `None` for cluster-scoped kinds (Namespace).
+    pub(crate) namespace: Option<&'w str>,
+    pub(crate) name: &'w str,
+    /// The document's YAML, ending with a newline, without a `---` line. The receiver may
+    /// take it; what it leaves is cleared before the next document.
+    pub(crate) yaml: &'w mut String,
 }
 
 /// M2006: two declarations generate one object.
@@ -314,9 +367,9 @@ mod tests {
     fn one_kind_and_name_twice_is_a_collision_at_the_later_owner() {
         let mut registry = Registry::default();
         let (a, b) = (Owner::Service("a", span(1)), Owner::Gateway("gw", span(9)));
-        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), a, None);
-        registry.add(ObjectKind::Service, Some("ns"), "x".into(), b, None);
-        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), b, None);
+        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), a);
+        registry.add(ObjectKind::Service, Some("ns"), "x".into(), b);
+        registry.add(ObjectKind::VirtualService, Some("ns"), "x".into(), b);
         let found = finish(&mut registry);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].code, Code::NameCollision);
@@ -331,21 +384,19 @@ mod tests {
     fn one_declaration_twice_and_kinds_of_one_name_are_not_collisions() {
         let mut registry = Registry::default();
         let owner = Owner::Version("v1", "web", span(3));
-        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner, None);
-        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner, None);
+        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner);
+        registry.add(ObjectKind::WorkloadEntry, Some("ns"), "e".into(), owner);
         registry.add(
             ObjectKind::IstioGateway,
             Some("ns"),
             "gw".into(),
             Owner::Gateway("gw", span(5)),
-            None,
         );
         registry.add(
             ObjectKind::KubeGateway,
             Some("ns"),
             "gw".into(),
             Owner::Gateway("other", span(7)),
-            None,
         );
         assert!(finish(&mut registry).is_empty());
     }

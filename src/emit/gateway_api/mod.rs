@@ -41,6 +41,17 @@ use super::istio::{service_ports, traffic_policy};
 use super::{labels, Emitter, ObjectKind, Owner};
 use crate::model::{self, Action, Conditions, HeaderMatch, HeaderOps, Mesh, StringMatch};
 
+/// The kinds this target writes (with the Sidecars of `--sidecars`).
+pub(super) const KINDS: &[ObjectKind] = &[
+    ObjectKind::Service,
+    ObjectKind::DestinationRule,
+    ObjectKind::KubeGateway,
+    ObjectKind::HttpRoute,
+    ObjectKind::GrpcRoute,
+    ObjectKind::ReferenceGrant,
+    ObjectKind::Sidecar,
+];
+
 impl<'m> Emitter<'_, 'm> {
     /// Every Gateway API object of one namespace, and what they need besides.
     pub(super) fn gateway_api(&mut self, mesh: &'m Mesh, ns: &'m model::Namespace) {
@@ -49,11 +60,12 @@ impl<'m> Emitter<'_, 'm> {
         for backend in backends.iter().filter(|b| std::ptr::eq(b.namespace, ns)) {
             self.version_service(name, backend);
         }
+        let routes = self.decides(ObjectKind::HttpRoute) || self.decides(ObjectKind::GrpcRoute);
         for service in &ns.services {
-            for object in plan::mesh_routes(service) {
+            for object in plan::mesh_routes(service).into_iter().filter(|_| routes) {
                 self.route_object(mesh, name, &object);
             }
-            if self.options.sidecars {
+            if self.options.sidecars && self.decides(ObjectKind::Sidecar) {
                 // Routes send to the version Services of the services it calls.
                 let extra: Vec<(&str, String)> = backends.iter().map(|b| (b.service.fqdn.as_str(), b.fqdn())).collect();
                 self.sidecar(name, service, &extra);
@@ -62,7 +74,9 @@ impl<'m> Emitter<'_, 'm> {
         for gateway in &ns.gateways {
             self.kube_gateway(mesh, name, gateway);
         }
-        self.reference_grant(mesh, ns);
+        if self.decides(ObjectKind::ReferenceGrant) {
+            self.reference_grant(mesh, ns);
+        }
     }
 
     fn fail(&mut self, what: String) {
@@ -75,22 +89,35 @@ impl<'m> Emitter<'_, 'm> {
         let service = backend.service;
         let owner = Owner::Version(&backend.version.name, &service.name, backend.version.span);
         let (app_key, app) = (&service.selector.0, &service.selector.1);
-        let selector = labels(&[(app_key, app), (&service.version_key, &backend.version.name)]);
-        let spec = ServiceSpec {
-            selector: selector.clone(),
-            ports: service_ports(service),
-        };
-        let metadata = self.meta(&backend.name(), ns, selector);
-        self.push(ObjectKind::Service, Some(ns), metadata, Some(spec), owner);
+        let name = backend.name();
+        if self.object(ObjectKind::Service, Some(ns), &name, owner) {
+            let selector = labels(&[(app_key, app), (&service.version_key, &backend.version.name)]);
+            let spec = ServiceSpec {
+                selector: selector.clone(),
+                ports: service_ports(service),
+            };
+            let metadata = self.meta(&name, ns, selector);
+            self.write(metadata, Some(spec));
+        }
+        if !self.decides(ObjectKind::DestinationRule) {
+            return;
+        }
         let policy = backend.policy();
-        if !policy.is_empty() {
+        if !policy.is_empty()
+            && self.object(
+                ObjectKind::DestinationRule,
+                Some(ns),
+                &backend.destination_rule(),
+                owner,
+            )
+        {
             let spec = DestinationRuleSpec {
                 host: backend.fqdn(),
                 traffic_policy: traffic_policy(&policy),
                 subsets: Vec::new(),
             };
             let metadata = self.meta(&backend.destination_rule(), ns, Map::new());
-            self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
+            self.write(metadata, Some(spec));
         }
     }
 
@@ -111,7 +138,11 @@ impl<'m> Emitter<'_, 'm> {
             (None, Some(gateway)) => gateway_parents(gateway, false),
             (None, None) => Vec::new(),
         };
-        if parent_refs.is_empty() {
+        let kind = match object.kind {
+            RouteObjectKind::Http => ObjectKind::HttpRoute,
+            RouteObjectKind::Grpc => ObjectKind::GrpcRoute,
+        };
+        if parent_refs.is_empty() || !self.object(kind, Some(ns), &object.name, owner) {
             return;
         }
         let metadata = self.meta(&object.name, ns, Map::new());
@@ -122,14 +153,14 @@ impl<'m> Emitter<'_, 'm> {
                     hostnames: object.hostnames.clone(),
                     rules: self.http_rules(mesh, ns, object),
                 };
-                self.push(ObjectKind::HttpRoute, Some(ns), metadata, Some(spec), owner);
+                self.write(metadata, Some(spec));
             }
             RouteObjectKind::Grpc => {
                 let spec = GrpcRouteSpec {
                     parent_refs,
                     rules: self.grpc_rules(mesh, ns, object),
                 };
-                self.push(ObjectKind::GrpcRoute, Some(ns), metadata, Some(spec), owner);
+                self.write(metadata, Some(spec));
             }
         }
     }
@@ -352,6 +383,42 @@ impl<'m> Emitter<'_, 'm> {
 
     fn kube_gateway(&mut self, mesh: &Mesh, ns: &str, gateway: &'m model::Gateway) {
         let owner = Owner::Gateway(&gateway.name, gateway.span);
+        if self.object(ObjectKind::KubeGateway, Some(ns), &gateway.name, owner) {
+            self.listeners(ns, gateway);
+        }
+        if !self.decides(ObjectKind::HttpRoute) && !self.decides(ObjectKind::GrpcRoute) {
+            return;
+        }
+        for object in plan::gateway_routes(gateway) {
+            self.route_object(mesh, ns, &object);
+        }
+        let parent_refs = gateway_parents(gateway, true);
+        let redirect = plan::redirect_route_name(gateway);
+        if !parent_refs.is_empty() && self.object(ObjectKind::HttpRoute, Some(ns), &redirect, owner) {
+            let spec = HttpRouteSpec {
+                parent_refs,
+                hostnames: Vec::new(),
+                rules: vec![HttpRule {
+                    filters: vec![Filter {
+                        request_redirect: Some(Redirect {
+                            scheme: Some("https".to_string()),
+                            hostname: None,
+                            path: None,
+                            port: None,
+                            status_code: REDIRECT_CODE,
+                        }),
+                        ..Filter::of("RequestRedirect")
+                    }],
+                    ..HttpRule::default()
+                }],
+            };
+            let metadata = self.meta(&redirect, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+    }
+
+    /// The Gateway API Gateway: a listener per server and host.
+    fn listeners(&mut self, ns: &str, gateway: &model::Gateway) {
         let mut listeners = Vec::new();
         for listener in plan::listeners(gateway) {
             let Some(protocol) = listener.protocol else {
@@ -380,33 +447,7 @@ impl<'m> Emitter<'_, 'm> {
             listeners,
         };
         let metadata = self.meta(&gateway.name, ns, Map::new());
-        self.push(ObjectKind::KubeGateway, Some(ns), metadata, Some(spec), owner);
-
-        for object in plan::gateway_routes(gateway) {
-            self.route_object(mesh, ns, &object);
-        }
-        let parent_refs = gateway_parents(gateway, true);
-        if !parent_refs.is_empty() {
-            let spec = HttpRouteSpec {
-                parent_refs,
-                hostnames: Vec::new(),
-                rules: vec![HttpRule {
-                    filters: vec![Filter {
-                        request_redirect: Some(Redirect {
-                            scheme: Some("https".to_string()),
-                            hostname: None,
-                            path: None,
-                            port: None,
-                            status_code: REDIRECT_CODE,
-                        }),
-                        ..Filter::of("RequestRedirect")
-                    }],
-                    ..HttpRule::default()
-                }],
-            };
-            let metadata = self.meta(&plan::redirect_route_name(gateway), ns, Map::new());
-            self.push(ObjectKind::HttpRoute, Some(ns), metadata, Some(spec), owner);
-        }
+        self.write(metadata, Some(spec));
     }
 
     /// The ReferenceGrant a namespace needs: routes of other namespaces send to its
@@ -430,6 +471,10 @@ impl<'m> Emitter<'_, 'm> {
             }
         }
         for (source, kinds) in from {
+            let name = format!("routes-from-{source}");
+            if !self.object(ObjectKind::ReferenceGrant, Some(&ns.name), &name, Owner::Namespace) {
+                continue;
+            }
             let spec = ReferenceGrantSpec {
                 from: kinds
                     .into_iter()
@@ -444,14 +489,8 @@ impl<'m> Emitter<'_, 'm> {
                     kind: "Service",
                 }],
             };
-            let metadata = self.meta(&format!("routes-from-{source}"), &ns.name, Map::new());
-            self.push(
-                ObjectKind::ReferenceGrant,
-                Some(&ns.name),
-                metadata,
-                Some(spec),
-                Owner::Namespace,
-            );
+            let metadata = self.meta(&name, &ns.name, Map::new());
+            self.write(metadata, Some(spec));
         }
     }
 }

@@ -13,53 +13,103 @@ use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
 use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
 
+/// The kinds this target writes.
+pub(super) const KINDS: &[ObjectKind] = &[
+    ObjectKind::Namespace,
+    ObjectKind::ServiceAccount,
+    ObjectKind::Service,
+    ObjectKind::Deployment,
+    ObjectKind::WorkloadEntry,
+    ObjectKind::ServiceEntry,
+    ObjectKind::DestinationRule,
+    ObjectKind::IstioGateway,
+    ObjectKind::VirtualService,
+    ObjectKind::Sidecar,
+];
+
+/// The kinds a service's walk writes.
+const SERVICE_KINDS: &[ObjectKind] = &[
+    ObjectKind::Service,
+    ObjectKind::Deployment,
+    ObjectKind::WorkloadEntry,
+    ObjectKind::DestinationRule,
+    ObjectKind::VirtualService,
+    ObjectKind::Sidecar,
+];
+
 impl<'m> Emitter<'_, 'm> {
     /// Every object of one namespace that the Istio target writes.
     pub(super) fn istio(&mut self, ns: &'m model::Namespace) {
         let name = ns.name.as_str();
-        let metadata = Metadata {
-            name: name.to_string(),
-            labels: labels(&[("istio-injection", "enabled")]),
-            ..Metadata::default()
-        };
-        self.push::<NoSpec>(ObjectKind::Namespace, None, metadata, None, Owner::Namespace);
-        for account in &ns.accounts {
-            let metadata = self.meta(account, name, Map::new());
-            self.push::<NoSpec>(ObjectKind::ServiceAccount, Some(name), metadata, None, Owner::Namespace);
+        if self.object(ObjectKind::Namespace, None, name, Owner::Namespace) {
+            let metadata = Metadata {
+                name: name.to_string(),
+                labels: labels(&[("istio-injection", "enabled")]),
+                ..Metadata::default()
+            };
+            self.write::<NoSpec>(metadata, None);
         }
-        for service in &ns.services {
-            self.service(name, service);
+        let accounts = self.decides(ObjectKind::ServiceAccount);
+        for account in ns.accounts.iter().filter(|_| accounts) {
+            if self.object(ObjectKind::ServiceAccount, Some(name), account, Owner::Namespace) {
+                let metadata = self.meta(account, name, Map::new());
+                self.write::<NoSpec>(metadata, None);
+            }
         }
-        for external in &ns.externals {
-            self.external(name, external);
+        if self.decides_any(SERVICE_KINDS) {
+            for service in &ns.services {
+                self.service(name, service);
+            }
         }
-        for gateway in ns.gateways.iter().filter(|_| self.options.routes == RouteApi::Istio) {
-            self.gateway(name, gateway);
+        if self.decides_any(&[
+            ObjectKind::ServiceEntry,
+            ObjectKind::DestinationRule,
+            ObjectKind::VirtualService,
+        ]) {
+            for external in &ns.externals {
+                self.external(name, external);
+            }
+        }
+        if self.options.routes == RouteApi::Istio
+            && self.decides_any(&[ObjectKind::IstioGateway, ObjectKind::VirtualService])
+        {
+            for gateway in &ns.gateways {
+                self.gateway(name, gateway);
+            }
         }
     }
 
     fn service(&mut self, ns: &str, service: &'m model::Service) {
         let owner = Owner::Service(&service.name, service.span);
         let (app_key, app) = (&service.selector.0, &service.selector.1);
-        let selector = labels(&[(app_key, app)]);
-        let spec = ServiceSpec {
-            selector: selector.clone(),
-            ports: service_ports(service),
-        };
-        let metadata = self.meta(&service.host, ns, selector.clone());
-        self.push(ObjectKind::Service, Some(ns), metadata, Some(spec), owner);
+        if self.object(ObjectKind::Service, Some(ns), &service.host, owner) {
+            let selector = labels(&[(app_key, app)]);
+            let spec = ServiceSpec {
+                selector: selector.clone(),
+                ports: service_ports(service),
+            };
+            let metadata = self.meta(&service.host, ns, selector);
+            self.write(metadata, Some(spec));
+        }
 
-        let mut target_ports: Vec<(u16, &'static str)> = service
-            .ports
-            .iter()
-            .map(|p| (p.target, p.protocol.transport()))
-            .collect();
-        target_ports.sort();
-        target_ports.dedup();
-        for version in &service.versions {
+        let target_ports = || {
+            let mut ports: Vec<(u16, &'static str)> = service
+                .ports
+                .iter()
+                .map(|p| (p.target, p.protocol.transport()))
+                .collect();
+            ports.sort();
+            ports.dedup();
+            ports
+        };
+        let workloads = self.decides_any(&[ObjectKind::Deployment, ObjectKind::WorkloadEntry]);
+        for version in service.versions.iter().filter(|_| workloads) {
             let owner = Owner::Version(&version.name, &service.name, version.span);
             match &version.workload {
                 Workload::Pod(pod) => {
+                    if !self.object(ObjectKind::Deployment, Some(ns), &pod.deployment, owner) {
+                        continue;
+                    }
                     let match_labels = labels(&[(app_key, app), (&service.version_key, &version.name)]);
                     let spec = DeploymentSpec {
                         replicas: pod.replicas,
@@ -71,14 +121,17 @@ impl<'m> Emitter<'_, 'm> {
                                 labels: version.labels.clone(),
                                 annotations: version.annotations.clone(),
                             },
-                            spec: workload::pod_spec(service, version, pod, &target_ports),
+                            spec: workload::pod_spec(service, version, pod, &target_ports()),
                         },
                     };
                     let metadata = self.meta(&pod.deployment, ns, version.labels.clone());
-                    self.push(ObjectKind::Deployment, Some(ns), metadata, Some(spec), owner);
+                    self.write(metadata, Some(spec));
                 }
                 Workload::Vm(vm) => {
                     for entry in &vm.entries {
+                        if !self.object(ObjectKind::WorkloadEntry, Some(ns), &entry.name, owner) {
+                            continue;
+                        }
                         let mut labels = version.labels.clone();
                         if version.agent {
                             // Clients send mutual TLS only to endpoints with this label
@@ -98,12 +151,30 @@ impl<'m> Emitter<'_, 'm> {
                         // spec labels, so one place avoids any disagreement.
                         let mut metadata = self.meta(&entry.name, ns, Map::new());
                         metadata.annotations = version.annotations.clone();
-                        self.push(ObjectKind::WorkloadEntry, Some(ns), metadata, Some(spec), owner);
+                        self.write(metadata, Some(spec));
                     }
                 }
             }
         }
 
+        if self.object(ObjectKind::DestinationRule, Some(ns), &service.destination_rule, owner) {
+            self.destination_rule(ns, service);
+        }
+        if !service.routes.is_empty()
+            && self.options.routes == RouteApi::Istio
+            && self.object(ObjectKind::VirtualService, Some(ns), &service.virtual_service, owner)
+        {
+            let spec = mesh_virtual_service(&service.fqdn, &service.ports, &service.routes);
+            let metadata = self.meta(&service.virtual_service, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+        if self.options.sidecars && self.options.routes == RouteApi::Istio {
+            self.sidecar(ns, service, &[]);
+        }
+    }
+
+    /// A service's DestinationRule: its host, traffic policy and a subset per version.
+    fn destination_rule(&mut self, ns: &str, service: &model::Service) {
         let spec = DestinationRuleSpec {
             host: service.fqdn.clone(),
             traffic_policy: traffic_policy(&service.policy),
@@ -118,22 +189,17 @@ impl<'m> Emitter<'_, 'm> {
                 .collect(),
         };
         let metadata = self.meta(&service.destination_rule, ns, Map::new());
-        self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
-
-        if !service.routes.is_empty() && self.options.routes == RouteApi::Istio {
-            let spec = mesh_virtual_service(&service.fqdn, &service.ports, &service.routes);
-            let metadata = self.meta(&service.virtual_service, ns, Map::new());
-            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
-        }
-        if self.options.sidecars && self.options.routes == RouteApi::Istio {
-            self.sidecar(ns, service, &[]);
-        }
+        self.write(metadata, Some(spec));
     }
 
     /// The Sidecar of a service, with `--sidecars`: its proxy's outbound configuration
     /// limited to the control plane's namespace and the services it `calls`, and of those
     /// the `extra` hosts (service address, further host) that a target sends to as well.
     pub(in crate::emit) fn sidecar(&mut self, ns: &str, service: &'m model::Service, extra: &[(&str, String)]) {
+        let owner = Owner::Service(&service.name, service.span);
+        if !self.object(ObjectKind::Sidecar, Some(ns), &service.host, owner) {
+            return;
+        }
         let mut hosts = vec!["istio-system/*".to_string()];
         for (n, h) in &service.calls {
             hosts.push(format!("{n}/{h}"));
@@ -148,12 +214,37 @@ impl<'m> Emitter<'_, 'm> {
             egress: vec![EgressListener { hosts }],
         };
         let metadata = self.meta(&service.host, ns, Map::new());
-        let owner = Owner::Service(&service.name, service.span);
-        self.push(ObjectKind::Sidecar, Some(ns), metadata, Some(spec), owner);
+        self.write(metadata, Some(spec));
     }
 
     fn external(&mut self, ns: &str, external: &'m model::External) {
         let owner = Owner::Service(&external.name, external.span);
+        if self.object(ObjectKind::ServiceEntry, Some(ns), &external.name, owner) {
+            self.service_entry(ns, external);
+        }
+        let Some(host) = external.hosts.first() else { return };
+        if !external.policy.is_empty()
+            && self.object(ObjectKind::DestinationRule, Some(ns), &external.destination_rule, owner)
+        {
+            let spec = DestinationRuleSpec {
+                host: host.clone(),
+                traffic_policy: traffic_policy(&external.policy),
+                subsets: Vec::new(),
+            };
+            let metadata = self.meta(&external.destination_rule, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+        if !external.routes.is_empty()
+            && self.options.routes == RouteApi::Istio
+            && self.object(ObjectKind::VirtualService, Some(ns), &external.virtual_service, owner)
+        {
+            let spec = mesh_virtual_service(host, &external.ports, &external.routes);
+            let metadata = self.meta(&external.virtual_service, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+    }
+
+    fn service_entry(&mut self, ns: &str, external: &model::External) {
         let spec = ServiceEntrySpec {
             hosts: external.hosts.clone(),
             addresses: external.addresses.clone(),
@@ -170,26 +261,69 @@ impl<'m> Emitter<'_, 'm> {
             resolution: external.resolution,
         };
         let metadata = self.meta(&external.name, ns, Map::new());
-        self.push(ObjectKind::ServiceEntry, Some(ns), metadata, Some(spec), owner);
-        let Some(host) = external.hosts.first() else { return };
-        if !external.policy.is_empty() {
-            let spec = DestinationRuleSpec {
-                host: host.clone(),
-                traffic_policy: traffic_policy(&external.policy),
-                subsets: Vec::new(),
-            };
-            let metadata = self.meta(&external.destination_rule, ns, Map::new());
-            self.push(ObjectKind::DestinationRule, Some(ns), metadata, Some(spec), owner);
-        }
-        if !external.routes.is_empty() && self.options.routes == RouteApi::Istio {
-            let spec = mesh_virtual_service(host, &external.ports, &external.routes);
-            let metadata = self.meta(&external.virtual_service, ns, Map::new());
-            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
-        }
+        self.write(metadata, Some(spec));
     }
 
     fn gateway(&mut self, ns: &str, gateway: &'m model::Gateway) {
         let owner = Owner::Gateway(&gateway.name, gateway.span);
+        if self.object(ObjectKind::IstioGateway, Some(ns), &gateway.name, owner) {
+            self.istio_gateway(ns, gateway);
+        }
+        if !self.decides(ObjectKind::VirtualService) {
+            return;
+        }
+        // Hosts with routes of their own get a VirtualService each: their own routes first,
+        // then the gateway's routes for every host.
+        let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
+        let shared_hosts = gateway.shared_hosts();
+        // A TLS route belongs with the VirtualService that lists its SNI host.
+        let tls_host = |r: &model::Route| -> Option<String> {
+            r.alternatives
+                .iter()
+                .flat_map(|a| &a.sni)
+                .find(|h| own.contains(&h.as_str()))
+                .cloned()
+        };
+        let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
+        if !shared.is_empty()
+            && !shared_hosts.is_empty()
+            && self.object(ObjectKind::VirtualService, Some(ns), &gateway.virtual_service, owner)
+        {
+            let spec = gateway_virtual_service(shared_hosts, &gateway.name, shared.into_iter());
+            let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+        for (host, routes) in &gateway.host_routes {
+            let name = host_routes_name(gateway, host);
+            if !self.object(ObjectKind::VirtualService, Some(ns), &name, owner) {
+                continue;
+            }
+            // The shared HTTP routes apply to this host too, after its own, except those the
+            // routes before them already take.
+            let mut before: Vec<model::Route> = routes.clone();
+            let mut shared_http: Vec<&model::Route> = Vec::new();
+            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+                if !r.taken_by(&before) {
+                    before.push(r.clone());
+                    shared_http.push(r);
+                }
+            }
+            let tls = gateway
+                .routes
+                .iter()
+                .filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
+            let spec = gateway_virtual_service(
+                vec![host.clone()],
+                &gateway.name,
+                routes.iter().chain(shared_http).chain(tls),
+            );
+            let metadata = self.meta(&name, ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+    }
+
+    /// The Istio Gateway: a server per port, with its hosts and TLS.
+    fn istio_gateway(&mut self, ns: &str, gateway: &model::Gateway) {
         let spec = GatewaySpec {
             selector: gateway.selector.clone(),
             servers: gateway
@@ -218,50 +352,7 @@ impl<'m> Emitter<'_, 'm> {
                 .collect(),
         };
         let metadata = self.meta(&gateway.name, ns, Map::new());
-        self.push(ObjectKind::IstioGateway, Some(ns), metadata, Some(spec), owner);
-
-        // Hosts with routes of their own get a VirtualService each: their own routes first,
-        // then the gateway's routes for every host.
-        let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
-        let shared_hosts = gateway.shared_hosts();
-        // A TLS route belongs with the VirtualService that lists its SNI host.
-        let tls_host = |r: &model::Route| -> Option<String> {
-            r.alternatives
-                .iter()
-                .flat_map(|a| &a.sni)
-                .find(|h| own.contains(&h.as_str()))
-                .cloned()
-        };
-        let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
-        if !shared.is_empty() && !shared_hosts.is_empty() {
-            let spec = gateway_virtual_service(shared_hosts, &gateway.name, shared.into_iter());
-            let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
-            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
-        }
-        for (host, routes) in &gateway.host_routes {
-            // The shared HTTP routes apply to this host too, after its own, except those the
-            // routes before them already take.
-            let mut before: Vec<model::Route> = routes.clone();
-            let mut shared_http: Vec<&model::Route> = Vec::new();
-            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
-                if !r.taken_by(&before) {
-                    before.push(r.clone());
-                    shared_http.push(r);
-                }
-            }
-            let tls = gateway
-                .routes
-                .iter()
-                .filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
-            let spec = gateway_virtual_service(
-                vec![host.clone()],
-                &gateway.name,
-                routes.iter().chain(shared_http).chain(tls),
-            );
-            let name = host_routes_name(gateway, host);
-            let metadata = self.meta(&name, ns, Map::new());
-            self.push(ObjectKind::VirtualService, Some(ns), metadata, Some(spec), owner);
-        }
+        self.write(metadata, Some(spec));
     }
 }
 

@@ -22,6 +22,13 @@ use objects::{
     RequestAuthenticationSpec, Rule, Selector, Source, To,
 };
 
+/// The kinds this target writes.
+pub(super) const KINDS: &[ObjectKind] = &[
+    ObjectKind::PeerAuthentication,
+    ObjectKind::RequestAuthentication,
+    ObjectKind::AuthorizationPolicy,
+];
+
 /// The namespace's own objects take two names: a service whose objects would take one
 /// of them is reported (M2006), at the service.
 pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic::Diagnostic>) {
@@ -150,30 +157,26 @@ fn request_authentication(selector: Map, jwt: &Jwt) -> RequestAuthenticationSpec
 impl<'m> Emitter<'_, 'm> {
     pub(super) fn security(&mut self, mesh: &'m model::Mesh, ns: &'m model::Namespace) {
         let name = ns.name.as_str();
-        let spec = PeerAuthenticationSpec {
-            selector: None,
-            mtls: Mtls {
-                mode: ns.mtls.istio_name(),
-            },
-            port_level_mtls: Default::default(),
-        };
-        let metadata = self.meta("default", name, Map::new());
-        self.push(
-            ObjectKind::PeerAuthentication,
-            Some(name),
-            metadata,
-            Some(spec),
-            Owner::Namespace,
-        );
-        let metadata = self.meta("allow-nothing", name, Map::new());
-        let spec = AuthorizationPolicySpec::default();
-        self.push(
+        if self.object(ObjectKind::PeerAuthentication, Some(name), "default", Owner::Namespace) {
+            let spec = PeerAuthenticationSpec {
+                selector: None,
+                mtls: Mtls {
+                    mode: ns.mtls.istio_name(),
+                },
+                port_level_mtls: Default::default(),
+            };
+            let metadata = self.meta("default", name, Map::new());
+            self.write(metadata, Some(spec));
+        }
+        if self.object(
             ObjectKind::AuthorizationPolicy,
             Some(name),
-            metadata,
-            Some(spec),
+            "allow-nothing",
             Owner::Namespace,
-        );
+        ) {
+            let metadata = self.meta("allow-nothing", name, Map::new());
+            self.write(metadata, Some(AuthorizationPolicySpec::default()));
+        }
 
         for service in &ns.services {
             self.service_security(mesh, ns, service);
@@ -183,12 +186,19 @@ impl<'m> Emitter<'_, 'm> {
         }
         // Gateways whose workloads run in this namespace: the namespace allows nothing, so
         // their own traffic (from outside the mesh) needs a policy of its own.
+        if !self.decides(ObjectKind::AuthorizationPolicy) {
+            return;
+        }
         for other in &mesh.namespaces {
             for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
                 if security.identity.0 != name {
                     continue;
                 }
                 let owner = Owner::Gateway(&gateway.name, gateway.span);
+                let object = format!("{}-{}-ingress", other.name, gateway.name);
+                if !self.object(ObjectKind::AuthorizationPolicy, Some(name), &object, owner) {
+                    continue;
+                }
                 let spec = AuthorizationPolicySpec {
                     selector: Some(Selector {
                         match_labels: self.gateway_selector(gateway),
@@ -196,9 +206,8 @@ impl<'m> Emitter<'_, 'm> {
                     action: None,
                     rules: vec![Rule::default()],
                 };
-                let object = format!("{}-{}-ingress", other.name, gateway.name);
                 let metadata = self.meta(&object, name, Map::new());
-                self.push(ObjectKind::AuthorizationPolicy, Some(name), metadata, Some(spec), owner);
+                self.write(metadata, Some(spec));
             }
         }
     }
@@ -239,7 +248,9 @@ impl<'m> Emitter<'_, 'm> {
             })
         };
         let security = &service.security;
-        if security.mtls.is_some() || !security.port_mtls.is_empty() {
+        if (security.mtls.is_some() || !security.port_mtls.is_empty())
+            && self.object(ObjectKind::PeerAuthentication, Some(name), &service.host, owner)
+        {
             let spec = PeerAuthenticationSpec {
                 selector: selector(),
                 mtls: Mtls {
@@ -255,21 +266,19 @@ impl<'m> Emitter<'_, 'm> {
                     .collect(),
             };
             let metadata = self.meta(&service.host, name, Map::new());
-            self.push(ObjectKind::PeerAuthentication, Some(name), metadata, Some(spec), owner);
+            self.write(metadata, Some(spec));
         }
         let token = security.jwt.as_ref().filter(|j| !j.optional);
         if let Some(jwt) = &security.jwt {
-            let spec = request_authentication(super::labels(&[(&service.selector.0, &service.selector.1)]), jwt);
-            let metadata = self.meta(&service.host, name, Map::new());
-            self.push(
-                ObjectKind::RequestAuthentication,
-                Some(name),
-                metadata,
-                Some(spec),
-                owner,
-            );
+            if self.object(ObjectKind::RequestAuthentication, Some(name), &service.host, owner) {
+                let spec = request_authentication(super::labels(&[(&service.selector.0, &service.selector.1)]), jwt);
+                let metadata = self.meta(&service.host, name, Map::new());
+                self.write(metadata, Some(spec));
+            }
         }
-
+        if !self.decides(ObjectKind::AuthorizationPolicy) {
+            return;
+        }
         // Callers named by an `allow` line get what their lines allow; other callers
         // (`calls`, gateways) get the whole service.
         let narrowed: BTreeSet<(&str, &str)> = security
@@ -277,20 +286,56 @@ impl<'m> Emitter<'_, 'm> {
             .iter()
             .map(|a| (a.from.0.as_str(), a.from.1.as_str()))
             .collect();
-        let mut callers = Callers::default();
         let calling = self
             .callers
             .services
             .get(service.fqdn.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        for &(namespace, caller) in calling {
-            if !narrowed.contains(&(namespace, caller.name.as_str())) {
-                self.add_caller(&mut callers, namespace, caller);
-            }
+        let whole: Vec<(&str, &model::Service)> = calling
+            .iter()
+            .copied()
+            .filter(|&(namespace, caller)| !narrowed.contains(&(namespace, caller.name.as_str())))
+            .collect();
+        let gateways = self
+            .callers
+            .gateways
+            .get(service.fqdn.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let allowed: Vec<(&model::Allow, &model::Service)> = security
+            .allow
+            .iter()
+            .filter_map(|allow| {
+                let caller = mesh
+                    .namespaces
+                    .iter()
+                    .find(|n| n.name == allow.from.0)
+                    .and_then(|n| n.services.iter().find(|s| s.name == allow.from.1))?;
+                Some((allow, caller))
+            })
+            .collect();
+        // A rule for the whole service when it has a caller with an identity; one for each
+        // `allow` line with its caller. Nobody calls it: the namespace's `allow-nothing`
+        // covers it.
+        let identified = |caller: &model::Service| {
+            caller.versions.iter().any(|version| match &version.workload {
+                Workload::Vm(vm) if !version.agent => !vm.entries.is_empty(),
+                _ => true,
+            })
+        };
+        let whole_rule = !gateways.is_empty() || whole.iter().any(|&(_, caller)| identified(caller));
+        if !whole_rule && allowed.is_empty() {
+            return;
         }
-        let gateways = self.callers.gateways.get(service.fqdn.as_str());
-        for &(namespace, account) in gateways.map(Vec::as_slice).unwrap_or_default() {
+        if !self.object(ObjectKind::AuthorizationPolicy, Some(name), &service.host, owner) {
+            return;
+        }
+        let mut callers = Callers::default();
+        for &(namespace, caller) in &whole {
+            self.add_caller(&mut callers, namespace, caller);
+        }
+        for &(namespace, account) in gateways {
             callers.principals.insert(self.principal(namespace, account));
         }
         let ports: Vec<String> = service
@@ -319,15 +364,7 @@ impl<'m> Emitter<'_, 'm> {
                 when: when.clone(),
             });
         }
-        for allow in &security.allow {
-            let Some(caller) = mesh
-                .namespaces
-                .iter()
-                .find(|n| n.name == allow.from.0)
-                .and_then(|n| n.services.iter().find(|s| s.name == allow.from.1))
-            else {
-                continue;
-            };
+        for &(allow, caller) in &allowed {
             let mut one = Callers::default();
             self.add_caller(&mut one, &allow.from.0, caller);
             rules.push(Rule {
@@ -336,17 +373,13 @@ impl<'m> Emitter<'_, 'm> {
                 when: when.clone(),
             });
         }
-        if rules.is_empty() {
-            // Nobody calls it: the namespace's `allow-nothing` covers it.
-            return;
-        }
         let spec = AuthorizationPolicySpec {
             selector: selector(),
             action: None,
             rules,
         };
         let metadata = self.meta(&service.host, name, Map::new());
-        self.push(ObjectKind::AuthorizationPolicy, Some(name), metadata, Some(spec), owner);
+        self.write(metadata, Some(spec));
     }
 
     /// A gateway's token: checked by a RequestAuthentication and required by a DENY
@@ -360,16 +393,14 @@ impl<'m> Emitter<'_, 'm> {
         let workload_ns = security.identity.0.as_str();
         let selector = self.gateway_selector(gateway);
         let base = format!("{}-{}", ns.name, gateway.name);
-        let spec = request_authentication(selector.clone(), jwt);
-        let metadata = self.meta(&format!("{base}-jwt"), workload_ns, Map::new());
-        self.push(
-            ObjectKind::RequestAuthentication,
-            Some(workload_ns),
-            metadata,
-            Some(spec),
-            owner,
-        );
-        if jwt.optional {
+        let jwt_name = format!("{base}-jwt");
+        if self.object(ObjectKind::RequestAuthentication, Some(workload_ns), &jwt_name, owner) {
+            let spec = request_authentication(selector.clone(), jwt);
+            let metadata = self.meta(&jwt_name, workload_ns, Map::new());
+            self.write(metadata, Some(spec));
+        }
+        let policy = format!("{base}-require-jwt");
+        if jwt.optional || !self.object(ObjectKind::AuthorizationPolicy, Some(workload_ns), &policy, owner) {
             return;
         }
         // Requests for this gateway's hosts, with or without a port in the Host header.
@@ -416,13 +447,7 @@ impl<'m> Emitter<'_, 'm> {
             action: Some("DENY"),
             rules,
         };
-        let metadata = self.meta(&format!("{base}-require-jwt"), workload_ns, Map::new());
-        self.push(
-            ObjectKind::AuthorizationPolicy,
-            Some(workload_ns),
-            metadata,
-            Some(spec),
-            owner,
-        );
+        let metadata = self.meta(&policy, workload_ns, Map::new());
+        self.write(metadata, Some(spec));
     }
 }

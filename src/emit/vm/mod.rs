@@ -88,6 +88,10 @@ impl<'m> Emitter<'_, 'm> {
     pub(super) fn vm(&mut self, ns: &'m model::Namespace) {
         for vm in vm_versions(ns) {
             let version = vm.version;
+            let owner = Owner::Version(&version.name, &vm.service.name, version.span);
+            if !self.object(ObjectKind::WorkloadGroup, Some(&ns.name), &vm.vm.group, owner) {
+                continue;
+            }
             let spec = WorkloadGroupSpec {
                 metadata: GroupMetadata {
                     labels: version.labels.clone(),
@@ -103,9 +107,8 @@ impl<'m> Emitter<'_, 'm> {
                 },
             };
             let metadata = self.meta(&vm.vm.group, &ns.name, Map::new());
-            let owner = Owner::Version(&version.name, &vm.service.name, version.span);
-            self.push(ObjectKind::WorkloadGroup, Some(&ns.name), metadata, Some(spec), owner);
-            if self.write && self.options.vm_files {
+            self.write(metadata, Some(spec));
+            if self.writes(ObjectKind::WorkloadGroup) && self.options.vm_files {
                 match files::vm_files(&vm, &self.options.trust_domain) {
                     Ok(files) => self.files.extend(files),
                     Err(e) => {
