@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{example_paths, read, root};
+use common::{cases, example_paths, read, root, CaseKind};
 use meshc::codes::Code;
 use meshc::source::Locator;
 use meshc::traffic::{Protocol, Request, Start};
@@ -124,6 +124,37 @@ fn the_examples_output_lints_clean() {
         }
     }
     assert!(linted >= example_paths().len() * 3);
+}
+
+/// What meshc writes for every ok case (a mesh with no diagnostic at all) passes its own lint
+/// too, in both route modes where the mesh can be written: a warning there would be one the
+/// `.mesh` checks do not give, for the same objects.
+#[test]
+fn every_ok_case_output_lints_clean() {
+    let mut linted = 0;
+    for case in cases(CaseKind::Ok).into_iter().filter(|c| c.missing_imports.is_empty()) {
+        for routes in [RouteApi::Istio, RouteApi::GatewayApi] {
+            let options = Options {
+                routes,
+                ..case.options.clone()
+            };
+            let Ok(output) = meshc::compile(&case.sources, &options) else {
+                assert_eq!(routes, RouteApi::GatewayApi, "{} compiles", case.id());
+                continue;
+            };
+            let text: String = output.documents.iter().map(|d| format!("---\n{}", d.yaml)).collect();
+            let yaml = [Source::new("out.yaml", text)];
+            let (_, diagnostics) = meshc::manifests::lint(&yaml);
+            assert!(
+                diagnostics.is_empty(),
+                "{} {routes:?}:\n{}",
+                case.id(),
+                meshc::diagnostic::render(&diagnostics, &yaml, 100)
+            );
+            linted += 1;
+        }
+    }
+    assert!(linted >= 40, "{linted} outputs linted");
 }
 
 /// The seed's hybrid mesh as meshc writes it: hello2's versions are all selected.

@@ -204,7 +204,9 @@ fn virtual_service(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic
                 continue;
             };
             let split = ix.splits.get(&key(target));
-            if let Some(split) = split {
+            // With one version, every version is the one the mesh routes to: nothing is
+            // bypassed (as M3018 on a .mesh, which needs several versions).
+            if let Some(split) = split.filter(|split| versions(ix, target, split).len() > 1) {
                 out.push(
                     Diagnostic::warning(
                         Code::IngressSplit,
@@ -230,6 +232,26 @@ fn virtual_service(ix: &Index<'_>, vs: &VirtualService, out: &mut Vec<Diagnostic
     for (routes, kind) in [(&vs.tcp, &TCP), (&vs.tls, &TLS)] {
         portless(ix, vs, routes, kind, out);
     }
+}
+
+/// The versions of a service that a mesh VirtualService routes by subset: the subsets it
+/// names for the service, and those its DestinationRules define.
+fn versions<'a>(ix: &Index<'a>, target: Target<'a>, split: &'a VirtualService) -> BTreeSet<&'a str> {
+    let named = all_routes(split)
+        .flat_map(|r| &r.destinations)
+        .filter(|d| {
+            ix.resolve(&d.host.value, &split.meta.namespace)
+                .is_some_and(|t| key(t) == key(target))
+        })
+        .filter_map(|d| d.subset.as_ref().map(|s| s.value.as_str()));
+    let defined = ix
+        .rules
+        .get(&key(target))
+        .into_iter()
+        .flatten()
+        .flat_map(|dr| &dr.subsets)
+        .map(|s| s.name.value.as_str());
+    named.chain(defined).collect()
 }
 
 /// The protocol a port says it carries (`appProtocol`, else its name's prefix), if one
