@@ -1,6 +1,6 @@
 //! `build`, `build --check`, `diff` and `check`.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::args::{Input, Target};
@@ -11,8 +11,14 @@ use super::{compile, finish, layout, Status};
 /// `build`, `build --check`, `diff` and `check` (`check`: no output and no `-o`).
 pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: bool, check: bool) -> Status {
     let destination = output.map(Destination::of);
-    if destination.is_none() && !helm && !check {
-        return build_to_stdout(input, &target.options());
+    if destination.is_none() && !helm {
+        // `check` writes as `build` does, into nothing: it passes exactly when `build` would.
+        return if check {
+            build_to(input, &target.options(), &mut std::io::sink())
+        } else {
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            build_to(input, &target.options(), &mut stdout)
+        };
     }
     let mut options = target.options();
     // The VMs' files go only into an output folder (never to stdout, a FILE.yaml or a chart).
@@ -75,19 +81,17 @@ pub(crate) fn run(input: &Input, target: &Target, output: Option<&Path>, helm: b
     status.worst(reported)
 }
 
-/// `build` to stdout: each document goes out as the library writes it, through one buffer,
-/// and no [`meshc::Document`] is made (a large mesh needs less memory).
-fn build_to_stdout(input: &Input, options: &meshc::Options) -> Status {
+/// `build` to stdout (and `check`, into nothing): each document goes out as the library
+/// writes it, and no [`meshc::Document`] is made or kept (a large mesh needs less memory).
+fn build_to(input: &Input, options: &meshc::Options, out: &mut dyn Write) -> Status {
     let sources = match super::load(input) {
         Ok(sources) => sources,
         Err(status) => return status,
     };
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let (warnings, status) = match meshc::compile_to(&sources, options, &mut stdout) {
+    let (warnings, status) = match meshc::compile_to(&sources, options, out) {
         Ok((warnings, written)) => (warnings, finish(written)),
         Err(failure) => (failure.diagnostics, Status::InputErrors),
     };
-    drop(stdout);
     let reported = report::report(&warnings, &[], &sources, input.reporting());
     status.worst(reported)
 }
