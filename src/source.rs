@@ -1,7 +1,5 @@
 //! Source texts and the spans that point into them.
 
-use std::cell::Cell;
-
 /// One input: a display name (usually its path), its text, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -80,10 +78,55 @@ impl Span {
     }
 }
 
-/// Where each line of a text starts, for finding lines of many offsets quickly.
+/// Where each line of a text starts, for finding lines of many offsets quickly, and marks
+/// for counting characters on long lines.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// For a text with a line longer than [`STRIDE`]: about every [`STRIDE`] bytes (at a
+    /// character boundary), how many characters and UTF-16 code units come before. A column
+    /// far into a long line is then counted from the mark before it, not from the line's
+    /// start: many diagnostics on a megabyte line stay linear.
+    marks: Vec<Mark>,
+}
+
+/// How far apart [`LineIndex`] marks are, in bytes.
+const STRIDE: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    at: usize,
+    width: Width,
+}
+
+/// How wide a piece of text is: in characters (columns for people) and in UTF-16 code units
+/// (columns for the language server protocol).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Width {
+    pub chars: usize,
+    pub utf16: usize,
+}
+
+impl Width {
+    fn of(text: &str) -> Width {
+        if text.is_ascii() {
+            return Width {
+                chars: text.len(),
+                utf16: text.len(),
+            };
+        }
+        text.chars().fold(Width::default(), |w, c| Width {
+            chars: w.chars + 1,
+            utf16: w.utf16 + c.len_utf16(),
+        })
+    }
+
+    fn plus(self, other: Width) -> Width {
+        Width {
+            chars: self.chars + other.chars,
+            utf16: self.utf16 + other.utf16,
+        }
+    }
 }
 
 impl LineIndex {
@@ -95,7 +138,30 @@ impl LineIndex {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        LineIndex { starts }
+        let long_line = starts
+            .iter()
+            .zip(starts.iter().skip(1).chain([&(text.len() + 1)]))
+            .any(|(start, next)| next - start > STRIDE);
+        let mut marks = Vec::new();
+        if long_line {
+            let mut mark = Mark {
+                at: 0,
+                width: Width::default(),
+            };
+            marks.push(mark);
+            while mark.at + STRIDE < text.len() {
+                let mut next = mark.at + STRIDE;
+                while !text.is_char_boundary(next) {
+                    next += 1;
+                }
+                mark = Mark {
+                    at: next,
+                    width: mark.width.plus(Width::of(&text[mark.at..next])),
+                };
+                marks.push(mark);
+            }
+        }
+        LineIndex { starts, marks }
     }
 
     /// 0-based line of a byte offset.
@@ -108,13 +174,31 @@ impl LineIndex {
         self.starts.get(line).copied().unwrap_or(text.len())
     }
 
+    /// The width of `text[from..to]`, both character boundaries of the indexed text.
+    pub fn width(&self, text: &str, from: usize, to: usize) -> Width {
+        let Some(piece) = text.get(from..to) else {
+            return Width::default();
+        };
+        if piece.len() <= 2 * STRIDE || self.marks.is_empty() {
+            return Width::of(piece);
+        }
+        let before = |offset: usize| {
+            let mark = self.marks[self.marks.partition_point(|m| m.at <= offset).saturating_sub(1)];
+            mark.width.plus(Width::of(&text[mark.at..offset]))
+        };
+        let (start, end) = (before(from), before(to));
+        Width {
+            chars: end.chars - start.chars,
+            utf16: end.utf16 - start.utf16,
+        }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(text.len());
         let line = self.line(offset);
         let start = self.start(line, text);
-        let column = text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
-        (line + 1, column)
+        (line + 1, self.width(text, start, offset).chars + 1)
     }
 }
 
@@ -123,10 +207,6 @@ impl LineIndex {
 pub struct Locator<'a> {
     sources: &'a [Source],
     indexes: Vec<LineIndex>,
-    /// The last offset located (source, offset, 1-based column): a column further on the
-    /// same line is counted from there, so that many spans on one long line, located in
-    /// order, cost the line's length once rather than once each.
-    last: Cell<(SourceId, usize, usize)>,
 }
 
 /// Where a span is, for people and tools: 1-based lines and columns (in characters).
@@ -144,7 +224,6 @@ impl<'a> Locator<'a> {
         Locator {
             sources,
             indexes: sources.iter().map(|s| LineIndex::new(&s.text)).collect(),
-            last: Cell::new((usize::MAX, 0, 0)),
         }
     }
 
@@ -160,8 +239,8 @@ impl<'a> Locator<'a> {
     pub fn locate(&self, span: Span) -> Option<Location<'a>> {
         let source = self.sources.get(span.source)?;
         let index = self.indexes.get(span.source)?;
-        let (line, column) = self.line_col(span.source, &source.text, index, span.start);
-        let (end_line, end_column) = self.line_col(span.source, &source.text, index, span.end.max(span.start));
+        let (line, column) = index.line_col(&source.text, span.start);
+        let (end_line, end_column) = index.line_col(&source.text, span.end.max(span.start));
         Some(Location {
             file: &source.name,
             line,
@@ -170,28 +249,46 @@ impl<'a> Locator<'a> {
             end_column,
         })
     }
-
-    /// [`LineIndex::line_col`], counting from the last offset located when it is on the
-    /// same line, before this one.
-    fn line_col(&self, id: SourceId, text: &str, index: &LineIndex, offset: usize) -> (usize, usize) {
-        let offset = offset.min(text.len());
-        let line = index.line(offset);
-        let start = index.start(line, text);
-        let (last_id, last_offset, last_column) = self.last.get();
-        let column = match text.get(last_offset..offset) {
-            Some(between) if last_id == id && start <= last_offset => last_column + between.chars().count(),
-            _ => text.get(start..offset).map_or(0, |s| s.chars().count()) + 1,
-        };
-        if text.is_char_boundary(offset) {
-            self.last.set((id, offset, column));
-        }
-        (line + 1, column)
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{lone_cr_to_lf, Source};
+    use super::{lone_cr_to_lf, LineIndex, Source, Width, STRIDE};
+
+    #[test]
+    fn columns_on_long_lines_match_counting_from_the_line_start() {
+        // Lines longer than the marks' stride, with one-, two-, three- and four-byte
+        // characters (a surrogate pair in UTF-16) on both sides of every mark.
+        let line: String = "aé€𝄞 ".repeat(STRIDE / 3);
+        let text = format!("short\n{line}\n{line}x\n\nend é");
+        let index = LineIndex::new(&text);
+        let naive = |offset: usize| {
+            let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let piece = &text[start..offset];
+            Width {
+                chars: piece.chars().count(),
+                utf16: piece.encode_utf16().count(),
+            }
+        };
+        let boundaries: Vec<usize> = (0..=text.len()).filter(|&o| text.is_char_boundary(o)).collect();
+        for &offset in boundaries.iter().step_by(7).chain([text.len()].iter()) {
+            let (line, column) = index.line_col(&text, offset);
+            let start = index.start(line - 1, &text);
+            assert_eq!(column - 1, naive(offset).chars, "offset {offset}");
+            assert_eq!(index.width(&text, start, offset), naive(offset), "offset {offset}");
+        }
+        // From one place to another on a long line, not from its start.
+        let from = text.char_indices().nth(20).unwrap().0;
+        let to = text.char_indices().rev().nth(40).unwrap().0;
+        let piece = &text[from..to];
+        assert_eq!(
+            index.width(&text, from, to),
+            Width {
+                chars: piece.chars().count(),
+                utf16: piece.encode_utf16().count()
+            }
+        );
+    }
 
     #[test]
     fn lone_carriage_returns_become_line_feeds_in_place() {

@@ -32,10 +32,9 @@ impl Encoding {
         }
         let line = lines.line(offset);
         let line_start = lines.start(line, text).min(offset);
-        let on_line = &text[line_start..offset];
         let character = match self {
-            Encoding::Utf8 => on_line.len(),
-            Encoding::Utf16 => on_line.chars().map(char::len_utf16).sum(),
+            Encoding::Utf8 => offset - line_start,
+            Encoding::Utf16 => lines.width(text, line_start, offset).utf16,
         };
         Position {
             line: u32::try_from(line).unwrap_or(u32::MAX),
