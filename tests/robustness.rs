@@ -159,6 +159,30 @@ fn a_value_repeated_in_a_long_list_is_one_bounded_report() {
     }
 }
 
+/// A split naming 100 000 times a target that does not resolve (a version the service
+/// lacks, a service that is not declared, a port the service does not have) reports the
+/// target once and the repeats once, with their count: not 100 000 errors.
+#[test]
+fn an_unresolved_target_repeated_in_a_long_split_is_two_bounded_reports() {
+    let split = |target: &str| {
+        format!(
+            "namespace a {{\n  service b {{\n    port http 80\n    pod v1 image \"x\"\n    route {{{} }}\n  }}\n  service c {{\n    port http 80\n    pod v1 image \"x\"\n  }}\n}}\n",
+            format!(" {target} 1%").repeat(100_000)
+        )
+    };
+    for (target, code) in [("v9", "M2002"), ("a.nowhere", "M2001"), ("c:81", "M2011")] {
+        let (diagnostics, human, json) = reports(&split(target));
+        let found: Vec<&str> = diagnostics.iter().map(|d| d.code.id()).collect();
+        assert_eq!(found, [code, "M3010"], "{target}: {human}");
+        assert!(
+            diagnostics[1].message.ends_with("and 99998 more times after"),
+            "{human}"
+        );
+        assert!(human.len() < 4_000, "{} bytes: {human}", human.len());
+        assert!(json.len() < 4_000, "{} bytes: {json}", json.len());
+    }
+}
+
 /// An error at the end of a 1 MB line is shown in a window of the line, cut with `...`.
 #[test]
 fn an_error_at_the_end_of_a_long_line_shows_a_window_of_it() {

@@ -1130,9 +1130,25 @@ impl Checker<'_> {
         // The destinations met, indexed by host, subset and port, so that a long split is
         // checked in linear time.
         let mut seen: HashMap<DestinationKey, Vec<(Destination, Span)>> = HashMap::new();
+        // The names that did not resolve, with where they were first written: a name
+        // written again is a repeat (reported as one, and collapsed with the others), not
+        // a second unknown target.
+        let mut unresolved: HashMap<&str, Span> = HashMap::new();
         let mut out = Vec::new();
         for entry in entries {
-            let destination = self.target(&entry.name, kind, cx);
+            let destination = match unresolved.get(entry.name.text.as_str()) {
+                Some(&first) => {
+                    self.error(repeated_target(&entry.name, first));
+                    None
+                }
+                None => {
+                    let destination = self.target(&entry.name, kind, cx);
+                    if destination.is_none() {
+                        unresolved.insert(&entry.name.text, entry.name.span);
+                    }
+                    destination
+                }
+            };
             if entry.weight.too_large() {
                 ok = false;
                 continue;
@@ -1164,16 +1180,7 @@ impl Checker<'_> {
             };
             let at = (destination.host.clone(), destination.subset.clone(), destination.port);
             if let Some((_, first)) = seen.get(&at).and_then(|s| s.iter().find(|(d, _)| d == &destination)) {
-                self.error(
-                    Diagnostic::error(
-                        Code::RepeatedTarget,
-                        entry.name.span,
-                        format!("`{}` appears twice in this split", entry.name.text),
-                    )
-                    .label("again here")
-                    .note(*first, "first here")
-                    .help("give each destination one weight"),
-                );
+                self.error(repeated_target(&entry.name, *first));
                 ok = false;
                 continue;
             }
@@ -1868,4 +1875,16 @@ fn merge_rewrite(options: &[ast::Setting]) -> Vec<ast::Setting> {
         out.push(option.clone());
     }
     out
+}
+
+/// M3010: a split names one destination again (after `first`).
+fn repeated_target(name: &ast::Name, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::RepeatedTarget,
+        name.span,
+        format!("`{}` appears twice in this split", name.text),
+    )
+    .label("again here")
+    .note(first, "first here")
+    .help("give each destination one weight")
 }
