@@ -19,6 +19,9 @@ const INDENT: &str = "  ";
 
 /// Formats `text`, or returns its syntax error.
 pub fn format(source: SourceId, text: &str) -> Result<String, Box<Diagnostic>> {
+    // Read as a `Source` reads it: a lone CR ends a line (and so a comment).
+    let text = crate::source::lone_cr_to_lf(text.to_string());
+    let text = text.as_str();
     let mut pairs = super::parse_tree(text).map_err(|e| Box::new(syntax_error(&e, source, text)))?;
     let mut out = Printer {
         text,

@@ -394,3 +394,19 @@ fn longest_list(file: &crate::ast::File) -> usize {
         });
     settings.chain(routes).chain(addresses).max().unwrap_or(0)
 }
+
+/// Found by fuzzing: `format` read a lone CR as part of a comment, so the control character
+/// after it vanished into the comment and the formatted file compiled while the file did
+/// not. It now reads the text as a [`crate::Source`] does, where a lone CR ends the line.
+#[test]
+fn format_reads_a_lone_carriage_return_as_a_line_end_as_compiling_does() {
+    for text in ["#\r\u{b}", "#namespace\r\r\u{c}\r\r"] {
+        let compiled = crate::compile(&[crate::Source::new("x.mesh", text)], &crate::Options::default());
+        assert!(compiled.is_err(), "{text:?} compiles");
+        assert!(format(0, text).is_err(), "{text:?} formats");
+    }
+    assert_eq!(
+        format(0, "# a comment\rnamespace a {}\r").ok().as_deref(),
+        Some("# a comment\nnamespace a {\n}\n")
+    );
+}
