@@ -182,15 +182,11 @@ impl<'a, 'm> Emitter<'a, 'm> {
     /// Every object of one namespace, in each target's planning order; a target that has
     /// no object of the kind being written is not walked.
     fn walk(&mut self, mesh: &'m model::Mesh, ns: &'m model::Namespace) {
-        let walks = |kinds: &[ObjectKind]| match self.pass {
-            Pass::Plan => true,
-            Pass::Write(kind) => kinds.contains(&kind),
-        };
         let (istio, vm, gateway_api, security) = (
-            walks(istio::KINDS),
-            walks(&[ObjectKind::WorkloadGroup]),
-            self.options.routes == RouteApi::GatewayApi && walks(gateway_api::KINDS),
-            walks(security::KINDS),
+            self.decides_any(istio::KINDS),
+            self.decides(ObjectKind::WorkloadGroup),
+            self.options.routes == RouteApi::GatewayApi && self.decides_any(gateway_api::KINDS),
+            self.decides_any(security::KINDS),
         );
         if istio {
             self.istio(ns);
@@ -231,10 +227,7 @@ impl<'a, 'm> Emitter<'a, 'm> {
     /// depends on its contents (a policy with no rule is not written), so the planning pass
     /// needs it too.
     fn decides(&self, kind: ObjectKind) -> bool {
-        match self.pass {
-            Pass::Plan => true,
-            Pass::Write(writing) => writing == kind,
-        }
+        self.decides_any(&[kind])
     }
 
     /// [`Emitter::decides`] for any of `kinds`: whether a walk that plans only these kinds
