@@ -7,7 +7,7 @@
 //! | stage | module | input → output | raises |
 //! |---|---|---|---|
 //! | read | [`syntax`] | text → [`ast::File`] (spans on every node) | M1xxx |
-//! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral) | M2xxx, M3xxx |
+//! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral; each service's syntax tree freed once its model is made) | M2xxx, M3xxx |
 //! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the kind, namespace and name of every object of the output target, and its refusals | M3024 |
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | the same targets, then [`emit::yaml`] | model → typed objects → YAML [`Document`]s (and the VMs' files), one kind of a namespace at a time, each handed over when its place in the canonical order comes | — |
@@ -148,13 +148,17 @@ pub fn analyze(sources: &[Source], options: &Options) -> (Option<model::Mesh>, V
 /// Parses and checks: the mesh (absent when a file could not be read) and the read and
 /// check stages' diagnostics.
 fn check_sources(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>) {
-    let (mesh, diagnostics, _) = parse_and_check(sources, options);
+    let (mesh, diagnostics, _) = parse_and_check(sources, options, check::Trees::Free);
     (mesh, diagnostics)
 }
 
 /// [`check_sources`], and the syntax trees of the files that could be read (variables
-/// substituted in their strings when all could).
-fn parse_and_check(sources: &[Source], options: &Options) -> (Option<model::Mesh>, Vec<Diagnostic>, Vec<ast::File>) {
+/// substituted in their strings when all could) if `trees` says to keep them.
+fn parse_and_check(
+    sources: &[Source],
+    options: &Options,
+    trees: check::Trees,
+) -> (Option<model::Mesh>, Vec<Diagnostic>, Vec<ast::File>) {
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(sources.len());
     let mut definitions = check::Definitions::new();
@@ -175,7 +179,7 @@ fn parse_and_check(sources: &[Source], options: &Options) -> (Option<model::Mesh
     if !readable {
         return (None, diagnostics, files);
     }
-    let (mesh, mut found) = check::check(&mut files, &definitions, options);
+    let (mesh, mut found) = check::check(&mut files, &definitions, options, trees);
     diagnostics.append(&mut found);
     (Some(mesh), diagnostics, files)
 }

@@ -16,6 +16,7 @@ mod vm;
 mod workload;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 
 use crate::ast;
 use crate::codes::Code;
@@ -43,12 +44,24 @@ pub(crate) fn read_vars(source: crate::source::SourceId, text: &str, definitions
     diagnostics
 }
 
+/// What a caller of [`check`] needs of the syntax trees afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trees {
+    /// Nothing: each service's declaration is taken out of its file and freed as soon as its
+    /// model is made (the files are left without their services).
+    Free,
+    /// The whole trees, variables substituted (the language server indexes them): the check
+    /// works on a copy.
+    Keep,
+}
+
 /// Substitutes variables, checks the parsed files together and builds the mesh. The mesh
 /// is only meaningful when no error was reported.
 pub(crate) fn check(
     files: &mut [ast::File],
     definitions: &Definitions,
     options: &Options,
+    trees: Trees,
 ) -> (model::Mesh, Vec<Diagnostic>) {
     let mut checker = Checker {
         options,
@@ -58,7 +71,10 @@ pub(crate) fn check(
         templates_reported: HashSet::new(),
     };
     vars::substitute(files, definitions, &mut checker.diagnostics);
-    let mesh = checker.mesh(files);
+    let mesh = match trees {
+        Trees::Free => checker.mesh(files),
+        Trees::Keep => checker.mesh(&mut files.to_vec()),
+    };
     (mesh, collapse_repeats(checker.diagnostics))
 }
 
@@ -145,12 +161,50 @@ pub(crate) struct Checker<'a> {
 pub(crate) struct Scope<'f> {
     pub(crate) name: &'f ast::Name,
     pub(crate) naming: Naming,
-    pub(crate) services: BTreeMap<&'f str, &'f ast::Service>,
+    /// The namespace's services in name order (the first declaration of a name), as places
+    /// in the checker's [`Pool`].
+    pub(crate) services: Vec<usize>,
     pub(crate) externals: BTreeMap<&'f str, &'f ast::External>,
     pub(crate) gateways: BTreeMap<&'f str, &'f ast::Gateway>,
     /// The namespace's `mtls` (and misplaced security) settings, from every block.
     pub(crate) security: Vec<&'f ast::Setting>,
     pub(crate) cluster: model::Cluster,
+}
+
+/// Every service declaration, taken out of the syntax trees so that each can be freed as
+/// soon as its model is made: a large mesh then never holds its whole syntax tree and its
+/// whole model at once.
+pub(crate) struct Pool {
+    services: Vec<Option<ast::Service>>,
+    /// The places of each namespace block's services, blocks in the order of the files.
+    blocks: Vec<Range<usize>>,
+}
+
+impl Pool {
+    /// Takes the services out of every namespace block of `files`.
+    fn take(files: &mut [ast::File]) -> Pool {
+        let mut pool = Pool {
+            services: Vec::new(),
+            blocks: Vec::new(),
+        };
+        for block in files.iter_mut().flat_map(|f| &mut f.namespaces) {
+            let start = pool.services.len();
+            pool.services
+                .extend(std::mem::take(&mut block.services).into_iter().map(Some));
+            pool.blocks.push(start..pool.services.len());
+        }
+        pool
+    }
+
+    /// The declaration at place `i`, unless it was taken.
+    fn get(&self, i: usize) -> Option<&ast::Service> {
+        self.services.get(i).and_then(Option::as_ref)
+    }
+
+    /// Takes the declaration at place `i` out, for its model to be made.
+    fn take_one(&mut self, i: usize) -> Option<ast::Service> {
+        self.services.get_mut(i).and_then(Option::take)
+    }
 }
 
 /// What other declarations need to know about a service (or external service) before
@@ -268,24 +322,30 @@ impl Checker<'_> {
         false
     }
 
-    fn mesh(&mut self, files: &[ast::File]) -> model::Mesh {
+    fn mesh(&mut self, files: &mut [ast::File]) -> model::Mesh {
+        let mut pool = Pool::take(files);
+        let files: &[ast::File] = files;
         // Gather every namespace block by name: a namespace may be opened more than once.
-        let mut groups: BTreeMap<&str, Vec<&ast::Namespace>> = BTreeMap::new();
-        for ns in files.iter().flat_map(|f| &f.namespaces) {
-            groups.entry(ns.name.text.as_str()).or_default().push(ns);
+        let mut groups: BTreeMap<&str, Vec<(&ast::Namespace, Range<usize>)>> = BTreeMap::new();
+        for (ns, services) in files.iter().flat_map(|f| &f.namespaces).zip(&pool.blocks) {
+            groups
+                .entry(ns.name.text.as_str())
+                .or_default()
+                .push((ns, services.clone()));
         }
 
         let mut scopes = Vec::new();
         for blocks in groups.values() {
-            scopes.push(self.scope(blocks));
+            scopes.push(self.scope(blocks, &pool));
         }
 
         // What references need to know about every service, across namespaces.
         let mut index = Index::new();
         for scope in &scopes {
             let ns = scope.name.text.as_str();
-            for (name, service) in &scope.services {
-                let vars = [("service", *name), ("namespace", ns)];
+            for service in scope.services.iter().filter_map(|&i| pool.get(i)) {
+                let name = service.name.text.as_str();
+                let vars = [("service", name), ("namespace", ns)];
                 let host = scope.naming.template(Key::Service).expand(&vars);
                 let app = scope.naming.template(Key::Workload).expand(&vars);
                 let app_key = scope.naming.template(Key::AppLabel).expand(&[]);
@@ -317,9 +377,14 @@ impl Checker<'_> {
 
         let mut namespaces = Vec::new();
         for scope in &scopes {
-            // At its size: the model keeps it to the end, and a service is large.
+            // At its size: the model keeps it to the end, and a service is large. Each
+            // service's declaration is freed as soon as its model is made.
             let mut services = Vec::with_capacity(scope.services.len());
-            services.extend(scope.services.values().filter_map(|s| self.service(scope, s, &index)));
+            for &i in &scope.services {
+                if let Some(model) = pool.take_one(i).and_then(|s| self.service(scope, &s, &index)) {
+                    services.push(model);
+                }
+            }
             let externals: Vec<model::External> = scope
                 .externals
                 .values()
@@ -371,26 +436,28 @@ impl Checker<'_> {
         mesh
     }
 
-    fn scope<'f>(&mut self, blocks: &[&'f ast::Namespace]) -> Scope<'f> {
+    fn scope<'f>(&mut self, declared: &[(&'f ast::Namespace, Range<usize>)], pool: &Pool) -> Scope<'f> {
+        let blocks: Vec<&ast::Namespace> = declared.iter().map(|(block, _)| *block).collect();
         let first = blocks[0];
         self.name_rule(&first.name, "namespace name", "DNS-1123 label", rules::dns_label);
         let naming_blocks: Vec<&ast::NamingBlock> = blocks.iter().flat_map(|b| &b.naming).collect();
         let naming = Naming::resolve(&naming_blocks, &mut self.diagnostics);
-        let mut services: BTreeMap<&str, &ast::Service> = BTreeMap::new();
+        let mut services: BTreeMap<&str, (usize, &ast::Service)> = BTreeMap::new();
         let mut externals: BTreeMap<&str, &ast::External> = BTreeMap::new();
         let mut gateways: BTreeMap<&str, &ast::Gateway> = BTreeMap::new();
-        for block in blocks {
-            for service in &block.services {
-                if let Some(existing) = services.get(service.name.text.as_str()) {
+        for (block, in_pool) in declared {
+            for i in in_pool.clone() {
+                let Some(service) = pool.get(i) else { continue };
+                if let Some((_, existing)) = services.get(service.name.text.as_str()) {
                     self.duplicate("service", &service.name.text, service.name.span, existing.name.span);
                 } else {
-                    services.insert(&service.name.text, service);
+                    services.insert(&service.name.text, (i, service));
                 }
             }
             for external in &block.externals {
                 let first = services
                     .get(external.name.text.as_str())
-                    .map(|s| s.name.span)
+                    .map(|(_, s)| s.name.span)
                     .or_else(|| externals.get(external.name.text.as_str()).map(|e| e.name.span));
                 if let Some(first) = first {
                     self.duplicate("service", &external.name.text, external.name.span, first);
@@ -408,17 +475,17 @@ impl Checker<'_> {
         }
         // A service declared after an external service of the same name.
         for (name, external) in &externals {
-            if let Some(service) = services.get(name) {
+            if let Some((_, service)) = services.get(name) {
                 if service.name.span > external.name.span {
                     self.duplicate("service", name, service.name.span, external.name.span);
                 }
             }
         }
-        let cluster = self.cluster(blocks);
+        let cluster = self.cluster(&blocks);
         Scope {
             name: &first.name,
             naming,
-            services,
+            services: services.into_values().map(|(i, _)| i).collect(),
             externals,
             gateways,
             security: blocks.iter().flat_map(|b| &b.security).collect(),
@@ -600,4 +667,75 @@ fn repair_name(name: &str) -> String {
         })
         .collect();
     lowered.trim_matches('-').chars().take(63).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+    use super::*;
+
+    /// Every example and test case, with its vars file when it has one.
+    fn inputs() -> Vec<(String, String, Option<String>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut meshes: Vec<std::path::PathBuf> = Vec::new();
+        let mut folders = vec![root.join("examples")];
+        for kind in ["ok", "warn", "err"] {
+            let cases = std::fs::read_dir(root.join("tests/cases").join(kind)).unwrap();
+            folders.extend(cases.map(|case| case.unwrap().path()));
+        }
+        for folder in folders {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "mesh") {
+                    meshes.push(path);
+                }
+            }
+        }
+        meshes.sort();
+        meshes
+            .into_iter()
+            .map(|path| {
+                let vars = std::fs::read_to_string(path.with_extension("vars")).ok();
+                (
+                    path.display().to_string(),
+                    std::fs::read_to_string(&path).unwrap(),
+                    vars,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn freeing_the_services_trees_while_checking_changes_nothing_the_check_finds() {
+        let options = Options::default();
+        let mut freed_any = false;
+        let inputs = inputs();
+        assert!(inputs.len() > 100, "only {} inputs found", inputs.len());
+        for (name, text, vars) in inputs {
+            let Some(parsed) = crate::syntax::parse(0, &text).0 else {
+                continue;
+            };
+            let mut definitions = Definitions::new();
+            if let Some(vars) = &vars {
+                let _ = read_vars(1, vars, &mut definitions);
+            }
+            let mut kept = vec![parsed.clone()];
+            let (mesh, diagnostics) = check(&mut kept, &definitions, &options, Trees::Keep);
+            let mut freed = vec![parsed.clone()];
+            let (mesh_freed, diagnostics_freed) = check(&mut freed, &definitions, &options, Trees::Free);
+            assert_eq!(mesh, mesh_freed, "{name}: the mesh differs");
+            assert_eq!(diagnostics, diagnostics_freed, "{name}: the diagnostics differ");
+
+            // Kept: the whole tree, variables substituted. Freed: no service is left.
+            let mut substituted = vec![parsed.clone()];
+            vars::substitute(&mut substituted, &definitions, &mut Vec::new());
+            assert_eq!(kept, substituted, "{name}: the kept trees are not the substituted ones");
+            let declared = parsed.namespaces.iter().map(|ns| ns.services.len()).sum::<usize>();
+            let left = freed[0].namespaces.iter().map(|ns| ns.services.len()).sum::<usize>();
+            assert_eq!(left, 0, "{name}: {left} of {declared} services were not taken");
+            freed_any |= declared > 0;
+        }
+        assert!(freed_any, "no input declares a service");
+    }
 }

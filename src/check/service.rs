@@ -165,6 +165,7 @@ impl Checker<'_> {
             let context = VersionContext {
                 scope,
                 service: name,
+                service_span: service.name.span,
                 app_key: &names.app_key,
                 app: &names.app,
                 version_key: &names.version_key,
@@ -1027,10 +1028,9 @@ impl Checker<'_> {
             self.duplicate("label", &key.text, key.span, first);
             return false;
         }
-        let service_decl = cx.scope.services.get(cx.service).map(|s| s.name.span);
         if key.text == cx.app_key && value.value != cx.app {
             let template = cx.scope.naming.template(Key::Workload);
-            let origin = template.span.or(service_decl).unwrap_or(version.name.span);
+            let origin = template.span.unwrap_or(cx.service_span);
             let what = if version.runtime == Runtime::Vm {
                 "WorkloadEntry"
             } else {
@@ -1137,6 +1137,8 @@ impl Checker<'_> {
 struct VersionContext<'a> {
     scope: &'a Scope<'a>,
     service: &'a str,
+    /// Where the service is declared.
+    service_span: Span,
     app_key: &'a str,
     app: &'a str,
     version_key: &'a str,

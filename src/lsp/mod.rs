@@ -40,7 +40,7 @@ impl Analysis {
     /// an import that cannot be read), and indexes their names.
     pub fn new(sources: Vec<Source>, problems: Vec<Diagnostic>, options: &Options) -> Self {
         // As `crate::analyze`, planning once for both the diagnostics and the objects.
-        let (mesh, mut diagnostics, files) = crate::parse_and_check(&sources, options);
+        let (mesh, mut diagnostics, files) = crate::parse_and_check(&sources, options, crate::check::Trees::Keep);
         let planned = match &mesh {
             Some(mesh) => {
                 let (planned, found) = emit::plan(mesh, options);
