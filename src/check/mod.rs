@@ -63,13 +63,7 @@ pub(crate) fn check(
     options: &Options,
     trees: Trees,
 ) -> (model::Mesh, Vec<Diagnostic>) {
-    let mut checker = Checker {
-        options,
-        diagnostics: Vec::new(),
-        quiet_names: false,
-        service_names: BTreeMap::new(),
-        templates_reported: HashSet::new(),
-    };
+    let mut checker = Checker::new(options);
     vars::substitute(files, definitions, &mut checker.diagnostics);
     let mesh = match trees {
         Trees::Free => checker.mesh(files),
@@ -153,6 +147,13 @@ pub(crate) struct Checker<'a> {
     /// The services of each namespace, indexed for "did you mean" once, when a reference
     /// to an unknown service is first met there.
     pub(crate) service_names: BTreeMap<String, suggest::Index>,
+    /// The versions of each service, indexed for "did you mean" once, when an unknown
+    /// version of it is first met: a service may have thousands, and as many typos.
+    pub(crate) version_names: HashMap<(String, String), suggest::Index>,
+    /// What a route target may name in a namespace (its services, and the versions of the
+    /// service whose routes they are, if any), indexed once, when an unknown target is first
+    /// met there.
+    pub(crate) target_names: HashMap<(String, Option<(String, String)>), suggest::Index>,
     /// The spans of templates reported by [`Checker::generated_name`] (each once).
     pub(crate) templates_reported: HashSet<Span>,
 }
@@ -212,13 +213,40 @@ impl Pool {
 pub(crate) struct ServiceFacts {
     pub(crate) fqdn: String,
     /// Declared version names.
-    pub(crate) versions: Vec<String>,
+    pub(crate) versions: Versions,
     /// Declared port numbers with their protocol, when valid.
     pub(crate) ports: Vec<(u16, Option<model::Protocol>)>,
     /// The label the Service selects, and the key that tells versions apart.
     pub(crate) selector: (String, String),
     pub(crate) version_key: String,
     pub(crate) external: bool,
+}
+
+/// A service's declared version names, in the order declared (for listings), and found by
+/// name in a logarithmic number of steps: a service may declare thousands, and each route
+/// target and `from` condition looks one up.
+pub(crate) struct Versions {
+    declared: Vec<String>,
+    /// Positions in `declared`, in the order of their names.
+    by_name: Vec<usize>,
+}
+
+impl Versions {
+    fn new(declared: Vec<String>) -> Versions {
+        let mut by_name: Vec<usize> = (0..declared.len()).collect();
+        by_name.sort_by(|&a, &b| declared[a].cmp(&declared[b]));
+        Versions { declared, by_name }
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.by_name
+            .binary_search_by(|&i| self.declared[i].as_str().cmp(name))
+            .is_ok()
+    }
+
+    pub(crate) fn declared(&self) -> &[String] {
+        &self.declared
+    }
 }
 
 fn declared_ports(ports: &[ast::Port]) -> Vec<(u16, Option<model::Protocol>)> {
@@ -232,6 +260,20 @@ fn declared_ports(ports: &[ast::Port]) -> Vec<(u16, Option<model::Protocol>)> {
 }
 
 pub(crate) type Index = BTreeMap<(String, String), ServiceFacts>;
+
+impl<'a> Checker<'a> {
+    fn new(options: &'a Options) -> Self {
+        Checker {
+            options,
+            diagnostics: Vec::new(),
+            quiet_names: false,
+            service_names: BTreeMap::new(),
+            version_names: HashMap::new(),
+            target_names: HashMap::new(),
+            templates_reported: HashSet::new(),
+        }
+    }
+}
 
 impl Checker<'_> {
     pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
@@ -353,7 +395,7 @@ impl Checker<'_> {
                 let fqdn = self.fqdn(&host, ns);
                 let facts = ServiceFacts {
                     fqdn,
-                    versions: service.versions.iter().map(|v| v.name.text.clone()).collect(),
+                    versions: Versions::new(service.versions.iter().map(|v| v.name.text.clone()).collect()),
                     ports: declared_ports(&service.ports),
                     selector: (app_key, app),
                     version_key,
@@ -365,7 +407,7 @@ impl Checker<'_> {
                 let fqdn = external::first_host(external).unwrap_or_else(|| name.to_string());
                 let facts = ServiceFacts {
                     fqdn,
-                    versions: Vec::new(),
+                    versions: Versions::new(Vec::new()),
                     ports: declared_ports(&external.ports),
                     selector: (String::new(), String::new()),
                     version_key: String::new(),
@@ -737,5 +779,56 @@ mod tests {
             freed_any |= declared > 0;
         }
         assert!(freed_any, "no input declares a service");
+    }
+
+    /// A service of `versions` versions whose routes name each of them wrong twice: as a
+    /// version of the service (`s/x7`) and as a bare name (`x7`, neither a version nor a
+    /// service).
+    fn typos(versions: usize) -> String {
+        let mut text = String::from("namespace a {\n  service s {\n    port http 80\n");
+        for i in 0..versions {
+            text.push_str(&format!("    vm v{i} at 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        for prefix in ["s/", ""] {
+            text.push_str("    route { ");
+            for i in 0..versions {
+                text.push_str(&format!("{prefix}x{i} {}% ", if i == 0 { 100 } else { 0 }));
+            }
+            text.push_str("}\n");
+        }
+        text.push_str("  }\n}\n");
+        text
+    }
+
+    #[test]
+    fn unknown_versions_and_targets_are_looked_up_not_compared_with_every_name() {
+        let options = Options::default();
+        for versions in [20, 2_000] {
+            let mut files = vec![crate::syntax::parse(0, &typos(versions)).0.unwrap()];
+            let mut checker = Checker::new(&options);
+            checker.mesh(&mut files);
+            let count = |code| checker.diagnostics.iter().filter(|d| d.code == code).count();
+            assert_eq!(count(Code::UnknownVersion), 2 * versions, "{versions} versions");
+            // One index of the service's versions and one of what its targets may name, each
+            // built once; each unknown name costs a few lookups in it, not a comparison with
+            // each of the thousands of names.
+            assert_eq!(checker.version_names.len(), 1);
+            assert_eq!(checker.target_names.len(), 1);
+            let work: u64 = checker
+                .version_names
+                .values()
+                .chain(checker.target_names.values())
+                .map(|index| index.work)
+                .sum();
+            let per_name = work / versions as u64;
+            assert!(per_name < 100, "{versions} versions: {per_name} steps per unknown name");
+            // Every typo is one edit from a version, which is suggested.
+            let suggested = checker
+                .diagnostics
+                .iter()
+                .filter(|d| d.help.as_deref().is_some_and(|h| h.starts_with("did you mean `v")))
+                .count();
+            assert_eq!(suggested, 2 * versions);
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::settings::{Arg, ValueKind as Kind};
-use super::{rules, suggest, Checker, Index, ServiceFacts};
+use super::{rules, suggest, Checker, Index, ServiceFacts, Versions};
 use crate::ast::{self, Action as AstAction, Condition, RouteKind as AstKind, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
@@ -798,7 +798,7 @@ impl Checker<'_> {
                 labels.insert(facts.selector.0.clone(), facts.selector.1.clone());
                 if let Some(v) = version {
                     if !facts.versions.contains(&v.text) {
-                        self.unknown_version(v, &key.1, &facts.versions);
+                        self.unknown_version(v, &key, &facts.versions);
                         return false;
                     }
                     labels.insert(facts.version_key.clone(), v.text.clone());
@@ -861,15 +861,18 @@ impl Checker<'_> {
         }
     }
 
-    fn unknown_version(&mut self, name: &ast::Name, service: &str, versions: &[String]) {
-        let refs: Vec<&str> = versions.iter().map(String::as_str).collect();
+    fn unknown_version(&mut self, name: &ast::Name, service: &(String, String), versions: &Versions) {
         let mut d = Diagnostic::error(
             Code::UnknownVersion,
             name.span,
-            format!("service `{service}` has no version `{}`", name.text),
+            format!("service `{}` has no version `{}`", service.1, name.text),
         )
         .label("unknown version");
-        if let Some(suggestion) = suggest::did_you_mean(&name.text, &refs, "versions") {
+        let names = self
+            .version_names
+            .entry(service.clone())
+            .or_insert_with(|| suggest::Index::new(versions.declared().iter().map(String::as_str)));
+        if let Some(suggestion) = names.did_you_mean(&name.text, "versions") {
             d = suggestion.on(d, name.span);
         }
         self.error(d);
@@ -889,7 +892,7 @@ impl Checker<'_> {
         let own = cx.own_facts();
         // A bare name is one of the service's own versions when it has one by that name.
         let (key, subset) = match own {
-            Some(facts) if version.is_none() && facts.versions.iter().any(|v| v == service) => {
+            Some(facts) if version.is_none() && facts.versions.contains(service) => {
                 let (ns, name) = cx.own.unwrap_or_default();
                 ((ns.to_string(), name.to_string()), Some(service.to_string()))
             }
@@ -919,7 +922,7 @@ impl Checker<'_> {
                         text: v.clone(),
                         span: at,
                     },
-                    &key.1,
+                    &key,
                     &facts.versions,
                 );
                 return None;
@@ -1031,16 +1034,20 @@ impl Checker<'_> {
     }
 
     fn unknown_target(&mut self, name: &ast::Name, cx: &Context<'_>) {
-        let mut candidates: Vec<String> = cx
-            .index
-            .keys()
-            .filter(|(n, _)| n == cx.ns)
-            .map(|(_, s)| s.clone())
-            .collect();
-        if let Some(facts) = cx.own_facts() {
-            candidates.extend(facts.versions.iter().cloned());
-        }
-        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let own = cx.own.map(|(ns, service)| (ns.to_string(), service.to_string()));
+        let names = self.target_names.entry((cx.ns.to_string(), own)).or_insert_with(|| {
+            let services = cx
+                .index
+                .range((cx.ns.to_string(), String::new())..)
+                .take_while(|((n, _), _)| n == cx.ns)
+                .map(|((_, s), _)| s.as_str());
+            let versions = cx
+                .own_facts()
+                .map(|facts| facts.versions.declared())
+                .unwrap_or_default();
+            suggest::Index::new(services.chain(versions.iter().map(String::as_str)))
+        });
+        let suggestion = names.did_you_mean(&name.text, "versions and services");
         let (code, message) = if cx.own.is_some() && !name.text.contains('.') {
             (
                 Code::UnknownVersion,
@@ -1053,7 +1060,7 @@ impl Checker<'_> {
             (Code::UnknownService, format!("there is no service `{}`", name.text))
         };
         let mut d = Diagnostic::error(code, name.span, message).label("unknown target");
-        if let Some(suggestion) = suggest::did_you_mean(&name.text, &refs, "versions and services") {
+        if let Some(suggestion) = suggestion {
             d = suggestion.on(d, name.span);
         }
         self.error(d);

@@ -78,10 +78,13 @@ pub(crate) fn did_you_mean(word: &str, candidates: &[&str], kind: &str) -> Optio
     listing(candidates, kind)
 }
 
+/// At most how many candidates are listed when none is close.
+const LISTED: usize = 8;
+
 fn listing(candidates: &[&str], kind: &str) -> Option<Suggestion> {
     match candidates.len() {
         0 => None,
-        1..=8 => {
+        1..=LISTED => {
             let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
             Some(Suggestion {
                 help: format!("the {kind} here: {}", list.join(", ")),
@@ -109,6 +112,9 @@ const LONG_BUDGET: u64 = 1 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     names: Vec<String>,
+    /// The first few distinct candidates in the order given: what is listed when none is
+    /// close.
+    listed: Vec<String>,
     /// The characters of each name, for comparisons.
     chars: Vec<Vec<char>>,
     filed: HashMap<u64, Vec<u32>>,
@@ -120,13 +126,23 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// Indexes the candidates (duplicates are kept once; the order does not matter).
+    /// Indexes the candidates (duplicates are kept once; the order is that of a listing).
     pub(crate) fn new<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Self {
         let mut names: Vec<String> = candidates.into_iter().map(str::to_string).collect();
+        let mut listed: Vec<String> = Vec::new();
+        for name in &names {
+            if listed.len() > LISTED {
+                break;
+            }
+            if !listed.contains(name) {
+                listed.push(name.clone());
+            }
+        }
         names.sort();
         names.dedup();
         let mut index = Index {
             names,
+            listed,
             ..Index::default()
         };
         index.chars = index.names.iter().map(|n| n.chars().collect()).collect();
@@ -205,7 +221,7 @@ impl Index {
         if let Some(best) = self.closest(word) {
             return Some(Suggestion::near(best));
         }
-        let few: Vec<&str> = self.names.iter().take(9).map(String::as_str).collect();
+        let few: Vec<&str> = self.listed.iter().map(String::as_str).collect();
         listing(&few, kind)
     }
 }
