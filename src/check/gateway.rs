@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::naming::Key;
-use super::routes::{Context, Reach};
+use super::routes::{Context, Earlier, Reach};
 use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, Value};
@@ -519,11 +519,7 @@ impl Checker<'_> {
 /// Adds a carried route unless the routes before it already take every request it matches
 /// (a gateway route on the same path, say): Istio would never reach it.
 fn push_reachable(out: &mut Vec<model::Route>, route: model::Route, reach: &Reach) {
-    let earlier: Vec<&[model::Conditions]> = out
-        .iter()
-        .filter(|r| r.kind == route.kind)
-        .map(|r| r.alternatives.as_slice())
-        .collect();
+    let earlier = Earlier::of(out.iter().map(|r| (r.kind, r.alternatives.as_slice())), route.kind);
     if !reach.unreachable(&route.alternatives, route.kind, &earlier) {
         out.push(route);
     }

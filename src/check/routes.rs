@@ -139,7 +139,7 @@ impl Reach {
         &self,
         alternative: &Conditions,
         kind: RouteKind,
-        earlier: &[&[Conditions]],
+        earlier: &Earlier<'_>,
     ) -> Option<Vec<usize>> {
         let ports: Vec<Option<u16>> = match alternative.port {
             Some(p) => vec![Some(p)],
@@ -162,9 +162,10 @@ impl Reach {
             // before them do not take their requests.
             let own_host = |a: &Conditions| !self.hosts_first || on_port.host.is_none() || a.host == on_port.host;
             let catch_all = |e: &[Conditions]| e.is_empty() && (!self.hosts_first || on_port.host.is_none());
-            let cover = earlier
-                .iter()
-                .position(|e| catch_all(e) || e.iter().any(|a| own_host(a) && on_port.covered_by(a)))?;
+            let cover = earlier.candidates(&on_port).into_iter().find(|&i| {
+                let e = earlier.routes[i];
+                catch_all(e) || e.iter().any(|a| own_host(a) && on_port.covered_by(a))
+            })?;
             if !by.contains(&cover) {
                 by.push(cover);
             }
@@ -173,7 +174,7 @@ impl Reach {
     }
 
     /// Whether a route with these alternatives takes no request the earlier ones leave.
-    pub(super) fn unreachable(&self, alternatives: &[Conditions], kind: RouteKind, earlier: &[&[Conditions]]) -> bool {
+    pub(super) fn unreachable(&self, alternatives: &[Conditions], kind: RouteKind, earlier: &Earlier<'_>) -> bool {
         let everything = [Conditions::default()];
         let alternatives = if alternatives.is_empty() {
             &everything[..]
@@ -186,12 +187,7 @@ impl Reach {
     /// A route's alternatives limited to the ports where the earlier routes leave it some
     /// requests (unchanged where they leave it all of them); `None` when they leave it
     /// nothing.
-    fn narrow(
-        &self,
-        alternatives: &[Conditions],
-        kind: RouteKind,
-        earlier: &[&[Conditions]],
-    ) -> Option<Vec<Conditions>> {
+    fn narrow(&self, alternatives: &[Conditions], kind: RouteKind, earlier: &Earlier<'_>) -> Option<Vec<Conditions>> {
         let everything = [Conditions::default()];
         let written = if alternatives.is_empty() {
             &everything[..]
@@ -317,13 +313,161 @@ impl Reach {
     }
 }
 
-/// The alternatives of the routes of one kind, for [`Reach::shadowing`].
-fn earlier_of<'r>(resolved: &'r [Resolved<'_>], kind: RouteKind) -> Vec<&'r [Conditions]> {
-    resolved
+/// The routes of one kind before the one at hand (each given by its alternatives, none for a
+/// route that matches every request), for [`Reach::shadowing`], indexed so that finding the
+/// routes that may take a request does not look at every earlier route.
+///
+/// An earlier alternative takes a request only if each of its conditions holds for it. Some
+/// conditions hold only under the very same condition: an exact or regex path, header or
+/// query parameter, a header's absence, a method, a host, a source. An alternative with one
+/// is filed under it (the first, in that order), and is looked at only for alternatives that
+/// have it. One with none of them but a path prefix is filed under the prefix, and looked at
+/// only for paths that start with it. Routes with an alternative with none of these, or
+/// none at all, are looked at for every one. A thousand routes on distinct header values then cost a thousand lookups, not
+/// half a million comparisons.
+#[derive(Default)]
+pub(super) struct Earlier<'r> {
+    routes: Vec<&'r [Conditions]>,
+    /// The routes looked at for every alternative, in order.
+    open: Vec<usize>,
+    /// The other routes, in order, under the hash of each condition they are filed under
+    /// (a collision only costs a comparison).
+    filed: HashMap<u64, Vec<usize>>,
+    /// The lengths of the path prefixes routes are filed under.
+    prefixes: std::collections::BTreeSet<usize>,
+}
+
+impl<'r> Earlier<'r> {
+    /// The routes of `kind` among `routes`, in order.
+    pub(super) fn of(routes: impl IntoIterator<Item = (RouteKind, &'r [Conditions])>, kind: RouteKind) -> Self {
+        let mut earlier = Earlier::default();
+        for (k, alternatives) in routes {
+            if k == kind {
+                earlier.push(alternatives);
+            }
+        }
+        earlier
+    }
+
+    /// Adds the next route.
+    pub(super) fn push(&mut self, alternatives: &'r [Conditions]) {
+        let i = self.routes.len();
+        self.routes.push(alternatives);
+        let pins: Option<Vec<u64>> = alternatives
+            .iter()
+            .map(|a| {
+                pins(a).next().or_else(|| {
+                    let prefix = filed_prefix(a)?;
+                    self.prefixes.insert(prefix.len());
+                    Some(hash(&Pin::Prefix(prefix)))
+                })
+            })
+            .collect();
+        match pins {
+            Some(pins) if !alternatives.is_empty() => {
+                for pin in pins {
+                    let filed = self.filed.entry(pin).or_default();
+                    if filed.last() != Some(&i) {
+                        filed.push(i);
+                    }
+                }
+            }
+            _ => self.open.push(i),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// The routes that may take some of the requests `alternative` matches: in order, each
+    /// once.
+    fn candidates(&self, alternative: &Conditions) -> Vec<usize> {
+        let mut out = self.open.clone();
+        // A path prefix takes the paths that start with it: look up each filed length.
+        let path = match &alternative.uri {
+            Some(model::StringMatch::Prefix(q) | model::StringMatch::Exact(q)) => q.as_str(),
+            _ => "",
+        };
+        let prefixes = self
+            .prefixes
+            .range(..=path.len())
+            .filter(|n| path.is_char_boundary(**n))
+            .map(|n| hash(&Pin::Prefix(&path[..*n])));
+        for pin in pins(alternative).chain(prefixes) {
+            if let Some(filed) = self.filed.get(&pin) {
+                out.extend_from_slice(filed);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// A place for each kind of route, for per-kind tables.
+fn slot(kind: RouteKind) -> usize {
+    match kind {
+        RouteKind::Http => 0,
+        RouteKind::Tcp => 1,
+        RouteKind::Tls => 2,
+    }
+}
+
+/// The conditions of `c` that hold only under the very same condition (see [`Earlier`]), as
+/// hashes: first the path, then headers, query parameters, method, host and source.
+fn pins(c: &Conditions) -> impl Iterator<Item = u64> + '_ {
+    let exact = |m: &model::StringMatch| !matches!(m, model::StringMatch::Prefix(_));
+    let uri = c.uri.as_ref().filter(|m| exact(m)).map(Pin::Uri);
+    let headers = c
+        .headers
         .iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.alternatives.as_slice())
-        .collect()
+        .filter(move |(_, m)| !matches!(m, HeaderMatch::Is(m) if !exact(m)))
+        .map(|(name, m)| Pin::Header(name, m));
+    let query = c
+        .query
+        .iter()
+        .filter(move |(_, m)| exact(m))
+        .map(|(name, m)| Pin::Query(name, m));
+    let rest = [
+        c.method.as_deref().map(Pin::Method),
+        c.host.as_deref().map(Pin::Host),
+        c.source.as_ref().map(Pin::Source),
+    ];
+    uri.into_iter()
+        .chain(headers)
+        .chain(query)
+        .chain(rest.into_iter().flatten())
+        .map(|pin| hash(&pin))
+}
+
+/// A condition an earlier alternative is filed under in [`Earlier`].
+#[derive(Hash)]
+enum Pin<'a> {
+    Uri(&'a model::StringMatch),
+    Header(&'a str, &'a HeaderMatch),
+    Query(&'a str, &'a model::StringMatch),
+    Method(&'a str),
+    Host(&'a str),
+    Source(&'a model::SourceMatch),
+    /// A path prefix other than `/` (which every path has).
+    Prefix(&'a str),
+}
+
+fn hash(pin: &Pin<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    pin.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The path prefix `a` is filed under when it has no condition of [`pins`]: only paths that
+/// start with it fall under it.
+fn filed_prefix(a: &Conditions) -> Option<&str> {
+    match &a.uri {
+        Some(model::StringMatch::Prefix(p)) if p != "/" => Some(p),
+        _ => None,
+    }
 }
 
 /// A route's conditions once read, for the reachability checks.
@@ -408,21 +552,23 @@ impl Checker<'_> {
         };
         // A service's VirtualService is written once per port: each route keeps the ports
         // where it still takes requests, so no copy of it goes where Istio never reaches.
-        for (i, route) in out.iter_mut().enumerate() {
-            let earlier = earlier_of(&resolved[..i], route.kind);
-            if let Some(mut narrowed) = reach.narrow(&route.alternatives, route.kind, &earlier) {
+        let mut earlier: [Earlier<'_>; 3] = Default::default();
+        for (route, resolved) in out.iter_mut().zip(&resolved) {
+            let earlier = &mut earlier[slot(route.kind)];
+            if let Some(mut narrowed) = reach.narrow(&route.alternatives, route.kind, earlier) {
                 narrowed.shrink_to_fit();
                 route.alternatives = narrowed;
             }
+            earlier.push(&resolved.alternatives);
         }
         for kind in [RouteKind::Http, RouteKind::Tcp] {
-            let earlier = earlier_of(&resolved, kind);
+            let earlier = &earlier[slot(kind)];
             // Istio never reaches a default route after routes that take every request: the
             // default route takes the ports where some requests are left, if any.
             if earlier.is_empty() {
                 continue;
             }
-            let Some(mut alternatives) = reach.narrow(&[], kind, &earlier) else {
+            let Some(mut alternatives) = reach.narrow(&[], kind, earlier) else {
                 continue;
             };
             alternatives.shrink_to_fit();
@@ -1683,8 +1829,10 @@ impl Checker<'_> {
     /// never match.
     fn reachability(&mut self, routes: &[Resolved<'_>], reach: &Reach, cx: &Context<'_>) -> bool {
         let mut ok = true;
-        for (i, r) in routes.iter().enumerate() {
-            let earlier: Vec<&Resolved<'_>> = routes[..i].iter().filter(|e| e.kind == r.kind).collect();
+        // Per kind of route: the routes so far, and their alternatives indexed.
+        let mut so_far: [(Vec<&Resolved<'_>>, Earlier<'_>); 3] = Default::default();
+        for r in routes {
+            let (earlier, lists) = &so_far[slot(r.kind)];
             let everything = |e: &&&Resolved<'_>| {
                 e.alternatives.is_empty() || e.alternatives.iter().any(Conditions::matches_everything)
             };
@@ -1693,15 +1841,17 @@ impl Checker<'_> {
             } else {
                 r.alternatives.clone()
             };
-            let lists: Vec<&[Conditions]> = earlier.iter().map(|e| e.alternatives.as_slice()).collect();
             let covers: Vec<Option<Vec<&Resolved<'_>>>> = alternatives
                 .iter()
                 .map(|a| {
                     reach
-                        .shadowing(a, r.kind, &lists)
+                        .shadowing(a, r.kind, lists)
                         .map(|by| by.into_iter().map(|i| earlier[i]).collect())
                 })
                 .collect();
+            let (earlier, lists) = &mut so_far[slot(r.kind)];
+            earlier.push(r);
+            lists.push(&r.alternatives);
             if covers.iter().all(Option::is_some) {
                 let mut by: Vec<&Resolved<'_>> = Vec::new();
                 for cover in covers.iter().flatten().flatten() {
@@ -1894,4 +2044,140 @@ fn repeated_target(name: &ast::Name, first: Span) -> Diagnostic {
     .label("again here")
     .note(first, "first here")
     .help("give each destination one weight")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+    use super::*;
+    use model::{SourceMatch, StringMatch};
+
+    /// A small deterministic generator (no seed changes between runs).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % n
+        }
+
+        fn pick<T: Clone>(&mut self, from: &[T]) -> T {
+            from[self.below(from.len())].clone()
+        }
+    }
+
+    /// Conditions drawn from small sets of values, so that many cover one another.
+    fn conditions(rng: &mut Lcg) -> Conditions {
+        let text = |s: &str| s.to_string();
+        let uris = [
+            None,
+            Some(StringMatch::Exact(text("/a"))),
+            Some(StringMatch::Exact(text("/ab"))),
+            Some(StringMatch::Prefix(text("/"))),
+            Some(StringMatch::Prefix(text("/a"))),
+            Some(StringMatch::Prefix(text("/ab"))),
+            Some(StringMatch::Prefix(text("/é"))),
+            Some(StringMatch::Exact(text("/éa"))),
+            Some(StringMatch::Prefix(text(""))),
+            Some(StringMatch::Regex(text("/a.*"))),
+        ];
+        let headers = [
+            (text("h1"), HeaderMatch::Is(StringMatch::Exact(text("x")))),
+            (text("h1"), HeaderMatch::Is(StringMatch::Exact(text("y")))),
+            (text("h1"), HeaderMatch::Absent),
+            (text("h2"), HeaderMatch::Is(StringMatch::Prefix(text("a")))),
+            (text("h2"), HeaderMatch::Is(StringMatch::Prefix(text("ab")))),
+            (text("h2"), HeaderMatch::Is(StringMatch::Regex(text("a+")))),
+        ];
+        let mut chosen: Vec<(String, HeaderMatch)> = (0..rng.below(3)).map(|_| rng.pick(&headers)).collect();
+        chosen.sort_by(|a, b| a.0.cmp(&b.0));
+        chosen.dedup_by(|a, b| a.0 == b.0);
+        let query = [
+            (text("q"), StringMatch::Exact(text("1"))),
+            (text("q"), StringMatch::Prefix(text("1"))),
+        ];
+        let mut labels = model::Labels::new();
+        labels.insert(text("app"), text("caller"));
+        let sources = [
+            None,
+            Some(SourceMatch {
+                labels,
+                namespace: None,
+            }),
+        ];
+        Conditions {
+            uri: rng.pick(&uris),
+            headers: chosen,
+            query: if rng.below(4) == 0 {
+                vec![rng.pick(&query)]
+            } else {
+                Vec::new()
+            },
+            method: rng.pick(&[None, Some(text("GET")), Some(text("POST"))]),
+            port: rng.pick(&[None, Some(80), Some(81)]),
+            source: rng.pick(&sources),
+            sni: Vec::new(),
+            host: rng.pick(&[None, Some(text("a.example.com")), Some(text("b.example.com"))]),
+            spans: model::Spans::default(),
+        }
+    }
+
+    #[test]
+    fn the_index_of_earlier_routes_never_misses_one_that_covers_an_alternative() {
+        let mut rng = Lcg(7);
+        let mut covering = 0;
+        for _ in 0..300 {
+            let routes: Vec<Vec<Conditions>> = (0..rng.below(30))
+                .map(|_| (0..rng.below(3)).map(|_| conditions(&mut rng)).collect())
+                .collect();
+            let earlier = Earlier::of(routes.iter().map(|r| (RouteKind::Http, r.as_slice())), RouteKind::Http);
+            for _ in 0..20 {
+                let alternative = conditions(&mut rng);
+                let candidates = earlier.candidates(&alternative);
+                assert!(
+                    candidates.windows(2).all(|w| w[0] < w[1]),
+                    "not in order: {candidates:?}"
+                );
+                for (i, route) in routes.iter().enumerate() {
+                    if route.is_empty() || route.iter().any(|a| alternative.covered_by(a)) {
+                        covering += 1;
+                        assert!(
+                            candidates.contains(&i),
+                            "route {i} ({route:?}) covers {alternative:?} but is not a candidate"
+                        );
+                    }
+                }
+                // Routes of another kind are not there at all.
+                let other = Earlier::of(routes.iter().map(|r| (RouteKind::Tcp, r.as_slice())), RouteKind::Http);
+                assert!(other.is_empty());
+            }
+        }
+        // The draws cover often enough for the test to mean something.
+        assert!(covering > 1_000, "only {covering} covering pairs");
+    }
+
+    #[test]
+    fn routes_on_distinct_values_are_found_by_lookup() {
+        let header = |i: usize| Conditions {
+            headers: vec![(
+                "x-user".to_string(),
+                HeaderMatch::Is(StringMatch::Exact(format!("u{i}"))),
+            )],
+            ..Conditions::default()
+        };
+        let path = |i: usize| Conditions {
+            uri: Some(StringMatch::Prefix(format!("/p/{i}/"))),
+            ..Conditions::default()
+        };
+        for made in [header as fn(usize) -> Conditions, path] {
+            let routes: Vec<Vec<Conditions>> = (0..1_000).map(|i| vec![made(i)]).collect();
+            let earlier = Earlier::of(routes.iter().map(|r| (RouteKind::Http, r.as_slice())), RouteKind::Http);
+            assert_eq!(earlier.candidates(&made(500)), vec![500]);
+            assert_eq!(earlier.candidates(&made(5_000)), Vec::<usize>::new());
+        }
+    }
 }
