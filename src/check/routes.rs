@@ -335,7 +335,13 @@ pub(super) struct Earlier<'r> {
     filed: HashMap<u64, Vec<usize>>,
     /// The lengths of the path prefixes routes are filed under.
     prefixes: std::collections::BTreeSet<usize>,
+    /// Whether the routes are filed: only once there are more than [`FEW`] (fewer are
+    /// simply each looked at).
+    indexed: bool,
 }
+
+/// Up to how many earlier routes are each looked at without an index.
+const FEW: usize = 16;
 
 impl<'r> Earlier<'r> {
     /// The routes of `kind` among `routes`, in order.
@@ -351,8 +357,20 @@ impl<'r> Earlier<'r> {
 
     /// Adds the next route.
     pub(super) fn push(&mut self, alternatives: &'r [Conditions]) {
-        let i = self.routes.len();
         self.routes.push(alternatives);
+        if self.indexed {
+            self.file(self.routes.len() - 1);
+        } else if self.routes.len() > FEW {
+            self.indexed = true;
+            for i in 0..self.routes.len() {
+                self.file(i);
+            }
+        }
+    }
+
+    /// Files route `i`.
+    fn file(&mut self, i: usize) {
+        let alternatives = self.routes[i];
         let pins: Option<Vec<u64>> = alternatives
             .iter()
             .map(|a| {
@@ -383,6 +401,9 @@ impl<'r> Earlier<'r> {
     /// The routes that may take some of the requests `alternative` matches: in order, each
     /// once.
     fn candidates(&self, alternative: &Conditions) -> Vec<usize> {
+        if !self.indexed {
+            return (0..self.routes.len()).collect();
+        }
         let mut out = self.open.clone();
         // A path prefix takes the paths that start with it: look up each filed length.
         let path = match &alternative.uri {
@@ -2131,7 +2152,7 @@ mod tests {
         let mut rng = Lcg(7);
         let mut covering = 0;
         for _ in 0..300 {
-            let routes: Vec<Vec<Conditions>> = (0..rng.below(30))
+            let routes: Vec<Vec<Conditions>> = (0..rng.below(60))
                 .map(|_| (0..rng.below(3)).map(|_| conditions(&mut rng)).collect())
                 .collect();
             let earlier = Earlier::of(routes.iter().map(|r| (RouteKind::Http, r.as_slice())), RouteKind::Http);
