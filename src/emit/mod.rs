@@ -84,8 +84,8 @@ fn plan_recording(mesh: &model::Mesh, options: &Options, planned: Option<&mut Ve
         gateway_api::check(mesh, &mut diagnostics);
     }
     security::check(mesh, &mut diagnostics);
-    let callers = security::callers_by_host(mesh);
-    let mut emitter = Emitter::new(options, &callers, Pass::Plan, None);
+    let across = security::across(mesh);
+    let mut emitter = Emitter::new(options, &across, Pass::Plan, None);
     emitter.planned = planned;
     let mut namespaces = Vec::with_capacity(mesh.namespaces.len());
     for ns in &mesh.namespaces {
@@ -110,12 +110,12 @@ pub(crate) fn write(
     plan: &Plan,
     sink: &mut dyn FnMut(Out<'_>),
 ) -> Result<Vec<GeneratedFile>, String> {
-    let callers = security::callers_by_host(mesh);
+    let across = security::across(mesh);
     let mut files = Vec::new();
     for (ns, closed) in mesh.namespaces.iter().zip(&plan.namespaces) {
         for kind in closed.kinds() {
             let writing = Writing::new(closed, kind, &mut *sink);
-            let mut emitter = Emitter::new(options, &callers, Pass::Write(kind), Some(writing));
+            let mut emitter = Emitter::new(options, &across, Pass::Write(kind), Some(writing));
             emitter.walk(mesh, ns);
             if let Some(error) = emitter.error.take() {
                 return Err(error);
@@ -151,8 +151,8 @@ struct Emitter<'a, 'm> {
     error: Option<String>,
     /// The VMs' files written so far.
     files: Vec<GeneratedFile>,
-    /// Every service that `calls` a host, by the host (see `security::callers_by_host`).
-    callers: &'a security::CallersByHost<'m>,
+    /// What the security target needs to know across namespaces (see `security::across`).
+    across: &'a security::Across<'m>,
     /// Where to record every planned object, for [`plan`].
     planned: Option<&'a mut Vec<Planned>>,
     /// The kind being written, when writing.
@@ -160,12 +160,7 @@ struct Emitter<'a, 'm> {
 }
 
 impl<'a, 'm> Emitter<'a, 'm> {
-    fn new(
-        options: &'a Options,
-        callers: &'a security::CallersByHost<'m>,
-        pass: Pass,
-        writing: Option<Writing<'a>>,
-    ) -> Self {
+    fn new(options: &'a Options, across: &'a security::Across<'m>, pass: Pass, writing: Option<Writing<'a>>) -> Self {
         Emitter {
             options,
             pass,
@@ -173,7 +168,7 @@ impl<'a, 'm> Emitter<'a, 'm> {
             registry: Registry::default(),
             error: None,
             files: Vec::new(),
-            callers,
+            across,
             planned: None,
             writing,
         }

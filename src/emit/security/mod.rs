@@ -52,23 +52,27 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<crate::diagnostic:
     }
 }
 
-/// Who sends requests to each host, found in one pass over the mesh instead of one per
-/// service.
+/// What the security objects of one namespace need to know of the others, found in one pass
+/// over the mesh instead of one per service or namespace: who sends requests to each host,
+/// and which gateways run their workloads in each namespace.
 #[derive(Default)]
-pub(super) struct CallersByHost<'m> {
+pub(super) struct Across<'m> {
     /// Every service that `calls` the host, each once, with its namespace's name.
     services: HashMap<&'m str, Vec<(&'m str, &'m model::Service)>>,
     /// The identity (namespace, service account) of every gateway that routes or mirrors to
     /// the host.
     gateways: HashMap<&'m str, Vec<(&'m str, &'m str)>>,
+    /// The gateways whose workloads run in a namespace (by the namespace of their identity),
+    /// with the namespace each is declared in, in the mesh's order.
+    workloads: HashMap<&'m str, Vec<(&'m model::Namespace, &'m model::Gateway)>>,
 }
 
-pub(super) fn callers_by_host(mesh: &model::Mesh) -> CallersByHost<'_> {
-    let mut by_host = CallersByHost::default();
+pub(super) fn across(mesh: &model::Mesh) -> Across<'_> {
+    let mut across = Across::default();
     for ns in &mesh.namespaces {
         for caller in &ns.services {
             for (_, host) in &caller.calls {
-                let callers = by_host.services.entry(host.as_str()).or_default();
+                let callers = across.services.entry(host.as_str()).or_default();
                 if !callers.last().is_some_and(|&(_, last)| std::ptr::eq(last, caller)) {
                     callers.push((ns.name.as_str(), caller));
                 }
@@ -77,11 +81,12 @@ pub(super) fn callers_by_host(mesh: &model::Mesh) -> CallersByHost<'_> {
         for (gateway, security) in ns.gateways.iter().zip(&ns.gateway_security) {
             let identity = (security.identity.0.as_str(), security.identity.1.as_str());
             for host in gateway.destinations() {
-                by_host.gateways.entry(host).or_default().push(identity);
+                across.gateways.entry(host).or_default().push(identity);
             }
+            across.workloads.entry(identity.0).or_default().push((ns, gateway));
         }
     }
-    by_host
+    across
 }
 
 /// Who calls a service: principals of callers with the agent, addresses of callers
@@ -189,26 +194,22 @@ impl<'m> Emitter<'_, 'm> {
         if !self.decides(ObjectKind::AuthorizationPolicy) {
             return;
         }
-        for other in &mesh.namespaces {
-            for (gateway, security) in other.gateways.iter().zip(&other.gateway_security) {
-                if security.identity.0 != name {
-                    continue;
-                }
-                let owner = Owner::Gateway(&gateway.name, gateway.span);
-                let object = format!("{}-{}-ingress", other.name, gateway.name);
-                if !self.object(ObjectKind::AuthorizationPolicy, Some(name), &object, owner) {
-                    continue;
-                }
-                let spec = AuthorizationPolicySpec {
-                    selector: Some(Selector {
-                        match_labels: self.gateway_selector(gateway),
-                    }),
-                    action: None,
-                    rules: vec![Rule::default()],
-                };
-                let metadata = self.meta(&object, name, Map::new());
-                self.write(metadata, Some(spec));
+        let across = self.across;
+        for &(other, gateway) in across.workloads.get(name).into_iter().flatten() {
+            let owner = Owner::Gateway(&gateway.name, gateway.span);
+            let object = format!("{}-{}-ingress", other.name, gateway.name);
+            if !self.object(ObjectKind::AuthorizationPolicy, Some(name), &object, owner) {
+                continue;
             }
+            let spec = AuthorizationPolicySpec {
+                selector: Some(Selector {
+                    match_labels: self.gateway_selector(gateway),
+                }),
+                action: None,
+                rules: vec![Rule::default()],
+            };
+            let metadata = self.meta(&object, name, Map::new());
+            self.write(metadata, Some(spec));
         }
     }
 
@@ -287,7 +288,7 @@ impl<'m> Emitter<'_, 'm> {
             .map(|a| (a.from.0.as_str(), a.from.1.as_str()))
             .collect();
         let calling = self
-            .callers
+            .across
             .services
             .get(service.fqdn.as_str())
             .map(Vec::as_slice)
@@ -298,7 +299,7 @@ impl<'m> Emitter<'_, 'm> {
             .filter(|&(namespace, caller)| !narrowed.contains(&(namespace, caller.name.as_str())))
             .collect();
         let gateways = self
-            .callers
+            .across
             .gateways
             .get(service.fqdn.as_str())
             .map(Vec::as_slice)
