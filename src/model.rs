@@ -97,6 +97,20 @@ pub struct Mesh {
     pub namespaces: Vec<Namespace>,
 }
 
+impl Mesh {
+    /// The service `name` of namespace `namespace`, found by binary search (both lists are
+    /// sorted by name).
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
+        let ns = self
+            .namespaces
+            .binary_search_by(|n| n.name.as_str().cmp(namespace))
+            .ok()
+            .and_then(|i| self.namespaces.get(i))?;
+        let i = ns.services.binary_search_by(|s| s.name.as_str().cmp(name)).ok()?;
+        ns.services.get(i)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Namespace {
     pub name: String,

@@ -196,9 +196,12 @@ impl Checker<'_> {
         // One VirtualService may not list overlapping hosts: keep the widest. (Not
         // `host_admits`, which is symmetric for a route host `*`: `*` and `a.example.com`
         // would each drop the other and leave the VirtualService without hosts.)
+        // Only a wildcard covers another host: a gateway with thousands of named hosts
+        // compares each with the few wildcards, not with every other host.
+        let wildcards: Vec<&String> = hosts.iter().filter(|g| g.starts_with('*')).collect();
         let hosts: Vec<String> = hosts
             .iter()
-            .filter(|h| !hosts.iter().any(|g| g != *h && covers(g, h)))
+            .filter(|h| !wildcards.iter().any(|g| *g != *h && covers(g, h)))
             .cloned()
             .collect();
         ok.then(|| model::Gateway {

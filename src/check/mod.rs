@@ -659,16 +659,52 @@ impl Checker<'_> {
     /// Two gateways selecting the same workloads, listening on one port, for hosts that
     /// overlap: Istio keeps one of them (istioctl IST0145, Kiali KIA0301).
     fn conflicting_listeners(&mut self, mesh: &model::Mesh) {
-        let mut seen: Vec<(&model::Labels, &str, &model::Server)> = Vec::new();
+        // The listeners so far, by workloads and port: each with its gateway, the places of
+        // those with a named host by the host, and of those with a wildcard host. A
+        // listener with named hosts only can clash only with listeners that share one of
+        // them or have a wildcard: thousands of gateways on distinct hosts cost lookups.
+        #[derive(Default)]
+        struct Seen<'m> {
+            listeners: Vec<(&'m str, &'m model::Server)>,
+            named: HashMap<&'m str, Vec<usize>>,
+            wildcard: Vec<usize>,
+        }
+        let mut seen: HashMap<(&model::Labels, u16), Seen<'_>> = HashMap::new();
         for gateway in mesh.namespaces.iter().flat_map(|n| &n.gateways) {
             for server in &gateway.servers {
-                let clash = seen.iter().find(|(selector, other, s)| {
-                    *selector == &gateway.selector
-                        && *other != gateway.name
-                        && s.number == server.number
-                        && gateway::hosts_overlap(&s.hosts, &server.hosts)
-                });
-                if let Some((_, other, first)) = clash {
+                let group = seen.entry((&gateway.selector, server.number)).or_default();
+                let named_only = server.hosts.iter().all(|h| !h.contains('*'));
+                let candidates: Vec<usize> = if named_only {
+                    let mut found: Vec<usize> = server
+                        .hosts
+                        .iter()
+                        .filter_map(|h| group.named.get(h.as_str()))
+                        .flatten()
+                        .chain(&group.wildcard)
+                        .copied()
+                        .collect();
+                    found.sort_unstable();
+                    found.dedup();
+                    found
+                } else {
+                    (0..group.listeners.len()).collect()
+                };
+                let clash = candidates
+                    .into_iter()
+                    .map(|i| group.listeners[i])
+                    .find(|(other, s)| *other != gateway.name && gateway::hosts_overlap(&s.hosts, &server.hosts));
+                let place = group.listeners.len();
+                group.listeners.push((&gateway.name, server));
+                for host in &server.hosts {
+                    if host.contains('*') {
+                        if group.wildcard.last() != Some(&place) {
+                            group.wildcard.push(place);
+                        }
+                    } else {
+                        group.named.entry(host).or_default().push(place);
+                    }
+                }
+                if let Some((other, first)) = clash {
                     self.error(
                         Diagnostic::error(
                             Code::ConflictingListeners,
@@ -683,7 +719,6 @@ impl Checker<'_> {
                         .help("merge the listeners into one gateway, or give them hosts that do not overlap"),
                     );
                 }
-                seen.push((&gateway.selector, &gateway.name, server));
             }
         }
     }

@@ -186,8 +186,12 @@ impl<'m> Emitter<'_, 'm> {
         for service in &ns.services {
             self.service_security(mesh, ns, service);
         }
+        let by_gateway: HashMap<&str, &model::GatewaySecurity> =
+            ns.gateway_security.iter().map(|s| (s.gateway.as_str(), s)).collect();
         for gateway in &ns.gateways {
-            self.gateway_security(ns, gateway);
+            if let Some(security) = by_gateway.get(gateway.name.as_str()) {
+                self.gateway_security(ns, gateway, security);
+            }
         }
         // Gateways whose workloads run in this namespace: the namespace allows nothing, so
         // their own traffic (from outside the mesh) needs a policy of its own.
@@ -307,14 +311,7 @@ impl<'m> Emitter<'_, 'm> {
         let allowed: Vec<(&model::Allow, &model::Service)> = security
             .allow
             .iter()
-            .filter_map(|allow| {
-                let caller = mesh
-                    .namespaces
-                    .iter()
-                    .find(|n| n.name == allow.from.0)
-                    .and_then(|n| n.services.iter().find(|s| s.name == allow.from.1))?;
-                Some((allow, caller))
-            })
+            .filter_map(|allow| Some((allow, mesh.service(&allow.from.0, &allow.from.1)?)))
             .collect();
         // A rule for the whole service when it has a caller with an identity; one for each
         // `allow` line with its caller. Nobody calls it: the namespace's `allow-nothing`
@@ -385,10 +382,12 @@ impl<'m> Emitter<'_, 'm> {
 
     /// A gateway's token: checked by a RequestAuthentication and required by a DENY
     /// policy on the gateway's workload, for the gateway's hosts.
-    fn gateway_security(&mut self, ns: &'m model::Namespace, gateway: &'m model::Gateway) {
-        let Some(security) = ns.gateway_security.iter().find(|s| s.gateway == gateway.name) else {
-            return;
-        };
+    fn gateway_security(
+        &mut self,
+        ns: &'m model::Namespace,
+        gateway: &'m model::Gateway,
+        security: &'m model::GatewaySecurity,
+    ) {
         let Some(jwt) = &security.jwt else { return };
         let owner = Owner::Gateway(&gateway.name, gateway.span);
         let workload_ns = security.identity.0.as_str();
