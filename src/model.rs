@@ -111,6 +111,18 @@ impl Mesh {
     }
 }
 
+impl Namespace {
+    /// The security of gateway `name`, found by binary search (the list is sorted by
+    /// gateway name).
+    pub fn security_of(&self, gateway: &str) -> Option<&GatewaySecurity> {
+        let i = self
+            .gateway_security
+            .binary_search_by(|s| s.gateway.as_str().cmp(gateway))
+            .ok()?;
+        self.gateway_security.get(i)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Namespace {
     pub name: String,

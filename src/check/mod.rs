@@ -273,9 +273,7 @@ impl<'a> Checker<'a> {
             templates_reported: HashSet::new(),
         }
     }
-}
 
-impl Checker<'_> {
     pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }

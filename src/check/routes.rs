@@ -323,8 +323,8 @@ impl Reach {
 /// is filed under it (the first, in that order), and is looked at only for alternatives that
 /// have it. One with none of them but a path prefix is filed under the prefix, and looked at
 /// only for paths that start with it. Routes with an alternative with none of these, or
-/// none at all, are looked at for every one. A thousand routes on distinct header values then cost a thousand lookups, not
-/// half a million comparisons.
+/// none at all, are looked at for every one. A thousand routes on distinct header values
+/// then cost a thousand lookups, not half a million comparisons.
 #[derive(Default)]
 pub(super) struct Earlier<'r> {
     routes: Vec<&'r [Conditions]>,
@@ -368,22 +368,21 @@ impl<'r> Earlier<'r> {
         }
     }
 
-    /// Files route `i`.
+    /// Files route `i`: under each alternative's first pin, or its path prefix; among the
+    /// open routes when an alternative has neither, or it has none.
     fn file(&mut self, i: usize) {
         let alternatives = self.routes[i];
-        let pins: Option<Vec<u64>> = alternatives
+        let filings: Option<Vec<(u64, Option<usize>)>> = alternatives
             .iter()
             .map(|a| {
-                pins(a).next().or_else(|| {
-                    let prefix = filed_prefix(a)?;
-                    self.prefixes.insert(prefix.len());
-                    Some(hash(&Pin::Prefix(prefix)))
-                })
+                let prefix = || filed_prefix(a).map(|p| (hash(&Pin::Prefix(p)), Some(p.len())));
+                pins(a).next().map(|pin| (pin, None)).or_else(prefix)
             })
             .collect();
-        match pins {
-            Some(pins) if !alternatives.is_empty() => {
-                for pin in pins {
+        match filings {
+            Some(filings) if !alternatives.is_empty() => {
+                for (pin, prefix) in filings {
+                    self.prefixes.extend(prefix);
                     let filed = self.filed.entry(pin).or_default();
                     if filed.last() != Some(&i) {
                         filed.push(i);

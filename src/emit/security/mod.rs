@@ -186,10 +186,8 @@ impl<'m> Emitter<'_, 'm> {
         for service in &ns.services {
             self.service_security(mesh, ns, service);
         }
-        let by_gateway: HashMap<&str, &model::GatewaySecurity> =
-            ns.gateway_security.iter().map(|s| (s.gateway.as_str(), s)).collect();
         for gateway in &ns.gateways {
-            if let Some(security) = by_gateway.get(gateway.name.as_str()) {
+            if let Some(security) = ns.security_of(&gateway.name) {
                 self.gateway_security(ns, gateway, security);
             }
         }
