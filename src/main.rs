@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than the C library's allocator: meshc makes and frees many small strings,
 /// and glibc's malloc and free (with its chunk consolidation) took about a third of the time.
-/// Not in the static musl build (the wheel and the container), which needs no C toolchain for
-/// the musl target and keeps musl's own allocator.
-#[cfg(not(target_env = "musl"))]
+/// The static musl build (the wheel's, the container's) needs it most: with musl's own
+/// allocator it took 2.2 times as long as the glibc build on 100 000 services, with mimalloc
+/// 1.5 times.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
