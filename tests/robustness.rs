@@ -216,3 +216,74 @@ fn labels_on_a_long_line_get_windows() {
     assert!(human.len() < 2_000, "{} bytes: {human}", human.len());
     assert!(human.contains("bogus") && !human.contains("v1 50%"), "{human}");
 }
+
+/// A service (or, with `external`, an external service) with `n` HTTP ports and one route
+/// split over `n` destinations, one per port: meshc writes the route once per port, each
+/// time with every destination, so the VirtualService grows as n².
+fn ports_by_destinations(n: usize, external: bool) -> String {
+    let ports: String = (1..=n).map(|p| format!("    port http {p}\n")).collect();
+    let targets: String = (2..=n).map(|p| format!(" s:{p} 0%")).collect();
+    let body = if external {
+        format!("    hosts \"s.example.com\"\n{ports}")
+    } else {
+        format!("{ports}    pod v1 image \"x\"\n")
+    };
+    let kind = if external { "external" } else { "service" };
+    format!("namespace a {{\n  {kind} s {{\n{body}    route {{ s:1 100%{targets} }}\n  }}\n}}\n")
+}
+
+/// The JSON size of each VirtualService of a build's output (the form the API server stores).
+fn virtual_services_json_sizes(yaml: &str) -> Vec<usize> {
+    yaml.split("\n---\n")
+        .filter(|doc| doc.contains("kind: VirtualService"))
+        .map(|doc| {
+            let value: serde_json::Value = serde_yaml::from_str(doc.trim_start_matches("---\n")).unwrap();
+            serde_json::to_string(&value).unwrap().len()
+        })
+        .collect()
+}
+
+#[test]
+fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
+    const STORED: usize = 1536 * 1024;
+    for external in [false, true] {
+        // 120 ports × 120 destinations: about 1.3 MB of JSON, written.
+        let yaml = run(&ports_by_destinations(120, external)).unwrap_or_else(|d| panic!("{d:?}"));
+        let sizes = virtual_services_json_sizes(&yaml);
+        assert_eq!(sizes.len(), 1);
+        assert!(sizes[0] > 1_000_000 && sizes[0] < STORED, "{sizes:?}");
+
+        // 200 × 200: over 3 MB, refused at the route, with what makes it large.
+        let text = ports_by_destinations(200, external);
+        let (diagnostics, rendered, _) = reports(&text);
+        assert_eq!(
+            diagnostics.iter().map(|d| d.code.id()).collect::<Vec<_>>(),
+            ["M3026"],
+            "{rendered}"
+        );
+        let d = &diagnostics[0];
+        assert_eq!(&text[d.primary.span.start..d.primary.span.end], "route");
+        assert_eq!(
+            d.primary.text,
+            "written once for each of 200 ports, each time with 200 destinations"
+        );
+        assert!(
+            d.message.starts_with("the VirtualService `s` would take at least "),
+            "{}",
+            d.message
+        );
+
+        // 5 000 × 5 000 would be about 2 GB of JSON (and many times that in memory): refused
+        // from the model, before anything is built.
+        assert_eq!(codes(&run(&ports_by_destinations(5_000, external))), ["M3026"]);
+    }
+    // The Gateway API target writes no VirtualService: its own limit (16 backends) applies.
+    let sources = [Source::new("input.mesh", ports_by_destinations(200, false))];
+    let options = Options {
+        routes: meshc::RouteApi::GatewayApi,
+        ..Options::default()
+    };
+    let failure = compile(&sources, &options).err().unwrap();
+    let codes: Vec<&str> = failure.diagnostics.iter().map(|d| d.code.id()).collect();
+    assert_eq!(codes, ["M3024"]);
+}

@@ -80,8 +80,9 @@ pub(crate) fn plan_objects(mesh: &model::Mesh, options: &Options) -> Plan {
 
 fn plan_recording(mesh: &model::Mesh, options: &Options, planned: Option<&mut Vec<Planned>>) -> Plan {
     let mut diagnostics = Vec::new();
-    if options.routes == RouteApi::GatewayApi {
-        gateway_api::check(mesh, &mut diagnostics);
+    match options.routes {
+        RouteApi::GatewayApi => gateway_api::check(mesh, &mut diagnostics),
+        RouteApi::Istio => istio::check(mesh, &mut diagnostics),
     }
     security::check(mesh, &mut diagnostics);
     let across = security::across(mesh);

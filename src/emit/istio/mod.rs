@@ -7,9 +7,11 @@ mod virtual_service;
 mod workload;
 
 use objects::*;
-use virtual_service::{gateway_virtual_service, mesh_virtual_service};
+use virtual_service::{gateway_virtual_service, least_json_size, mesh_virtual_service};
 
 use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
 use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
 
@@ -36,6 +38,88 @@ const SERVICE_KINDS: &[ObjectKind] = &[
     ObjectKind::VirtualService,
     ObjectKind::Sidecar,
 ];
+
+/// The most the API server stores of one object: etcd's default request limit
+/// (`--max-request-bytes`, 1.5 MiB). A larger object is refused ("etcdserver: request is
+/// too large"), whatever its schema says.
+const STORED_LIMIT: usize = 1536 * 1024;
+
+/// The Istio target's refusals, found from the model before anything is built: a mesh
+/// VirtualService larger than the API server stores (M3026). Its routes are written once per
+/// port, so a service with many ports and a route with many destinations makes an object
+/// that grows as their product (a thousand of each: over 100 MB).
+pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
+    for ns in &mesh.namespaces {
+        for service in &ns.services {
+            too_large(
+                &service.virtual_service,
+                &service.fqdn,
+                &service.ports,
+                &service.routes,
+                diagnostics,
+            );
+        }
+        for external in &ns.externals {
+            if let Some(host) = external.hosts.first() {
+                too_large(
+                    &external.virtual_service,
+                    host,
+                    &external.ports,
+                    &external.routes,
+                    diagnostics,
+                );
+            }
+        }
+    }
+}
+
+fn too_large(
+    name: &str,
+    host: &str,
+    ports: &[model::Port],
+    routes: &[model::Route],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let (size, Some(largest)) = least_json_size(host, ports, routes) else {
+        return;
+    };
+    if size <= STORED_LIMIT {
+        return;
+    }
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let label = if largest.copies > 1 {
+        format!(
+            "written once for each of {} ports, each time with {}",
+            largest.copies,
+            plural(largest.destinations, "destination")
+        )
+    } else {
+        format!("written with {}", plural(largest.destinations, "destination"))
+    };
+    let help = if largest.copies > 1 {
+        "give the route a `port` condition for the ports it serves, or move ports it does not serve to a service of their own"
+    } else {
+        "split the routes over services of their own"
+    };
+    diagnostics.push(
+        Diagnostic::error(
+            Code::ObjectTooLarge,
+            largest.route.span,
+            format!(
+                "the VirtualService `{name}` would take at least {:.1} MiB, more than the 1.5 MiB the API server stores",
+                size as f64 / (1024.0 * 1024.0)
+            ),
+        )
+        .label(label)
+        .help(help),
+    );
+}
 
 impl<'m> Emitter<'_, 'm> {
     /// Every object of one namespace that the Istio target writes.

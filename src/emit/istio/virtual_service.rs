@@ -33,15 +33,12 @@ pub(super) fn mesh_virtual_service(host: &str, ports: &[model::Port], routes: &[
         tcp: Vec::new(),
     };
     for kind in [RouteKind::Http, RouteKind::Tls, RouteKind::Tcp] {
-        let fits = |p: &&model::Port| kind.carries(p.protocol);
-        let kind_ports: Vec<u16> = ports.iter().filter(fits).map(|p| p.number).collect();
         let routes = routes.iter().filter(|r| r.kind == kind);
-        match kind_ports.as_slice() {
-            _ if ports.len() <= 1 => routes.for_each(|r| add_route(&mut spec, r, None, None)),
-            [one] => routes.for_each(|r| add_route(&mut spec, r, Some((host, *one)), None)),
-            many => {
+        match copies(ports, kind) {
+            Copies::Once(port) => routes.for_each(|r| add_route(&mut spec, r, port.map(|p| (host, p)), None)),
+            Copies::PerPort(numbers) => {
                 let routes: Vec<&model::Route> = routes.collect();
-                for &port in many {
+                for &port in &numbers {
                     for r in &routes {
                         add_route(&mut spec, r, Some((host, port)), Some(port));
                     }
@@ -50,6 +47,103 @@ pub(super) fn mesh_virtual_service(host: &str, ports: &[model::Port], routes: &[
         }
     }
     spec
+}
+
+/// How [`mesh_virtual_service`] writes the routes of one kind.
+enum Copies {
+    /// Once each; destinations to the host itself name this port, when it is the host's
+    /// only port of the kind.
+    Once(Option<u16>),
+    /// Once for each of these ports (the host's ports of the kind, when it has several
+    /// ports): each copy matches its port and keeps the alternatives that can match there.
+    PerPort(Vec<u16>),
+}
+
+fn copies(ports: &[model::Port], kind: RouteKind) -> Copies {
+    let kind_ports: Vec<u16> = ports
+        .iter()
+        .filter(|p| kind.carries(p.protocol))
+        .map(|p| p.number)
+        .collect();
+    match kind_ports.as_slice() {
+        _ if ports.len() <= 1 => Copies::Once(None),
+        [one] => Copies::Once(Some(*one)),
+        _ => Copies::PerPort(kind_ports),
+    }
+}
+
+/// The route of a mesh VirtualService that adds most to its size.
+pub(super) struct Largest<'r> {
+    pub(super) route: &'r model::Route,
+    /// How many times the route is written (once per port it can match on).
+    pub(super) copies: usize,
+    pub(super) destinations: usize,
+}
+
+/// A lower bound of the size, as JSON (the form the API server stores), of the VirtualService
+/// [`mesh_virtual_service`] writes for this host, ports and routes: only the destinations of
+/// each copy of each route are counted, each at the least its host, subset, port and weight
+/// take. Also the route that adds most. Worked out from the model, without building the
+/// object: a route written once per port, with a destination per port, grows as the square
+/// of the ports.
+pub(super) fn least_json_size<'r>(
+    host: &str,
+    ports: &[model::Port],
+    routes: &'r [model::Route],
+) -> (usize, Option<Largest<'r>>) {
+    let by_kind = [RouteKind::Http, RouteKind::Tls, RouteKind::Tcp].map(|kind| (kind, copies(ports, kind)));
+    let mut total = 0usize;
+    let mut largest: Option<(usize, Largest<'r>)> = None;
+    for route in routes {
+        let Action::Forward(list) = &route.action else { continue };
+        let Some((_, how)) = by_kind.iter().find(|(kind, _)| *kind == route.kind) else {
+            continue;
+        };
+        let (copies, own_port) = match how {
+            Copies::Once(port) => (1, port.is_some()),
+            Copies::PerPort(numbers) if route.alternatives.is_empty() => (numbers.len(), true),
+            Copies::PerPort(numbers) => (
+                numbers
+                    .iter()
+                    .filter(|&&port| route.alternatives.iter().any(|a| a.port.is_none_or(|p| p == port)))
+                    .count(),
+                true,
+            ),
+        };
+        let once: usize = list
+            .iter()
+            .map(|d| least_destination(d, list.len() > 1, d.port.is_some() || (own_port && d.host == host)))
+            .sum();
+        let size = once.saturating_mul(copies);
+        total = total.saturating_add(size);
+        if largest.as_ref().is_none_or(|(most, _)| size > *most) {
+            let destinations = list.len();
+            largest = Some((
+                size,
+                Largest {
+                    route,
+                    copies,
+                    destinations,
+                },
+            ));
+        }
+    }
+    (total, largest.map(|(_, largest)| largest))
+}
+
+/// The least JSON one destination of a route takes:
+/// `{"destination":{"host":"H","subset":"S","port":{"number":N}},"weight":W},` with each
+/// part it has, a port number at least one digit long.
+fn least_destination(d: &model::Destination, weighted: bool, port: bool) -> usize {
+    let digits = |n: u32| n.checked_ilog10().unwrap_or(0) as usize + 1;
+    r#"{"destination":{"host":""}},"#.len()
+        + d.host.len()
+        + d.subset.as_ref().map_or(0, |s| r#","subset":"""#.len() + s.len())
+        + if port { r#","port":{"number":}"#.len() + 1 } else { 0 }
+        + match d.weight {
+            Some(w) if weighted => r#","weight":"#.len() + digits(w),
+            _ => 0,
+        }
 }
 
 /// Adds one route to the VirtualService. `own` gives the port for destinations to the
@@ -267,4 +361,72 @@ fn headers(request: &model::HeaderOps, response: &model::HeaderOps) -> Option<He
     };
     let (request, response) = (ops(request), ops(response));
     (request.is_some() || response.is_some()).then_some(Headers { request, response })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Options;
+    use crate::source::Source;
+
+    /// Service `s` of a mesh with HTTP ports 8001.. (`http` of them), maybe a TCP port, the
+    /// pod versions v0.. and routes that split over `destinations` targets: its versions,
+    /// itself on a port, another service and its version. Also the mesh's text.
+    fn service(http: usize, tcp: bool, destinations: usize) -> (model::Service, String) {
+        let mut text = String::from("namespace a {\n  service s {\n");
+        for i in 0..http {
+            text += &format!("    port http {}\n", 8001 + i);
+        }
+        if tcp {
+            text += "    port tcp 9000\n";
+        }
+        let versions = destinations.max(2);
+        for v in 0..versions {
+            text += &format!("    pod v{v} image \"x\"\n");
+        }
+        let mut targets: Vec<String> = (0..versions).map(|v| format!("v{v}")).collect();
+        targets.extend((0..http).map(|i| format!("s:{}", 8001 + i)));
+        targets.push("t".into());
+        targets.push("t/v1".into());
+        targets.truncate(destinations.max(1));
+        let split = |targets: &[String]| {
+            let rest: String = targets[1..].iter().map(|t| format!(" {t} 0%")).collect();
+            format!("{{ {} 100%{rest} }}", targets[0])
+        };
+        text += &format!("    route header x \"1\" {}\n", split(&targets));
+        if http >= 2 {
+            text += &format!("    route port 8002 {}\n", split(&targets[..1]));
+            text += &format!("    route method \"GET\" port 8001 {}\n", split(&targets));
+        }
+        text += &format!("    route {}\n  }}\n", split(&targets));
+        text += "  service t {\n    port http 80\n    pod v1 image \"x\"\n  }\n}\n";
+        let (mesh, diagnostics) = crate::check_sources(&[Source::new("t.mesh", text.as_str())], &Options::default());
+        assert!(!diagnostics.iter().any(|d| d.is_error()), "{text}\n{diagnostics:?}");
+        let ns = mesh.unwrap().namespaces.into_iter().next().unwrap();
+        (ns.services.into_iter().find(|s| s.name == "s").unwrap(), text)
+    }
+
+    #[test]
+    fn the_least_size_is_at_most_the_written_json_and_close_to_it_when_destinations_dominate() {
+        let mut cases = 0;
+        for http in [1, 2, 3, 8] {
+            for tcp in [false, true] {
+                for destinations in [1, 2, 5, 40] {
+                    let (s, text) = service(http, tcp, destinations);
+                    let (least, largest) = least_json_size(&s.fqdn, &s.ports, &s.routes);
+                    let spec = mesh_virtual_service(&s.fqdn, &s.ports, &s.routes);
+                    let json = serde_json::to_string(&spec).unwrap().len();
+                    assert!(least <= json, "{least} > {json} for\n{text}");
+                    if destinations >= 40 {
+                        assert!(least * 10 >= json * 8, "{least} is far below {json} for\n{text}");
+                    }
+                    // The largest is the catch-all split, written on every HTTP port.
+                    let largest = largest.unwrap();
+                    assert_eq!((largest.copies, largest.destinations), (http, destinations), "{text}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 32);
+    }
 }
