@@ -870,9 +870,10 @@ pub struct Gateway {
 pub struct GatewaySecurity {
     /// The gateway's name in the `.mesh` file.
     pub gateway: String,
-    /// The namespace and service account of the gateway's workload (`identity`;
-    /// `istio-system/istio-ingressgateway-service-account` by default).
-    pub identity: (String, String),
+    /// The namespace and service account of the gateway's workload, when an `identity` line
+    /// names them; otherwise the output target's gateway is assumed (Istio's ingress gateway,
+    /// or the deployment Istio makes for a Gateway API Gateway).
+    pub identity: Option<(String, String)>,
     /// A token every request through the gateway must carry.
     pub jwt: Option<Jwt>,
 }

@@ -270,6 +270,20 @@ fn declared(caller: Option<(&str, &model::Service)>, callee: &model::Service, me
 }
 
 /// Evaluates every caller against every service; returns the number of checks.
+/// Where a gateway's workload runs, and as whom: its `identity` line, or the gateway of the
+/// output target: Istio's ingress gateway, or for the Gateway API the deployment Istio makes
+/// for the Gateway, `<name>-istio` in its namespace.
+fn gateway_identity(options: &Options, ns: &str, gateway: &str, security: &model::GatewaySecurity) -> (String, String) {
+    match (&security.identity, options.routes) {
+        (Some(identity), _) => identity.clone(),
+        (None, meshc::RouteApi::Istio) => (
+            "istio-system".to_string(),
+            "istio-ingressgateway-service-account".to_string(),
+        ),
+        (None, meshc::RouteApi::GatewayApi) => (ns.to_string(), format!("{gateway}-istio")),
+    }
+}
+
 fn check_mesh(name: &str, mesh: &Mesh, docs: &[Value], options: &Options) -> usize {
     let policies: Vec<&Value> = docs
         .iter()
@@ -284,15 +298,13 @@ fn check_mesh(name: &str, mesh: &Mesh, docs: &[Value], options: &Options) -> usi
     // Gateways' identities, and the services they route to: gateways that share a
     // workload (the default ingress gateway) share its identity.
     let mut gateways: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (gateway, security) in mesh
+    for (ns, gateway, security) in mesh
         .namespaces
         .iter()
-        .flat_map(|n| n.gateways.iter().zip(&n.gateway_security))
+        .flat_map(|n| n.gateways.iter().zip(&n.gateway_security).map(move |(g, s)| (n, g, s)))
     {
-        let principal = format!(
-            "{}/ns/{}/sa/{}",
-            options.trust_domain, security.identity.0, security.identity.1
-        );
+        let (namespace, account) = gateway_identity(options, &ns.name, &gateway.name, security);
+        let principal = format!("{}/ns/{namespace}/sa/{account}", options.trust_domain);
         gateways
             .entry(principal)
             .or_default()
@@ -531,7 +543,12 @@ fn the_gateway_requires_a_token_for_its_hosts() {
         .filter(|d| str_at(d, "kind") == "AuthorizationPolicy")
         .collect();
     let gateway = &mesh.namespaces[0].gateways[0];
-    let identity = &mesh.namespaces[0].gateway_security[0].identity;
+    let identity = gateway_identity(
+        &Options::default(),
+        &mesh.namespaces[0].name,
+        &gateway.name,
+        &mesh.namespaces[0].gateway_security[0],
+    );
     let request = |host: &str, token: bool| Request {
         principal: None,
         ip: Some("198.51.100.7".into()),

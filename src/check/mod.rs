@@ -431,11 +431,7 @@ impl<'a> Checker<'a> {
                 .filter_map(|e| self.external(scope, e, &index))
                 .collect();
             let mtls = self.namespace_mtls(&scope.security);
-            let gateway_security = scope
-                .gateways
-                .values()
-                .map(|g| self.gateway_security(scope, g))
-                .collect();
+            let gateway_security = scope.gateways.values().map(|g| self.gateway_security(g)).collect();
             namespaces.push(model::Namespace {
                 name: scope.name.text.clone(),
                 span: scope.name.span,

@@ -7,11 +7,7 @@ use crate::ast::{Name, Setting, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Allow, GatewaySecurity, Jwt, MtlsMode, ServiceSecurity};
-use crate::options::RouteApi;
 use crate::source::Span;
-
-/// The ingress gateway of a default Istio installation.
-const DEFAULT_GATEWAY_IDENTITY: (&str, &str) = ("istio-system", "istio-ingressgateway-service-account");
 
 const ALLOW_KEYS: &[&str] = &["from", "methods", "paths"];
 const JWT_KEYS: &[&str] = &[
@@ -580,16 +576,9 @@ impl Checker<'_> {
     }
 
     /// A gateway's `identity` and `jwt` lines.
-    pub(super) fn gateway_security(&mut self, scope: &Scope<'_>, gateway: &crate::ast::Gateway) -> GatewaySecurity {
+    pub(super) fn gateway_security(&mut self, gateway: &crate::ast::Gateway) -> GatewaySecurity {
         let name = gateway.name.text.as_str();
-        let mut identity = match self.options.routes {
-            RouteApi::Istio => (
-                DEFAULT_GATEWAY_IDENTITY.0.to_string(),
-                DEFAULT_GATEWAY_IDENTITY.1.to_string(),
-            ),
-            // Istio deploys a Gateway API gateway as `<name>-istio` in its namespace.
-            RouteApi::GatewayApi => (scope.name.text.clone(), format!("{name}-istio")),
-        };
+        let mut identity = None;
         let mut jwt = None;
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for setting in &gateway.security {
@@ -619,7 +608,7 @@ impl Checker<'_> {
                 _ => None,
             };
             match parsed {
-                Some((n, a)) => identity = (n.to_string(), a.to_string()),
+                Some((n, a)) => identity = Some((n.to_string(), a.to_string())),
                 None => {
                     let span = setting.values.first().map(Value::span).unwrap_or(setting.key.span);
                     self.error(

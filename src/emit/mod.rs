@@ -85,7 +85,7 @@ fn plan_recording(mesh: &model::Mesh, options: &Options, planned: Option<&mut Ve
         RouteApi::Istio => istio::check(mesh, &mut diagnostics),
     }
     security::check(mesh, &mut diagnostics);
-    let across = security::across(mesh);
+    let across = security::across(mesh, options.routes);
     let mut emitter = Emitter::new(options, &across, Pass::Plan, None);
     emitter.planned = planned;
     let mut namespaces = Vec::with_capacity(mesh.namespaces.len());
@@ -111,7 +111,7 @@ pub(crate) fn write(
     plan: &Plan,
     sink: &mut dyn FnMut(Out<'_>),
 ) -> Result<Vec<GeneratedFile>, String> {
-    let across = security::across(mesh);
+    let across = security::across(mesh, options.routes);
     let mut files = Vec::new();
     for (ns, closed) in mesh.namespaces.iter().zip(&plan.namespaces) {
         for kind in closed.kinds() {

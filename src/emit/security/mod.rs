@@ -10,6 +10,7 @@
 
 mod objects;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use super::istio::objects::Map;
@@ -61,13 +62,33 @@ pub(super) struct Across<'m> {
     services: HashMap<&'m str, Vec<(&'m str, &'m model::Service)>>,
     /// The identity (namespace, service account) of every gateway that routes or mirrors to
     /// the host.
-    gateways: HashMap<&'m str, Vec<(&'m str, &'m str)>>,
+    gateways: HashMap<&'m str, Vec<(&'m str, Cow<'m, str>)>>,
     /// The gateways whose workloads run in a namespace (by the namespace of their identity),
     /// with the namespace each is declared in, in the mesh's order.
     workloads: HashMap<&'m str, Vec<(&'m model::Namespace, &'m model::Gateway)>>,
 }
 
-pub(super) fn across(mesh: &model::Mesh) -> Across<'_> {
+/// The ingress gateway of a default Istio installation: where an Istio Gateway's workload
+/// runs, and as whom, when the gateway has no `identity` line.
+const ISTIO_INGRESS: (&str, &str) = ("istio-system", "istio-ingressgateway-service-account");
+
+/// The namespace and service account of a gateway's workload: its `identity` line, or the
+/// output target's gateway: Istio's ingress gateway, or the deployment Istio makes for a
+/// Gateway API Gateway (`<name>-istio`, in the gateway's namespace).
+fn gateway_identity<'m>(
+    routes: RouteApi,
+    ns: &'m model::Namespace,
+    gateway: &model::Gateway,
+    security: &'m model::GatewaySecurity,
+) -> (&'m str, Cow<'m, str>) {
+    match (&security.identity, routes) {
+        (Some((namespace, account)), _) => (namespace, Cow::Borrowed(account)),
+        (None, RouteApi::Istio) => (ISTIO_INGRESS.0, Cow::Borrowed(ISTIO_INGRESS.1)),
+        (None, RouteApi::GatewayApi) => (&ns.name, Cow::Owned(format!("{}-istio", gateway.name))),
+    }
+}
+
+pub(super) fn across(mesh: &model::Mesh, routes: RouteApi) -> Across<'_> {
     let mut across = Across::default();
     for ns in &mesh.namespaces {
         for caller in &ns.services {
@@ -79,11 +100,11 @@ pub(super) fn across(mesh: &model::Mesh) -> Across<'_> {
             }
         }
         for (gateway, security) in ns.gateways.iter().zip(&ns.gateway_security) {
-            let identity = (security.identity.0.as_str(), security.identity.1.as_str());
-            for host in gateway.destinations() {
-                across.gateways.entry(host).or_default().push(identity);
-            }
+            let identity = gateway_identity(routes, ns, gateway, security);
             across.workloads.entry(identity.0).or_default().push((ns, gateway));
+            for host in gateway.destinations() {
+                across.gateways.entry(host).or_default().push(identity.clone());
+            }
         }
     }
     across
@@ -331,7 +352,7 @@ impl<'m> Emitter<'_, 'm> {
         for &(namespace, caller) in &whole {
             self.add_caller(&mut callers, namespace, caller);
         }
-        for &(namespace, account) in gateways {
+        for (namespace, account) in gateways {
             callers.principals.insert(self.principal(namespace, account));
         }
         let ports: Vec<String> = service
@@ -388,7 +409,7 @@ impl<'m> Emitter<'_, 'm> {
     ) {
         let Some(jwt) = &security.jwt else { return };
         let owner = Owner::Gateway(&gateway.name, gateway.span);
-        let workload_ns = security.identity.0.as_str();
+        let (workload_ns, _) = gateway_identity(self.options.routes, ns, gateway, security);
         let selector = self.gateway_selector(gateway);
         let base = format!("{}-{}", ns.name, gateway.name);
         let jwt_name = format!("{base}-jwt");
