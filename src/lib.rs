@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | read | [`syntax`] | text → [`ast::File`] (spans on every node) | M1xxx |
 //! | check | `check` | AST → [`model::Mesh`] (names resolved and generated, defaults applied; target-neutral; each service's syntax tree freed once its model is made) | M2xxx, M3xxx |
-//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the kind, namespace and name of every object of the output target, and its refusals | M3024 |
+//! | plan | `emit::istio`, `emit::gateway_api`, `emit::security`, `emit::vm` | model → the kind, namespace and name of every object of the output target, and its refusals | M3024, M3026 |
 //! | register | `emit::registry` | every planned object → canonical order, one collision check | M2006 |
 //! | write | the same targets, then [`emit::yaml`] | model → typed objects → YAML [`Document`]s (and the VMs' files), one kind of a namespace at a time, each handed over when its place in the canonical order comes | — |
 //!
