@@ -277,6 +277,56 @@ fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
         // from the model, before anything is built.
         assert_eq!(codes(&run(&ports_by_destinations(5_000, external))), ["M3026"]);
     }
+    // At a gateway: each listener's route to `s` carries s's 30 routes over, each copy with
+    // its 40 destinations. 20 listeners make 24 000 destinations in one VirtualService,
+    // refused at the gateway; the same routes spread over 20 hosts make one VirtualService
+    // per host, each small enough, and are written.
+    let carried = |listeners: usize, hosts: bool| {
+        let versions: String = (0..40).map(|v| format!("    pod v{v} image \"x\"\n")).collect();
+        let split: String = (1..40).map(|v| format!(" v{v} 0%")).collect();
+        let routes: String = (0..30)
+            .map(|r| format!("    route header x-r \"{r}\" {{ v0 100%{split} }}\n"))
+            .collect();
+        let (listen, route): (String, String) = (0..listeners)
+            .map(|k| {
+                if hosts {
+                    (
+                        format!("    listen http {} hosts \"h{k}.example.com\"\n", 8000 + k),
+                        format!("    route host \"h{k}.example.com\" -> s\n"),
+                    )
+                } else {
+                    (
+                        format!("    listen http {} hosts \"*\"\n", 8000 + k),
+                        format!("    route port {} -> s\n", 8000 + k),
+                    )
+                }
+            })
+            .unzip();
+        format!("namespace a {{\n  service s {{\n    port http 80\n{versions}{routes}  }}\n  gateway g {{\n{listen}{route}  }}\n}}\n")
+    };
+    let text = carried(20, false);
+    let (diagnostics, rendered, _) = reports(&text);
+    assert_eq!(
+        diagnostics.iter().map(|d| d.code.id()).collect::<Vec<_>>(),
+        ["M3026"],
+        "{rendered}"
+    );
+    let d = &diagnostics[0];
+    assert_eq!(&text[d.primary.span.start..d.primary.span.end], "g");
+    assert_eq!(
+        d.primary.text,
+        "its VirtualService `g` has 620 routes and 24020 destinations"
+    );
+    let yaml = run(&carried(20, true)).unwrap_or_else(|d| panic!("{d:?}"));
+    let sizes = virtual_services_json_sizes(&yaml);
+    // The service's own and the gateway's 20.
+    assert_eq!(sizes.len(), 21);
+    assert_eq!(
+        sizes.iter().filter(|&&size| size > 100_000 && size < STORED).count(),
+        20,
+        "{sizes:?}"
+    );
+
     // The Gateway API target writes no VirtualService: its own limit (16 backends) applies.
     let sources = [Source::new("input.mesh", ports_by_destinations(200, false))];
     let options = Options {

@@ -1,9 +1,9 @@
 //! Gateways: listeners (with TLS), the selector, and routes into the mesh.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::naming::Key;
-use super::routes::{Context, Earlier, Reach};
+use super::routes::{slot, Context, Earlier, Reach};
 use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, Value};
@@ -38,7 +38,7 @@ impl Checker<'_> {
         scope: &Scope<'_>,
         gateway: &ast::Gateway,
         index: &Index,
-        namespaces: &[model::Namespace],
+        services: &HashMap<&str, &model::Service>,
     ) -> Option<model::Gateway> {
         let ns = scope.name.text.as_str();
         let name = gateway.name.text.as_str();
@@ -127,7 +127,7 @@ impl Checker<'_> {
         };
         let reach = Reach::gateway(known);
         let routes = self.routes_reaching(&gateway.routes, &cx, &reach)?;
-        let routes = self.carry_over(gateway, routes, namespaces, &reach);
+        let routes = self.carry_over(gateway, routes, services, &reach);
         let mut general = Vec::new();
         let mut by_host: BTreeMap<String, Vec<model::Route>> = BTreeMap::new();
         for route in routes {
@@ -440,12 +440,14 @@ impl Checker<'_> {
         &mut self,
         gateway: &ast::Gateway,
         routes: Vec<model::Route>,
-        namespaces: &[model::Namespace],
+        services: &HashMap<&str, &model::Service>,
         reach: &Reach,
     ) -> Vec<model::Route> {
         let mut out: Vec<model::Route> = Vec::new();
+        // The routes in `out`, by kind, indexed once: a route is looked up, not compared with
+        // every route before it (a gateway that carries a thousand routes over is common).
+        let mut earlier: [Earlier<'static>; 3] = Default::default();
         for (route, written) in routes.into_iter().zip(&gateway.routes) {
-            let services = namespaces.iter().flat_map(|n| &n.services);
             // The gateway route's own `host` and `port` (a listener port) stay on every
             // carried alternative; any other condition cannot be combined with the service's.
             let only_place = route.alternatives.iter().all(|a| {
@@ -460,7 +462,7 @@ impl Checker<'_> {
                     if only_place && d.len() == 1 && d[0].subset.is_none() && route.kind == RouteKind::Http =>
                 {
                     let target = d[0].clone();
-                    let service = services.clone().find(|s| s.fqdn == target.host);
+                    let service = services.get(target.host.as_str()).copied();
                     service
                         .filter(|s| s.routes.iter().any(|r| r.kind == RouteKind::Http && !r.synthesised))
                         .map(|s| (s, target))
@@ -472,7 +474,7 @@ impl Checker<'_> {
                 // version routes of its service (TCP and TLS routes, splits, conditions).
                 if let Action::Forward(list) = &route.action {
                     for d in list.iter().filter(|d| d.subset.is_none()) {
-                        let bypassed = services.clone().find(|s| s.fqdn == d.host);
+                        let bypassed = services.get(d.host.as_str()).copied();
                         let split =
                             bypassed.and_then(|s| super::routes::version_routes(s, route.kind).map(|at| (s, at)));
                         if let Some((service, split)) = split {
@@ -480,6 +482,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                earlier[slot(route.kind)].push_owned(route.alternatives.clone());
                 out.push(route);
                 continue;
             };
@@ -490,7 +493,7 @@ impl Checker<'_> {
             };
             for carried in carried_routes(service, target.port) {
                 if carried.alternatives.is_empty() && route.alternatives.is_empty() {
-                    push_reachable(&mut out, carried, reach);
+                    push_reachable(&mut out, &mut earlier, carried, reach);
                     continue;
                 }
                 let base = if carried.alternatives.is_empty() {
@@ -512,7 +515,7 @@ impl Checker<'_> {
                     alternatives,
                     ..carried
                 };
-                push_reachable(&mut out, carried, reach);
+                push_reachable(&mut out, &mut earlier, carried, reach);
             }
         }
         out
@@ -521,9 +524,15 @@ impl Checker<'_> {
 
 /// Adds a carried route unless the routes before it already take every request it matches
 /// (a gateway route on the same path, say): Istio would never reach it.
-fn push_reachable(out: &mut Vec<model::Route>, route: model::Route, reach: &Reach) {
-    let earlier = Earlier::of(out.iter().map(|r| (r.kind, r.alternatives.as_slice())), route.kind);
-    if !reach.unreachable(&route.alternatives, route.kind, &earlier) {
+fn push_reachable(
+    out: &mut Vec<model::Route>,
+    earlier: &mut [Earlier<'static>; 3],
+    route: model::Route,
+    reach: &Reach,
+) {
+    let earlier = &mut earlier[slot(route.kind)];
+    if !reach.unreachable(&route.alternatives, route.kind, earlier) {
+        earlier.push_owned(route.alternatives.clone());
         out.push(route);
     }
 }

@@ -445,13 +445,22 @@ impl<'a> Checker<'a> {
             });
         }
         // Gateways route to services, possibly in other namespaces: build them last.
-        for (i, scope) in scopes.iter().enumerate() {
-            let gateways = scope
-                .gateways
-                .values()
-                .filter_map(|g| self.gateway(scope, g, &index, &namespaces))
-                .collect();
-            namespaces[i].gateways = gateways;
+        let mut services: HashMap<&str, &model::Service> = HashMap::new();
+        for service in namespaces.iter().flat_map(|n| &n.services) {
+            services.entry(service.fqdn.as_str()).or_insert(service);
+        }
+        let gateways: Vec<Vec<model::Gateway>> = scopes
+            .iter()
+            .map(|scope| {
+                scope
+                    .gateways
+                    .values()
+                    .filter_map(|g| self.gateway(scope, g, &index, &services))
+                    .collect()
+            })
+            .collect();
+        for (ns, gateways) in namespaces.iter_mut().zip(gateways) {
+            ns.gateways = gateways;
         }
         for ns in &mut namespaces {
             let mut accounts: Vec<String> = ns

@@ -1,6 +1,7 @@
 //! Routes: conditions, targets, weights, options and reachability, for services, external
 //! services and gateways.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::settings::{Arg, ValueKind as Kind};
@@ -163,7 +164,7 @@ impl Reach {
             let own_host = |a: &Conditions| !self.hosts_first || on_port.host.is_none() || a.host == on_port.host;
             let catch_all = |e: &[Conditions]| e.is_empty() && (!self.hosts_first || on_port.host.is_none());
             let cover = earlier.candidates(&on_port).into_iter().find(|&i| {
-                let e = earlier.routes[i];
+                let e: &[Conditions] = &earlier.routes[i];
                 catch_all(e) || e.iter().any(|a| own_host(a) && on_port.covered_by(a))
             })?;
             if !by.contains(&cover) {
@@ -327,7 +328,9 @@ impl Reach {
 /// then cost a thousand lookups, not half a million comparisons.
 #[derive(Default)]
 pub(super) struct Earlier<'r> {
-    routes: Vec<&'r [Conditions]>,
+    /// Each route's alternatives: borrowed from the routes being checked, or owned when the
+    /// routes are still being made (see [`Earlier::push_owned`]).
+    routes: Vec<Cow<'r, [Conditions]>>,
     /// The routes looked at for every alternative, in order.
     open: Vec<usize>,
     /// The other routes, in order, under the hash of each condition they are filed under
@@ -345,6 +348,7 @@ const FEW: usize = 16;
 
 impl<'r> Earlier<'r> {
     /// The routes of `kind` among `routes`, in order.
+    #[cfg(test)]
     pub(super) fn of(routes: impl IntoIterator<Item = (RouteKind, &'r [Conditions])>, kind: RouteKind) -> Self {
         let mut earlier = Earlier::default();
         for (k, alternatives) in routes {
@@ -357,6 +361,16 @@ impl<'r> Earlier<'r> {
 
     /// Adds the next route.
     pub(super) fn push(&mut self, alternatives: &'r [Conditions]) {
+        self.push_cow(Cow::Borrowed(alternatives));
+    }
+
+    /// Adds the next route, a copy of its alternatives kept: for a list of routes that grows
+    /// while it is checked (a gateway's, as services' routes are carried over).
+    pub(super) fn push_owned(&mut self, alternatives: Vec<Conditions>) {
+        self.push_cow(Cow::Owned(alternatives));
+    }
+
+    fn push_cow(&mut self, alternatives: Cow<'r, [Conditions]>) {
         self.routes.push(alternatives);
         if self.indexed {
             self.file(self.routes.len() - 1);
@@ -371,7 +385,7 @@ impl<'r> Earlier<'r> {
     /// Files route `i`: under each alternative's first pin, or its path prefix; among the
     /// open routes when an alternative has neither, or it has none.
     fn file(&mut self, i: usize) {
-        let alternatives = self.routes[i];
+        let alternatives: &[Conditions] = &self.routes[i];
         let filings: Option<Vec<(u64, Option<usize>)>> = alternatives
             .iter()
             .map(|a| {
@@ -426,7 +440,7 @@ impl<'r> Earlier<'r> {
 }
 
 /// A place for each kind of route, for per-kind tables.
-fn slot(kind: RouteKind) -> usize {
+pub(super) fn slot(kind: RouteKind) -> usize {
     match kind {
         RouteKind::Http => 0,
         RouteKind::Tcp => 1,
@@ -435,7 +449,9 @@ fn slot(kind: RouteKind) -> usize {
 }
 
 /// The conditions of `c` that hold only under the very same condition (see [`Earlier`]), as
-/// hashes: first the path, then headers, query parameters, method, host and source.
+/// hashes: first the host, then the path, headers, query parameters, method and source. A
+/// route is filed under its first: the host first, since a gateway's routes for a thousand
+/// hosts often share their other conditions (each carries the same service routes over).
 fn pins(c: &Conditions) -> impl Iterator<Item = u64> + '_ {
     let exact = |m: &model::StringMatch| !matches!(m, model::StringMatch::Prefix(_));
     let uri = c.uri.as_ref().filter(|m| exact(m)).map(Pin::Uri);
@@ -449,12 +465,10 @@ fn pins(c: &Conditions) -> impl Iterator<Item = u64> + '_ {
         .iter()
         .filter(move |(_, m)| exact(m))
         .map(|(name, m)| Pin::Query(name, m));
-    let rest = [
-        c.method.as_deref().map(Pin::Method),
-        c.host.as_deref().map(Pin::Host),
-        c.source.as_ref().map(Pin::Source),
-    ];
-    uri.into_iter()
+    let host = c.host.as_deref().map(Pin::Host);
+    let rest = [c.method.as_deref().map(Pin::Method), c.source.as_ref().map(Pin::Source)];
+    host.into_iter()
+        .chain(uri)
         .chain(headers)
         .chain(query)
         .chain(rest.into_iter().flatten())

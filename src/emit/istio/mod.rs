@@ -7,7 +7,7 @@ mod virtual_service;
 mod workload;
 
 use objects::*;
-use virtual_service::{gateway_virtual_service, least_json_size, mesh_virtual_service};
+use virtual_service::{gateway_virtual_service, least_gateway_json_size, least_json_size, mesh_virtual_service};
 
 use super::{host_routes_name, labels, Emitter, ObjectKind, Owner};
 use crate::codes::Code;
@@ -44,12 +44,23 @@ const SERVICE_KINDS: &[ObjectKind] = &[
 /// too large"), whatever its schema says.
 const STORED_LIMIT: usize = 1536 * 1024;
 
-/// The Istio target's refusals, found from the model before anything is built: a mesh
-/// VirtualService larger than the API server stores (M3026). Its routes are written once per
-/// port, so a service with many ports and a route with many destinations makes an object
-/// that grows as their product (a thousand of each: over 100 MB).
+/// The Istio target's refusals, found from the model before anything is built: a
+/// VirtualService larger than the API server stores (M3026). A service's routes are written
+/// once per port, so a service with many ports and a route with many destinations makes an
+/// object that grows as their product (a thousand of each: over 100 MB); a gateway's routes
+/// to a service carry the service's routes over, each copy with its destinations.
 pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
     for ns in &mesh.namespaces {
+        for gateway in &ns.gateways {
+            let shared = shared_routes(gateway);
+            if !shared.is_empty() && !gateway.shared_hosts().is_empty() {
+                too_large_at_gateway(&gateway.virtual_service, gateway, &shared, diagnostics);
+            }
+            for (host, own) in &gateway.host_routes {
+                let routes = host_routes(gateway, host, own);
+                too_large_at_gateway(&host_routes_name(gateway, host), gateway, &routes, diagnostics);
+            }
+        }
         for service in &ns.services {
             too_large(
                 &service.virtual_service,
@@ -71,6 +82,37 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+fn too_large_at_gateway(
+    name: &str,
+    gateway: &model::Gateway,
+    routes: &[&model::Route],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let (size, destinations) = least_gateway_json_size(routes);
+    if size <= STORED_LIMIT {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::error(Code::ObjectTooLarge, gateway.span, too_large_message(name, size))
+            .label(format!(
+                "its VirtualService `{name}` has {} routes and {destinations} destinations",
+                routes.len()
+            ))
+            .help(
+                "a route to a service with no condition but `host` or `port` carries the service's routes over, \
+                 each copy with its destinations: send to a version (`-> SERVICE/VERSION`), or spread the hosts or \
+                 listeners over several gateways",
+            ),
+    );
+}
+
+fn too_large_message(name: &str, size: usize) -> String {
+    format!(
+        "the VirtualService `{name}` would take at least {:.2} MiB, more than the 1.5 MiB the API server stores",
+        size as f64 / (1024.0 * 1024.0)
+    )
 }
 
 fn too_large(
@@ -108,17 +150,48 @@ fn too_large(
         "split the routes over services of their own"
     };
     diagnostics.push(
-        Diagnostic::error(
-            Code::ObjectTooLarge,
-            largest.route.span,
-            format!(
-                "the VirtualService `{name}` would take at least {:.1} MiB, more than the 1.5 MiB the API server stores",
-                size as f64 / (1024.0 * 1024.0)
-            ),
-        )
-        .label(label)
-        .help(help),
+        Diagnostic::error(Code::ObjectTooLarge, largest.route.span, too_large_message(name, size))
+            .label(label)
+            .help(help),
     );
+}
+
+/// The host of the gateway's own routes (`route host`) that a TLS route's SNI names: the
+/// route belongs with that host's VirtualService.
+fn tls_host<'m>(gateway: &'m model::Gateway, route: &model::Route) -> Option<&'m str> {
+    route.alternatives.iter().flat_map(|a| &a.sni).find_map(|h| {
+        gateway
+            .host_routes
+            .iter()
+            .map(|(own, _)| own.as_str())
+            .find(|own| *own == h.as_str())
+    })
+}
+
+/// The routes of the gateway's VirtualService for the hosts without routes of their own:
+/// its routes for every host, but the TLS routes that belong with a host's.
+fn shared_routes(gateway: &model::Gateway) -> Vec<&model::Route> {
+    gateway
+        .routes
+        .iter()
+        .filter(|r| tls_host(gateway, r).is_none())
+        .collect()
+}
+
+/// The routes of the VirtualService of a host with routes of its own (`own`): those, then
+/// the gateway's HTTP routes for every host except those the routes before them already
+/// take, then the TLS routes for its SNI.
+fn host_routes<'m>(gateway: &'m model::Gateway, host: &str, own: &'m [model::Route]) -> Vec<&'m model::Route> {
+    let mut before: Vec<model::Route> = own.to_vec();
+    let mut routes: Vec<&model::Route> = own.iter().collect();
+    for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+        if !r.taken_by(&before) {
+            before.push(r.clone());
+            routes.push(r);
+        }
+    }
+    routes.extend(gateway.routes.iter().filter(|r| tls_host(gateway, r) == Some(host)));
+    routes
 }
 
 impl<'m> Emitter<'_, 'm> {
@@ -358,17 +431,8 @@ impl<'m> Emitter<'_, 'm> {
         }
         // Hosts with routes of their own get a VirtualService each: their own routes first,
         // then the gateway's routes for every host.
-        let own: Vec<&str> = gateway.host_routes.iter().map(|(h, _)| h.as_str()).collect();
+        let shared = shared_routes(gateway);
         let shared_hosts = gateway.shared_hosts();
-        // A TLS route belongs with the VirtualService that lists its SNI host.
-        let tls_host = |r: &model::Route| -> Option<String> {
-            r.alternatives
-                .iter()
-                .flat_map(|a| &a.sni)
-                .find(|h| own.contains(&h.as_str()))
-                .cloned()
-        };
-        let shared: Vec<&model::Route> = gateway.routes.iter().filter(|r| tls_host(r).is_none()).collect();
         if !shared.is_empty()
             && !shared_hosts.is_empty()
             && self.object(ObjectKind::VirtualService, Some(ns), &gateway.virtual_service, owner)
@@ -382,25 +446,8 @@ impl<'m> Emitter<'_, 'm> {
             if !self.object(ObjectKind::VirtualService, Some(ns), &name, owner) {
                 continue;
             }
-            // The shared HTTP routes apply to this host too, after its own, except those the
-            // routes before them already take.
-            let mut before: Vec<model::Route> = routes.clone();
-            let mut shared_http: Vec<&model::Route> = Vec::new();
-            for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
-                if !r.taken_by(&before) {
-                    before.push(r.clone());
-                    shared_http.push(r);
-                }
-            }
-            let tls = gateway
-                .routes
-                .iter()
-                .filter(|r| tls_host(r).as_deref() == Some(host.as_str()));
-            let spec = gateway_virtual_service(
-                vec![host.clone()],
-                &gateway.name,
-                routes.iter().chain(shared_http).chain(tls),
-            );
+            let routes = host_routes(gateway, host, routes);
+            let spec = gateway_virtual_service(vec![host.clone()], &gateway.name, routes.into_iter());
             let metadata = self.meta(&name, ns, Map::new());
             self.write(metadata, Some(spec));
         }

@@ -131,6 +131,24 @@ pub(super) fn least_json_size<'r>(
     (total, largest.map(|(_, largest)| largest))
 }
 
+/// [`least_json_size`] for a gateway's VirtualService, whose routes are written once each,
+/// as they are: the least size, and how many destinations the routes have in all.
+pub(super) fn least_gateway_json_size(routes: &[&model::Route]) -> (usize, usize) {
+    let mut size = 0usize;
+    let mut count = 0;
+    for route in routes {
+        if let Action::Forward(list) = &route.action {
+            let least: usize = list
+                .iter()
+                .map(|d| least_destination(d, list.len() > 1, d.port.is_some()))
+                .sum();
+            size = size.saturating_add(least);
+            count += list.len();
+        }
+    }
+    (size, count)
+}
+
 /// The least JSON one destination of a route takes:
 /// `{"destination":{"host":"H","subset":"S","port":{"number":N}},"weight":W},` with each
 /// part it has, a port number at least one digit long.
