@@ -56,8 +56,25 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
             if !shared.is_empty() && !gateway.shared_hosts().is_empty() {
                 too_large_at_gateway(&gateway.virtual_service, gateway, &shared, diagnostics);
             }
+            // Each host's routes are worked out only when all the routes that could be
+            // among them are too large together (that takes comparing routes with routes).
+            let mut shared_http = None;
             for (host, own) in &gateway.host_routes {
-                let routes = host_routes(gateway, host, own);
+                let most: Vec<&model::Route> = own
+                    .iter()
+                    .chain(gateway.routes.iter().filter(|r| r.kind == RouteKind::Http))
+                    .chain(
+                        gateway
+                            .routes
+                            .iter()
+                            .filter(|r| tls_host(gateway, r) == Some(host.as_str())),
+                    )
+                    .collect();
+                if least_gateway_json_size(&most).0 <= STORED_LIMIT {
+                    continue;
+                }
+                let shared = shared_http.get_or_insert_with(|| SharedHttp::of(gateway));
+                let routes = host_routes(gateway, host, own, shared);
                 too_large_at_gateway(&host_routes_name(gateway, host), gateway, &routes, diagnostics);
             }
         }
@@ -178,16 +195,71 @@ fn shared_routes(gateway: &model::Gateway) -> Vec<&model::Route> {
         .collect()
 }
 
+/// What each host's VirtualService at a gateway needs of the gateway's HTTP routes for every
+/// host, worked out once per gateway rather than once per host: the routes, and for each of
+/// their alternatives the earlier ones that take all it matches.
+struct SharedHttp<'m> {
+    routes: Vec<&'m model::Route>,
+    /// For each route, for each alternative (one that matches everything, when it has none),
+    /// the earlier routes that take all its requests.
+    covers: Vec<Vec<Vec<usize>>>,
+}
+
+impl<'m> SharedHttp<'m> {
+    fn of(gateway: &'m model::Gateway) -> Self {
+        let routes: Vec<&model::Route> = gateway.routes.iter().filter(|r| r.kind == RouteKind::Http).collect();
+        let everything = [model::Conditions::default()];
+        let covers = routes
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                alternatives_of(r, &everything)
+                    .iter()
+                    .map(|a| (0..k).filter(|&j| takes(routes[j], a)).collect())
+                    .collect()
+            })
+            .collect();
+        SharedHttp { routes, covers }
+    }
+}
+
+/// A route's alternatives; `everything` for a route without any, which matches every request.
+fn alternatives_of<'a>(route: &'a model::Route, everything: &'a [model::Conditions]) -> &'a [model::Conditions] {
+    if route.alternatives.is_empty() {
+        everything
+    } else {
+        &route.alternatives
+    }
+}
+
+/// Whether `earlier` takes every request the alternative `a` matches.
+fn takes(earlier: &model::Route, a: &model::Conditions) -> bool {
+    earlier.alternatives.is_empty() || earlier.alternatives.iter().any(|b| a.covered_by(b))
+}
+
 /// The routes of the VirtualService of a host with routes of its own (`own`): those, then
 /// the gateway's HTTP routes for every host except those the routes before them already
-/// take, then the TLS routes for its SNI.
-fn host_routes<'m>(gateway: &'m model::Gateway, host: &str, own: &'m [model::Route]) -> Vec<&'m model::Route> {
-    let mut before: Vec<model::Route> = own.to_vec();
+/// take, then the TLS routes for its SNI. (A route is taken when each of its alternatives is
+/// taken by one of the host's own routes of its kind, or by an earlier route kept.)
+fn host_routes<'m>(
+    gateway: &'m model::Gateway,
+    host: &str,
+    own: &'m [model::Route],
+    shared: &SharedHttp<'m>,
+) -> Vec<&'m model::Route> {
+    let everything = [model::Conditions::default()];
     let mut routes: Vec<&model::Route> = own.iter().collect();
-    for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
-        if !r.taken_by(&before) {
-            before.push(r.clone());
-            routes.push(r);
+    let mut kept = vec![false; shared.routes.len()];
+    for (k, route) in shared.routes.iter().enumerate() {
+        let taken = alternatives_of(route, &everything)
+            .iter()
+            .zip(&shared.covers[k])
+            .all(|(a, earlier)| {
+                own.iter().filter(|o| o.kind == route.kind).any(|o| takes(o, a)) || earlier.iter().any(|&j| kept[j])
+            });
+        if !taken {
+            kept[k] = true;
+            routes.push(route);
         }
     }
     routes.extend(gateway.routes.iter().filter(|r| tls_host(gateway, r) == Some(host)));
@@ -441,12 +513,14 @@ impl<'m> Emitter<'_, 'm> {
             let metadata = self.meta(&gateway.virtual_service, ns, Map::new());
             self.write(metadata, Some(spec));
         }
+        let mut shared_http = None;
         for (host, routes) in &gateway.host_routes {
             let name = host_routes_name(gateway, host);
             if !self.object(ObjectKind::VirtualService, Some(ns), &name, owner) {
                 continue;
             }
-            let routes = host_routes(gateway, host, routes);
+            let shared = shared_http.get_or_insert_with(|| SharedHttp::of(gateway));
+            let routes = host_routes(gateway, host, routes, shared);
             let spec = gateway_virtual_service(vec![host.clone()], &gateway.name, routes.into_iter());
             let metadata = self.meta(&name, ns, Map::new());
             self.write(metadata, Some(spec));
@@ -565,4 +639,95 @@ pub(in crate::emit) fn service_ports(service: &model::Service) -> Vec<ServicePor
             protocol: p.protocol.transport(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Options;
+    use crate::source::{Source, Span};
+
+    /// The routes of a host's VirtualService as `Route::taken_by` says, route by route: what
+    /// [`host_routes`] must give.
+    fn host_routes_one_by_one<'m>(
+        gateway: &'m model::Gateway,
+        host: &str,
+        own: &'m [model::Route],
+    ) -> Vec<&'m model::Route> {
+        let mut before: Vec<model::Route> = own.to_vec();
+        let mut routes: Vec<&model::Route> = own.iter().collect();
+        for r in gateway.routes.iter().filter(|r| r.kind == RouteKind::Http) {
+            if !r.taken_by(&before) {
+                before.push(r.clone());
+                routes.push(r);
+            }
+        }
+        routes.extend(gateway.routes.iter().filter(|r| tls_host(gateway, r) == Some(host)));
+        routes
+    }
+
+    #[test]
+    fn each_hosts_routes_are_those_that_comparing_route_by_route_gives() {
+        const CONDITIONS: &[&str] = &[
+            "",
+            "prefix \"/\"",
+            "prefix \"/a\"",
+            "prefix \"/a/b\"",
+            "exact \"/a\"",
+            "header x \"1\"",
+            "method GET",
+            "prefix \"/a\" header x \"1\"",
+            "exact \"/b\" or prefix \"/a\"",
+        ];
+        let mut state: u64 = 7;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize % n
+        };
+        let (mut meshes, mut hosts_with_shared, mut hosts_dropping) = (0, 0, 0);
+        for _ in 0..2000 {
+            let mut text = String::from(
+                "namespace a {\n  service s { port http 80  pod v1 image \"x\"  pod v2 image \"x\" }\n  gateway g {\n    listen http 80 hosts \"*.example.com\"\n",
+            );
+            for h in 0..1 + next(3) {
+                for _ in 0..1 + next(3) {
+                    let c = CONDITIONS[1 + next(CONDITIONS.len() - 1)];
+                    text += &format!("    route host \"h{h}.example.com\" {c} -> s/v{}\n", 1 + next(2));
+                }
+            }
+            for _ in 0..next(6) {
+                let c = CONDITIONS[next(CONDITIONS.len())];
+                text += &format!("    route {c} -> s/v{}\n", 1 + next(2));
+            }
+            text += "  }\n}\n";
+            let (mesh, diagnostics) =
+                crate::check_sources(&[Source::new("t.mesh", text.as_str())], &Options::default());
+            let Some(mesh) = mesh.filter(|_| !diagnostics.iter().any(|d| d.is_error())) else {
+                continue;
+            };
+            meshes += 1;
+            let gateway = &mesh.namespaces[0].gateways[0];
+            let shared = SharedHttp::of(gateway);
+            for (host, own) in &gateway.host_routes {
+                let fast: Vec<Span> = host_routes(gateway, host, own, &shared)
+                    .iter()
+                    .map(|r| r.span)
+                    .collect();
+                let slow: Vec<Span> = host_routes_one_by_one(gateway, host, own)
+                    .iter()
+                    .map(|r| r.span)
+                    .collect();
+                assert_eq!(fast, slow, "{host} in\n{text}");
+                hosts_with_shared += usize::from(slow.len() > own.len());
+                hosts_dropping += usize::from(slow.len() < own.len() + shared.routes.len());
+            }
+        }
+        // Both outcomes are common: shared routes kept, and shared routes a host's own take.
+        assert!(
+            meshes > 300 && hosts_with_shared > 300 && hosts_dropping > 100,
+            "{meshes} meshes, {hosts_with_shared} hosts with shared routes, {hosts_dropping} dropping some"
+        );
+    }
 }
