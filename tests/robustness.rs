@@ -243,6 +243,17 @@ fn virtual_services_json_sizes(yaml: &str) -> Vec<usize> {
         .collect()
 }
 
+/// The one diagnostic of `text`, which must be M3026: the text it underlines, its label and
+/// its message.
+fn the_size_refusal(text: &str) -> (String, String, String) {
+    let (diagnostics, rendered, _) = reports(text);
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.id()).collect();
+    assert_eq!(codes, ["M3026"], "{rendered}");
+    let d = &diagnostics[0];
+    let at = text[d.primary.span.start..d.primary.span.end].to_string();
+    (at, d.primary.text.clone(), d.message.clone())
+}
+
 #[test]
 fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
     const STORED: usize = 1536 * 1024;
@@ -254,23 +265,15 @@ fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
         assert!(sizes[0] > 1_000_000 && sizes[0] < STORED, "{sizes:?}");
 
         // 200 × 200: over 3 MB, refused at the route, with what makes it large.
-        let text = ports_by_destinations(200, external);
-        let (diagnostics, rendered, _) = reports(&text);
+        let (at, label, message) = the_size_refusal(&ports_by_destinations(200, external));
+        assert_eq!(at, "route");
         assert_eq!(
-            diagnostics.iter().map(|d| d.code.id()).collect::<Vec<_>>(),
-            ["M3026"],
-            "{rendered}"
-        );
-        let d = &diagnostics[0];
-        assert_eq!(&text[d.primary.span.start..d.primary.span.end], "route");
-        assert_eq!(
-            d.primary.text,
+            label,
             "written once for each of 200 ports, each time with 200 destinations"
         );
         assert!(
-            d.message.starts_with("the VirtualService `s` would take at least "),
-            "{}",
-            d.message
+            message.starts_with("the VirtualService `s` would take at least "),
+            "{message}"
         );
 
         // 5 000 × 5 000 would be about 2 GB of JSON (and many times that in memory): refused
@@ -304,19 +307,9 @@ fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
             .unzip();
         format!("namespace a {{\n  service s {{\n    port http 80\n{versions}{routes}  }}\n  gateway g {{\n{listen}{route}  }}\n}}\n")
     };
-    let text = carried(20, false);
-    let (diagnostics, rendered, _) = reports(&text);
-    assert_eq!(
-        diagnostics.iter().map(|d| d.code.id()).collect::<Vec<_>>(),
-        ["M3026"],
-        "{rendered}"
-    );
-    let d = &diagnostics[0];
-    assert_eq!(&text[d.primary.span.start..d.primary.span.end], "g");
-    assert_eq!(
-        d.primary.text,
-        "its VirtualService `g` has 620 routes and 24020 destinations"
-    );
+    let (at, label, _) = the_size_refusal(&carried(20, false));
+    assert_eq!(at, "g");
+    assert_eq!(label, "its VirtualService `g` has 620 routes and 24020 destinations");
     let yaml = run(&carried(20, true)).unwrap_or_else(|d| panic!("{d:?}"));
     let sizes = virtual_services_json_sizes(&yaml);
     // The service's own and the gateway's 20.
