@@ -36,6 +36,7 @@ pub mod manifests;
 pub mod model;
 mod options;
 mod output;
+mod route_index;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

@@ -3,13 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::naming::Key;
-use super::routes::{slot, Context, Earlier, Reach};
+use super::routes::{slot, Context, Reach};
 use super::settings::{Arg, ValueKind as Kind};
 use super::{rules, suggest, Checker, Index, Scope};
 use crate::ast::{self, Value};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Action, Labels, Protocol, RouteKind, ServerTls};
+use crate::route_index::Earlier;
 use crate::source::Span;
 
 pub(crate) const LISTENER_PROTOCOLS: &[Protocol] = &[

@@ -14,6 +14,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
+use crate::route_index::Earlier;
 
 /// The kinds this target writes.
 pub(super) const KINDS: &[ObjectKind] = &[
@@ -209,16 +210,21 @@ impl<'m> SharedHttp<'m> {
     fn of(gateway: &'m model::Gateway) -> Self {
         let routes: Vec<&model::Route> = gateway.routes.iter().filter(|r| r.kind == RouteKind::Http).collect();
         let everything = [model::Conditions::default()];
-        let covers = routes
-            .iter()
-            .enumerate()
-            .map(|(k, r)| {
-                alternatives_of(r, &everything)
-                    .iter()
-                    .map(|a| (0..k).filter(|&j| takes(routes[j], a)).collect())
-                    .collect()
-            })
-            .collect();
+        // The earlier routes, indexed: each alternative looks up those that may take it.
+        let mut earlier = Earlier::default();
+        let mut covers = Vec::with_capacity(routes.len());
+        for route in &routes {
+            let covered: Vec<Vec<usize>> = alternatives_of(route, &everything)
+                .iter()
+                .map(|a| {
+                    let mut by = earlier.candidates(a);
+                    by.retain(|&j| takes(routes[j], a));
+                    by
+                })
+                .collect();
+            covers.push(covered);
+            earlier.push(&route.alternatives);
+        }
         SharedHttp { routes, covers }
     }
 }
