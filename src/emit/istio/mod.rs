@@ -119,9 +119,9 @@ fn too_large_at_gateway(
                 routes.len()
             ))
             .help(
-                "a route to a service with no condition but `host` or `port` carries the service's routes over, \
-                 each copy with its destinations: send to a version (`-> SERVICE/VERSION`), or spread the hosts or \
-                 listeners over several gateways",
+                "spread the hosts, listeners or routes over several gateways; a route to a service with no \
+                 condition but `host` or `port` also carries the service's routes over, each copy with its \
+                 destinations: send it to a version (`-> SERVICE/VERSION`) to carry nothing over",
             ),
     );
 }
