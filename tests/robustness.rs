@@ -280,6 +280,15 @@ fn an_object_larger_than_the_api_server_stores_is_refused_before_it_is_built() {
         // from the model, before anything is built.
         assert_eq!(codes(&run(&ports_by_destinations(5_000, external))), ["M3026"]);
     }
+    // Many small routes together: reported at the service, with the totals.
+    let routes: String = (0..30_000)
+        .map(|i| format!("    route header x-user \"u{i}\" -> v1\n"))
+        .collect();
+    let text = format!("namespace a {{\n  service s {{\n    port http 80\n    pod v1 image \"x\"\n{routes}  }}\n}}\n");
+    let (at, label, _) = the_size_refusal(&text);
+    assert_eq!(at, "s");
+    assert_eq!(label, "its VirtualService `s` has 30001 routes and 30001 destinations");
+
     // At a gateway: each listener's route to `s` carries s's 30 routes over, each copy with
     // its 40 destinations. 20 listeners make 24 000 destinations in one VirtualService,
     // refused at the gateway; the same routes spread over 20 hosts make one VirtualService

@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{self, RouteKind, Workload};
 use crate::options::RouteApi;
 use crate::route_index::Earlier;
+use crate::source::Span;
 
 /// The kinds this target writes.
 pub(super) const KINDS: &[ObjectKind] = &[
@@ -82,6 +83,7 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
         for service in &ns.services {
             too_large(
                 &service.virtual_service,
+                service.span,
                 &service.fqdn,
                 &service.ports,
                 &service.routes,
@@ -92,6 +94,7 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
             if let Some(host) = external.hosts.first() {
                 too_large(
                     &external.virtual_service,
+                    external.span,
                     host,
                     &external.ports,
                     &external.routes,
@@ -135,17 +138,16 @@ fn too_large_message(name: &str, size: usize) -> String {
 
 fn too_large(
     name: &str,
+    declared: Span,
     host: &str,
     ports: &[model::Port],
     routes: &[model::Route],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let (size, Some(largest)) = least_json_size(host, ports, routes) else {
+    let least = least_json_size(host, ports, routes);
+    let Some(largest) = least.largest.filter(|_| least.bytes > STORED_LIMIT) else {
         return;
     };
-    if size <= STORED_LIMIT {
-        return;
-    }
     let plural = |n: usize, one: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -153,25 +155,44 @@ fn too_large(
             format!("{n} {one}s")
         }
     };
-    let label = if largest.copies > 1 {
-        format!(
-            "written once for each of {} ports, each time with {}",
-            largest.copies,
-            plural(largest.destinations, "destination")
-        )
-    } else {
-        format!("written with {}", plural(largest.destinations, "destination"))
-    };
-    let help = if largest.copies > 1 {
-        "give the route a `port` condition for the ports it serves, or move ports it does not serve to a service of their own"
-    } else {
-        "split the routes over services of their own"
-    };
-    diagnostics.push(
-        Diagnostic::error(Code::ObjectTooLarge, largest.route.span, too_large_message(name, size))
+    let message = too_large_message(name, least.bytes);
+    let diagnostic = if largest.size.saturating_mul(2) >= least.bytes {
+        // One route makes most of it: it is what to change.
+        let label = if largest.copies > 1 {
+            format!(
+                "written once for each of {} ports, each time with {}",
+                largest.copies,
+                plural(largest.destinations, "destination")
+            )
+        } else {
+            format!("written with {}", plural(largest.destinations, "destination"))
+        };
+        let help = if largest.copies > 1 {
+            "give the route a `port` condition for the ports it serves, or move ports it does not serve to a service of their own"
+        } else {
+            "send the route to fewer destinations"
+        };
+        Diagnostic::error(Code::ObjectTooLarge, largest.route.span, message)
             .label(label)
-            .help(help),
-    );
+            .help(help)
+    } else {
+        // Many routes together: the service is what to change.
+        let per_port = if least.routes > routes.len() {
+            " (routes written once per port they can match on)"
+        } else {
+            ""
+        };
+        Diagnostic::error(Code::ObjectTooLarge, declared, message)
+            .label(format!(
+                "its VirtualService `{name}` has {} routes and {} destinations{per_port}",
+                least.routes, least.destinations
+            ))
+            .help(
+                "routes that send to the same destinations can be one route with `or` between their conditions; \
+                 or spread the routes over services of their own",
+            )
+    };
+    diagnostics.push(diagnostic);
 }
 
 /// The host of the gateway's own routes (`route host`) that a TLS route's SNI names: the

@@ -78,6 +78,17 @@ pub(super) struct Largest<'r> {
     /// How many times the route is written (once per port it can match on).
     pub(super) copies: usize,
     pub(super) destinations: usize,
+    /// What it adds to the least size.
+    pub(super) size: usize,
+}
+
+/// The least size of a mesh VirtualService, as [`least_json_size`] counts it.
+pub(super) struct LeastSize<'r> {
+    pub(super) bytes: usize,
+    /// The routes written (each copy counted) and their destinations.
+    pub(super) routes: usize,
+    pub(super) destinations: usize,
+    pub(super) largest: Option<Largest<'r>>,
 }
 
 /// A lower bound of the size, as JSON (the form the API server stores), of the VirtualService
@@ -86,14 +97,14 @@ pub(super) struct Largest<'r> {
 /// take. Also the route that adds most. Worked out from the model, without building the
 /// object: a route written once per port, with a destination per port, grows as the square
 /// of the ports.
-pub(super) fn least_json_size<'r>(
-    host: &str,
-    ports: &[model::Port],
-    routes: &'r [model::Route],
-) -> (usize, Option<Largest<'r>>) {
+pub(super) fn least_json_size<'r>(host: &str, ports: &[model::Port], routes: &'r [model::Route]) -> LeastSize<'r> {
     let by_kind = [RouteKind::Http, RouteKind::Tls, RouteKind::Tcp].map(|kind| (kind, copies(ports, kind)));
-    let mut total = 0usize;
-    let mut largest: Option<(usize, Largest<'r>)> = None;
+    let mut least = LeastSize {
+        bytes: 0,
+        routes: 0,
+        destinations: 0,
+        largest: None,
+    };
     for route in routes {
         let Action::Forward(list) = &route.action else { continue };
         let Some((_, how)) = by_kind.iter().find(|(kind, _)| *kind == route.kind) else {
@@ -115,20 +126,19 @@ pub(super) fn least_json_size<'r>(
             .map(|d| least_destination(d, list.len() > 1, d.port.is_some() || (own_port && d.host == host)))
             .sum();
         let size = once.saturating_mul(copies);
-        total = total.saturating_add(size);
-        if largest.as_ref().is_none_or(|(most, _)| size > *most) {
-            let destinations = list.len();
-            largest = Some((
+        least.bytes = least.bytes.saturating_add(size);
+        least.routes += copies;
+        least.destinations = least.destinations.saturating_add(copies.saturating_mul(list.len()));
+        if least.largest.as_ref().is_none_or(|largest| size > largest.size) {
+            least.largest = Some(Largest {
+                route,
+                copies,
+                destinations: list.len(),
                 size,
-                Largest {
-                    route,
-                    copies,
-                    destinations,
-                },
-            ));
+            });
         }
     }
-    (total, largest.map(|(_, largest)| largest))
+    least
 }
 
 /// [`least_json_size`] for a gateway's VirtualService, whose routes are written once each,
@@ -431,7 +441,8 @@ mod tests {
             for tcp in [false, true] {
                 for destinations in [1, 2, 5, 40] {
                     let (s, text) = service(http, tcp, destinations);
-                    let (least, largest) = least_json_size(&s.fqdn, &s.ports, &s.routes);
+                    let least_size = least_json_size(&s.fqdn, &s.ports, &s.routes);
+                    let (least, largest) = (least_size.bytes, least_size.largest);
                     let spec = mesh_virtual_service(&s.fqdn, &s.ports, &s.routes);
                     let json = serde_json::to_string(&spec).unwrap().len();
                     assert!(least <= json, "{least} > {json} for\n{text}");
