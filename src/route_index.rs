@@ -14,10 +14,10 @@ use crate::model::{self, Conditions, HeaderMatch};
 /// for a gateway's routes for every host in each host's VirtualService.
 ///
 /// An earlier alternative takes a request only if each of its conditions holds for it. Some
-/// conditions hold only under the very same condition: an exact or regex path, header or
-/// query parameter, a header's absence, a method, a host, a source. An alternative with one
-/// is filed under it (the first, in that order), and is looked at only for alternatives that
-/// have it. One with none of them but a path prefix is filed under the prefix, and looked at
+/// conditions hold only under the very same condition: a host, an exact or regex path,
+/// header or query parameter, a header's absence, a method, a source. An alternative with
+/// one is filed under it (the first, in that order), and is looked at only for alternatives
+/// that have it. One with none of them but a path prefix is filed under the prefix, and looked at
 /// only for paths that start with it. Routes with an alternative with none of these, or
 /// none at all, are looked at for every one. A thousand routes on distinct header values
 /// then cost a thousand lookups, not half a million comparisons.
