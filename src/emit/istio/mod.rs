@@ -65,12 +65,7 @@ pub(super) fn check(mesh: &model::Mesh, diagnostics: &mut Vec<Diagnostic>) {
                 let most: Vec<&model::Route> = own
                     .iter()
                     .chain(gateway.routes.iter().filter(|r| r.kind == RouteKind::Http))
-                    .chain(
-                        gateway
-                            .routes
-                            .iter()
-                            .filter(|r| tls_host(gateway, r) == Some(host.as_str())),
-                    )
+                    .chain(sni_routes(gateway, host))
                     .collect();
                 if least_gateway_json_size(&most).0 <= STORED_LIMIT {
                     continue;
@@ -289,8 +284,17 @@ fn host_routes<'m>(
             routes.push(route);
         }
     }
-    routes.extend(gateway.routes.iter().filter(|r| tls_host(gateway, r) == Some(host)));
+    routes.extend(sni_routes(gateway, host));
     routes
+}
+
+/// The gateway's TLS routes that belong with `host`'s VirtualService (see [`tls_host`]).
+fn sni_routes<'m>(gateway: &'m model::Gateway, host: &str) -> Vec<&'m model::Route> {
+    gateway
+        .routes
+        .iter()
+        .filter(|r| tls_host(gateway, r) == Some(host))
+        .collect()
 }
 
 impl<'m> Emitter<'_, 'm> {
